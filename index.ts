@@ -1,0 +1,4 @@
+/** The airlora library: everything a user needs to compose their own runs and topologies. */
+export * from './runtime/random';
+export * from './runtime/scenario';
+export * from './channels/linkBudget';

@@ -1,0 +1,27 @@
+/**
+ * The shape every fine-tuning and pre-training data set takes (MODEL.md §1: local shards D_k
+ * and a held-out test set). Samples are rows of a flat Float32Array; labels are class indices.
+ */
+export interface Dataset {
+  /** Task name, e.g. 'digits' or 'sentiment'. */
+  readonly task: string;
+  /** Row-major samples, `count * featureSize` values. */
+  readonly features: Float32Array;
+  /** Class index of each sample. */
+  readonly labels: Int32Array;
+  readonly count: number;
+  /** Values per sample (784 for a 28x28 digit; sequence length for token ids). */
+  readonly featureSize: number;
+  readonly classCount: number;
+}
+
+/** Rows `indices` of `data`, as a new Dataset. */
+export function selectRows(data: Dataset, indices: readonly number[]): Dataset {
+  const features = new Float32Array(indices.length * data.featureSize);
+  const labels = new Int32Array(indices.length);
+  indices.forEach((row, i) => {
+    features.set(data.features.subarray(row * data.featureSize, (row + 1) * data.featureSize), i * data.featureSize);
+    labels[i] = data.labels[row] as number;
+  });
+  return { task: data.task, features, labels, count: indices.length, featureSize: data.featureSize, classCount: data.classCount };
+}

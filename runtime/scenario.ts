@@ -1,0 +1,246 @@
+/**
+ * The scenario file: the single source of truth of a run (INTERFACE.md "Scenario files",
+ * defaults of MODEL.md §8). Validated with zod at load time; unknown fields are errors.
+ */
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+const positive = () => z.number().positive();
+const nonNegative = () => z.number().nonnegative();
+const probability = () => z.number().min(0).max(1);
+
+export const POLICY_NAMES = ['lyapunov', 'all', 'random', 'round-robin', 'best-channel', 'myopic', 'energy-greedy'] as const;
+export type PolicyName = (typeof POLICY_NAMES)[number];
+
+const cellSchema = z.strictObject({
+  /** Cell radius R. */
+  radiusM: positive().default(500),
+  /** Minimum distance d_min. */
+  minDistanceM: positive().default(50),
+  /** Log-normal shadowing standard deviation σ_sh. */
+  shadowingDb: nonNegative().default(8),
+});
+
+const fadingSchema = z.strictObject({
+  model: z.enum(['rayleigh', 'rician', 'gauss-markov', 'trace']).default('rayleigh'),
+  /** Rician K-factor κ_R (linear), for model 'rician'. */
+  ricianK: nonNegative().default(3),
+  /** Doppler frequency f_D, for 'gauss-markov': ρ = J0(2π f_D T_slot). */
+  dopplerHz: nonNegative().default(10),
+  /** Slot duration T_slot used by the Jakes correlation. */
+  slotS: positive().default(0.01),
+  /** Path of a recorded gain trace (CSV or JSON: device, slot, gain), for model 'trace'. */
+  tracePath: z.string().min(1).optional(),
+});
+
+const channelSchema = z.strictObject({
+  bandwidthHz: positive().default(20e6),
+  downlinkBandwidthHz: positive().default(20e6),
+  noisePsdDbmPerHz: z.number().default(-174),
+  noiseFigureDb: nonNegative().default(7),
+  serverPowerDbm: z.number().default(43),
+  fading: fadingSchema.default(() => fadingSchema.parse({})),
+});
+
+const devicesSchema = z.strictObject({
+  /** K. */
+  count: z.number().int().min(1).max(100000).default(50),
+  cpuHzMin: positive().default(1e9),
+  cpuHzMax: positive().default(2e9),
+  flopsPerCycle: positive().default(16),
+  /** Transmit power p_k. */
+  powerDbm: z.number().default(23),
+  /** Long-run per-device energy budget Ē_k per round. */
+  energyBudgetJ: positive().default(0.05),
+  /** Effective switched capacitance κ. */
+  kappa: positive().default(1e-28),
+});
+
+const serverSchema = z.strictObject({
+  /** Server compute F_s, shared equally among admitted devices. */
+  flops: positive().default(5e13),
+});
+
+const modelSchema = z.strictObject({
+  task: z.enum(['digits', 'sentiment']).default('digits'),
+  dModel: z.number().int().min(8).default(128),
+  blocks: z.number().int().min(1).max(24).default(2),
+  heads: z.number().int().min(1).default(4),
+  ffnDim: z.number().int().min(8).default(256),
+  loraRank: z.number().int().min(1).default(8),
+  loraTargets: z.array(z.enum(['query', 'key', 'value', 'output'])).min(1).default(['query', 'value']),
+  /** Pre-trained checkpoint folder (tfjs file:// format); empty for the built-in one. */
+  checkpoint: z.string().default(''),
+  /** 'actual' counts FLOPs and payloads from the trained model's shapes; a named profile charges those of a real foundation model. */
+  costProfile: z.enum(['actual', 'bert-base']).default('actual'),
+  /** Bits per element on the wire, q. */
+  bitsPerElement: z.number().int().min(1).max(64).default(32),
+});
+
+const trainingSchema = z.strictObject({
+  /** T: number of rounds (slots). */
+  rounds: z.number().int().min(1).default(100),
+  /** τ: local iterations per round. */
+  localIterations: z.number().int().min(1).default(5),
+  /** b: mini-batch size. */
+  batchSize: z.number().int().min(1).default(16),
+  learningRate: positive().default(1e-3),
+  /** T_max: round deadline. */
+  deadlineS: positive().default(2),
+  aggregation: z.enum(['fedavg', 'fedavg-product']).default('fedavg'),
+  /** Test samples scored by the evaluator after each round. */
+  evalSamples: z.number().int().min(1).default(1000),
+});
+
+const dataSchema = z.strictObject({
+  /** Dirichlet α of the label skew. */
+  dirichletAlpha: positive().default(0.5),
+  /** Dirichlet concentration of the quantity skew; 0 disables it (equal shares). */
+  quantitySkewAlpha: nonNegative().default(0),
+  /** Training samples spread over all devices. */
+  trainSamples: z.number().int().min(1).default(8000),
+  testSamples: z.number().int().min(1).default(1000),
+});
+
+const schedulerSchema = z.strictObject({
+  policy: z.enum(POLICY_NAMES).default('lyapunov'),
+  /** Lyapunov trade-off V. */
+  V: nonNegative().default(10),
+  /** Φ_empty, the penalty of an empty round. */
+  phiEmpty: positive().default(2),
+  penalty: z.enum(['count', 'data']).default('count'),
+  /** ρ_c in w_t = ρ_c^{T−1−t}. */
+  roundWeightBase: z.number().gt(0).max(1).default(1),
+  /** n for the 'random' baseline. */
+  randomCount: z.number().int().min(1).default(10),
+});
+
+const faultsSchema = z.strictObject({
+  /** Probability that an admitted device drops out in a slot. */
+  dropoutProbability: probability().default(0),
+  /** Windows of slots during which a device sends nothing. */
+  silentWindows: z.array(z.strictObject({ device: z.number().int().min(0), fromSlot: z.number().int().min(0), toSlot: z.number().int().min(0) })).default([]),
+  /** Windows of slots during which a device's link is down (gain 0). */
+  linkOutages: z.array(z.strictObject({ device: z.number().int().min(0), fromSlot: z.number().int().min(0), toSlot: z.number().int().min(0) })).default([]),
+});
+
+const runtimeSchema = z.strictObject({
+  /** Worker threads; 0 picks the number of cores. */
+  workers: z.number().int().min(0).max(256).default(0),
+  /** Write a checkpoint every N rounds. */
+  checkpointEvery: z.number().int().min(1).default(10),
+});
+
+export const scenarioSchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    name: z.string().min(1).default('unnamed'),
+    description: z.string().default(''),
+    seed: z.number().int().min(0).max(0xffffffff).default(1),
+    cell: cellSchema.default(() => cellSchema.parse({})),
+    channel: channelSchema.default(() => channelSchema.parse({})),
+    devices: devicesSchema.default(() => devicesSchema.parse({})),
+    server: serverSchema.default(() => serverSchema.parse({})),
+    model: modelSchema.default(() => modelSchema.parse({})),
+    training: trainingSchema.default(() => trainingSchema.parse({})),
+    data: dataSchema.default(() => dataSchema.parse({})),
+    scheduler: schedulerSchema.default(() => schedulerSchema.parse({})),
+    faults: faultsSchema.default(() => faultsSchema.parse({})),
+    runtime: runtimeSchema.default(() => runtimeSchema.parse({})),
+  })
+  .superRefine((s, ctx) => {
+    if (s.cell.minDistanceM >= s.cell.radiusM)
+      ctx.addIssue({ code: 'custom', path: ['cell', 'minDistanceM'], message: `must be less than cell.radiusM (${s.cell.radiusM})` });
+    if (s.devices.cpuHzMin > s.devices.cpuHzMax)
+      ctx.addIssue({ code: 'custom', path: ['devices', 'cpuHzMin'], message: `must not exceed devices.cpuHzMax (${s.devices.cpuHzMax})` });
+    if (s.scheduler.randomCount > s.devices.count)
+      ctx.addIssue({ code: 'custom', path: ['scheduler', 'randomCount'], message: `admits more devices than exist (devices.count = ${s.devices.count})` });
+    if (s.channel.fading.model === 'trace' && !s.channel.fading.tracePath)
+      ctx.addIssue({ code: 'custom', path: ['channel', 'fading', 'tracePath'], message: "is required when fading.model is 'trace'" });
+    if (s.model.dModel % s.model.heads !== 0)
+      ctx.addIssue({ code: 'custom', path: ['model', 'heads'], message: `must divide model.dModel (${s.model.dModel})` });
+    for (const [i, w] of [...s.faults.silentWindows.entries()])
+      if (w.device >= s.devices.count) ctx.addIssue({ code: 'custom', path: ['faults', 'silentWindows', i, 'device'], message: `no such device (devices.count = ${s.devices.count})` });
+    for (const [i, w] of [...s.faults.linkOutages.entries()])
+      if (w.device >= s.devices.count) ctx.addIssue({ code: 'custom', path: ['faults', 'linkOutages', i, 'device'], message: `no such device (devices.count = ${s.devices.count})` });
+  });
+
+/** A validated scenario with every default filled in. */
+export type Scenario = z.infer<typeof scenarioSchema>;
+/** A scenario as written in a file: every field optional. */
+export type ScenarioInput = z.input<typeof scenarioSchema>;
+
+/** One problem found in a scenario: the field (dotted path) and the rule it breaks. */
+export interface ScenarioProblem {
+  field: string;
+  rule: string;
+}
+
+/** A scenario that cannot be used; `problems` lists every problem at once. */
+export class ScenarioError extends Error {
+  override readonly name = 'ScenarioError';
+  constructor(readonly file: string, readonly problems: ScenarioProblem[], options?: { cause?: unknown }) {
+    super(`${file}: ${problems.map((p) => `${p.field || '(root)'}: ${p.rule}`).join('; ')}`, options);
+  }
+}
+
+function fieldOf(path: readonly PropertyKey[]): string {
+  return path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.').replace(/\.\[/g, '[');
+}
+
+/** Validates a parsed scenario object; `file` names where it came from in errors. */
+export function parseScenario(input: unknown, file = '<scenario>'): Scenario {
+  const result = scenarioSchema.safeParse(input);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    if (issue.code === 'unrecognized_keys')
+      return issue.keys.map((k) => ({ field: fieldOf([...issue.path, k]), rule: 'unknown field' }));
+    return [{ field: fieldOf(issue.path), rule: issue.message }];
+  });
+  throw new ScenarioError(file, problems.flat());
+}
+
+/** Reads and validates a scenario file. */
+export function loadScenario(file: string): Scenario {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (cause) {
+    throw new ScenarioError(file, [{ field: '', rule: `cannot read file (${(cause as NodeJS.ErrnoException).code ?? String(cause)})` }], { cause });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (cause) {
+    throw new ScenarioError(file, [{ field: '', rule: `not valid JSON (${(cause as Error).message})` }], { cause });
+  }
+  return parseScenario(json, file);
+}
+
+/**
+ * Applies a `--set path=value` override (INTERFACE.md): the value is parsed as JSON when it can be,
+ * else kept as a string. Returns a new object.
+ */
+export function applyOverride(input: unknown, assignment: string): unknown {
+  const eq = assignment.indexOf('=');
+  if (eq <= 0) throw new ScenarioError('--set', [{ field: assignment, rule: 'expected path=value' }]);
+  const path = assignment.slice(0, eq).split('.');
+  const raw = assignment.slice(eq + 1);
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    value = raw;
+  }
+  const root: Record<string, unknown> = structuredClone((input ?? {}) as Record<string, unknown>);
+  let node: Record<string, unknown> = root;
+  for (const key of path.slice(0, -1)) {
+    const next = node[key];
+    if (next === undefined) node[key] = {};
+    else if (typeof next !== 'object' || next === null || Array.isArray(next))
+      throw new ScenarioError('--set', [{ field: path.join('.'), rule: `${key} is not an object` }]);
+    node = node[key] as Record<string, unknown>;
+  }
+  node[path[path.length - 1] as string] = value;
+  return root;
+}
