@@ -1,0 +1,49 @@
+/**
+ * Actor logic (STYLE.md §1): an actor kind is an initial state and a pure transition from
+ * (state, message) to (new state, effects). The runtime owns mailboxes, workers, clocks and
+ * delivery; the logic never touches them. State changes through immer recipes.
+ */
+import type { RandomStream } from './random';
+
+/** A message between actors. `t` is virtual seconds; `seq` is assigned by the runtime. */
+export interface Envelope<B = unknown> {
+  readonly seq: number;
+  readonly slot: number;
+  /** Virtual time of delivery, seconds since the start of the run. */
+  readonly t: number;
+  readonly from: string;
+  readonly to: string;
+  readonly type: string;
+  readonly body: B;
+}
+
+/** What a transition asks the runtime to do; effects are data, performed by the runtime. */
+export type Effect =
+  /** Send a message; it is delivered at virtual time ctx.t + delayS (default 0). */
+  | { readonly kind: 'send'; readonly to: string; readonly type: string; readonly body: unknown; readonly delayS?: number }
+  /** Record a domain event (a decision, a random draw that matters) in the event log. */
+  | { readonly kind: 'log'; readonly type: string; readonly data: unknown };
+
+/** What a transition may read besides its state and message. */
+export interface ActorContext {
+  /** This actor's id. */
+  readonly self: string;
+  readonly slot: number;
+  /** Virtual time of the message being handled. */
+  readonly t: number;
+  /** This actor's own seeded stream (forked from the master seed by actor id); its position is part of the actor's state. */
+  readonly random: RandomStream;
+  /** Large immutable things loaded once per worker (frozen weights, data sets), by name. */
+  readonly resources: Readonly<Record<string, unknown>>;
+}
+
+/** An actor kind: the logic only. */
+export interface ActorKind<S = unknown, P = unknown> {
+  /** Registered name, e.g. 'device'. */
+  readonly kind: string;
+  /** Names of per-worker resources the kind needs (see runtime resource registry). */
+  readonly resources?: readonly string[];
+  initialState(params: P, ctx: ActorContext): S;
+  /** Pure: the same (state, message, ctx) always gives the same result. May throw: the runtime turns that into a failure event. */
+  transition(state: S, message: Envelope, ctx: ActorContext): readonly [S, readonly Effect[]];
+}
