@@ -2,3 +2,5 @@
 export * from './runtime/random';
 export * from './runtime/scenario';
 export * from './channels/linkBudget';
+export * from './channels';
+export * from './runtime/report';

@@ -1,0 +1,16 @@
+/** Operator: slot ticks in, fading frames out (MODEL.md §3), stepping a `FadingProcess` state along the stream. */
+import { map, scan, type OperatorFunction } from 'rxjs';
+import type { FadingFrame, FadingProcess, FadingState } from './fading';
+import type { SlotTick } from './slotClock';
+
+/**
+ * Maps each slot tick to the channel of that slot: `process.step` folded over the ticks, starting
+ * from `from` (a checkpointed state) or the process's initial state. MODEL.md §3.
+ */
+export function fadeSlots(process: FadingProcess, from?: FadingState): OperatorFunction<SlotTick, FadingFrame> {
+  return (ticks$) =>
+    ticks$.pipe(
+      scan<SlotTick, readonly [FadingState, FadingFrame | undefined]>(([state], tick) => process.step(state, tick.slot), [from ?? process.initialState(), undefined]),
+      map(([, frame]) => frame as FadingFrame),
+    );
+}

@@ -1,0 +1,110 @@
+/**
+ * Transfers over the medium (MODEL.md §4): a payload of s bits from (or to) device k in slot t takes
+ * s / r of airtime on its slice; an uplink transfer costs the device p_k · airtime of transmit
+ * energy, a downlink one costs the device nothing (the model charges transmit energy only).
+ */
+import type { BitsByType } from '../runtime/metrics';
+import { TransferError } from './errors';
+import { airtimeS } from './inverse';
+import type { LinkFrame, LinkState } from './linkState';
+import type { RadioConstants } from './params';
+import type { BandwidthSlices } from './slices';
+
+/** What crosses a cut (MODEL.md §1, §4): the keys of `BitsByType`. */
+export type MessageType = keyof BitsByType;
+
+/** Uplink: device → server; downlink: server → device. */
+export type Direction = 'uplink' | 'downlink';
+
+/** The directions each message type travels (MODEL.md §2): activations and cut gradients up, features down, heads both ways. */
+export const MESSAGE_DIRECTIONS: Readonly<Record<MessageType, readonly Direction[]>> = {
+  activations: ['uplink'],
+  features: ['downlink'],
+  gradients: ['uplink'],
+  heads: ['uplink', 'downlink'],
+};
+
+/** A payload to move in a slot. */
+export interface TransferRequest {
+  readonly device: number;
+  readonly type: MessageType;
+  readonly direction: Direction;
+  readonly bits: number;
+}
+
+/** A payload moved: its airtime on the device's slice and the device's transmit energy. MODEL.md §4. */
+export interface TransferCompletion extends TransferRequest {
+  readonly slot: number;
+  readonly rateBps: number;
+  /** s / r; Infinity on a dead link (gain 0). */
+  readonly airtimeS: number;
+  /** p_k · airtime for an uplink transfer, 0 for a downlink one. */
+  readonly energyJ: number;
+}
+
+/** The requests of one slot. */
+export interface TransferBatch {
+  readonly slot: number;
+  readonly requests: readonly TransferRequest[];
+}
+
+/** The completions of one slot, in request order. */
+export interface TransferFrame {
+  readonly slot: number;
+  readonly completions: readonly TransferCompletion[];
+}
+
+/** Payload sizes of MODEL.md §4 in bits, as in `solve-slot`'s `payloadBits` (INTERFACE.md). */
+export interface RoundPayloadBits {
+  /** s_a, per local iteration. */
+  readonly activations: number;
+  /** s_f, per local iteration. */
+  readonly features: number;
+  /** s_g, per local iteration. */
+  readonly gradients: number;
+  /** s_h, once per round each way. */
+  readonly head: number;
+}
+
+/** Airtime and transmit energy of one transfer on a device's link state. MODEL.md §4. */
+export function completeTransfer(request: TransferRequest, link: LinkState, radio: RadioConstants, slot: number): TransferCompletion {
+  const where = `transfer of ${request.type} ${request.direction} for device d${request.device}`;
+  if (!MESSAGE_DIRECTIONS[request.type]?.includes(request.direction))
+    throw new TransferError(`${where}: ${String(request.type)} cannot travel ${request.direction} (MODEL.md §2)`, slot);
+  if (!(request.bits >= 0 && Number.isFinite(request.bits))) throw new TransferError(`${where}: payload must be a finite number of bits ≥ 0, got ${request.bits}`, slot);
+  if (link.device !== request.device) throw new TransferError(`${where}: given the link of device d${link.device}`, slot);
+  if (!link.admitted) throw new TransferError(`${where}: the device is not admitted in this slot, it has no bandwidth`, slot);
+  const uplink = request.direction === 'uplink';
+  const rateBps = uplink ? link.uplinkRateBps : link.downlinkRateBps;
+  const time = airtimeS(request.bits, rateBps);
+  return { ...request, slot, rateBps, airtimeS: time, energyJ: uplink && time > 0 ? radio.powerW * time : 0 };
+}
+
+/** Completes every request of a slot against that slot's link frame. MODEL.md §4. */
+export function completeTransfers(frame: LinkFrame, requests: readonly TransferRequest[], radio: RadioConstants): TransferFrame {
+  const completions = requests.map((request) => {
+    const link = Number.isInteger(request.device) ? frame.links[request.device] : undefined;
+    if (link === undefined) throw new TransferError(`transfer for device ${JSON.stringify(request.device)}: no such device (${frame.links.length} devices)`, frame.slot);
+    return completeTransfer(request, link, radio, frame.slot);
+  });
+  return { slot: frame.slot, completions };
+}
+
+/**
+ * The transfers of one round for every admitted device, in device order (MODEL.md §2, §4): head down
+ * (s_h), then τ times activations up (s_a), features down (s_f), cut gradients up (s_g), each
+ * lumped into one transfer of τ·s, then head up (s_h).
+ */
+export function roundRequests(slices: BandwidthSlices, payload: RoundPayloadBits, localIterations: number): TransferRequest[] {
+  if (!(Number.isInteger(localIterations) && localIterations >= 1)) throw new TransferError(`localIterations must be an integer ≥ 1, got ${localIterations}`, slices.slot);
+  const tau = localIterations;
+  const out: TransferRequest[] = [];
+  for (const device of slices.admitted) {
+    out.push({ device, type: 'heads', direction: 'downlink', bits: payload.head });
+    out.push({ device, type: 'activations', direction: 'uplink', bits: tau * payload.activations });
+    out.push({ device, type: 'features', direction: 'downlink', bits: tau * payload.features });
+    out.push({ device, type: 'gradients', direction: 'uplink', bits: tau * payload.gradients });
+    out.push({ device, type: 'heads', direction: 'uplink', bits: payload.head });
+  }
+  return out;
+}
