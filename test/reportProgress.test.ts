@@ -1,0 +1,72 @@
+import { createProgress, formatDurationS, type ProgressStream } from '../runtime/report';
+
+/** A stream that records what is written; a TTY or not, as asked. */
+function recorder(isTTY: boolean, columns = 100): ProgressStream & { chunks: string[] } {
+  const chunks: string[] = [];
+  return { isTTY, columns, chunks, write: (chunk: string) => chunks.push(chunk) };
+}
+
+/** A clock the test moves by hand, in milliseconds. */
+function manualClock(): { nowMs: () => number; advance: (ms: number) => void } {
+  let t = 0;
+  return { nowMs: () => t, advance: (ms) => (t += ms) };
+}
+
+describe('createProgress', () => {
+  it('writes nothing but one final line to a stream that is not a TTY', () => {
+    // Prepare
+    const stream = recorder(false);
+    const clock = manualClock();
+    const progress = createProgress({ total: 10, stream, nowMs: clock.nowMs });
+
+    // Execute
+    for (let round = 1; round <= 10; round++) {
+      clock.advance(500);
+      progress.update({ round, accuracy: 0.05 * round + 0.4, virtualTimeS: 1.5 * round });
+    }
+    const beforeDone = stream.chunks.length;
+    progress.done();
+    progress.done();
+
+    // Assert
+    expect(beforeDone).toBe(0);
+    expect(stream.chunks).toEqual(['round 10/10 | acc 90.0% | virtual 15.0s | 2.00 rounds/s | wall 5.0s\n']);
+  });
+
+  it('redraws in place on a TTY, at most once per interval, with rate and ETA', () => {
+    const stream = recorder(true);
+    const clock = manualClock();
+    const progress = createProgress({ total: 100, stream, nowMs: clock.nowMs, minIntervalMs: 100 });
+
+    clock.advance(1000);
+    progress.update({ round: 10, accuracy: 0.5, virtualTimeS: 20 });
+    clock.advance(10);
+    progress.update({ round: 11, accuracy: 0.51, virtualTimeS: 22 }); // within the interval: not drawn
+
+    expect(stream.chunks).toHaveLength(1);
+    const first = stream.chunks[0] as string;
+    expect(first.startsWith('\r\x1b[2K[')).toBe(true);
+    expect(first).toContain('round 10/100 | acc 50.0% | virtual 20.0s | 10 rounds/s | ETA 9.0s');
+    expect(first).not.toContain('\n');
+
+    clock.advance(8990);
+    progress.update({ round: 100, accuracy: 0.9, virtualTimeS: 200 });
+    progress.done();
+    const last = stream.chunks[stream.chunks.length - 1] as string;
+    expect(last).toMatch(/\[#+\] round 100\/100 \| acc 90\.0% \| virtual 3m20s \| 10 rounds\/s \| wall 10\.0s\n$/);
+  });
+
+  it('counts the rate from the round a resumed run started at', () => {
+    const stream = recorder(false);
+    const clock = manualClock();
+    const progress = createProgress({ total: 100, stream, nowMs: clock.nowMs, startRound: 50 });
+    clock.advance(10_000);
+    progress.update({ round: 100, accuracy: 0.9, virtualTimeS: 10 });
+    progress.done();
+    expect(stream.chunks[0]).toContain('5.00 rounds/s');
+  });
+
+  it('formats durations for people', () => {
+    expect([formatDurationS(12.34), formatDurationS(185), formatDurationS(3720), formatDurationS(Number.NaN)]).toEqual(['12.3s', '3m05s', '1h02m', '?']);
+  });
+});
