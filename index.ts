@@ -4,3 +4,5 @@ export * from './runtime/scenario';
 export * from './channels/linkBudget';
 export * from './channels';
 export * from './runtime/report';
+export * from './runtime/system';
+export * from './models';

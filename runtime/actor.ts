@@ -43,6 +43,11 @@ export interface ActorKind<S = unknown, P = unknown> {
   readonly kind: string;
   /** Names of per-worker resources the kind needs (see runtime resource registry). */
   readonly resources?: readonly string[];
+  /**
+   * Whether actors of this kind receive the slot clock: a `slot` message (from `clock`, body
+   * `{ slot }`) at the start of every slot. A topology entry's `tick` overrides it. Default false.
+   */
+  readonly ticks?: boolean;
   initialState(params: P, ctx: ActorContext): S;
   /** Pure: the same (state, message, ctx) always gives the same result. May throw: the runtime turns that into a failure event. */
   transition(state: S, message: Envelope, ctx: ActorContext): readonly [S, readonly Effect[]];

@@ -1,0 +1,135 @@
+/**
+ * Canonical forms for the event log (INTERFACE.md "events.jsonl"): a JSON text that does not
+ * depend on key insertion order, payload summaries (sizes in bits; typed arrays and long
+ * arrays as digests, never values), and the typed-array buffers a payload can move.
+ */
+import { createHash } from 'node:crypto';
+import type { PayloadSummary } from './protocol';
+
+/** Arrays longer than this are logged as a digest, not element by element. */
+export const MAX_LOGGED_ARRAY = 32;
+
+/** JSON with object keys sorted at every level; non-finite numbers as strings, undefined fields dropped. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || value === undefined) return 'null';
+  switch (typeof value) {
+    case 'number':
+      return Number.isFinite(value) ? String(value) : JSON.stringify(String(value));
+    case 'string':
+      return JSON.stringify(value);
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'bigint':
+      return JSON.stringify(`${value}n`);
+    case 'object':
+      break;
+    default:
+      return 'null';
+  }
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) out += (i > 0 ? ',' : '') + canonicalJson(value[i]);
+    return `${out}]`;
+  }
+  const obj = value as Record<string, unknown>;
+  const keys = Object.keys(obj).sort();
+  let out = '{';
+  let first = true;
+  for (const k of keys) {
+    const v = obj[k];
+    if (v === undefined) continue;
+    out += `${first ? '' : ','}${JSON.stringify(k)}:${canonicalJson(v)}`;
+    first = false;
+  }
+  return `${out}}`;
+}
+
+/** sha256 in hex. */
+export function sha256Hex(text: string | Uint8Array): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** First 16 hex digits of the sha256 of a typed array's bytes (its view only). */
+export function digestView(view: ArrayBufferView): string {
+  return sha256Hex(new Uint8Array(view.buffer, view.byteOffset, view.byteLength)).slice(0, 16);
+}
+
+function typedName(view: ArrayBufferView): string {
+  return view.constructor.name;
+}
+
+/**
+ * The payload summary written to the log: `bits` is the in-memory size of the payload
+ * (typed arrays: their bytes; numbers 64 bits; strings their UTF-8 bytes; booleans 8), and
+ * `value` is the payload with every typed array, and every array longer than
+ * MAX_LOGGED_ARRAY, replaced by `{ $type, length, sha256 }`.
+ */
+export function summarizePayload(value: unknown): PayloadSummary {
+  let bits = 0;
+  const walk = (v: unknown): unknown => {
+    if (v === null || v === undefined) return null;
+    switch (typeof v) {
+      case 'number':
+        bits += 64;
+        return v;
+      case 'boolean':
+        bits += 8;
+        return v;
+      case 'string':
+        bits += Buffer.byteLength(v) * 8;
+        return v;
+      case 'bigint':
+        bits += 64;
+        return `${v}n`;
+      case 'object':
+        break;
+      default:
+        return null;
+    }
+    if (ArrayBuffer.isView(v)) {
+      bits += v.byteLength * 8;
+      return { $type: typedName(v), length: (v as unknown as { length?: number }).length ?? v.byteLength, sha256: digestView(v) };
+    }
+    if (v instanceof ArrayBuffer) {
+      bits += v.byteLength * 8;
+      return { $type: 'ArrayBuffer', length: v.byteLength, sha256: digestView(new Uint8Array(v)) };
+    }
+    if (Array.isArray(v)) {
+      const items = v.map(walk);
+      if (items.length <= MAX_LOGGED_ARRAY) return items;
+      return { $type: 'Array', length: items.length, sha256: sha256Hex(canonicalJson(items)).slice(0, 16) };
+    }
+    if (v instanceof Map) return { $type: 'Map', entries: walk([...v.entries()]) };
+    if (v instanceof Set) return { $type: 'Set', values: walk([...v.values()]) };
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(v as object)) out[k] = walk((v as Record<string, unknown>)[k]);
+    return out;
+  };
+  const summary = walk(value);
+  return { bits, value: summary };
+}
+
+/** Every distinct transferable ArrayBuffer under `value` (SharedArrayBuffers are shared, not moved). */
+export function collectBuffers(value: unknown, into: Set<ArrayBuffer> = new Set(), seen: Set<object> = new Set()): Set<ArrayBuffer> {
+  if (value === null || typeof value !== 'object') return into;
+  if (ArrayBuffer.isView(value)) {
+    if (value.buffer instanceof ArrayBuffer && value.buffer.byteLength > 0) into.add(value.buffer);
+    return into;
+  }
+  if (value instanceof ArrayBuffer) {
+    if (value.byteLength > 0) into.add(value);
+    return into;
+  }
+  if (seen.has(value)) return into;
+  seen.add(value);
+  if (Array.isArray(value)) for (const v of value) collectBuffers(v, into, seen);
+  else if (value instanceof Map) for (const [k, v] of value) (collectBuffers(k, into, seen), collectBuffers(v, into, seen));
+  else if (value instanceof Set) for (const v of value) collectBuffers(v, into, seen);
+  else for (const k of Object.keys(value)) collectBuffers((value as Record<string, unknown>)[k], into, seen);
+  return into;
+}
+
+/** Whether `value` holds any typed array or ArrayBuffer (cheap pre-check before moving). */
+export function hasBuffers(value: unknown): boolean {
+  return collectBuffers(value).size > 0;
+}

@@ -1,0 +1,261 @@
+/**
+ * The event log (INTERFACE.md "events.jsonl"): JSON lines, a header then one event per line,
+ * each carrying `hash` = sha256(previous hash + canonical JSON of the event without `hash`);
+ * the chain starts from the sha256 of the header's canonical JSON. Written when a slot
+ * commits and flushed then (writeSync), so a killed run keeps every slot it finished.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { canonicalJson, sha256Hex } from './canonical';
+import type { PayloadSummary } from './protocol';
+
+export const EVENT_LOG_FORMAT = 'airlora-events';
+export const EVENT_LOG_VERSION = 1;
+
+/** What kind of thing an event records. */
+export type EventKind = 'msg' | 'log' | 'failure' | 'dead-letter';
+
+/** An event before it is chained. */
+export interface EventRecord {
+  readonly seq: number;
+  readonly slot: number;
+  /** Virtual seconds. */
+  readonly t: number;
+  readonly kind: EventKind;
+  readonly from: string;
+  readonly to: string;
+  readonly type: string;
+  readonly payload: PayloadSummary;
+}
+
+/** An event as written: with the running hash of the log up to and including it. */
+export interface LogEvent extends EventRecord {
+  readonly hash: string;
+}
+
+/** The first line. Nothing in it may depend on the number of workers. */
+export interface EventLogHeader {
+  readonly format: typeof EVENT_LOG_FORMAT;
+  readonly version: number;
+  readonly scenario: unknown;
+  readonly seed: number;
+  readonly packageVersion: string;
+  readonly backend: string;
+  readonly [key: string]: unknown;
+}
+
+let cachedVersion: string | undefined;
+/** This package's version, from the nearest airlora package.json above this file. */
+export function packageVersion(): string {
+  if (cachedVersion) return cachedVersion;
+  let dir = __dirname;
+  for (let i = 0; i < 6; i++) {
+    const file = path.join(dir, 'package.json');
+    if (fs.existsSync(file)) {
+      const pkg = JSON.parse(fs.readFileSync(file, 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'airlora' && pkg.version) return (cachedVersion = pkg.version);
+    }
+    dir = path.dirname(dir);
+  }
+  return (cachedVersion = '0.0.0');
+}
+
+/** A header with the required fields filled in (`scenario` null, `backend` 'none' unless given). */
+export function createEventLogHeader(fields: { seed: number } & Partial<Omit<EventLogHeader, 'format' | 'version'>>): EventLogHeader {
+  return { scenario: null, packageVersion: packageVersion(), backend: 'none', ...fields, format: EVENT_LOG_FORMAT, version: EVENT_LOG_VERSION };
+}
+
+/** The hash an event chains to, given the previous hash: sha256(previous + canonical JSON of the record). */
+export function chainHash(previous: string, record: EventRecord): string {
+  return sha256Hex(previous + canonicalJson(record));
+}
+
+/** canonicalJson(record), built from the payload's canonical text (keys in sorted order). */
+function canonicalRecord(r: EventRecord, payload: string): string {
+  return `{"from":${JSON.stringify(r.from)},"kind":${JSON.stringify(r.kind)},"payload":${payload},"seq":${canonicalJson(r.seq)},"slot":${canonicalJson(r.slot)},"t":${canonicalJson(r.t)},"to":${JSON.stringify(r.to)},"type":${JSON.stringify(r.type)}}`;
+}
+
+/** The hash the chain starts from. */
+export function headerHash(header: EventLogHeader): string {
+  return sha256Hex(canonicalJson(header));
+}
+
+/** One event line: fixed field order for reading, payload in canonical form. */
+export function formatEvent(e: LogEvent, payload = canonicalJson(e.payload)): string {
+  return `{"seq":${canonicalJson(e.seq)},"slot":${canonicalJson(e.slot)},"t":${canonicalJson(e.t)},"kind":${JSON.stringify(e.kind)},"from":${JSON.stringify(e.from)},"to":${JSON.stringify(e.to)},"type":${JSON.stringify(e.type)},"payload":${payload},"hash":"${e.hash}"}`;
+}
+
+export interface EventLogOptions {
+  /** File to write; without it the log is only hashed (and kept in memory with `keepLines`). */
+  readonly path?: string;
+  /** Header fields; `seed` defaults to the runtime's seed. */
+  readonly header?: Partial<EventLogHeader>;
+  /** Keep every line in memory (`lines()`), for tests. */
+  readonly keepLines?: boolean;
+  /** fsync at every flush, not only write (survives a machine crash, not just a killed process). */
+  readonly fsync?: boolean;
+  /** Continue a log: append to `path` without a header, chaining from `hash` (see `truncateEventLog`). */
+  readonly continueFrom?: { readonly hash: string };
+}
+
+/** Writes an event log. */
+export class EventLogWriter {
+  private fd: number | undefined;
+  private pending: string[] = [];
+  private readonly kept: string[] | undefined;
+  private last: string;
+  private written = 0;
+  readonly header: EventLogHeader;
+
+  constructor(header: EventLogHeader, private readonly options: Omit<EventLogOptions, 'header'> = {}) {
+    this.header = header;
+    this.kept = options.keepLines ? [] : undefined;
+    if (options.continueFrom) {
+      this.last = options.continueFrom.hash;
+      if (options.path) this.fd = fs.openSync(options.path, 'a');
+    } else {
+      this.last = headerHash(header);
+      const line = canonicalJson(header);
+      this.kept?.push(line);
+      if (options.path) {
+        fs.mkdirSync(path.dirname(options.path), { recursive: true });
+        this.fd = fs.openSync(options.path, 'w');
+        fs.writeSync(this.fd, `${line}\n`);
+      }
+    }
+  }
+
+  /** The running hash: of the last event appended, or of the header. */
+  get hash(): string {
+    return this.last;
+  }
+
+  /** Events appended so far. */
+  get count(): number {
+    return this.written;
+  }
+
+  /** Chains and buffers events (in order); returns them with their hashes. */
+  append(records: readonly EventRecord[]): LogEvent[] {
+    const out: LogEvent[] = [];
+    for (const r of records) {
+      const payload = canonicalJson(r.payload);
+      this.last = sha256Hex(this.last + canonicalRecord(r, payload));
+      const e: LogEvent = { ...r, hash: this.last };
+      const line = formatEvent(e, payload);
+      this.pending.push(line);
+      this.kept?.push(line);
+      out.push(e);
+    }
+    this.written += records.length;
+    return out;
+  }
+
+  /** Writes what was appended (and fsyncs if asked). */
+  flush(): void {
+    if (this.fd !== undefined && this.pending.length > 0) {
+      fs.writeSync(this.fd, `${this.pending.join('\n')}\n`);
+      if (this.options.fsync) fs.fsyncSync(this.fd);
+    }
+    this.pending = [];
+  }
+
+  /** Every line so far, header first (only with `keepLines`). */
+  lines(): readonly string[] {
+    if (!this.kept) throw new Error('EventLogWriter: lines() needs keepLines: true');
+    return this.kept;
+  }
+
+  close(): void {
+    this.flush();
+    if (this.fd !== undefined) fs.closeSync(this.fd);
+    this.fd = undefined;
+  }
+}
+
+/** Why a log is not valid past some line. */
+export type EventLogProblem = 'truncated' | 'bad-json' | 'bad-header' | 'bad-version' | 'bad-event' | 'bad-seq' | 'broken-chain';
+
+/** A log that is invalid from `line` (1-based) on; the reader still returns the valid prefix. */
+export class EventLogError extends Error {
+  override readonly name = 'EventLogError';
+  constructor(readonly source: string, readonly line: number, readonly problem: EventLogProblem, detail: string) {
+    super(`${source}:${line}: ${problem}: ${detail}`);
+  }
+}
+
+export interface EventLogContents {
+  readonly header: EventLogHeader | undefined;
+  /** The valid prefix. */
+  readonly events: LogEvent[];
+  /** The running hash at the end of the valid prefix. */
+  readonly hash: string | undefined;
+  /** Set when the log is invalid past the prefix. */
+  readonly error?: EventLogError;
+}
+
+/** Parses and checks a log's text: header, format and version, JSON of every line, seq order and the hash chain. */
+export function parseEventLog(text: string, source = '<events>'): EventLogContents {
+  const lines = text.split('\n');
+  const endsClean = text.endsWith('\n');
+  if (endsClean) lines.pop();
+  const events: LogEvent[] = [];
+  const fail = (line: number, problem: EventLogProblem, detail: string, header?: EventLogHeader, hash?: string): EventLogContents => ({
+    header,
+    events,
+    hash,
+    error: new EventLogError(source, line, problem, detail),
+  });
+  if (lines.length === 0 || lines[0] === '') return fail(1, 'bad-header', 'empty log');
+  let header: EventLogHeader;
+  try {
+    header = JSON.parse(lines[0]!) as EventLogHeader;
+  } catch {
+    return fail(1, lines.length === 1 && !endsClean ? 'truncated' : 'bad-header', 'the header is not JSON');
+  }
+  if (!header || header.format !== EVENT_LOG_FORMAT) return fail(1, 'bad-header', `not an ${EVENT_LOG_FORMAT} log (format: ${JSON.stringify(header?.format)})`);
+  if (header.version !== EVENT_LOG_VERSION) return fail(1, 'bad-version', `version ${JSON.stringify(header.version)}; this reader knows version ${EVENT_LOG_VERSION}`, header);
+  let hash = headerHash(header);
+  for (let i = 1; i < lines.length; i++) {
+    const lineNo = i + 1;
+    const last = i === lines.length - 1;
+    let e: LogEvent;
+    try {
+      e = JSON.parse(lines[i]!) as LogEvent;
+    } catch {
+      if (last && !endsClean) return fail(lineNo, 'truncated', 'the last line is incomplete (the run was killed while writing?)', header, hash);
+      return fail(lineNo, 'bad-json', 'not JSON', header, hash);
+    }
+    if (!e || typeof e !== 'object' || typeof e.hash !== 'string' || typeof e.seq !== 'number')
+      return fail(lineNo, 'bad-event', 'an event needs a numeric seq and a string hash', header, hash);
+    const expectedSeq = events.length === 0 ? e.seq : events[events.length - 1]!.seq + 1;
+    if (e.seq !== expectedSeq || (events.length === 0 && e.seq < 0)) return fail(lineNo, 'bad-seq', `seq ${e.seq}, expected ${expectedSeq}`, header, hash);
+    const { hash: found, ...record } = e;
+    const want = chainHash(hash, record as EventRecord);
+    if (want !== found) return fail(lineNo, 'broken-chain', `hash ${found.slice(0, 16)}… does not chain from the line before (expected ${want.slice(0, 16)}…)`, header, hash);
+    hash = want;
+    events.push(e);
+  }
+  return { header, events, hash };
+}
+
+/** Reads and checks an event log file (see `parseEventLog`). */
+export function readEventLog(file: string): EventLogContents {
+  return parseEventLog(fs.readFileSync(file, 'utf8'), file);
+}
+
+/**
+ * Cuts a log back to the events with seq < `nextSeq` (what a checkpoint taken then had seen),
+ * dropping any torn line; returns the hash to continue from (`EventLogOptions.continueFrom`).
+ */
+export function truncateEventLog(file: string, nextSeq: number): string {
+  const text = fs.readFileSync(file, 'utf8');
+  const { header, events, hash } = parseEventLog(text, file);
+  if (!header || hash === undefined) throw new EventLogError(file, 1, 'bad-header', 'cannot continue a log without a valid header');
+  const keep = events.filter((e) => e.seq < nextSeq);
+  const lastSeq = events.length > 0 ? events[events.length - 1]!.seq : -1;
+  if (lastSeq < nextSeq - 1) throw new EventLogError(file, events.length + 1, 'bad-seq', `the valid log ends at seq ${lastSeq}, before seq ${nextSeq - 1}`);
+  const lines = [canonicalJson(header), ...keep.map((e) => formatEvent(e))];
+  fs.writeFileSync(file, `${lines.join('\n')}\n`);
+  return keep.length > 0 ? keep[keep.length - 1]!.hash : headerHash(header);
+}

@@ -1,0 +1,250 @@
+/**
+ * An actor host: the actors of one worker (or of the in-process executor). It runs their
+ * transitions on the mail of a step and returns the effects as data; it never orders,
+ * numbers or logs anything: the runtime does (issue 2, "Execution").
+ */
+import type { ActorContext, ActorKind, Effect, Envelope } from './actor';
+import { collectBuffers, summarizePayload } from './canonical';
+import type { ActorLoad, ActorSnapshot, HostInit, LoadResult, OutEffect, StepBatch, StepResult } from './protocol';
+import { RandomStream, type RandomState } from './random';
+import { loadResources, resolveActorKind, type ActorSpec } from './topology';
+
+/** The stream of actor `id`: `root/actors/<id>` forked from the master seed. */
+export function actorStream(seed: number, id: string): RandomStream {
+  return RandomStream.fromSeed(seed).fork('actors').fork(id);
+}
+
+interface Hosted {
+  readonly spec: ActorSpec;
+  readonly kind: ActorKind;
+  state: unknown;
+  random: RandomStream;
+  committed: { state: unknown; random: RandomState };
+}
+
+/** What an error thrown by a transition becomes in the log: deterministic fields only. */
+export function describeError(err: unknown): { name: string; message: string } {
+  if (err instanceof Error) return { name: err.name, message: err.message };
+  return { name: 'Thrown', message: String(err) };
+}
+
+/** A step's result and the buffers it may move to the receiver. */
+export interface LocalStepResult {
+  readonly result: StepResult;
+  readonly transfer: ArrayBuffer[];
+}
+
+
+function copyBuffers(value: unknown, shared: ReadonlySet<ArrayBufferLike>): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (ArrayBuffer.isView(value)) {
+    if (!shared.has(value.buffer)) return value;
+    const v = value as unknown as { slice(): unknown };
+    return typeof v.slice === 'function' ? v.slice() : new Uint8Array(value.buffer.slice(value.byteOffset, value.byteOffset + value.byteLength));
+  }
+  if (value instanceof ArrayBuffer) return shared.has(value) ? value.slice(0) : value;
+  if (Array.isArray(value)) return value.map((v) => copyBuffers(v, shared));
+  if (value instanceof Map) return new Map([...value].map(([k, v]) => [k, copyBuffers(v, shared)]));
+  if (value instanceof Set) return new Set([...value].map((v) => copyBuffers(v, shared)));
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(value)) out[k] = copyBuffers((value as Record<string, unknown>)[k], shared);
+  return out;
+}
+
+/**
+ * A copy of a message body for an actor of the same host: plain data copied, typed arrays moved
+ * (their buffers are not the sender's: see `step`), other objects through a structured clone.
+ * The receiver never aliases the sender, as between workers.
+ */
+function copyLocal(value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return value;
+  if (Array.isArray(value)) return value.map(copyLocal);
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if (proto === Object.prototype || proto === null) {
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(value)) out[k] = copyLocal((value as Record<string, unknown>)[k]);
+    return out;
+  }
+  if (value instanceof Map) return new Map([...value].map(([k, v]) => [copyLocal(k), copyLocal(v)]));
+  if (value instanceof Set) return new Set([...value].map(copyLocal));
+  return structuredClone(value);
+}
+
+/** The actors of one worker. Used directly by the in-process executor and behind comlink in a worker. */
+export class ActorHost {
+  private readonly actors = new Map<string, Hosted>();
+  private readonly dirty = new Set<string>();
+  private readonly outbox = new Map<number, unknown>();
+  private nextRef = 0;
+  private seed = 0;
+  private index = 0;
+  private placement: Readonly<Record<string, number>> = {};
+  private resources: Readonly<Record<string, unknown>> = {};
+  /** Buffers of resources: never moved out of this host. */
+  private pinned = new Set<ArrayBufferLike>();
+
+  async init(init: HostInit): Promise<void> {
+    this.seed = init.seed;
+    this.index = init.index;
+    this.placement = init.placement;
+    this.resources = Object.freeze(await loadResources(init.resources));
+    for (const r of Object.values(this.resources)) {
+      collectBuffers(r, this.pinned as Set<ArrayBuffer>, new Set());
+    }
+  }
+
+  load(actors: readonly ActorLoad[]): LoadResult {
+    const snapshots: Array<[string, ActorSnapshot]> = [];
+    const ticking: string[] = [];
+    for (const { spec, snapshot } of actors) {
+      const kind = resolveActorKind(spec);
+      const fresh = actorStream(this.seed, spec.id);
+      let state: unknown;
+      let random = fresh;
+      if (snapshot) {
+        state = snapshot.state;
+        random = RandomStream.fromState(fresh.seed, fresh.name, snapshot.random);
+      } else {
+        state = kind.initialState(spec.params, this.context(spec.id, 0, 0, random));
+      }
+      const committed = { state, random: random.state() };
+      this.actors.set(spec.id, { spec, kind, state, random, committed });
+      if (!snapshot) snapshots.push([spec.id, committed]);
+      if (spec.tick ?? kind.ticks ?? false) ticking.push(spec.id);
+    }
+    return { snapshots, ticking };
+  }
+
+  private context(self: string, slot: number, t: number, random: RandomStream): ActorContext {
+    return { self, slot, t, random, resources: this.resources };
+  }
+
+  step(batch: StepBatch): LocalStepResult {
+    const effects: OutEffect[] = [];
+    const transfer = new Set<ArrayBuffer>();
+    const claimed = new Set<ArrayBufferLike>();
+    let handled = 0;
+    for (const [id, mail] of batch.mail) {
+      const a = this.actors.get(id);
+      if (!a) throw new Error(`host ${this.index} has no actor '${id}'`);
+      this.dirty.add(id);
+      let idx = 0;
+      for (const w of mail) {
+        const body = w.bodyRef !== undefined ? this.take(w.bodyRef) : w.body;
+        const env: Envelope = { seq: w.seq, slot: w.slot, t: w.t, from: w.from, to: w.to, type: w.type, body };
+        const before = a.random.state();
+        handled++;
+        let next: unknown;
+        let out: readonly Effect[];
+        try {
+          const r = a.kind.transition(a.state, env, this.context(id, batch.slot, w.t, a.random));
+          if (!Array.isArray(r) || r.length !== 2 || !Array.isArray(r[1])) throw new TypeError(`transition of kind '${a.kind.kind}' must return [state, effects]`);
+          [next, out] = r;
+          for (const e of out) checkEffect(e);
+        } catch (err) {
+          a.random = RandomStream.fromState(a.random.seed, a.random.name, before);
+          const fbody = { actor: id, error: describeError(err), message: { seq: w.seq, from: w.from, type: w.type } };
+          effects.push({ kind: 'failure', from: id, idx: idx++, t: w.t, to: a.spec.supervisor ?? 'runtime', type: 'failure', body: fbody, payload: summarizePayload(fbody) });
+          continue;
+        }
+        a.state = next;
+        let stateBuffers: Set<ArrayBuffer> | undefined;
+        for (const e of out) {
+          if (e.kind === 'log') {
+            effects.push({ kind: 'log', from: id, idx: idx++, t: w.t, to: 'log', type: e.type, payload: summarizePayload(e.data) });
+            continue;
+          }
+          const t = w.t + (e.delayS ?? 0);
+          const payload = summarizePayload(e.body);
+          let msgBody = e.body;
+          const bufs = msgBody !== null && typeof msgBody === 'object' ? collectBuffers(msgBody) : new Set<ArrayBuffer>();
+          if (bufs.size > 0) {
+            // Move, never alias: a buffer the sender keeps, or already moved this step, is copied first.
+            stateBuffers ??= collectBuffers(a.state);
+            const shared = new Set<ArrayBufferLike>();
+            for (const b of bufs) if (stateBuffers.has(b) || claimed.has(b) || this.pinned.has(b)) shared.add(b);
+            if (shared.size > 0) msgBody = copyBuffers(msgBody, shared);
+          }
+          const moved = bufs.size > 0 ? collectBuffers(msgBody) : bufs;
+          for (const b of moved) claimed.add(b);
+          if (this.placement[e.to] === this.index) {
+            // Stays in this host: same semantics as a move between workers (a structured clone with transfer).
+            const ref = this.nextRef++;
+            this.outbox.set(ref, copyLocal(msgBody));
+            effects.push({ kind: 'send', from: id, idx: idx++, t, to: e.to, type: e.type, bodyRef: ref, payload });
+          } else {
+            for (const b of moved) transfer.add(b);
+            effects.push({ kind: 'send', from: id, idx: idx++, t, to: e.to, type: e.type, body: msgBody, payload });
+          }
+        }
+      }
+    }
+    return { result: { effects, handled }, transfer: [...transfer] };
+  }
+
+  private take(ref: number): unknown {
+    if (!this.outbox.has(ref)) throw new Error(`host ${this.index}: no held body ${ref}`);
+    const body = this.outbox.get(ref);
+    this.outbox.delete(ref);
+    return body;
+  }
+
+  collect(): Array<[string, ActorSnapshot]> {
+    const out: Array<[string, ActorSnapshot]> = [];
+    for (const id of [...this.dirty].sort()) {
+      const a = this.actors.get(id)!;
+      out.push([id, { state: a.state, random: a.random.state() }]);
+    }
+    return out;
+  }
+
+  commit(): void {
+    for (const id of this.dirty) {
+      const a = this.actors.get(id)!;
+      a.committed = { state: a.state, random: a.random.state() };
+    }
+    this.dirty.clear();
+    this.outbox.clear();
+  }
+
+  rollback(): void {
+    for (const id of this.dirty) {
+      const a = this.actors.get(id)!;
+      a.state = a.committed.state;
+      a.random = RandomStream.fromState(a.random.seed, a.random.name, a.committed.random);
+    }
+    this.dirty.clear();
+    this.outbox.clear();
+  }
+
+  snapshot(ids?: readonly string[]): Array<[string, ActorSnapshot]> {
+    const list = ids ?? [...this.actors.keys()].sort();
+    return list.map((id) => {
+      const a = this.actors.get(id);
+      if (!a) throw new Error(`host ${this.index} has no actor '${id}'`);
+      return [id, { state: a.state, random: a.random.state() }];
+    });
+  }
+
+  restore(snapshots: ReadonlyArray<readonly [string, ActorSnapshot]>): void {
+    for (const [id, s] of snapshots) {
+      const a = this.actors.get(id);
+      if (!a) throw new Error(`host ${this.index} has no actor '${id}'`);
+      a.state = s.state;
+      a.random = RandomStream.fromState(a.random.seed, a.random.name, s.random);
+      a.committed = { state: s.state, random: s.random };
+    }
+  }
+}
+
+function checkEffect(e: Effect): void {
+  if (!e || typeof e !== 'object') throw new TypeError('an effect must be an object');
+  if (e.kind === 'send') {
+    if (typeof e.to !== 'string' || e.to.length === 0) throw new TypeError("a 'send' effect needs a string 'to'");
+    if (typeof e.type !== 'string') throw new TypeError("a 'send' effect needs a string 'type'");
+    if (e.delayS !== undefined && !(Number.isFinite(e.delayS) && e.delayS >= 0)) throw new RangeError(`delayS must be a finite number >= 0, got ${e.delayS}`);
+  } else if (e.kind === 'log') {
+    if (typeof e.type !== 'string') throw new TypeError("a 'log' effect needs a string 'type'");
+  } else throw new TypeError(`unknown effect kind '${(e as { kind?: unknown }).kind}'`);
+}

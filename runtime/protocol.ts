@@ -1,0 +1,105 @@
+/**
+ * The wire protocol between the runtime (main thread) and the actor hosts (worker threads, or
+ * the main thread itself for the in-process executor). Types only: the one RPC boundary
+ * (STYLE.md §6) is built on these, by the transports in `transport.ts`.
+ */
+import type { RandomState } from './random';
+import type { ActorSpec, ResourceSpec } from './topology';
+
+/** What an actor is between slots: its state and the position of its random stream. */
+export interface ActorSnapshot<S = unknown> {
+  readonly state: S;
+  readonly random: RandomState;
+}
+
+/** A message on the wire. A body kept inside the host that will deliver it travels as `bodyRef`. */
+export interface WireEnvelope {
+  readonly seq: number;
+  readonly slot: number;
+  readonly t: number;
+  readonly from: string;
+  readonly to: string;
+  readonly type: string;
+  readonly body?: unknown;
+  /** Handle of a body held in the destination host's outbox (a message between two actors of one host). */
+  readonly bodyRef?: number;
+}
+
+/** Summary of a payload for the event log: its size and a digest form of its value. */
+export interface PayloadSummary {
+  readonly bits: number;
+  readonly value: unknown;
+}
+
+/** One effect of a step, before the runtime orders it and gives it a `seq`. */
+export interface OutEffect {
+  readonly kind: 'send' | 'log' | 'failure';
+  readonly from: string;
+  /** Index of the effect among all effects of `from` in this step: the tie-breaker after (t, from). */
+  readonly idx: number;
+  readonly t: number;
+  readonly to: string;
+  readonly type: string;
+  readonly body?: unknown;
+  readonly bodyRef?: number;
+  readonly payload: PayloadSummary;
+}
+
+/** Everything a host needs at start. */
+export interface HostInit {
+  readonly seed: number;
+  readonly index: number;
+  readonly resources: readonly ResourceSpec[];
+  /** Which host each actor lives on, so that a host can keep the bodies of its internal messages. */
+  readonly placement: Readonly<Record<string, number>>;
+}
+
+/** An actor to (re)create on a host: from its spec, and from a snapshot when restoring. */
+export interface ActorLoad {
+  readonly spec: ActorSpec;
+  readonly snapshot?: ActorSnapshot;
+}
+
+/** One superstep's mail for one host: per actor, its envelopes in (t, from, seq) order. */
+export interface StepBatch {
+  readonly slot: number;
+  readonly step: number;
+  readonly mail: ReadonlyArray<readonly [string, readonly WireEnvelope[]]>;
+  /** Test hook: the host exits after computing the step, before answering. */
+  readonly crash?: boolean;
+}
+
+export interface StepResult {
+  readonly effects: readonly OutEffect[];
+  /** Messages handled in this step. */
+  readonly handled: number;
+}
+
+/** What `load` returns. */
+export interface LoadResult {
+  /** Snapshots of the actors created from their initial state (not of those restored). */
+  readonly snapshots: Array<[string, ActorSnapshot]>;
+  /** Ids of the loaded actors that receive the slot clock. */
+  readonly ticking: string[];
+}
+
+/** The API of a host as the runtime sees it across the boundary. Every method is async. */
+export interface HostApi {
+  init(init: HostInit): Promise<void>;
+  /** Creates actors from their specs (and snapshots, when restoring). */
+  load(actors: readonly ActorLoad[]): Promise<LoadResult>;
+  /** Runs one step; the buffers in `transfer` (of the batch's bodies) are moved, not copied. */
+  step(batch: StepBatch, transfer: readonly ArrayBuffer[]): Promise<StepResult>;
+  /** Snapshots of the actors changed since the last commit (the slot's changes). */
+  collect(): Promise<Array<[string, ActorSnapshot]>>;
+  /** Makes the current states the ones a rollback returns to. */
+  commit(): Promise<void>;
+  /** Returns every actor to its state at the last commit and forgets held bodies. */
+  rollback(): Promise<void>;
+  /** Snapshots of the given actors (all when omitted). */
+  snapshot(ids?: readonly string[]): Promise<Array<[string, ActorSnapshot]>>;
+  /** Replaces the states of existing actors. */
+  restore(snapshots: ReadonlyArray<readonly [string, ActorSnapshot]>): Promise<void>;
+  /** Ends the host (resolves its piscina task). */
+  close(): Promise<void>;
+}

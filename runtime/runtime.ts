@@ -1,0 +1,470 @@
+/**
+ * The actor runtime (issue 2): delivers messages, performs effects, keeps the slot clock and
+ * the event log, places actors on hosts and restores them when a host dies.
+ *
+ * Execution, per slot: the slot's first envelopes are the clock ticks (to actors that
+ * subscribed: `ActorKind.ticks` / `ActorSpec.tick`) and the messages the driver sent, ordered
+ * by (t, from, order of sending). Then deterministic supersteps: the pending envelopes are
+ * grouped by destination; every actor handles its mail in (t, from, seq) order, all hosts in
+ * parallel; the effects come back to this thread, are sorted by (t, sender, the sender's
+ * effect index), numbered with the global `seq`, logged and routed for the next step. With
+ * `stepping: 'time'` a step delivers only the envelopes of the earliest virtual time instead
+ * (causal order in virtual time, less parallelism). The slot ends when nothing is pending:
+ * its events are then appended to the log and flushed, and the hosts commit. A message's
+ * `t` is the handled message's `t` + `delayS`. Nothing here reads the wall clock.
+ *
+ * Faults: a transition that throws leaves its actor as it was before the message, and becomes
+ * a `failure` event sent to the actor's supervisor (default `runtime`: nothing more; the actor
+ * goes on from its last good state). A host that dies before its slot commits is started
+ * again from the snapshots of the last commit, every other host rolls back, and the slot runs
+ * again from its start: the log never sees the failed attempt.
+ */
+import type { Envelope } from './actor';
+import { collectBuffers, summarizePayload } from './canonical';
+import { createEventLogHeader, EventLogWriter, type EventLogOptions, type EventRecord, type LogEvent } from './eventLog';
+import { PiscinaTransport } from './piscinaTransport';
+import type { ActorSnapshot, HostInit, OutEffect, PayloadSummary, StepResult, WireEnvelope } from './protocol';
+import { placeActors, TopologyError, validateTopology, type ActorSpec, type PlacementPolicy, type ResourceSpec } from './topology';
+import { InlineTransport, WorkerDiedError, type HostEndpoint, type Transport } from './transport';
+
+export interface RuntimeOptions {
+  /** The master seed: every actor's stream is forked from it by actor id. */
+  readonly seed: number;
+  /** Worker threads; 0 (the default) runs every actor in this thread, with the same semantics. */
+  readonly workers?: number;
+  readonly topology: readonly ActorSpec[];
+  /** Loaded once per worker at start, exposed to transitions as `ctx.resources[name]`. */
+  readonly resources?: readonly ResourceSpec[];
+  /** Where the event log goes; default: hashed only, not kept. */
+  readonly log?: EventLogWriter | EventLogOptions;
+  readonly placement?: PlacementPolicy;
+  /** 'superstep' (default): a step delivers everything pending; 'time': only the earliest virtual time. */
+  readonly stepping?: 'superstep' | 'time';
+  /** Another transport (e.g. `ChannelTransport` in tests); `workers` then counts its hosts (at least 1). */
+  readonly transport?: Transport;
+  /** A slot that takes more steps fails with SlotDidNotSettleError (default 100,000). */
+  readonly maxStepsPerSlot?: number;
+  /** Host deaths survived within one slot before giving up (default 3). */
+  readonly maxRecoveriesPerSlot?: number;
+  /** Continue from a checkpoint taken with `snapshot()` (pair it with `log.continueFrom`). */
+  readonly restore?: RuntimeSnapshot;
+  /** Called with every event as its slot commits. */
+  readonly onEvent?: (event: LogEvent) => void;
+}
+
+/** What `runSlot` returns once the slot is quiescent and committed. */
+export interface SlotResult {
+  readonly slot: number;
+  /** Messages addressed to `driver` (and failures of actors it supervises), in seq order. */
+  readonly mail: Envelope[];
+  readonly events: number;
+  readonly steps: number;
+  readonly failures: number;
+  /** Virtual time reached. */
+  readonly t: number;
+  /** The running hash of the log after this slot. */
+  readonly logHash: string;
+  /** Host deaths survived during this slot. */
+  readonly recoveries: number;
+}
+
+export interface RuntimeStats {
+  readonly transport: string;
+  readonly hosts: number;
+  readonly slots: number;
+  readonly steps: number;
+  /** Messages handled by actors. */
+  readonly messages: number;
+  readonly events: number;
+  readonly failures: number;
+  readonly deadLetters: number;
+  readonly recoveries: number;
+  readonly actorsPerHost: readonly number[];
+  readonly handledPerHost: readonly number[];
+  /** Messages between actors of one host (bodies never left it) and between hosts. */
+  readonly localMessages: number;
+  readonly crossHostMessages: number;
+}
+
+/** A checkpoint: everything needed to continue the run identically (taken between slots). */
+export interface RuntimeSnapshot {
+  readonly version: 1;
+  readonly seed: number;
+  /** Last committed slot (-1: none). */
+  readonly slot: number;
+  readonly t: number;
+  readonly seq: number;
+  readonly logHash: string;
+  readonly actors: Array<[string, ActorSnapshot]>;
+  readonly pending: Injected[];
+}
+
+interface Injected {
+  readonly t: number;
+  readonly from: string;
+  readonly to: string;
+  readonly type: string;
+  readonly body: unknown;
+}
+
+/** A slot kept producing messages past `maxStepsPerSlot`. */
+export class SlotDidNotSettleError extends Error {
+  override readonly name = 'SlotDidNotSettleError';
+  constructor(readonly slot: number, readonly steps: number) {
+    super(`slot ${slot} did not settle within ${steps} steps (actors keep messaging each other at the same slot?)`);
+  }
+}
+
+/** The run cannot go on (hosts keep dying, or the runtime was misused). */
+export class RuntimeError extends Error {
+  override readonly name = 'RuntimeError';
+}
+
+export interface Runtime {
+  /** The driver sends a message, delivered in the next `runSlot` at virtual time `t` (default: now). */
+  send(to: string, type: string, body?: unknown, t?: number): void;
+  /** Runs slot `slot` (greater than the last) until quiescent; commits it and returns the driver's mail. */
+  runSlot(slot: number, options?: { readonly t?: number }): Promise<SlotResult>;
+  /** A checkpoint (between slots). */
+  snapshot(): Promise<RuntimeSnapshot>;
+  stats(): RuntimeStats;
+  /** The last committed slot (-1 before the first). */
+  readonly slot: number;
+  /** Virtual time reached. */
+  readonly now: number;
+  readonly logHash: string;
+  readonly log: EventLogWriter;
+  /** Test hook: host `worker` dies during step `step` (default 0) of slot `slot`, after computing, before answering. */
+  injectWorkerCrash(worker: number, at: { readonly slot: number; readonly step?: number }): void;
+  /** Stops every worker and closes the log; idempotent. */
+  close(): Promise<void>;
+}
+
+type Pending = WireEnvelope & { readonly host: number };
+
+const cmpStr = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+const cmpEnvelope = (a: WireEnvelope, b: WireEnvelope): number => a.t - b.t || cmpStr(a.from, b.from) || a.seq - b.seq;
+const cmpEffect = (a: OutEffect, b: OutEffect): number => a.t - b.t || cmpStr(a.from, b.from) || a.idx - b.idx;
+const EMPTY_STEP: StepResult = { effects: [], handled: 0 };
+
+/** Starts a runtime: validates the topology, starts the hosts, creates (or restores) every actor. */
+export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
+  const { seed } = options;
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new TopologyError('seed', 'must be an integer in [0, 2^32)');
+  const workers = options.workers ?? 0;
+  if (!Number.isInteger(workers) || workers < 0) throw new TopologyError('workers', 'must be an integer >= 0');
+  const specs = validateTopology(options.topology, !options.transport && workers > 0);
+  const hosts = Math.max(1, workers);
+  const transport = options.transport ?? (workers > 0 ? new PiscinaTransport(workers) : new InlineTransport());
+  const placement = placeActors(specs, hosts, options.placement);
+  const rt = new ActorRuntime(options, specs, placement, hosts, transport);
+  try {
+    await rt.start();
+  } catch (err) {
+    await rt.close();
+    throw err;
+  }
+  return rt;
+}
+
+class ActorRuntime implements Runtime {
+  private endpoints: HostEndpoint[] = [];
+  private readonly specs = new Map<string, ActorSpec>();
+  private readonly hostOf: Record<string, number> = {};
+  private ticking: string[] = [];
+  private readonly snapshots = new Map<string, ActorSnapshot>();
+  private injected: Injected[] = [];
+  private seq = 0;
+  private t = 0;
+  private last = -1;
+  private busy = false;
+  private closed = false;
+  private readonly crashes: Array<{ worker: number; slot: number; step: number }> = [];
+  private readonly counters = { slots: 0, steps: 0, messages: 0, failures: 0, deadLetters: 0, recoveries: 0, local: 0, cross: 0 };
+  private readonly handled: number[];
+  readonly log: EventLogWriter;
+
+  constructor(
+    private readonly options: RuntimeOptions,
+    specList: readonly ActorSpec[],
+    placement: readonly number[],
+    private readonly hosts: number,
+    private readonly transport: Transport,
+  ) {
+    specList.forEach((s, i) => {
+      this.specs.set(s.id, s);
+      this.hostOf[s.id] = placement[i]!;
+    });
+    this.handled = new Array<number>(hosts).fill(0);
+    const log = options.log;
+    this.log = log instanceof EventLogWriter ? log : new EventLogWriter(createEventLogHeader({ seed: options.seed, ...log?.header }), log ?? {});
+    const r = options.restore;
+    if (r) {
+      if (r.version !== 1) throw new TopologyError('restore.version', `unsupported snapshot version ${String(r.version)}`);
+      if (r.seed !== options.seed) throw new TopologyError('restore.seed', `snapshot of seed ${r.seed}, runtime seed ${options.seed}`);
+      for (const [id, s] of r.actors) this.snapshots.set(id, s);
+      for (const id of this.specs.keys()) if (!this.snapshots.has(id)) throw new TopologyError('restore.actors', `no snapshot of actor '${id}'`);
+      this.seq = r.seq;
+      this.t = r.t;
+      this.last = r.slot;
+      this.injected = structuredClone(r.pending);
+    }
+  }
+
+  get slot(): number {
+    return this.last;
+  }
+  get now(): number {
+    return this.t;
+  }
+  get logHash(): string {
+    return this.log.hash;
+  }
+
+  private hostInit(index: number): HostInit {
+    return { seed: this.options.seed, index, resources: this.options.resources ?? [], placement: this.hostOf };
+  }
+
+  private actorsOn(index: number): ActorSpec[] {
+    return [...this.specs.values()].filter((s) => this.hostOf[s.id] === index);
+  }
+
+  /** Opens, initialises and loads host `index`, from snapshots when there are. */
+  private async startHost(index: number): Promise<string[]> {
+    const ep = await this.transport.open(index);
+    this.endpoints[index] = ep;
+    await ep.init(this.hostInit(index));
+    const loads = this.actorsOn(index).map((spec) => ({ spec, snapshot: this.snapshots.get(spec.id) }));
+    const { snapshots, ticking } = await ep.load(loads);
+    if (this.transport.canFail || this.options.restore) for (const [id, s] of snapshots) this.snapshots.set(id, s);
+    return ticking;
+  }
+
+  async start(): Promise<void> {
+    const ticking = await Promise.all(Array.from({ length: this.hosts }, (_, i) => this.startHost(i)));
+    this.ticking = ticking.flat().sort(cmpStr);
+    if (!this.transport.canFail) this.snapshots.clear();
+  }
+
+  send(to: string, type: string, body?: unknown, t?: number): void {
+    if (this.closed) throw new RuntimeError('send: the runtime is closed');
+    if (to !== 'driver' && !this.specs.has(to)) throw new TopologyError('send.to', `no actor '${to}'`);
+    const at = t ?? this.t;
+    if (!Number.isFinite(at) || at < 0) throw new RangeError(`send: t must be a finite number >= 0, got ${at}`);
+    this.injected.push({ t: at, from: 'driver', to, type, body: structuredClone(body) });
+  }
+
+  injectWorkerCrash(worker: number, at: { readonly slot: number; readonly step?: number }): void {
+    const ep = this.endpoints[worker];
+    if (!ep) throw new RangeError(`injectWorkerCrash: no worker ${worker} (there are ${this.hosts})`);
+    if (!ep.canCrash) throw new RuntimeError(`injectWorkerCrash: the ${this.transport.name} transport has no workers to crash`);
+    this.crashes.push({ worker, slot: at.slot, step: at.step ?? 0 });
+  }
+
+  private takeCrash(slot: number, step: number): number {
+    const i = this.crashes.findIndex((c) => c.slot === slot && c.step === step);
+    if (i < 0) return -1;
+    return this.crashes.splice(i, 1)[0]!.worker;
+  }
+
+  async runSlot(slot: number, options: { readonly t?: number } = {}): Promise<SlotResult> {
+    if (this.closed) throw new RuntimeError('runSlot: the runtime is closed');
+    if (this.busy) throw new RuntimeError('runSlot: a slot is already running');
+    if (!Number.isInteger(slot) || slot <= this.last) throw new RangeError(`runSlot: slot must be an integer greater than ${this.last}, got ${slot}`);
+    const startT = options.t ?? this.t;
+    if (!Number.isFinite(startT) || startT < 0) throw new RangeError(`runSlot: t must be a finite number >= 0, got ${startT}`);
+    this.busy = true;
+    const injected = this.injected;
+    this.injected = [];
+    let recoveries = 0;
+    try {
+      for (;;) {
+        try {
+          // A host may die mid-slot: keep the slot's inputs, since their buffers move to the hosts.
+          const input = this.transport.canFail ? structuredClone(injected) : injected;
+          return await this.attempt(slot, startT, input, recoveries);
+        } catch (err) {
+          if (!(err instanceof WorkerDiedError)) throw err;
+          if (++recoveries > (this.options.maxRecoveriesPerSlot ?? 3))
+            throw new RuntimeError(`slot ${slot}: workers died ${recoveries} times; giving up`, { cause: err });
+          await this.recover('rollback');
+        }
+      }
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async attempt(slot: number, startT: number, injected: Injected[], recoveries: number): Promise<SlotResult> {
+    const out = await this.execute(slot, startT, injected);
+    if (this.transport.canFail) {
+      const collected = await Promise.all(this.endpoints.map((ep) => ep.collect()));
+      for (const list of collected) for (const [id, s] of list) this.snapshots.set(id, s);
+    }
+    // From here the slot is durable: logged and flushed; a host lost while committing is restored from the snapshots.
+    const events = this.log.append(out.records);
+    this.log.flush();
+    if (this.options.onEvent) for (const e of events) this.options.onEvent(e);
+    this.seq = out.seq;
+    this.t = out.t;
+    this.last = slot;
+    const c = this.counters;
+    c.slots++;
+    c.steps += out.steps;
+    c.messages += out.handled;
+    c.failures += out.failures;
+    c.deadLetters += out.deadLetters;
+    c.local += out.local;
+    c.cross += out.cross;
+    out.handledPerHost.forEach((n, i) => (this.handled[i]! += n));
+    for (let tries = 0; ; tries++) {
+      try {
+        await Promise.all(this.endpoints.map((ep) => ep.commit()));
+        break;
+      } catch (err) {
+        if (!(err instanceof WorkerDiedError) || tries >= (this.options.maxRecoveriesPerSlot ?? 3)) throw new RuntimeError(`slot ${slot}: cannot commit`, { cause: err });
+        recoveries++;
+        await this.recover('commit').catch(() => undefined);
+      }
+    }
+    return { slot, mail: out.mail, events: events.length, steps: out.steps, failures: out.failures, t: out.t, logHash: this.log.hash, recoveries };
+  }
+
+  /** Restarts dead hosts from the last snapshots; the others roll back to (or complete) the last commit. */
+  private async recover(mode: 'rollback' | 'commit'): Promise<void> {
+    const dead = this.endpoints.filter((ep) => !ep.alive).map((ep) => ep.index);
+    for (const i of dead) {
+      this.endpoints[i]!.dispose();
+      this.counters.recoveries++;
+    }
+    await Promise.all(
+      this.endpoints.map((ep, i) => (dead.includes(i) ? this.startHost(i) : mode === 'rollback' ? ep.rollback() : ep.commit())),
+    );
+  }
+
+  private async execute(slot: number, startT: number, injected: readonly Injected[]) {
+    let seq = this.seq;
+    let tMax = Math.max(this.t, startT);
+    const records: EventRecord[] = [];
+    const mail: Envelope[] = [];
+    let pending: Pending[] = [];
+    let failures = 0;
+    let deadLetters = 0;
+    let local = 0;
+    let cross = 0;
+    let handled = 0;
+    const handledPerHost = new Array<number>(this.hosts).fill(0);
+
+    const route = (w: WireEnvelope, payload: PayloadSummary, failure: boolean): void => {
+      if (w.t > tMax) tMax = w.t;
+      let kind: EventRecord['kind'] = failure ? 'failure' : 'msg';
+      if (w.to === 'driver') mail.push({ seq: w.seq, slot, t: w.t, from: w.from, to: w.to, type: w.type, body: w.body });
+      else if (this.specs.has(w.to)) {
+        const host = this.hostOf[w.to]!;
+        pending.push({ ...w, host });
+        if (w.bodyRef !== undefined) local++;
+        else cross++;
+      } else if (!(failure && w.to === 'runtime')) {
+        kind = 'dead-letter';
+        deadLetters++;
+      }
+      records.push({ seq: w.seq, slot, t: w.t, kind, from: w.from, to: w.to, type: w.type, payload });
+    };
+
+    const first: Injected[] = [...this.ticking.map((id) => ({ t: startT, from: 'clock', to: id, type: 'slot', body: { slot } })), ...injected];
+    first.sort((a, b) => a.t - b.t || cmpStr(a.from, b.from)); // stable: ticks by id, driver messages in order sent
+    for (const m of first) route({ seq: seq++, slot, t: m.t, from: m.from, to: m.to, type: m.type, body: m.body }, summarizePayload(m.body), false);
+
+    const stepping = this.options.stepping ?? 'superstep';
+    const maxSteps = this.options.maxStepsPerSlot ?? 100_000;
+    let step = 0;
+    while (pending.length > 0) {
+      if (step >= maxSteps) throw new SlotDidNotSettleError(slot, step);
+      let now = pending;
+      pending = [];
+      if (stepping === 'time') {
+        const minT = now.reduce((m, p) => Math.min(m, p.t), Infinity);
+        pending = now.filter((p) => p.t !== minT);
+        now = now.filter((p) => p.t === minT);
+      }
+      const perHost = Array.from({ length: this.hosts }, () => new Map<string, WireEnvelope[]>());
+      for (const p of now) {
+        const m = perHost[p.host]!;
+        const list = m.get(p.to);
+        if (list) list.push(p);
+        else m.set(p.to, [p]);
+      }
+      const crash = this.takeCrash(slot, step);
+      const results = await Promise.all(
+        this.endpoints.map((ep, h) => {
+          const m = perHost[h]!;
+          if (m.size === 0 && crash !== h) return EMPTY_STEP;
+          const batchMail = [...m.entries()].sort((a, b) => cmpStr(a[0], b[0])).map(([id, l]) => [id, l.sort(cmpEnvelope)] as const);
+          const transfer = new Set<ArrayBuffer>();
+          for (const [, l] of batchMail) for (const e of l) if (e.body !== undefined) collectBuffers(e.body, transfer);
+          return ep.step({ slot, step, mail: batchMail, ...(crash === h ? { crash: true } : {}) }, [...transfer]);
+        }),
+      );
+      const effects: OutEffect[] = [];
+      results.forEach((r, h) => {
+        handled += r.handled;
+        handledPerHost[h]! += r.handled;
+        for (const e of r.effects) effects.push(e);
+      });
+      effects.sort(cmpEffect);
+      for (const e of effects) {
+        const s = seq++;
+        if (e.kind === 'log') {
+          records.push({ seq: s, slot, t: e.t, kind: 'log', from: e.from, to: e.to, type: e.type, payload: e.payload });
+          continue;
+        }
+        if (e.kind === 'failure') failures++;
+        const w: WireEnvelope =
+          e.bodyRef !== undefined
+            ? { seq: s, slot, t: e.t, from: e.from, to: e.to, type: e.type, bodyRef: e.bodyRef }
+            : { seq: s, slot, t: e.t, from: e.from, to: e.to, type: e.type, body: e.body };
+        route(w, e.payload, e.kind === 'failure');
+      }
+      step++;
+    }
+    return { records, mail, seq, t: tMax, steps: step, failures, deadLetters, local, cross, handled, handledPerHost };
+  }
+
+  async snapshot(): Promise<RuntimeSnapshot> {
+    if (this.busy) throw new RuntimeError('snapshot: take it between slots');
+    let actors: Array<[string, ActorSnapshot]>;
+    if (this.transport.canFail) actors = structuredClone([...this.snapshots.entries()]);
+    else actors = (await Promise.all(this.endpoints.map((ep) => ep.snapshot()))).flat();
+    actors.sort((a, b) => cmpStr(a[0], b[0]));
+    return { version: 1, seed: this.options.seed, slot: this.last, t: this.t, seq: this.seq, logHash: this.log.hash, actors, pending: structuredClone(this.injected) };
+  }
+
+  stats(): RuntimeStats {
+    const c = this.counters;
+    const actorsPerHost = new Array<number>(this.hosts).fill(0);
+    for (const h of Object.values(this.hostOf)) actorsPerHost[h]! += 1;
+    return {
+      transport: this.transport.name,
+      hosts: this.hosts,
+      slots: c.slots,
+      steps: c.steps,
+      messages: c.messages,
+      events: this.log.count,
+      failures: c.failures,
+      deadLetters: c.deadLetters,
+      recoveries: c.recoveries,
+      actorsPerHost,
+      handledPerHost: [...this.handled],
+      localMessages: c.local,
+      crossHostMessages: c.cross,
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.allSettled(this.endpoints.map((ep) => ep.close()));
+    await this.transport.close();
+    this.log.close();
+  }
+}

@@ -1,0 +1,11 @@
+/** The actor system's public surface (issue 2): re-exported by the package's index. */
+export type { ActorContext, ActorKind, Effect, Envelope } from './actor';
+export { canonicalJson, summarizePayload } from './canonical';
+export * from './eventLog';
+export { actorStream, ActorHost, describeError } from './host';
+export { logEvent, sendTo, withImmer, type Recipe } from './immer';
+export { PiscinaTransport, workerEntry } from './piscinaTransport';
+export type { ActorSnapshot, HostApi, PayloadSummary } from './protocol';
+export * from './runtime';
+export * from './topology';
+export { ChannelTransport, InlineTransport, WorkerDiedError, type HostEndpoint, type Transport } from './transport';

@@ -1,0 +1,134 @@
+/**
+ * Actor kinds used by the runtime tests (loaded by module path in worker threads, so this
+ * file is required by the workers through tsx). Not a test file itself.
+ */
+import * as path from 'node:path';
+import type { ActorKind, Effect } from '../runtime/actor';
+import { logEvent, sendTo, withImmer } from '../runtime/immer';
+
+/** This module, extensionless: resolves to the .ts source under jest and tsx. */
+export const KINDS = path.join(__dirname, 'runtimeKinds');
+
+interface GossipState {
+  readonly received: number;
+  readonly sum: number;
+  readonly pongs: number;
+}
+
+/** On each slot tick, pings one peer picked at random; answers pings with a delayed pong. */
+export const gossip: ActorKind<GossipState, { peers: string[] }> = {
+  kind: 'gossip',
+  ticks: true,
+  initialState: (_params, ctx) => ({ received: 0, sum: 0, pongs: ctx.random.int(3) }),
+  transition: withImmer<GossipState>((s, m, ctx) => {
+    const peers = (ctx.resources.peers as ((self: string) => string[]) | undefined)?.(ctx.self) ?? [];
+    if (m.type === 'slot') {
+      const to = peers[ctx.random.int(peers.length)]!;
+      const n = ctx.random.int(1000);
+      return [sendTo(to, 'ping', { n }, ctx.random.int(4) * 0.001)];
+    }
+    if (m.type === 'ping') {
+      s.received += 1;
+      s.sum += (m.body as { n: number }).n;
+      return [sendTo(m.from, 'pong', { sum: s.sum })];
+    }
+    if (m.type === 'pong') s.pongs += 1;
+    return [];
+  }),
+};
+
+/** A resource: the ring of peers of each gossip actor (ids g0..g{n-1}), loaded once per worker. */
+export function ringPeers(n: number): (self: string) => string[] {
+  return (self) => {
+    const i = Number(self.slice(1));
+    return [`g${(i + 1) % n}`, `g${(i + n - 1) % n}`, `g${(i + 7) % n}`];
+  };
+}
+
+/** Counts; throws on a message of type 'boom'; reports its count to the driver on 'report'. */
+export const flaky: ActorKind<{ count: number; draws: number[] }> = {
+  kind: 'flaky',
+  initialState: () => ({ count: 0, draws: [] }),
+  transition: withImmer((s, m, ctx) => {
+    s.count += 1;
+    s.draws.push(ctx.random.int(100)); // a draw the failure must undo
+    if (m.type === 'boom') throw new Error(`boom at count ${s.count}`);
+    if (m.type === 'report') return [sendTo('driver', 'count', { count: s.count, draws: s.draws })];
+    return [];
+  }),
+};
+
+/** Supervises: forwards failures to the driver and logs a decision. */
+export const watcher: ActorKind<{ seen: number }> = {
+  kind: 'watcher',
+  initialState: () => ({ seen: 0 }),
+  transition: withImmer((s, m) => {
+    if (m.type !== 'failure') return [];
+    s.seen += 1;
+    return [logEvent('restart-decision', { actor: (m.body as { actor: string }).actor, seen: s.seen }), sendTo('driver', 'saw-failure', m.body)];
+  }),
+};
+
+/** A device of a cell: on each tick sends its update (a draw) to its edge server, after a random airtime. */
+export const cellDevice: ActorKind<{ rounds: number; edge: string }, { edge: string }> = {
+  kind: 'cell-device',
+  ticks: true,
+  initialState: (p) => ({ rounds: 0, edge: p.edge }),
+  transition: (s, m, ctx) => {
+    if (m.type !== 'slot') return [s, []];
+    const e: Effect = sendTo(s.edge, 'update', { value: ctx.random.int(100) }, 0.01 * (1 + ctx.random.int(5)));
+    return [{ ...s, rounds: s.rounds + 1 }, [e]];
+  },
+};
+
+/** An edge server: sums the updates of its cell's devices; when all arrived, sends the sum to the cloud. */
+export const edgeServer: ActorKind<{ sum: number; got: number; devices: number }, { devices: number }> = {
+  kind: 'edge-server',
+  initialState: (p) => ({ sum: 0, got: 0, devices: p.devices }),
+  transition: withImmer((s, m) => {
+    if (m.type !== 'update') return [];
+    s.sum += (m.body as { value: number }).value;
+    s.got += 1;
+    if (s.got < s.devices) return [];
+    const out = [sendTo('cloud', 'cell-sum', { sum: s.sum, t: m.t }, 0.05)];
+    s.sum = 0;
+    s.got = 0;
+    return out;
+  }),
+};
+
+/** The aggregator above the edges: when every cell reported, tells the driver. */
+export const cloud: ActorKind<{ cells: Record<string, number>; expected: number }, { cells: number }> = {
+  kind: 'cloud',
+  initialState: (p) => ({ cells: {}, expected: p.cells }),
+  transition: withImmer((s, m) => {
+    if (m.type !== 'cell-sum') return [];
+    s.cells[m.from] = (m.body as { sum: number }).sum;
+    if (Object.keys(s.cells).length < s.expected) return [];
+    const total = Object.values(s.cells).reduce((a, b) => a + b, 0);
+    const out = [sendTo('driver', 'round', { total, cells: { ...s.cells } }), logEvent('aggregate', { total })];
+    s.cells = {};
+    return out;
+  }),
+};
+
+/** Tensor relay: 'tensor' messages carry { x: Float32Array }; forwards to params.next (or to the driver), keeping a copy when params.keep. */
+export const relay: ActorKind<{ kept?: Float32Array; hops: number }, { next?: string; keep?: boolean }> = {
+  kind: 'relay',
+  initialState: () => ({ hops: 0 }),
+  transition: (s, m, ctx) => {
+    const { x, hops } = m.body as { x: Float32Array; hops: number };
+    const next = (ctx.resources.relayNext as Record<string, string | undefined> | undefined)?.[ctx.self] ?? 'driver';
+    const keep = ctx.self.endsWith('keep');
+    const state = keep ? { kept: x, hops: s.hops + 1 } : { hops: s.hops + 1 };
+    if (hops <= 0) return [state, [sendTo('driver', 'tensor', { x, hops })]];
+    return [state, [sendTo(next, 'tensor', { x, hops: hops - 1 })]];
+  },
+};
+
+/** Resource for the relay: who forwards to whom. */
+export function relayRing(ids: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  ids.forEach((id, i) => (out[id] = ids[(i + 1) % ids.length]!));
+  return out;
+}
