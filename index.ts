@@ -6,3 +6,4 @@ export * from './channels';
 export * from './runtime/report';
 export * from './runtime/system';
 export * from './models';
+export * from './scheduler';

@@ -1,0 +1,143 @@
+/**
+ * Latency and energy of one device in one round, MODEL.md §4, with the rates of §3
+ * (channels/linkBudget.ts). `deviceCosts` is the reference form, used to report decisions and to
+ * check them; `prepareSlot` rewrites the same formulas in the variable u = a/β (the SNR on the
+ * device's slice) that the optimiser works in (scheduler/split.ts).
+ */
+import { downlinkRateBps, noisePsdWPerHz, uplinkRateBps } from '../channels/linkBudget';
+import type { SlotDevice, SlotInstance } from './instance';
+
+/** The terms of T_k and E_k (MODEL.md §4). */
+export interface DeviceCosts {
+  /** t_k^dev = τ F_k^dev / (f_k c_k). */
+  readonly deviceComputeS: number;
+  /** t_k^srv = τ F^srv n / F_s. */
+  readonly serverComputeS: number;
+  /** t_k^ul = (τ (s_a + s_g) + s_h) / r_k^ul(β). */
+  readonly uplinkS: number;
+  /** t_k^dl = (τ s_f + s_h) / r_k^dl(β). */
+  readonly downlinkS: number;
+  /** T_k = t^dev + t^srv + t^ul + t^dl. */
+  readonly latencyS: number;
+  /** κ (τ F_k^dev / c_k) f_k². */
+  readonly computeEnergyJ: number;
+  /** p_k t_k^ul. */
+  readonly uplinkEnergyJ: number;
+  /** E_k = compute + uplink energy. */
+  readonly energyJ: number;
+}
+
+/** Bits a device sends up in one round: τ (s_a + s_g) + s_h. MODEL.md §4. */
+export function uplinkBitsPerRound(instance: SlotInstance): number {
+  const p = instance.payloadBits;
+  return instance.localIterations * (p.activations + p.gradients) + p.head;
+}
+
+/** Bits a device receives in one round: τ s_f + s_h. MODEL.md §4. */
+export function downlinkBitsPerRound(instance: SlotInstance): number {
+  const p = instance.payloadBits;
+  return instance.localIterations * p.features + p.head;
+}
+
+/**
+ * Latency and energy of `device` with bandwidth fraction `fraction` in a round with
+ * `admittedCount` admitted devices (MODEL.md §4; rates of §3). A zero rate gives an infinite time.
+ */
+export function deviceCosts(instance: SlotInstance, device: SlotDevice, fraction: number, admittedCount: number): DeviceCosts {
+  const n0 = noisePsdWPerHz(instance.noisePsdDbmPerHz, instance.noiseFigureDb);
+  const tau = instance.localIterations;
+  const deviceComputeS = (tau * device.deviceFlopsPerIteration) / (device.cpuHz * device.flopsPerCycle);
+  const serverComputeS = (tau * instance.serverFlopsPerIteration * admittedCount) / instance.serverFlops;
+  const upBits = uplinkBitsPerRound(instance);
+  const downBits = downlinkBitsPerRound(instance);
+  const rUp = uplinkRateBps(fraction, instance.bandwidthHz, device.powerW, device.gain, n0);
+  const rDown = downlinkRateBps(fraction, instance.downlinkBandwidthHz, instance.serverPowerW, device.gain, n0);
+  const uplinkS = upBits === 0 ? 0 : upBits / rUp;
+  const downlinkS = downBits === 0 ? 0 : downBits / rDown;
+  const computeEnergyJ = instance.kappa * ((tau * device.deviceFlopsPerIteration) / device.flopsPerCycle) * device.cpuHz * device.cpuHz;
+  const uplinkEnergyJ = device.powerW * uplinkS;
+  return {
+    deviceComputeS,
+    serverComputeS,
+    uplinkS,
+    downlinkS,
+    latencyS: deviceComputeS + serverComputeS + uplinkS + downlinkS,
+    computeEnergyJ,
+    uplinkEnergyJ,
+    energyJ: computeEnergyJ + uplinkEnergyJ,
+  };
+}
+
+/** T_k(β, n), MODEL.md §4. */
+export function deviceLatencyS(instance: SlotInstance, device: SlotDevice, fraction: number, admittedCount: number): number {
+  return deviceCosts(instance, device, fraction, admittedCount).latencyS;
+}
+
+/** E_k(β), MODEL.md §4 (does not depend on n). */
+export function deviceEnergyJ(instance: SlotInstance, device: SlotDevice, fraction: number): number {
+  return deviceCosts(instance, device, fraction, 1).energyJ;
+}
+
+/**
+ * The slot's constants in the optimiser's variable u = a_k/β (MODEL.md §3–§4), structure of arrays.
+ * With a_k = p_k g_k / (B N0) (the SNR over the whole band) and f(u) = u / ln(1+u):
+ *   t^ul = cUp_k f(u),  cUp_k = (τ(s_a+s_g)+s_h) ln2 / (B a_k);
+ *   t^dl = cDown_k u,   cDown_k = (τ s_f + s_h) / (a_k B_dl log2(1 + P_s g_k/(B_dl N0)));
+ *   T_k = fixedS_k + serverS·n + t^ul + t^dl;   E_k = computeJ_k + p_k t^ul.
+ */
+export interface PreparedSlot {
+  readonly count: number;
+  /** a_k; 0 for a device with no link. */
+  readonly snr: Float64Array;
+  readonly cUp: Float64Array;
+  readonly cDown: Float64Array;
+  /** t_k^dev. */
+  readonly fixedS: Float64Array;
+  /** τ F^srv / F_s: server time per admitted device. */
+  readonly serverS: number;
+  readonly computeJ: Float64Array;
+  readonly powerW: Float64Array;
+  readonly deadlineS: number;
+  /** Whether the device may be considered (available and with a link). */
+  readonly usable: Uint8Array;
+}
+
+/** Precomputes the constants of `prepareSlot`'s form for every device (MODEL.md §3–§4). */
+export function prepareSlot(instance: SlotInstance): PreparedSlot {
+  const k = instance.devices.length;
+  const n0 = noisePsdWPerHz(instance.noisePsdDbmPerHz, instance.noiseFigureDb);
+  const tau = instance.localIterations;
+  const upBits = uplinkBitsPerRound(instance);
+  const downBits = downlinkBitsPerRound(instance);
+  const snr = new Float64Array(k);
+  const cUp = new Float64Array(k);
+  const cDown = new Float64Array(k);
+  const fixedS = new Float64Array(k);
+  const computeJ = new Float64Array(k);
+  const powerW = new Float64Array(k);
+  const usable = new Uint8Array(k);
+  instance.devices.forEach((d, i) => {
+    const a = (d.powerW * d.gain) / (instance.bandwidthHz * n0);
+    const dlSpectralEff = Math.log2(1 + (instance.serverPowerW * d.gain) / (instance.downlinkBandwidthHz * n0));
+    snr[i] = a;
+    powerW[i] = d.powerW;
+    fixedS[i] = (tau * d.deviceFlopsPerIteration) / (d.cpuHz * d.flopsPerCycle);
+    computeJ[i] = instance.kappa * ((tau * d.deviceFlopsPerIteration) / d.flopsPerCycle) * d.cpuHz * d.cpuHz;
+    const linked = a > 0 && dlSpectralEff > 0 && Number.isFinite(a);
+    usable[i] = d.available !== false && linked ? 1 : 0;
+    cUp[i] = linked ? (upBits * Math.LN2) / (instance.bandwidthHz * a) : 0;
+    cDown[i] = linked ? downBits / (a * instance.downlinkBandwidthHz * dlSpectralEff) : 0;
+  });
+  return {
+    count: k,
+    snr,
+    cUp,
+    cDown,
+    fixedS,
+    serverS: (tau * instance.serverFlopsPerIteration) / instance.serverFlops,
+    computeJ,
+    powerW,
+    deadlineS: instance.deadlineS,
+    usable,
+  };
+}

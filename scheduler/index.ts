@@ -1,0 +1,20 @@
+/** The scheduler's public API (MODEL.md §5–§7): pure functions, no runtime dependencies. */
+export { type SlotInstance, type SlotDevice, type PayloadBits, type PenaltyKind, type Decision, SlotInstanceError, parseSlotInstance } from './instance';
+export { type DeviceCosts, deviceCosts, deviceLatencyS, deviceEnergyJ, uplinkBitsPerRound, downlinkBitsPerRound } from './costs';
+export { type PenaltyOptions, phi, phiCount, phiData, roundWeight } from './penalty';
+export { updateQueues } from './queues';
+export {
+  type SchedulerState,
+  type SlotObservation,
+  type SchedulerParams,
+  type DeviceParams,
+  type DecideOptions,
+  decide,
+  decideInstance,
+  solveSlot,
+  toSlotInstance,
+} from './decide';
+export { type ExactMethod, type ExactOptions, solveExact } from './exact';
+export { type Policy, type PolicyOptions, createPolicy } from './policy';
+export { solveSlotFile } from './cli';
+export { type RandomInstanceOptions, createRandomInstance, drawGain, DEFAULT_PAYLOAD_BITS } from './generate';
