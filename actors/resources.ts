@@ -1,0 +1,47 @@
+/**
+ * What every worker loads once and shares among all the actors it hosts (STACK.md: frozen weights
+ * once per worker, not once per actor): the frozen foundation model, the data sets and the
+ * devices' shards. Each worker computes the same shards from the same seed.
+ */
+import type { ActorContext } from '../runtime/actor';
+import { RandomStream } from '../runtime/random';
+import type { Dataset } from '../models/data/dataset';
+import { initBackend, loadFoundation, loadDigits, partitionDirichlet, type Foundation, type ModelConfig } from '../models';
+
+export interface SimulationResourceArgs {
+  seed: number;
+  backend?: 'node' | 'wasm' | 'cpu';
+  checkpointDir?: string;
+  model: ModelConfig;
+  trainSamples: number;
+  testSamples: number;
+  deviceCount: number;
+  dirichletAlpha: number;
+  quantitySkewAlpha: number;
+}
+
+export interface SimulationResources {
+  backend: string;
+  foundation: Foundation;
+  train: Dataset;
+  test: Dataset;
+  /** Training-sample indices of each device, D_k. */
+  shards: number[][];
+}
+
+/** Loads the per-worker resources of a simulation. */
+export async function loadSimulationResources(args: SimulationResourceArgs): Promise<SimulationResources> {
+  const backend = await initBackend(args.backend);
+  const foundation = await loadFoundation({ checkpointDir: args.checkpointDir || undefined, config: args.model });
+  const { train, test } = loadDigits(args.trainSamples, args.testSamples);
+  const random = RandomStream.fromSeed(args.seed).fork('data').fork('partition');
+  const shards = partitionDirichlet(train.labels, args.deviceCount, args.dirichletAlpha, args.quantitySkewAlpha, random);
+  return { backend, foundation, train, test, shards };
+}
+
+/** The simulation resources of the worker running this transition. */
+export function simulationResources(ctx: ActorContext): SimulationResources {
+  const r = ctx.resources['simulation'] as SimulationResources | undefined;
+  if (!r) throw new Error(`${ctx.self}: the 'simulation' resource is not loaded on this worker`);
+  return r;
+}

@@ -1,0 +1,125 @@
+/**
+ * Edge-server actor (MODEL.md §1, §2 steps 3 and 5): holds the global LoRA adapters and task
+ * module, opens a round for the admitted devices (head down over the channel, LoRA to each
+ * device's session) and aggregates what arrives before the deadline with its strategy.
+ */
+import { produce } from 'immer';
+import type { ActorKind, Effect } from '../runtime/actor';
+import { downlinkRateBps } from '../channels/linkBudget';
+import { airtimeS } from '../channels/inverse';
+import { initHead, initLora } from '../models';
+import type { Aggregate, RoundSummary, SessionOpen, Upload, Weights } from './protocol';
+import type { Decision } from '../scheduler/instance';
+import { DRIVER_ID, EVALUATOR_ID, deviceId, sessionId, type LinkParams, type PayloadCosts } from './params';
+import { simulationResources } from './resources';
+import { createFedAvg, type FitFailure, type FitResult } from './strategy';
+
+export interface ServerParams {
+  link: LinkParams;
+  costs: PayloadCosts;
+  aggregation: 'fedavg' | 'fedavg-product';
+  loraRank: number;
+}
+
+interface Arrival {
+  t: number;
+  upload: Upload;
+}
+
+export interface ServerState {
+  params: ServerParams;
+  lora: Weights;
+  head: Weights;
+  slot: number;
+  admitted: string[];
+  heads: Record<string, Arrival>;
+  loras: Record<string, Arrival>;
+}
+
+export interface RoundOpenWithGains {
+  slot: number;
+  decision: Decision;
+  /** g_k^t of each admitted device, for its downlink rate. */
+  gains: Record<string, number>;
+}
+
+export const serverKind: ActorKind<ServerState, ServerParams> = {
+  kind: 'server',
+  resources: ['simulation'],
+  initialState: (params, ctx) => {
+    const { foundation } = simulationResources(ctx);
+    return { params, lora: initLora(foundation, ctx.random.fork('lora')), head: initHead(foundation, ctx.random.fork('head')), slot: -1, admitted: [], heads: {}, loras: {} };
+  },
+
+  transition(state, message, ctx) {
+    let effects: Effect[] = [];
+    const next = produce(state, (s) => {
+      const p = s.params;
+      const strategy = createFedAvg(p.aggregation, p.loraRank);
+      switch (message.type) {
+        case 'decision': {
+          const m = message.body as RoundOpenWithGains;
+          s.slot = m.slot;
+          s.admitted = [...m.decision.admitted];
+          s.heads = {};
+          s.loras = {};
+          // Effects carry the base state's weights, never drafts (they are revoked when the recipe ends).
+          const starts = strategy.configureFit(m.slot, { lora: state.lora, head: state.head }, m.decision.admitted);
+          for (const id of s.admitted) {
+            const start = starts.get(id);
+            if (!start) continue;
+            const fraction = m.decision.bandwidth[id] ?? 0;
+            const rate = downlinkRateBps(fraction, p.link.downlinkBandwidthHz, p.link.serverPowerW, m.gains[id] ?? 0, p.link.noisePsdWPerHz);
+            const index = Number(id.slice(1));
+            const open: SessionOpen = { slot: m.slot, lora: start.lora, downlinkRateBps: rate, admittedCount: s.admitted.length };
+            effects.push(
+              { kind: 'send', to: deviceId(index), type: 'global-head', body: { slot: m.slot, head: start.head }, delayS: airtimeS(p.costs.headBits, rate) },
+              { kind: 'send', to: sessionId(index), type: 'global-lora', body: open },
+            );
+          }
+          return;
+        }
+        case 'head-upload':
+        case 'lora-upload': {
+          const m = message.body as Upload;
+          if (m.slot !== s.slot) return; // a late upload of an earlier round: ignored
+          (message.type === 'head-upload' ? s.heads : s.loras)[m.device] = { t: message.t, upload: m };
+          return;
+        }
+        case 'aggregate': {
+          const m = message.body as Aggregate;
+          const results: FitResult[] = [];
+          const failures: FitFailure[] = [];
+          for (const id of s.admitted) {
+            const head = state.heads[id];
+            const lora = state.loras[id];
+            if (!head || !lora) failures.push({ device: id, reason: 'dropout' });
+            else if (head.t > m.deadlineT + 1e-9) failures.push({ device: id, reason: 'deadline' });
+            else {
+              results.push({ device: id, dataSize: head.upload.dataSize, head: head.upload.weights, lora: lora.upload.weights });
+            }
+          }
+          const global = strategy.aggregateFit(m.slot, results, failures, { lora: state.lora, head: state.head });
+          s.lora = global.lora;
+          s.head = global.head;
+          const summary: RoundSummary = {
+            slot: m.slot,
+            aggregated: results.map((r) => r.device),
+            failures: Object.fromEntries(failures.map((f) => [f.device, f.reason])),
+          };
+          effects = [
+            { kind: 'send', to: EVALUATOR_ID, type: 'global-model', body: { slot: m.slot, lora: global.lora, head: global.head } },
+            { kind: 'send', to: DRIVER_ID, type: 'round-summary', body: summary },
+          ];
+          s.heads = {};
+          s.loras = {};
+          s.admitted = [];
+          return;
+        }
+        default:
+          throw new Error(`${ctx.self}: unexpected message ${message.type}`);
+      }
+    });
+    return [next, effects] as const;
+  },
+};

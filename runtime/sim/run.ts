@@ -1,0 +1,329 @@
+/**
+ * The simulation driver (MODEL.md §2, §9): one runtime slot per round, the medium's link state
+ * injected at each slot start, the driver's mail turned into the round's metrics. Writes the output
+ * folder of INTERFACE.md; checkpoints every N rounds (atomically) so `resume` continues exactly.
+ */
+import { mkdirSync, writeFileSync, renameSync, readFileSync, existsSync, unlinkSync, appendFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Scenario } from '../scenario';
+import { parseScenario } from '../scenario';
+import type { BitsByType, RoundMetrics, RunSummary } from '../metrics';
+import { createRuntime, truncateEventLog, type Runtime, type RuntimeSnapshot } from '../system';
+import type { Envelope } from '../actor';
+import { availableBackends } from '../../models/backend';
+import type { GainTrace } from '../../channels/trace';
+import type { FadingState } from '../../channels/fading';
+import { createProgress, metricsCsv, writeReport } from '../report';
+import type { Decision } from '../../scheduler/instance';
+import type { QueueUpdate, RoundReport, RoundSummary, Evaluation, SlotStart } from '../../actors/protocol';
+import { DRIVER_ID, SCHEDULER_ID, SERVER_ID, deviceId } from '../../actors/params';
+import { REPORT_WINDOW_S } from '../../actors/scheduler';
+import { createSlotMedium } from './medium';
+import { validateDecision } from '../../channels/slices';
+import { planRun, roundWeight, type RunPlan } from './setup';
+import { summarise } from './summary';
+import { fromJson, toJson, CorruptCheckpointError } from './serialize';
+import { topologyOf, resourcesOf } from './topology';
+
+export interface RunOptions {
+  outDir: string;
+  /** Show a progress bar (quiet anyway when stdout is not a terminal). */
+  progress?: boolean;
+  /** Overrides scenario.runtime.workers. */
+  workers?: number;
+  /** Recorded gains replacing the fading model (replay with another policy). */
+  trace?: GainTrace;
+  /** Test hook: stop after this many rounds as if interrupted (a checkpoint is written). */
+  stopAfterRounds?: number;
+}
+
+export interface RunResult {
+  summary: RunSummary;
+  rounds: RoundMetrics[];
+  /** True when the run stopped early (SIGINT): a checkpoint was written and `resume` continues it. */
+  interrupted: boolean;
+}
+
+/** A run that cannot start (bad output folder, bad checkpoint); exit status 2. */
+export class RunSetupError extends Error {
+  override readonly name = 'RunSetupError';
+  readonly exitCode = 2;
+}
+
+/** What the driver carries between slots; saved in checkpoints beside the runtime snapshot. */
+interface DriverState {
+  /** Next slot to run. */
+  slot: number;
+  /** Virtual time at which it starts. */
+  t: number;
+  fading: FadingState;
+  rounds: RoundMetrics[];
+  /** The round in flight (decided, not yet aggregated). */
+  open: OpenRound | null;
+  /** Wall-clock seconds spent before this process (resumed runs). */
+  wallBeforeS: number;
+}
+
+interface OpenRound {
+  slot: number;
+  decisionT: number;
+  decision: Decision;
+  queuesBefore: number[];
+  reports: RoundReport[];
+  latencyS: number;
+}
+
+interface Checkpoint {
+  format: 'airlora-checkpoint';
+  version: 1;
+  scenario: Scenario;
+  driver: DriverState;
+  runtime: RuntimeSnapshot;
+}
+
+const CHECKPOINT_FILE = 'checkpoint.json';
+
+function ensureWritable(dir: string): void {
+  try {
+    mkdirSync(join(dir, 'checkpoints'), { recursive: true });
+    const probe = join(dir, '.write-probe');
+    writeFileSync(probe, Buffer.alloc(64 * 1024)); // a real write: a full disk fails here, not an hour later
+    unlinkSync(probe);
+  } catch (cause) {
+    throw new RunSetupError(`output folder ${dir} is not writable (${(cause as NodeJS.ErrnoException).code ?? String(cause)})`, { cause });
+  }
+}
+
+/** Writes `text` to `file` atomically: a crash mid-write leaves the previous file intact. */
+function writeAtomic(file: string, text: string): void {
+  const tmp = `${file}.tmp`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, file);
+}
+
+/** The log header: the scenario without its worker count, so the log is the same whatever the number of workers. */
+function headerOf(scenario: Scenario, backend: string, trace?: GainTrace) {
+  return { scenario: { ...scenario, runtime: { ...scenario.runtime, workers: 0 } }, seed: scenario.seed, backend, policy: scenario.scheduler.policy, ...(trace ? { trace: trace.file } : {}) };
+}
+
+/** The backend the workers will pick (the first that loads: tfjs-node, else wasm, else cpu). */
+function expectedBackend(): string {
+  return availableBackends()[0] ?? 'cpu';
+}
+
+function sumBits(reports: readonly RoundReport[]): BitsByType {
+  const bits: BitsByType = { activations: 0, features: 0, gradients: 0, heads: 0 };
+  for (const r of reports) for (const k of Object.keys(bits) as (keyof BitsByType)[]) bits[k] += r.bits[k];
+  return bits;
+}
+
+/** Latency of a round (MODEL.md §4): the last admitted device's finish, or T_max if one never delivers in time. */
+function roundLatencyS(decision: Decision, reports: readonly RoundReport[], decisionT: number, deadlineS: number): number {
+  if (decision.admitted.length === 0) return 0;
+  let last = 0;
+  for (const id of decision.admitted) {
+    const r = reports.find((x) => x.device === id);
+    if (!r || r.finishT - decisionT > deadlineS + 1e-9) return deadlineS;
+    last = Math.max(last, r.finishT - decisionT);
+  }
+  return last;
+}
+
+function mailOf<T>(mail: readonly Envelope[], type: string): T[] {
+  return mail.filter((m) => m.type === type).map((m) => m.body as T);
+}
+
+class Driver {
+  private readonly plan: RunPlan;
+  private interrupted = false;
+  private readonly startWall = Date.now(); // the simulator's own cost: the only wall-clock read
+
+  constructor(private readonly scenario: Scenario, private readonly options: RunOptions, private state: DriverState, private runtime: Runtime) {
+    this.plan = planRun(scenario);
+  }
+
+  stop(): void {
+    this.interrupted = true;
+  }
+
+  private wallS(): number {
+    return this.state.wallBeforeS + (Date.now() - this.startWall) / 1000;
+  }
+
+  async run(): Promise<RunResult> {
+    const s = this.scenario;
+    const T = s.training.rounds;
+    const medium = createSlotMedium(s, this.options.trace);
+    const progress = createProgress({ total: T, startRound: this.state.rounds.length, ...(this.options.progress ? {} : { stream: { isTTY: false, write: () => true } }) });
+    const csv = join(this.options.outDir, 'metrics.csv');
+    writeFileSync(csv, metricsCsv(this.state.rounds));
+    while (this.state.slot <= T) {
+      const slot = this.state.slot;
+      const closing = slot === T;
+      const t0 = this.state.t;
+      let starts: SlotStart[];
+      if (closing) starts = Array.from({ length: s.devices.count }, () => ({ slot, gain: 0, reachable: false, dropout: false, closing: true }));
+      else {
+        const next = medium.slot(this.state.fading, slot);
+        this.state.fading = next.state;
+        starts = next.starts;
+      }
+      starts.forEach((start, k) => this.runtime.send(deviceId(k), 'slot-start', start, t0));
+      if (!closing) this.runtime.send(SCHEDULER_ID, 'decide', { slot, weight: roundWeight(s.scheduler.roundWeightBase, T, slot) }, t0);
+      const open = this.state.open;
+      if (open) this.runtime.send(SERVER_ID, 'aggregate', { slot: open.slot, deadlineT: open.decisionT + s.training.deadlineS, roundStartT: open.decisionT }, t0);
+      const result = await this.runtime.runSlot(slot, { t: t0 });
+      const mail = result.mail;
+      if (open) {
+        const row = this.closeRound(open, mail);
+        this.state.rounds.push(row);
+        appendFileSync(csv, metricsCsv([row]).split('\n').slice(1).join('\n'));
+        progress.update({ round: row.round + 1, accuracy: row.testAccuracy, virtualTimeS: row.virtualTimeS });
+      }
+      if (!closing) {
+        const decided = mailOf<{ slot: number; decision: Decision; queues: number[] }>(mail, 'decision')[0];
+        if (!decided) throw new Error(`slot ${slot}: the scheduler published no decision`);
+        // The medium enforces Σβ ≤ 1 and β = 0 outside S_t: a decision that breaks it stops the run (MODEL.md §3).
+        validateDecision({ slot, admitted: decided.decision.admitted, bandwidth: decided.decision.bandwidth }, s.devices.count);
+        const decisionT = t0 + REPORT_WINDOW_S;
+        const reports = mailOf<RoundReport>(mail, 'round-report');
+        const latencyS = roundLatencyS(decided.decision, reports, decisionT, s.training.deadlineS);
+        this.state.open = { slot, decisionT, decision: decided.decision, queuesBefore: decided.queues, reports, latencyS };
+        this.state.t = decisionT + latencyS;
+      } else this.state.open = null;
+      this.state.slot = slot + 1;
+      const done = this.state.rounds.length;
+      const stopHere = this.options.stopAfterRounds !== undefined && slot + 1 >= this.options.stopAfterRounds && this.state.slot <= T;
+      if ((this.state.slot <= T && (slot + 1) % s.runtime.checkpointEvery === 0) || this.interrupted || stopHere) await this.checkpoint();
+      if ((this.interrupted || stopHere) && this.state.slot <= T) {
+        progress.done();
+        return this.finish(true);
+      }
+      void done;
+    }
+    progress.done();
+    return this.finish(false);
+  }
+
+  /** Completes round `open.slot` from the mail of the slot after it. */
+  private closeRound(open: OpenRound, mail: readonly Envelope[]): RoundMetrics {
+    const summary = mailOf<RoundSummary>(mail, 'round-summary').find((m) => m.slot === open.slot);
+    const evaluation = mailOf<Evaluation>(mail, 'evaluation').find((m) => m.slot === open.slot);
+    const updates = mailOf<QueueUpdate>(mail, 'queue').filter((q) => q.round === open.slot);
+    if (!summary || !evaluation) throw new Error(`round ${open.slot}: no aggregation or evaluation arrived`);
+    const queues = new Array<number>(this.scenario.devices.count).fill(0);
+    const energyJ: Record<string, number> = {};
+    for (const u of updates) {
+      queues[u.index] = u.queue;
+      if (u.energyJ > 0) energyJ[deviceId(u.index)] = u.energyJ;
+    }
+    const aggregated = new Set(summary.aggregated);
+    const losses = open.reports.filter((r) => aggregated.has(r.device)).map((r) => r.meanLoss);
+    return {
+      round: open.slot,
+      admitted: open.decision.admitted,
+      bandwidth: open.decision.bandwidth,
+      failures: summary.failures,
+      latencyS: open.latencyS,
+      energyJ,
+      queues,
+      penalty: open.decision.penalty,
+      bits: sumBits(open.reports),
+      trainLoss: losses.length > 0 ? losses.reduce((a, b) => a + b, 0) / losses.length : Number.NaN,
+      testAccuracy: evaluation.accuracy,
+      virtualTimeS: open.decisionT + open.latencyS,
+      wallS: this.wallS(),
+    };
+  }
+
+  private async checkpoint(): Promise<void> {
+    const snapshot = await this.runtime.snapshot();
+    const cp: Checkpoint = { format: 'airlora-checkpoint', version: 1, scenario: this.scenario, driver: { ...this.state, wallBeforeS: this.wallS() }, runtime: snapshot };
+    writeAtomic(join(this.options.outDir, 'checkpoints', CHECKPOINT_FILE), toJson(cp));
+  }
+
+  private async finish(interrupted: boolean): Promise<RunResult> {
+    const logHash = this.runtime.logHash;
+    await this.runtime.close();
+    const summary = summarise(this.state.rounds, {
+      scenario: this.scenario.name,
+      policy: this.scenario.scheduler.policy,
+      seed: this.scenario.seed,
+      devices: this.scenario.devices.count,
+      energyBudgetJ: this.scenario.devices.energyBudgetJ,
+      logHash,
+      backend: expectedBackend(),
+      costProfile: this.plan.costs.profile,
+      wallS: this.wallS(),
+    });
+    writeAtomic(join(this.options.outDir, 'summary.json'), `${JSON.stringify({ ...summary, interrupted, checkpoint: interrupted ? join(this.options.outDir, 'checkpoints', CHECKPOINT_FILE) : undefined }, null, 2)}\n`);
+    if (this.state.rounds.length > 0) await writeReport(this.options.outDir, [{ summary, rounds: this.state.rounds }]);
+    return { summary, rounds: this.state.rounds, interrupted };
+  }
+}
+
+async function startRuntime(scenario: Scenario, outDir: string, options: RunOptions, restore?: { snapshot: RuntimeSnapshot; hash: string }): Promise<Runtime> {
+  const plan = planRun(scenario);
+  const workers = options.workers ?? (scenario.runtime.workers || Math.max(1, require('node:os').availableParallelism?.() ?? 2));
+  return createRuntime({
+    seed: scenario.seed,
+    workers,
+    topology: topologyOf(plan),
+    resources: resourcesOf(plan),
+    log: restore
+      ? { path: join(outDir, 'events.jsonl'), continueFrom: { hash: restore.hash } }
+      : { path: join(outDir, 'events.jsonl'), header: headerOf(scenario, expectedBackend(), options.trace) },
+    ...(restore ? { restore: restore.snapshot } : {}),
+  });
+}
+
+/** Runs `scenario` into `options.outDir` (INTERFACE.md output folder). SIGINT stops cleanly after the slot in flight. */
+export async function runToFolder(scenario: Scenario, options: RunOptions): Promise<RunResult> {
+  ensureWritable(options.outDir);
+  writeFileSync(join(options.outDir, 'scenario.json'), `${JSON.stringify(scenario, null, 2)}\n`);
+  const runtime = await startRuntime(scenario, options.outDir, options);
+  const medium = createSlotMedium(scenario, options.trace);
+  const driver = new Driver(scenario, options, { slot: 0, t: 0, fading: medium.initialState(), rounds: [], open: null, wallBeforeS: 0 }, runtime);
+  return withSigint(driver, options.outDir);
+}
+
+async function withSigint(driver: Driver, outDir: string): Promise<RunResult> {
+  const onSigint = () => driver.stop();
+  process.on('SIGINT', onSigint);
+  try {
+    const result = await driver.run();
+    if (result.interrupted) console.error(`stopped after round ${result.summary.rounds}; continue with: airlora resume ${outDir}`);
+    return result;
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
+
+/** Reads and checks a run folder's checkpoint. */
+export function readCheckpoint(dir: string): Checkpoint {
+  const file = join(dir, 'checkpoints', CHECKPOINT_FILE);
+  if (!existsSync(file)) throw new RunSetupError(`${dir}: no checkpoint to resume from (${file} is missing)`);
+  let cp: Checkpoint;
+  try {
+    cp = fromJson<Checkpoint>(readFileSync(file, 'utf8'), file);
+  } catch (e) {
+    throw new RunSetupError(e instanceof CorruptCheckpointError ? e.message : `${file}: ${(e as Error).message}`, { cause: e });
+  }
+  if (cp?.format !== 'airlora-checkpoint' || cp.version !== 1) throw new RunSetupError(`${file}: not an airlora checkpoint of version 1`);
+  if (!cp.driver || !cp.runtime || !Array.isArray(cp.driver.rounds)) throw new RunSetupError(`${file}: incomplete checkpoint (driver or runtime state missing)`);
+  cp.scenario = parseScenario(cp.scenario, `${file} (scenario)`);
+  return cp;
+}
+
+/** `airlora resume DIR`: continues from the last checkpoint; the result equals an uninterrupted run's. */
+export async function resumeFolder(dir: string, options: Omit<RunOptions, 'outDir'> = {}): Promise<RunResult> {
+  const cp = readCheckpoint(dir);
+  ensureWritable(dir);
+  const hash = truncateEventLog(join(dir, 'events.jsonl'), cp.runtime.seq);
+  const runtime = await startRuntime(cp.scenario, dir, { ...options, outDir: dir }, { snapshot: cp.runtime, hash });
+  const driver = new Driver(cp.scenario, { ...options, outDir: dir }, cp.driver, runtime);
+  return withSigint(driver, dir);
+}
+
+export type { Checkpoint, DriverState };
+export { DRIVER_ID };

@@ -1,0 +1,115 @@
+/**
+ * From a scenario to the pieces of a run: device hardware draws, link constants, payload costs
+ * (MODEL.md §4) and the default topology (MODEL.md §1). Pure: a function of the scenario.
+ */
+import type { Scenario } from '../scenario';
+import { RandomStream } from '../random';
+import { dbmToW, noisePsdWPerHz } from '../../channels/linkBudget';
+import { costs as modelCosts, type ModelConfig } from '../../models';
+import type { DeviceParams } from '../../actors/device';
+import type { SessionParams } from '../../actors/session';
+import type { ServerParams } from '../../actors/server';
+import type { SchedulerParams } from '../../actors/scheduler';
+import type { EvaluatorParams } from '../../actors/evaluator';
+import type { SimulationResourceArgs } from '../../actors/resources';
+import { DRIVER_ID, EVALUATOR_ID, SCHEDULER_ID, SERVER_ID, deviceId, sessionId, type LinkParams, type PayloadCosts } from '../../actors/params';
+
+/** One actor of the topology: id, kind (module and export), params and placement hint. */
+export interface ActorPlan {
+  id: string;
+  kind: 'device' | 'session' | 'server' | 'scheduler' | 'evaluator';
+  params: unknown;
+  /** Actors with the same group are placed on the same worker (a device and its session). */
+  group: string;
+}
+
+export interface RunPlan {
+  scenario: Scenario;
+  link: LinkParams;
+  costs: PayloadCosts;
+  modelConfig: ModelConfig;
+  resourceArgs: SimulationResourceArgs;
+  actors: ActorPlan[];
+  /** Per device, in order: CPU clock f_k. */
+  cpuHz: number[];
+}
+
+export function modelConfigOf(scenario: Scenario): ModelConfig {
+  const m = scenario.model;
+  return { task: m.task, dModel: m.dModel, blocks: m.blocks, heads: m.heads, ffnDim: m.ffnDim, loraRank: m.loraRank, loraTargets: m.loraTargets };
+}
+
+/** Plans a run of `scenario` (policy already resolved in scenario.scheduler.policy). */
+export function planRun(scenario: Scenario): RunPlan {
+  const root = RandomStream.fromSeed(scenario.seed);
+  const link: LinkParams = {
+    bandwidthHz: scenario.channel.bandwidthHz,
+    downlinkBandwidthHz: scenario.channel.downlinkBandwidthHz,
+    noisePsdWPerHz: noisePsdWPerHz(scenario.channel.noisePsdDbmPerHz, scenario.channel.noiseFigureDb),
+    serverPowerW: dbmToW(scenario.channel.serverPowerDbm),
+  };
+  const modelConfig = modelConfigOf(scenario);
+  const c = modelCosts(modelConfig, scenario.model.costProfile, scenario.training.batchSize, scenario.model.bitsPerElement);
+  const costs: PayloadCosts = {
+    activationsBits: c.activationsBits,
+    featuresBits: c.featuresBits,
+    gradientsBits: c.gradientsBits,
+    headBits: c.headBits,
+    deviceFlopsPerIteration: c.deviceFlopsPerIteration,
+    serverFlopsPerIteration: c.serverFlopsPerIteration,
+    profile: scenario.model.costProfile,
+  };
+  const K = scenario.devices.count;
+  const hardware = root.fork('hardware');
+  const cpuHz = Array.from({ length: K }, (_, k) => hardware.fork(deviceId(k)).between(scenario.devices.cpuHzMin, scenario.devices.cpuHzMax));
+  const powerW = dbmToW(scenario.devices.powerDbm);
+  const t = scenario.training;
+  const actors: ActorPlan[] = [];
+  for (let k = 0; k < K; k++) {
+    const device: DeviceParams = {
+      index: k, cpuHz: cpuHz[k] as number, flopsPerCycle: scenario.devices.flopsPerCycle, powerW,
+      energyBudgetJ: scenario.devices.energyBudgetJ, kappa: scenario.devices.kappa,
+      localIterations: t.localIterations, batchSize: t.batchSize, learningRate: t.learningRate, link, costs,
+    };
+    const session: SessionParams = { index: k, serverFlops: scenario.server.flops, costs, learningRate: t.learningRate };
+    actors.push({ id: deviceId(k), kind: 'device', params: device, group: `cell/${k}` });
+    actors.push({ id: sessionId(k), kind: 'session', params: session, group: `cell/${k}` });
+  }
+  const server: ServerParams = { link, costs, aggregation: t.aggregation, loraRank: scenario.model.loraRank };
+  const scheduler: SchedulerParams = {
+    policy: scenario.scheduler.policy,
+    randomCount: scenario.scheduler.randomCount,
+    policySeed: root.fork('policy').nextUint32(),
+    deviceCount: K,
+    costs,
+    constants: {
+      V: scenario.scheduler.V, phiEmpty: scenario.scheduler.phiEmpty, penalty: scenario.scheduler.penalty,
+      bandwidthHz: link.bandwidthHz, downlinkBandwidthHz: link.downlinkBandwidthHz,
+      noisePsdDbmPerHz: scenario.channel.noisePsdDbmPerHz, noiseFigureDb: scenario.channel.noiseFigureDb,
+      serverPowerW: link.serverPowerW, deadlineS: t.deadlineS, serverFlops: scenario.server.flops,
+      localIterations: t.localIterations, kappa: scenario.devices.kappa,
+    },
+  };
+  const evaluator: EvaluatorParams = { evalSamples: Math.min(t.evalSamples, scenario.data.testSamples) };
+  actors.push({ id: SERVER_ID, kind: 'server', params: server, group: SERVER_ID });
+  actors.push({ id: SCHEDULER_ID, kind: 'scheduler', params: scheduler, group: SCHEDULER_ID });
+  actors.push({ id: EVALUATOR_ID, kind: 'evaluator', params: evaluator, group: EVALUATOR_ID });
+  const resourceArgs: SimulationResourceArgs = {
+    seed: scenario.seed,
+    checkpointDir: scenario.model.checkpoint || undefined,
+    model: modelConfig,
+    trainSamples: scenario.data.trainSamples,
+    testSamples: scenario.data.testSamples,
+    deviceCount: K,
+    dirichletAlpha: scenario.data.dirichletAlpha,
+    quantitySkewAlpha: scenario.data.quantitySkewAlpha,
+  };
+  return { scenario, link, costs, modelConfig, resourceArgs, actors, cpuHz };
+}
+
+export { DRIVER_ID };
+
+/** w_t = ρ_c^{T−1−t}. MODEL.md §5. */
+export function roundWeight(base: number, rounds: number, slot: number): number {
+  return Math.pow(base, rounds - 1 - slot);
+}

@@ -1,0 +1,45 @@
+/** The per-run figures of MODEL.md §9, computed from the rounds. */
+import type { RoundMetrics, RunSummary } from '../metrics';
+
+/** Tolerance on the time-average energy budget: a device is over budget above Ē (1 + tolerance). */
+export const ENERGY_TOLERANCE = 0.05;
+
+export interface SummaryContext {
+  scenario: string;
+  policy: string;
+  seed: number;
+  devices: number;
+  energyBudgetJ: number;
+  logHash: string;
+  backend: string;
+  costProfile: string;
+  wallS: number;
+}
+
+/** Summarises a run: time averages over its rounds (MODEL.md §6, §9). */
+export function summarise(rounds: readonly RoundMetrics[], ctx: SummaryContext): RunSummary {
+  const T = rounds.length;
+  const perDevice = new Array<number>(ctx.devices).fill(0);
+  for (const r of rounds) for (const [id, e] of Object.entries(r.energyJ)) perDevice[Number(id.slice(1))] = (perDevice[Number(id.slice(1))] ?? 0) + e;
+  const averages = perDevice.map((e) => (T > 0 ? e / T : 0));
+  const last = rounds[T - 1];
+  return {
+    scenario: ctx.scenario,
+    policy: ctx.policy,
+    seed: ctx.seed,
+    rounds: T,
+    devices: ctx.devices,
+    finalAccuracy: last?.testAccuracy ?? 0,
+    meanAdmitted: T > 0 ? rounds.reduce((s, r) => s + r.admitted.length, 0) / T : 0,
+    meanEnergyJPerDevice: averages.reduce((s, e) => s + e, 0) / Math.max(ctx.devices, 1),
+    maxEnergyJPerDevice: Math.max(0, ...averages),
+    energyBudgetJ: ctx.energyBudgetJ,
+    devicesOverBudget: averages.filter((e) => e > ctx.energyBudgetJ * (1 + ENERGY_TOLERANCE)).length,
+    timeAveragePenalty: T > 0 ? rounds.reduce((s, r) => s + r.penalty, 0) / T : 0,
+    virtualTimeS: last?.virtualTimeS ?? 0,
+    wallS: ctx.wallS,
+    logHash: ctx.logHash,
+    backend: ctx.backend,
+    costProfile: ctx.costProfile,
+  };
+}

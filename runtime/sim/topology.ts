@@ -1,0 +1,17 @@
+/** The default topology of MODEL.md §1 as runtime actor specs: kinds loaded by module path, so workers find them. */
+import { join } from 'node:path';
+import type { ActorSpec, ResourceSpec } from '../topology';
+import type { RunPlan } from './setup';
+
+const ACTORS_DIR = join(__dirname, '..', '..', 'actors');
+const MODULES = { device: 'device', session: 'session', server: 'server', scheduler: 'scheduler', evaluator: 'evaluator' } as const;
+
+/** Actor specs of a planned run: a device and its session share a worker; the rest spread. */
+export function topologyOf(plan: RunPlan): ActorSpec[] {
+  return plan.actors.map((a) => ({ id: a.id, kind: a.kind, module: join(ACTORS_DIR, MODULES[a.kind]), params: a.params, placement: { group: a.group } }));
+}
+
+/** The per-worker resources: frozen model, data set and shards (actors/resources.ts). */
+export function resourcesOf(plan: RunPlan): ResourceSpec[] {
+  return [{ name: 'simulation', module: join(ACTORS_DIR, 'resources'), export: 'loadSimulationResources', args: [plan.resourceArgs] }];
+}
