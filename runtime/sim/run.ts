@@ -311,7 +311,11 @@ export function readCheckpoint(dir: string): Checkpoint {
   }
   if (cp?.format !== 'airlora-checkpoint' || cp.version !== 1) throw new RunSetupError(`${file}: not an airlora checkpoint of version 1`);
   if (!cp.driver || !cp.runtime || !Array.isArray(cp.driver.rounds)) throw new RunSetupError(`${file}: incomplete checkpoint (driver or runtime state missing)`);
-  cp.scenario = parseScenario(cp.scenario, `${file} (scenario)`);
+  try {
+    cp.scenario = parseScenario(cp.scenario, `${file} (scenario)`);
+  } catch (e) {
+    throw new RunSetupError(`checkpoint ${(e as Error).message}`, { cause: e });
+  }
   return cp;
 }
 
