@@ -48,8 +48,10 @@ export interface RunSummary {
   /** Highest per-device time-average energy. */
   maxEnergyJPerDevice: number;
   energyBudgetJ: number;
-  /** Devices whose time-average energy exceeds the budget (beyond the tolerance). */
+  /** Devices whose time-average energy exceeds the budget by more than `energyToleranceJ`. */
   devicesOverBudget: number;
+  /** Tolerance on the time-average energy, shrinking with the horizon (runtime/sim/summary.ts). */
+  energyToleranceJ: number;
   timeAveragePenalty: number;
   virtualTimeS: number;
   wallS: number;

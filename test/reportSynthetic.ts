@@ -64,6 +64,7 @@ export function syntheticRun(args: SyntheticRunArgs): ReportRun {
   const avg = totals.map((x) => x / Math.max(1, rounds));
   const summary: RunSummary = {
     scenario: `synthetic-${devices}`,
+    energyToleranceJ: 2 / Math.max(1, rounds),
     policy,
     seed,
     rounds,

@@ -1,0 +1,180 @@
+/**
+ * Benchmark of the models package (issue 4): one split training step (device → server → device
+ * → server, every hop a message of plain data) on each available backend, the unsplit step in
+ * one process, and the gain of restructuring the backward pass around wasm's slow transposed
+ * matrix products (STACK.md). Prints and writes bench/results/models.txt.
+ *
+ *   npx tsx bench/models.ts [--iterations 30]
+ */
+import { writeFileSync, mkdirSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import {
+  DEFAULT_MODEL_CONFIG,
+  availableBackends,
+  createRandomFoundation,
+  embed,
+  encoderBackward,
+  encoderForward,
+  evaluate,
+  headStep,
+  initBackend,
+  initHead,
+  initLora,
+  initOptimizerState,
+  loadDigits,
+  unsplitStep,
+  type BackendName,
+  type Foundation,
+  type TrainState,
+} from '../models';
+import { RandomStream } from '../runtime/random';
+
+const median = (xs: number[]): number => {
+  const s = xs.slice().sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+};
+
+function timeIt(iterations: number, fn: () => void): number {
+  for (let i = 0; i < Math.min(3, iterations); i++) fn();
+  const times: number[] = [];
+  for (let i = 0; i < iterations; i++) {
+    const t0 = performance.now();
+    fn();
+    times.push(performance.now() - t0);
+  }
+  return median(times);
+}
+
+interface Row {
+  backend: string;
+  embedMs: number;
+  encoderForwardMs: number;
+  headStepMs: number;
+  encoderBackwardMs: number;
+  splitMs: number;
+  unsplitMs: number;
+  unsplitAsWrittenMs: number;
+  eval1000Ms: number;
+}
+
+function benchBackend(backend: string, f: Foundation, iterations: number): Row {
+  const { train, test } = loadDigits(1000, 1000);
+  const b = 16;
+  const x = train.features.slice(0, b * 784);
+  const y = train.labels.slice(0, b);
+  const lora = initLora(f, RandomStream.fromSeed(1, 'lora'));
+  const head = initHead(f, RandomStream.fromSeed(1, 'head'));
+  let s: TrainState = { lora, head, loraOpt: initOptimizerState(lora), headOpt: initOptimizerState(head) };
+  const lr = 1e-3;
+  const a = embed(f, x, b);
+  const h = encoderForward(f, s.lora, a);
+  const d = headStep(f, s.head, s.headOpt, h, y, lr);
+  const parts = {
+    embedMs: timeIt(iterations, () => embed(f, x, b)),
+    encoderForwardMs: timeIt(iterations, () => encoderForward(f, s.lora, a)),
+    headStepMs: timeIt(iterations, () => headStep(f, s.head, s.headOpt, h, y, lr)),
+    encoderBackwardMs: timeIt(iterations, () => encoderBackward(f, s.lora, s.loraOpt, a, d.featureGrad, lr)),
+  };
+  const splitMs = timeIt(iterations, () => {
+    const act = embed(f, x, b);
+    const feats = encoderForward(f, s.lora, act);
+    const dev = headStep(f, s.head, s.headOpt, feats, y, lr);
+    const srv = encoderBackward(f, s.lora, s.loraOpt, act, dev.featureGrad, lr);
+    s = { lora: srv.lora, loraOpt: srv.loraOpt, head: dev.head, headOpt: dev.headOpt };
+  });
+  const unsplitMs = timeIt(iterations, () => {
+    s = unsplitStep(f, s, x, y, lr, 'fast');
+  });
+  const unsplitAsWrittenMs = timeIt(iterations, () => {
+    s = unsplitStep(f, s, x, y, lr, 'reference');
+  });
+  const eval1000Ms = timeIt(Math.max(1, Math.floor(iterations / 10)), () => evaluate(f, s.lora, s.head, test, 1000));
+  return { backend, ...parts, splitMs, unsplitMs, unsplitAsWrittenMs, eval1000Ms };
+}
+
+/** Plain vs transposed matMul on the shapes the encoder's backward pass uses. */
+function benchMatMul(iterations: number): { shape: string; plainMs: number; transposeBMs: number; explicitMs: number }[] {
+  const out = [];
+  for (const [m, k, n] of [
+    [272, 128, 128],
+    [272, 256, 128],
+    [512, 512, 512],
+  ] as const) {
+    const a = tf.randomNormal([m, k]);
+    const b = tf.randomNormal([k, n]);
+    const bT = tf.transpose(b);
+    // (no typed array returned from tidy: it would walk every element looking for tensors)
+    const run = (fn: () => tf.Tensor): number =>
+      timeIt(iterations, () =>
+        tf.tidy(() => {
+          fn().dataSync();
+        }),
+      );
+    out.push({
+      shape: `${m}x${k} · ${k}x${n}`,
+      plainMs: run(() => tf.matMul(a, b)),
+      transposeBMs: run(() => tf.matMul(a, bT, false, true)),
+      explicitMs: run(() => tf.matMul(a, tf.transpose(bT))),
+    });
+    tf.dispose([a, b, bT]);
+  }
+  return out;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const i = argv.indexOf('--iterations');
+  const iterations = i >= 0 ? Number(argv[i + 1]) : 30;
+  const lines: string[] = [];
+  const say = (l: string): void => {
+    console.log(l);
+    lines.push(l);
+  };
+  const cpu = cpus();
+  say(`# bench/models.ts — ${new Date().toISOString()}`);
+  say(`machine: ${cpu[0]?.model ?? 'unknown'}, ${cpu.length} cores, Node ${process.version}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  say('note: the machine was shared with other engineers while this ran; figures are medians and still noisy.');
+  say(`model: d ${DEFAULT_MODEL_CONFIG.dModel}, ${DEFAULT_MODEL_CONFIG.blocks} blocks, ${DEFAULT_MODEL_CONFIG.heads} heads, FFN ${DEFAULT_MODEL_CONFIG.ffnDim}, 17 tokens, LoRA rank ${DEFAULT_MODEL_CONFIG.loraRank} on ${DEFAULT_MODEL_CONFIG.loraTargets.join('+')}; batch 16; Adam`);
+  say('');
+  const backends = availableBackends();
+  say(`backends available: ${backends.join(', ')} (tfjs-node ${backends.includes('node') ? 'loaded' : 'not installed'})`);
+  const rows: Row[] = [];
+  const matmuls: Record<string, ReturnType<typeof benchMatMul>> = {};
+  for (const name of backends) {
+    const got = await initBackend(name as BackendName);
+    const f = createRandomFoundation(DEFAULT_MODEL_CONFIG, RandomStream.fromSeed(1, 'bench'));
+    const its = got === 'cpu' ? Math.max(3, Math.floor(iterations / 10)) : iterations;
+    rows.push(benchBackend(got, f, its));
+    matmuls[got] = benchMatMul(its);
+    f.dispose();
+  }
+  say('');
+  say('one training step, median ms:');
+  say('backend    | embed | enc fwd | head step | enc bwd | split step | unsplit step | split/unsplit | unsplit as written (tfjs grads) | restructure gain | eval 1000');
+  for (const r of rows)
+    say(
+      `${r.backend.padEnd(10)} | ${r.embedMs.toFixed(1).padStart(5)} | ${r.encoderForwardMs.toFixed(1).padStart(7)} | ${r.headStepMs.toFixed(1).padStart(9)} | ${r.encoderBackwardMs.toFixed(1).padStart(7)} | ${r.splitMs.toFixed(1).padStart(10)} | ${r.unsplitMs.toFixed(1).padStart(12)} | ${(r.splitMs / r.unsplitMs).toFixed(2).padStart(12)}x | ${r.unsplitAsWrittenMs.toFixed(1).padStart(31)} | ${(r.unsplitAsWrittenMs / r.unsplitMs).toFixed(2).padStart(15)}x | ${r.eval1000Ms.toFixed(0).padStart(6)} ms`,
+    );
+  say('');
+  say('split step = embed + encoder forward + head step + encoder backward (which recomputes the forward: the server keeps no tensors between messages).');
+  say('unsplit step = the same model in one process with the hand-written gradients; "as written" = tfjs autodiff with transposed products.');
+  say('');
+  say('matMul, median ms (plain a·b, transposeB kernel, explicit transpose then plain):');
+  for (const [backend, ms] of Object.entries(matmuls))
+    for (const m of ms) say(`${backend.padEnd(10)} ${m.shape.padEnd(22)} plain ${m.plainMs.toFixed(2)}  transposeB ${m.transposeBMs.toFixed(2)}  transpose+plain ${m.explicitMs.toFixed(2)}`);
+  const wasm = rows.find((r) => r.backend === 'wasm');
+  if (wasm) {
+    say('');
+    const perSim = (5000 * wasm.splitMs + 100 * wasm.eval1000Ms) / 1000;
+    say(`full simulation estimate on wasm, one core: 5,000 split steps + 100 evaluations of 1,000 = ${perSim.toFixed(0)} s (${(perSim / 2).toFixed(0)} s on 2 workers at perfect scaling)`);
+  }
+  mkdirSync(join(__dirname, 'results'), { recursive: true });
+  writeFileSync(join(__dirname, 'results', 'models.txt'), `${lines.join('\n')}\n`);
+}
+
+main(process.argv.slice(2)).catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});

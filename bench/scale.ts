@@ -1,0 +1,304 @@
+/**
+ * Scale and speed benchmark (issue 7). Every measured part runs in a child process of its own, so
+ * that peak RSS and the model-time counter belong to that part alone.
+ *
+ *   node dist/bench/scale.js [--rounds 10] [--large-rounds 4] [--parts speedup,large,throughput,share] [--set model.checkpoint=DIR]
+ *
+ * (a) speed-up: cell-50 for --rounds rounds through runToFolder with 1 and 2 workers: wall per
+ *     round (steady state: the rounds after the first, so start-up is apart) and the ratio.
+ * (b) large: cell-500 and cell-1000 run to completion (2 workers): wall per round, peak RSS of the
+ *     process (main thread and worker threads together) sampled every 50 ms.
+ * (c) throughput: the server's split step (encoder forward + backward with Adam) for D devices of
+ *     16 samples each, unbatched (one encoderForward / encoderBackward per device) against the
+ *     multi-adapter batched pass (models/batched.ts), in samples per second, on every backend that
+ *     loads; and the full split step (embed, encoder, head, backward) both ways.
+ * (d) share: wall time outside model compute. Method: models/timing.ts adds the wall-clock time
+ *     of every model call (each tf.tidy-wrapped call of split.ts / batched.ts, and each Adam
+ *     update) into a SharedArrayBuffer shared with the worker threads. With 1 worker every model
+ *     call runs on that one worker while the main thread waits (a superstep is synchronous), so
+ *     wall − model is the time spent in the runtime, messages, channel, scheduler, log and
+ *     start-up. Reported for the whole run and for the steady-state rounds.
+ * Writes bench/results/scale.txt with the machine and the load average of every figure.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpus, loadavg, totalmem, tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** The repository: two levels up from dist/bench, one from bench/ (tsx). */
+const REPO = __dirname.endsWith(join('dist', 'bench')) ? join(__dirname, '..', '..') : join(__dirname, '..');
+
+const argv = process.argv.slice(2);
+function opt(name: string, fallback: string): string {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 && argv[i + 1] !== undefined ? (argv[i + 1] as string) : fallback;
+}
+function opts(name: string): string[] {
+  const out: string[] = [];
+  argv.forEach((a, i) => a === `--${name}` && argv[i + 1] !== undefined && out.push(argv[i + 1] as string));
+  return out;
+}
+
+const load = (): string => loadavg().map((x) => x.toFixed(2)).join(' / ');
+const mib = (bytes: number): number => bytes / 2 ** 20;
+const median = (xs: number[]): number => {
+  const s = xs.slice().sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+};
+
+// ---------------------------------------------------------------- child: one run of a scenario
+
+interface RunOut {
+  scenario: string;
+  devices: number;
+  workers: number;
+  rounds: number;
+  admitted: number[];
+  wallS: number;
+  /** Wall clock at the end of each round (the driver's wallS column). */
+  roundWallS: number[];
+  modelS: number;
+  modelCalls: number;
+  /** Model time at the end of the first round, to split off start-up and round 0. */
+  modelFirstRoundS: number;
+  peakRssMiB: number;
+  loadBefore: string;
+  loadAfter: string;
+}
+
+async function childRun(): Promise<void> {
+  const models = await import('../models');
+  models.enableModelTiming(); // before the workers start: they inherit the counter
+  const { applyOverride, parseScenario } = await import('../runtime/scenario');
+  const { runToFolder } = await import('../runtime/sim/run');
+  const file = opt('scenario', join(REPO, 'scenarios', 'cell-50.json'));
+  let raw: unknown = JSON.parse(readFileSync(file, 'utf8'));
+  for (const s of opts('set')) raw = applyOverride(raw, s);
+  const rounds = opt('rounds', '');
+  if (rounds) raw = applyOverride(raw, `training.rounds=${rounds}`);
+  const scenario = parseScenario(raw, file);
+  const workers = Number(opt('workers', '1'));
+  const out = mkdtempSync(join(tmpdir(), 'airlora-scale-'));
+  let peak = process.memoryUsage().rss;
+  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
+  const loadBefore = load();
+  const t0 = performance.now();
+  let modelFirstRoundS = 0;
+  // The first round's row is written when slot 1 ends; read the counter then through the metrics file's growth.
+  const watcher = setInterval(() => {
+    if (modelFirstRoundS > 0) return;
+    try {
+      if (readFileSync(join(out, 'metrics.csv'), 'utf8').trim().split('\n').length >= 2) modelFirstRoundS = models.modelTiming().seconds;
+    } catch {
+      /* not yet */
+    }
+  }, 20);
+  const result = await runToFolder(scenario, { outDir: out, workers });
+  const wallS = (performance.now() - t0) / 1000;
+  clearInterval(sampler);
+  clearInterval(watcher);
+  peak = Math.max(peak, process.memoryUsage().rss);
+  const timing = models.modelTiming();
+  const r: RunOut = {
+    scenario: scenario.name,
+    devices: scenario.devices.count,
+    workers,
+    rounds: result.rounds.length,
+    admitted: result.rounds.map((x) => x.admitted.length),
+    wallS,
+    roundWallS: result.rounds.map((x) => x.wallS),
+    modelS: timing.seconds,
+    modelCalls: timing.calls,
+    modelFirstRoundS,
+    peakRssMiB: mib(peak),
+    loadBefore,
+    loadAfter: load(),
+  };
+  rmSync(out, { recursive: true, force: true });
+  process.stdout.write(`\n@@RESULT ${JSON.stringify(r)}\n`);
+}
+
+// ---------------------------------------------------------------- child: split-step throughput
+
+interface ThroughputRow {
+  backend: string;
+  devices: number;
+  samples: number;
+  serverUnbatchedMs: number;
+  serverBatchedMs: number;
+  stepUnbatchedMs: number;
+  stepBatchedMs: number;
+  load: string;
+}
+
+async function childThroughput(): Promise<void> {
+  const m = await import('../models');
+  const { RandomStream } = await import('../runtime/random');
+  const backend = opt('backend', 'wasm') as 'wasm' | 'cpu';
+  await m.initBackend(backend);
+  const counts = opt('devices', '1,4,10,20').split(',').map(Number);
+  const iterations = Number(opt('iterations', backend === 'cpu' ? '2' : '5'));
+  const b = 16;
+  const f = m.createRandomFoundation(m.DEFAULT_MODEL_CONFIG, RandomStream.fromSeed(1, 'foundation'));
+  const digits = m.loadDigits(2000, 10);
+  const rows: ThroughputRow[] = [];
+  for (const D of counts) {
+    const devs = Array.from({ length: D }, (_, k) => {
+      const lora = m.initLora(f, RandomStream.fromSeed(k, 'lora'));
+      const head = m.initHead(f, RandomStream.fromSeed(k, 'head'));
+      const x = digits.train.features.slice(k * b * 784, (k + 1) * b * 784);
+      const y = digits.train.labels.slice(k * b, (k + 1) * b);
+      const activations = m.embed(f, x, b);
+      const featureGrad = m.headGradients(f, head, m.encoderForward(f, lora, activations), y).featureGrad;
+      return { lora, loraOpt: m.initOptimizerState(lora), head, headOpt: m.initOptimizerState(head), x, y, activations, featureGrad, lr: 1e-3 };
+    });
+    const time = (fn: () => void): number => {
+      fn();
+      const ts: number[] = [];
+      for (let i = 0; i < iterations; i++) {
+        const t0 = performance.now();
+        fn();
+        ts.push(performance.now() - t0);
+      }
+      return median(ts);
+    };
+    const serverUnbatched = time(() => {
+      for (const d of devs) {
+        m.encoderForward(f, d.lora, d.activations);
+        m.encoderBackward(f, d.lora, d.loraOpt, d.activations, d.featureGrad, d.lr);
+      }
+    });
+    const serverBatched = time(() => {
+      m.batchedEncoderForward(f, devs);
+      m.batchedEncoderBackward(f, devs);
+    });
+    // Full split step: device parts (embed, head) are per device in both; the server part unbatched or batched.
+    const stepUnbatched = time(() => {
+      for (const d of devs) {
+        const a = m.embed(f, d.x, b);
+        const h = m.encoderForward(f, d.lora, a);
+        const s = m.headStep(f, d.head, d.headOpt, h, d.y, d.lr);
+        m.encoderBackward(f, d.lora, d.loraOpt, a, s.featureGrad, d.lr);
+      }
+    });
+    const stepBatched = time(() => {
+      const acts = devs.map((d) => m.embed(f, d.x, b));
+      const feats = m.batchedEncoderForward(f, devs.map((d, k) => ({ lora: d.lora, activations: acts[k]! })));
+      const grads = devs.map((d, k) => m.headStep(f, d.head, d.headOpt, feats[k]!, d.y, d.lr).featureGrad);
+      m.batchedEncoderBackward(f, devs.map((d, k) => ({ lora: d.lora, loraOpt: d.loraOpt, lr: d.lr, activations: acts[k]!, featureGrad: grads[k]! })));
+    });
+    rows.push({ backend, devices: D, samples: D * b, serverUnbatchedMs: serverUnbatched, serverBatchedMs: serverBatched, stepUnbatchedMs: stepUnbatched, stepBatchedMs: stepBatched, load: load() });
+    process.stderr.write(`${backend} D=${D}: server ${serverUnbatched.toFixed(0)} → ${serverBatched.toFixed(0)} ms; step ${stepUnbatched.toFixed(0)} → ${stepBatched.toFixed(0)} ms\n`);
+  }
+  process.stdout.write(`\n@@RESULT ${JSON.stringify(rows)}\n`);
+}
+
+// ---------------------------------------------------------------- parent
+
+function child<T>(args: string[]): T {
+  const r = spawnSync(process.execPath, [...process.execArgv, __filename, ...args], { encoding: 'utf8', maxBuffer: 64 * 2 ** 20, stdio: ['ignore', 'pipe', 'inherit'] });
+  const line = (r.stdout ?? '').split('\n').find((l) => l.startsWith('@@RESULT '));
+  if (r.status !== 0 || !line) throw new Error(`child ${args.join(' ')} failed (status ${r.status}): ${(r.stdout ?? '').slice(-2000)}`);
+  return JSON.parse(line.slice('@@RESULT '.length)) as T;
+}
+
+/** Steady-state wall per round: rounds after the first (start-up and round 0 apart). */
+function perRound(r: RunOut): { steadyS: number; firstS: number } {
+  const w = r.roundWallS;
+  const firstS = w[0] ?? r.wallS;
+  const steadyS = w.length > 1 ? ((w[w.length - 1] as number) - firstS) / (w.length - 1) : Number.NaN;
+  return { steadyS, firstS };
+}
+
+function machine(): string {
+  const c = cpus();
+  return `${c[0]?.model.trim() ?? '?'} x ${c.length} logical cores, ${mib(totalmem()).toFixed(0)} MiB RAM, ${process.platform} ${process.arch}, node ${process.version}`;
+}
+
+async function parent(): Promise<void> {
+  const parts = opt('parts', 'speedup,large,throughput,share').split(',');
+  const sets = opts('set').flatMap((s) => ['--set', s]);
+  const rounds = opt('rounds', '10');
+  const lines: string[] = [];
+  const say = (s: string): void => {
+    lines.push(s);
+    console.log(s);
+  };
+  say(`airlora scale benchmark (issue 7), ${new Date().toISOString()}`);
+  say(`machine: ${machine()}; the largest machine available (no 4- or 8-core machine to measure 4 and 8 workers on)`);
+  say(`load average at start (1/5/15 min): ${load()}  (the 2 cores are shared with other jobs: read every figure with its load)`);
+  if (sets.length) say(`overrides: ${opts('set').join(' ')}`);
+  const cell50 = join(REPO, 'scenarios', 'cell-50.json');
+
+  if (parts.includes('speedup') || parts.includes('share')) {
+    say('');
+    say(`(a) cell-50, ${rounds} rounds, runToFolder; wall per round = steady state (rounds 1..${Number(rounds) - 1}; round 0 includes start-up)`);
+    const runs: RunOut[] = [];
+    for (const w of parts.includes('speedup') ? [1, 2] : [1]) {
+      const r = child<RunOut>(['--child', 'run', '--scenario', cell50, '--workers', String(w), '--rounds', rounds, ...sets]);
+      runs.push(r);
+      const p = perRound(r);
+      say(`  workers ${w}: total ${r.wallS.toFixed(1)} s, start-up + round 0 ${p.firstS.toFixed(1)} s, ${p.steadyS.toFixed(2)} s/round after; admitted per round ${r.admitted.join(' ')}; peak RSS ${r.peakRssMiB.toFixed(0)} MiB; load ${r.loadBefore} → ${r.loadAfter}`);
+    }
+    const [one, two] = runs;
+    if (one && two) {
+      const s1 = perRound(one).steadyS;
+      const s2 = perRound(two).steadyS;
+      say(`  speed-up 2 workers / 1 worker: ${(s1 / s2).toFixed(2)}x per round (steady state), ${(one.wallS / two.wallS).toFixed(2)}x total wall  (target ≥ 1.7x)`);
+    }
+    if (one) {
+      say('');
+      say('(d) share of wall time outside model compute, cell-50 with 1 worker (method: see the header of bench/scale.ts)');
+      const outside = one.wallS - one.modelS;
+      say(`  whole run: wall ${one.wallS.toFixed(1)} s, model ${one.modelS.toFixed(1)} s in ${one.modelCalls} calls, outside ${outside.toFixed(1)} s = ${((100 * outside) / one.wallS).toFixed(1)}%  (target < 5%)`);
+      const p = perRound(one);
+      const steadyWall = (one.roundWallS[one.roundWallS.length - 1] as number) - p.firstS;
+      const steadyModel = one.modelS - one.modelFirstRoundS;
+      if (one.modelFirstRoundS > 0 && steadyWall > 0)
+        say(`  rounds after the first: wall ${steadyWall.toFixed(1)} s, model ${steadyModel.toFixed(1)} s, outside ${(100 * (1 - steadyModel / steadyWall)).toFixed(1)}% (approximate: the counter is read when round 0's row appears)`);
+    }
+  }
+
+  if (parts.includes('large')) {
+    say('');
+    const lr = opt('large-rounds', '');
+    const workers = opt('large-workers', '2');
+    say(`(b) large cells run to completion (${workers} workers): wall per round and peak RSS of the process (main + worker threads)`);
+    for (const n of [500, 1000]) {
+      const r = child<RunOut>(['--child', 'run', '--scenario', join(REPO, 'scenarios', `cell-${n}.json`), '--workers', workers, ...(lr ? ['--rounds', lr] : []), ...sets]);
+      const p = perRound(r);
+      say(`  cell-${n}: ${r.rounds} rounds in ${r.wallS.toFixed(1)} s; start-up + round 0 ${p.firstS.toFixed(1)} s, ${p.steadyS.toFixed(2)} s/round after; admitted ${r.admitted.join(' ')}; peak RSS ${r.peakRssMiB.toFixed(0)} MiB (target < 4096 for 1,000); model ${r.modelS.toFixed(1)} s summed over threads; load ${r.loadBefore} → ${r.loadAfter}`);
+    }
+  }
+
+  if (parts.includes('throughput')) {
+    say('');
+    say('(c) split-step throughput, batched (models/batched.ts) vs unbatched, b = 16 per device, default model (d 128, 2 blocks, FFN 256, rank 8 on q and v), random weights, one thread, median');
+    say('  backend devices | server fwd+bwd: unbatched → batched samples/s (x) | full split step: unbatched → batched samples/s (x) | load');
+    const { availableBackends } = await import('../models/backend');
+    for (const backend of availableBackends().filter((x) => x !== 'node')) {
+      const rows = child<ThroughputRow[]>(['--child', 'throughput', '--backend', backend, ...(backend === 'cpu' ? ['--devices', '1,4,10'] : [])]);
+      for (const r of rows) {
+        const sps = (ms: number): number => (1000 * r.samples) / ms;
+        say(
+          `  ${r.backend.padEnd(5)} ${String(r.devices).padStart(3)}     | ${sps(r.serverUnbatchedMs).toFixed(0).padStart(6)} → ${sps(r.serverBatchedMs).toFixed(0).padStart(6)} (${(r.serverUnbatchedMs / r.serverBatchedMs).toFixed(2)}x)` +
+            ` | ${sps(r.stepUnbatchedMs).toFixed(0).padStart(6)} → ${sps(r.stepBatchedMs).toFixed(0).padStart(6)} (${(r.stepUnbatchedMs / r.stepBatchedMs).toFixed(2)}x) | ${r.load}`,
+        );
+      }
+    }
+  }
+  say('');
+  say(`load average at end: ${load()}`);
+  const dir = join(REPO, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const file = opt('out', join(dir, 'scale.txt'));
+  writeFileSync(file, `${lines.join('\n')}\n`);
+  console.log(`written to ${file}`);
+}
+
+const mode = opt('child', '');
+(mode === 'run' ? childRun() : mode === 'throughput' ? childThroughput() : parent()).catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

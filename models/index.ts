@@ -1,0 +1,66 @@
+/** The models package (issue 4): foundation model, split execution, aggregation, costs, data. */
+export { initBackend, availableBackends, BackendError, type BackendName } from './backend';
+export {
+  DEFAULT_MODEL_CONFIG,
+  LORA_TARGETS,
+  TASKS,
+  ModelConfigError,
+  resolveConfig,
+  frozenWeightShapes,
+  loraShapes,
+  headShapes,
+  type LoraTarget,
+  type ModelConfig,
+  type ResolvedModelConfig,
+  type TaskSpec,
+} from './config';
+export { CheckpointError, fileHandler, ensureFileRouter } from './checkpoint';
+export {
+  DEFAULT_CHECKPOINT_DIR,
+  loadFoundation,
+  saveFoundation,
+  createRandomFoundation,
+  randomFoundationWeights,
+  foundationFromWeights,
+  foundationWeights,
+  type Foundation,
+} from './foundation';
+export { ADAM, adamUpdate, initOptimizerState, type OptimizerState, type Weights } from './optimizer';
+export {
+  ShapeError,
+  initLora,
+  initHead,
+  embed,
+  encoderForward,
+  headStep,
+  headGradients,
+  encoderBackward,
+  encoderGradients,
+  unsplitGradients,
+  unsplitStep,
+  splitStep,
+  evaluate,
+  selectBatch,
+  tidyData,
+  type Cut,
+  type LoraWeights,
+  type HeadWeights,
+  type TrainState,
+} from './split';
+export {
+  batchedEncoderForward,
+  batchedEncoderGradients,
+  batchedEncoderBackward,
+  multiLoraDense,
+  type BatchedForwardItem,
+  type BatchedGradientItem,
+  type BatchedBackwardItem,
+} from './batched';
+export { enableModelTiming, modelTiming, resetModelTiming, timeModel } from './timing';
+export { AggregationError, aggregateLora, aggregateHeads, weightedMean, type LoraAggregation } from './aggregate';
+export { COST_PROFILES, costs, moduleFlops, headParamCount, type CostProfileName, type CostProfileSpec, type Costs, type ModuleFlops } from './costs';
+export { finetuneCentralised, type FinetuneOptions } from './finetune';
+export type { Dataset } from './data/dataset';
+export { selectRows } from './data/dataset';
+export { loadDigits, allDigits, pretrainImages, DigitsError, PRETRAIN_POOL, DIGIT_PIXELS } from './data/digits';
+export { partitionDirichlet, PartitionError } from './data/partition';

@@ -1,0 +1,277 @@
+/**
+ * Split execution (MODEL.md §2, step 4) as pure functions on typed arrays. Every value that
+ * crosses a cut is a `Cut` (a Float32Array and a shape) that can be sent as a message:
+ *   device  embed()          → activations X [b, L, d]   (uplink)
+ *   server  encoderForward() → features H    [b, L, d]   (downlink)
+ *   device  headStep()       → ∂loss/∂H      [b, L, d]   (uplink), head updated
+ *   server  encoderBackward()→ LoRA copy updated
+ * The server keeps no tensors between calls: encoderBackward recomputes the encoder's forward
+ * pass from the activations it was sent (the price of statelessness, about one forward pass).
+ * Each call runs inside tf.tidy and leaves no tensor behind. Optimiser: Adam on typed arrays
+ * (optimizer.ts), one state for the head on the device and one per LoRA copy on the server.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { headShapes, loraShapes, sizeOf } from './config';
+import type { Foundation } from './foundation';
+import { adamUpdate, type OptimizerState } from './optimizer';
+import { timeModel } from './timing';
+import { crossEntropy, embedForward, encoderApply, headApply, patchify, type EncoderMode } from './transformer';
+import type { Dataset } from './data/dataset';
+import type { RandomStream } from '../runtime/random';
+
+/** A value crossing a cut: row-major data and its shape. */
+export interface Cut {
+  data: Float32Array;
+  shape: number[];
+}
+
+/** LoRA adapters: `block<i>/<target>/A` [d, r] and `.../B` [r, d] (config.ts, loraShapes). */
+export type LoraWeights = Record<string, Float32Array>;
+/** Task module: `head/ln/gamma`, `head/ln/beta`, `head/dense/kernel` [d, C], `head/dense/bias` [C]. */
+export type HeadWeights = Record<string, Float32Array>;
+
+/** Thrown when a message or weight set does not fit the model. */
+export class ShapeError extends Error {
+  override readonly name = 'ShapeError';
+}
+
+/** LoRA initialisation (Hu et al. 2021): B = 0, A uniform in ±1/√dIn from `random` (so ΔW = 0 at the start). */
+export function initLora(foundation: Foundation, random: RandomStream): LoraWeights {
+  const out: LoraWeights = {};
+  for (const [name, shape] of Object.entries(loraShapes(foundation.config))) {
+    const v = new Float32Array(sizeOf(shape));
+    if (name.endsWith('/A')) {
+      const limit = 1 / Math.sqrt(shape[0] as number);
+      for (let i = 0; i < v.length; i++) v[i] = random.between(-limit, limit);
+    }
+    out[name] = v;
+  }
+  return out;
+}
+
+/** Head initialisation: LayerNorm at identity, Glorot-uniform kernel from `random`, zero bias. */
+export function initHead(foundation: Foundation, random: RandomStream): HeadWeights {
+  const out: HeadWeights = {};
+  for (const [name, shape] of Object.entries(headShapes(foundation.config))) {
+    const v = new Float32Array(sizeOf(shape));
+    if (name.endsWith('gamma')) v.fill(1);
+    else if (name.endsWith('kernel')) {
+      const limit = Math.sqrt(6 / ((shape[0] as number) + (shape[1] as number)));
+      for (let i = 0; i < v.length; i++) v[i] = random.between(-limit, limit);
+    }
+    out[name] = v;
+  }
+  return out;
+}
+
+function checkCut(f: Foundation, cut: Cut, what: string): number {
+  const c = f.config;
+  const [b, l, d] = cut.shape;
+  if (cut.shape.length !== 3 || l !== c.tokens || d !== c.dModel || !b || cut.data.length !== b * l * d)
+    throw new ShapeError(`${what}: expected shape [b, ${c.tokens}, ${c.dModel}] with b·${c.tokens}·${c.dModel} values, got [${cut.shape.join(', ')}] with ${cut.data.length}`);
+  return b;
+}
+
+function tensors(map: Readonly<Record<string, Float32Array>>, shapes: Record<string, number[]>, what: string): Record<string, tf.Tensor> {
+  const out: Record<string, tf.Tensor> = {};
+  for (const [name, shape] of Object.entries(shapes)) {
+    const v = map[name];
+    if (!v || v.length !== sizeOf(shape)) throw new ShapeError(`${what}: '${name}' missing or not of shape [${shape.join(', ')}]`);
+    out[name] = tf.tensor(v, shape, 'float32');
+  }
+  return out;
+}
+
+/**
+ * Runs `fn` inside tf.tidy and returns its plain-data result. (tf.tidy scans what it returns for
+ * tensors, walking every index of a typed array: returning Cuts from tidy directly cost tens of ms.)
+ */
+export function tidyData<T>(fn: () => T): T {
+  let result: T | undefined;
+  timeModel(() =>
+    tf.tidy(() => {
+      result = fn();
+    }),
+  );
+  return result as T;
+}
+
+const toCut = (t: tf.Tensor): Cut => ({ data: new Float32Array(t.dataSync()), shape: t.shape.slice() });
+
+function embedTensor(f: Foundation, features: Float32Array, batchSize: number): tf.Tensor3D {
+  const c = f.config;
+  if (features.length < batchSize * c.inputSize) throw new ShapeError(`embed: ${batchSize} samples need ${batchSize * c.inputSize} values, got ${features.length}`);
+  const patches = tf.tensor2d(patchify(c, features, batchSize), [batchSize * c.patches, c.patchSize]);
+  return embedForward(c, f.weights, patches, batchSize);
+}
+
+/** Device: the frozen embedding module on `batchSize` samples (rows of `features`) → activations [b, L, d]. */
+export function embed(foundation: Foundation, features: Float32Array, batchSize: number): Cut {
+  return tidyData(() => toCut(embedTensor(foundation, features, batchSize)));
+}
+
+/** Server: the encoder with one device's LoRA copy → features [b, L, d]. */
+export function encoderForward(foundation: Foundation, lora: LoraWeights, activations: Cut): Cut {
+  const b = checkCut(foundation, activations, 'encoderForward activations');
+  return tidyData(() => {
+    const x = tf.tensor3d(activations.data, activations.shape as [number, number, number]);
+    const l = tensors(lora, loraShapes(foundation.config), 'lora');
+    return toCut(encoderApply(foundation.config, { weights: foundation.weights, transposed: foundation.transposed, lora: l, mode: 'fast' }, x, b));
+  });
+}
+
+/** Device: loss, head gradients and ∂loss/∂features (mean cross-entropy over the batch). */
+export function headGradients(foundation: Foundation, head: HeadWeights, features: Cut, labels: Int32Array): { grads: HeadWeights; featureGrad: Cut; loss: number } {
+  const b = checkCut(foundation, features, 'headStep features');
+  if (labels.length !== b) throw new ShapeError(`headStep: ${b} feature rows but ${labels.length} labels`);
+  const c = foundation.config;
+  return tidyData(() => {
+    const h = tensors(head, headShapes(c), 'head');
+    const names = Object.keys(h);
+    const y = tf.tensor1d(labels, 'int32');
+    const x = tf.tensor3d(features.data, features.shape as [number, number, number]);
+    const { value, grads } = tf.valueAndGrads((...args: tf.Tensor[]) => {
+      const hp: Record<string, tf.Tensor> = {};
+      names.forEach((n, i) => (hp[n] = args[i + 1] as tf.Tensor));
+      return crossEntropy(headApply(hp, args[0] as tf.Tensor3D), y, c.classCount);
+    })([x, ...names.map((n) => h[n] as tf.Tensor)]);
+    const out: HeadWeights = {};
+    names.forEach((n, i) => (out[n] = new Float32Array((grads[i + 1] as tf.Tensor).dataSync())));
+    return { grads: out, featureGrad: toCut(grads[0] as tf.Tensor), loss: value.dataSync()[0] as number };
+  });
+}
+
+/** Device: one head update (Adam) and the cut gradient to send back. */
+export function headStep(foundation: Foundation, head: HeadWeights, headOpt: OptimizerState, features: Cut, labels: Int32Array, lr: number): { head: HeadWeights; headOpt: OptimizerState; featureGrad: Cut; loss: number } {
+  const g = headGradients(foundation, head, features, labels);
+  const u = adamUpdate(head, g.grads, headOpt, lr);
+  return { head: u.weights, headOpt: u.state, featureGrad: g.featureGrad, loss: g.loss };
+}
+
+/** Server: gradients of the device's loss with respect to its LoRA copy (vector-Jacobian product with `featureGrad`). */
+export function encoderGradients(foundation: Foundation, lora: LoraWeights, activations: Cut, featureGrad: Cut, mode: EncoderMode = 'fast'): LoraWeights {
+  const b = checkCut(foundation, activations, 'encoderBackward activations');
+  checkCut(foundation, featureGrad, 'encoderBackward featureGrad');
+  if (featureGrad.shape[0] !== b) throw new ShapeError(`encoderBackward: ${b} activation rows but ${featureGrad.shape[0]} gradient rows`);
+  const c = foundation.config;
+  return tidyData(() => {
+    const x = tf.tensor3d(activations.data, activations.shape as [number, number, number]);
+    const dy = tf.tensor3d(featureGrad.data, featureGrad.shape as [number, number, number]);
+    const l = tensors(lora, loraShapes(c), 'lora');
+    const names = Object.keys(l);
+    const grads = tf.grads((...args: tf.Tensor[]) => {
+      const lp: Record<string, tf.Tensor> = {};
+      names.forEach((n, i) => (lp[n] = args[i] as tf.Tensor));
+      return encoderApply(c, { weights: foundation.weights, transposed: foundation.transposed, lora: lp, mode }, x, b);
+    })(names.map((n) => l[n] as tf.Tensor), dy);
+    const out: LoraWeights = {};
+    names.forEach((n, i) => (out[n] = new Float32Array((grads[i] as tf.Tensor).dataSync())));
+    return out;
+  });
+}
+
+/** Server: back-propagates the device's cut gradient into its LoRA copy and applies one Adam step. */
+export function encoderBackward(foundation: Foundation, lora: LoraWeights, loraOpt: OptimizerState, activations: Cut, featureGrad: Cut, lr: number): { lora: LoraWeights; loraOpt: OptimizerState } {
+  const g = encoderGradients(foundation, lora, activations, featureGrad);
+  const u = adamUpdate(lora, g, loraOpt, lr);
+  return { lora: u.weights, loraOpt: u.state };
+}
+
+/**
+ * The same model run unsplit in one process: loss and gradients of LoRA and head from raw
+ * samples, through tfjs's own gradients ('reference') or the hand-written ones ('fast').
+ */
+export function unsplitGradients(foundation: Foundation, lora: LoraWeights, head: HeadWeights, features: Float32Array, labels: Int32Array, mode: EncoderMode = 'reference'): { lora: LoraWeights; head: HeadWeights; loss: number } {
+  const c = foundation.config;
+  const b = labels.length;
+  return tidyData(() => {
+    const x = embedTensor(foundation, features, b);
+    const y = tf.tensor1d(labels, 'int32');
+    const l = tensors(lora, loraShapes(c), 'lora');
+    const h = tensors(head, headShapes(c), 'head');
+    const ln = Object.keys(l);
+    const hn = Object.keys(h);
+    const { value, grads } = tf.valueAndGrads((...args: tf.Tensor[]) => {
+      const lp: Record<string, tf.Tensor> = {};
+      const hp: Record<string, tf.Tensor> = {};
+      ln.forEach((n, i) => (lp[n] = args[i] as tf.Tensor));
+      hn.forEach((n, i) => (hp[n] = args[ln.length + i] as tf.Tensor));
+      const feats = encoderApply(c, { weights: foundation.weights, transposed: foundation.transposed, lora: lp, mode }, x, b);
+      return crossEntropy(headApply(hp, feats), y, c.classCount);
+    })([...ln.map((n) => l[n] as tf.Tensor), ...hn.map((n) => h[n] as tf.Tensor)]);
+    const lo: LoraWeights = {};
+    const ho: HeadWeights = {};
+    ln.forEach((n, i) => (lo[n] = new Float32Array((grads[i] as tf.Tensor).dataSync())));
+    hn.forEach((n, i) => (ho[n] = new Float32Array((grads[ln.length + i] as tf.Tensor).dataSync())));
+    return { lora: lo, head: ho, loss: value.dataSync()[0] as number };
+  });
+}
+
+/** State of centralised (unsplit) training: weights and Adam states as typed arrays. */
+export interface TrainState {
+  lora: LoraWeights;
+  loraOpt: OptimizerState;
+  head: HeadWeights;
+  headOpt: OptimizerState;
+}
+
+/** One unsplit training step in one process (fast gradients): the centralised baseline and the benchmark's reference. */
+export function unsplitStep(foundation: Foundation, s: TrainState, features: Float32Array, labels: Int32Array, lr: number, mode: EncoderMode = 'fast'): TrainState & { loss: number } {
+  const g = unsplitGradients(foundation, s.lora, s.head, features, labels, mode);
+  const l = adamUpdate(s.lora, g.lora, s.loraOpt, lr);
+  const h = adamUpdate(s.head, g.head, s.headOpt, lr);
+  return { lora: l.weights, loraOpt: l.state, head: h.weights, headOpt: h.state, loss: g.loss };
+}
+
+/** One split step, device → server → device → server, in one process (tests, benchmark). */
+export function splitStep(foundation: Foundation, s: TrainState, features: Float32Array, labels: Int32Array, lr: number): TrainState & { loss: number } {
+  const activations = embed(foundation, features, labels.length);
+  const feats = encoderForward(foundation, s.lora, activations);
+  const h = headStep(foundation, s.head, s.headOpt, feats, labels, lr);
+  const l = encoderBackward(foundation, s.lora, s.loraOpt, activations, h.featureGrad, lr);
+  return { lora: l.lora, loraOpt: l.loraOpt, head: h.head, headOpt: h.headOpt, loss: h.loss };
+}
+
+/** Accuracy and mean cross-entropy of the model on (up to `maxSamples` first rows of) `data`, in batches of 250. */
+export function evaluate(foundation: Foundation, lora: LoraWeights, head: HeadWeights, data: Dataset, maxSamples?: number): { accuracy: number; loss: number } {
+  const c = foundation.config;
+  const n = Math.min(data.count, maxSamples ?? data.count);
+  if (n === 0) return { accuracy: 0, loss: 0 };
+  let correct = 0;
+  let lossSum = 0;
+  const batch = 250;
+  for (let start = 0; start < n; start += batch) {
+    const b = Math.min(batch, n - start);
+    const logits = tidyData(() => {
+      const x = embedTensor(foundation, data.features.subarray(start * c.inputSize, (start + b) * c.inputSize), b);
+      const l = tensors(lora, loraShapes(c), 'lora');
+      const h = tensors(head, headShapes(c), 'head');
+      const feats = encoderApply(c, { weights: foundation.weights, transposed: foundation.transposed, lora: l, mode: 'fast' }, x, b);
+      return new Float32Array(headApply(h, feats).dataSync());
+    });
+    for (let i = 0; i < b; i++) {
+      const row = logits.subarray(i * c.classCount, (i + 1) * c.classCount);
+      let best = 0;
+      let max = -Infinity;
+      for (let k = 0; k < c.classCount; k++) if ((row[k] as number) > max) (max = row[k] as number), (best = k);
+      let z = 0;
+      for (let k = 0; k < c.classCount; k++) z += Math.exp((row[k] as number) - max);
+      const label = data.labels[start + i] as number;
+      lossSum += Math.log(z) - ((row[label] as number) - max);
+      if (best === label) correct++;
+    }
+  }
+  return { accuracy: correct / n, loss: lossSum / n };
+}
+
+/** A mini-batch of `batchSize` rows of `data`, drawn uniformly with replacement from `random`. */
+export function selectBatch(data: Dataset, batchSize: number, random: RandomStream): { features: Float32Array; labels: Int32Array } {
+  const features = new Float32Array(batchSize * data.featureSize);
+  const labels = new Int32Array(batchSize);
+  for (let i = 0; i < batchSize; i++) {
+    const row = random.int(data.count);
+    features.set(data.features.subarray(row * data.featureSize, (row + 1) * data.featureSize), i * data.featureSize);
+    labels[i] = data.labels[row] as number;
+  }
+  return { features, labels };
+}

@@ -1,0 +1,153 @@
+/**
+ * The foundation model's forward passes (MODEL.md §1): a ViT-style embedding (patches → dense,
+ * CLS token, learned positions), an encoder of pre-LN transformer blocks (Vaswani et al. 2017;
+ * pre-LN as in Xiong et al. 2020) with LoRA adapters (Hu et al. 2021) on chosen projections, and
+ * a task module (mean pool over tokens, LayerNorm, dense). Pure functions of tensors; callers
+ * own tf.tidy.
+ *
+ * Three ways to run the encoder:
+ * - 'reference': plain tfjs ops and tfjs's own gradients (the unsplit reference, and the
+ *   "as written" baseline of the benchmark);
+ * - 'fast': hand-written gradients against pre-transposed frozen weights (ops.ts);
+ * - 'trainable': every weight differentiable (pre-training), hand-written gradients.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { LORA_TARGETS, type ResolvedModelConfig } from './config';
+import { bmm, frozenDense, gelu, layerNorm, loraDense, trainableDense } from './ops';
+
+type T2 = tf.Tensor2D;
+type T3 = tf.Tensor3D;
+
+export type EncoderMode = 'reference' | 'fast' | 'trainable';
+
+export interface EncoderParams {
+  /** Every weight of the embedding and encoder, by checkpoint name. */
+  readonly weights: Readonly<Record<string, tf.Tensor>>;
+  /** Transposed copies of the encoder's 2-D kernels ('fast' mode). */
+  readonly transposed?: Readonly<Record<string, tf.Tensor>>;
+  /** LoRA adapters by name (`block0/query/A`, ...); absent or partial means no adapter there. */
+  readonly lora?: Readonly<Record<string, tf.Tensor>>;
+  readonly mode: EncoderMode;
+  /**
+   * Replaces every projection `x·W + b (+ LoRA)` of the encoder ('fast' mode): the multi-adapter
+   * batched encoder (batched.ts) applies each device's adapter to its own rows through it.
+   */
+  readonly project?: (name: string, x: T2) => T2;
+}
+
+function get(map: Readonly<Record<string, tf.Tensor>> | undefined, name: string): tf.Tensor {
+  const t = map?.[name];
+  if (!t) throw new Error(`internal: tensor '${name}' missing`);
+  return t;
+}
+
+/** Cuts row-major 28x28 images into 7x7 patches (row-major patch order): [b·P, patchSize]. Plain JS. */
+export function patchify(c: ResolvedModelConfig, features: Float32Array, batchSize: number): Float32Array {
+  const side = c.task.imageSide;
+  const ps = c.task.patchSide;
+  const per = side / ps;
+  const out = new Float32Array(batchSize * c.patches * c.patchSize);
+  let o = 0;
+  for (let s = 0; s < batchSize; s++) {
+    const base = s * c.inputSize;
+    for (let pr = 0; pr < per; pr++)
+      for (let pc = 0; pc < per; pc++)
+        for (let r = 0; r < ps; r++) {
+          const row = base + (pr * ps + r) * side + pc * ps;
+          for (let q = 0; q < ps; q++) out[o++] = features[row + q] as number;
+        }
+  }
+  return out;
+}
+
+/** Embedding module: patches [b·P, patchSize] → activations [b, L, d] (CLS first). */
+export function embedForward(c: ResolvedModelConfig, w: Readonly<Record<string, tf.Tensor>>, patches: T2, batchSize: number, trainable = false): T3 {
+  const kernel = get(w, 'embed/patch/kernel') as T2;
+  const bias = get(w, 'embed/patch/bias') as tf.Tensor1D;
+  const proj = trainable ? trainableDense(patches, kernel, bias) : tf.add(tf.matMul(patches, kernel), bias);
+  const tokens = tf.reshape(proj, [batchSize, c.patches, c.dModel]);
+  const cls = tf.add(tf.zeros([batchSize, 1, c.dModel]), tf.reshape(get(w, 'embed/cls'), [1, 1, c.dModel]));
+  return tf.add(tf.concat([cls, tokens], 1), tf.reshape(get(w, 'embed/position'), [1, c.tokens, c.dModel])) as T3;
+}
+
+function project(c: ResolvedModelConfig, p: EncoderParams, name: string, x: T2): T2 {
+  if (p.project) return p.project(name, x);
+  const w = get(p.weights, `${name}/kernel`) as T2;
+  const b = get(p.weights, `${name}/bias`) as tf.Tensor1D;
+  const a = p.lora?.[`${name}/A`] as T2 | undefined;
+  const bb = p.lora?.[`${name}/B`] as T2 | undefined;
+  const scale = c.loraAlpha / c.loraRank;
+  if (p.mode === 'trainable') {
+    const y = trainableDense(x, w, b);
+    return a && bb ? (tf.add(y, tf.mul(tf.matMul(tf.matMul(x, a), bb), scale)) as T2) : y;
+  }
+  if (p.mode === 'reference') {
+    const y = tf.add(tf.matMul(x, w), b) as T2;
+    return a && bb ? (tf.add(y, tf.mul(tf.matMul(tf.matMul(x, a), bb), scale)) as T2) : y;
+  }
+  const wT = get(p.transposed, `${name}/kernel`) as T2;
+  return a && bb ? loraDense(x, w, wT, b, a, bb, scale) : frozenDense(x, w, wT, b);
+}
+
+/** [b·L, d] → [b·h, L, dh]. */
+function splitHeads(c: ResolvedModelConfig, x: T2, batchSize: number): T3 {
+  const dh = c.dModel / c.heads;
+  const r = tf.reshape(x, [batchSize, c.tokens, c.heads, dh]);
+  return tf.reshape(tf.transpose(r, [0, 2, 1, 3]), [batchSize * c.heads, c.tokens, dh]) as T3;
+}
+
+function mergeHeads(c: ResolvedModelConfig, x: T3, batchSize: number): T2 {
+  const dh = c.dModel / c.heads;
+  const r = tf.reshape(x, [batchSize, c.heads, c.tokens, dh]);
+  return tf.reshape(tf.transpose(r, [0, 2, 1, 3]), [batchSize * c.tokens, c.dModel]) as T2;
+}
+
+/** Encoder module: activations [b, L, d] → features [b, L, d] (the residual stream after L blocks). */
+export function encoderApply(c: ResolvedModelConfig, p: EncoderParams, activations: T3, batchSize: number): T3 {
+  const n = batchSize * c.tokens;
+  let x = tf.reshape(activations, [n, c.dModel]) as T2;
+  const invSqrt = 1 / Math.sqrt(c.dModel / c.heads);
+  for (let i = 0; i < c.blocks; i++) {
+    const pre = `block${i}`;
+    const h1 = layerNorm(x, get(p.weights, `${pre}/ln1/gamma`), get(p.weights, `${pre}/ln1/beta`)) as T2;
+    const q = splitHeads(c, project(c, p, `${pre}/query`, h1), batchSize);
+    const k = splitHeads(c, project(c, p, `${pre}/key`, h1), batchSize);
+    const v = splitHeads(c, project(c, p, `${pre}/value`, h1), batchSize);
+    let ctx: T3;
+    if (p.mode === 'reference') {
+      const probs = tf.softmax(tf.mul(tf.matMul(q, k, false, true), invSqrt)) as T3;
+      ctx = tf.matMul(probs, v) as T3;
+    } else {
+      const probs = tf.softmax(tf.mul(bmm(q, tf.transpose(k, [0, 2, 1]) as T3), invSqrt)) as T3;
+      ctx = bmm(probs, v);
+    }
+    x = tf.add(x, project(c, p, `${pre}/output`, mergeHeads(c, ctx, batchSize))) as T2;
+    const h2 = layerNorm(x, get(p.weights, `${pre}/ln2/gamma`), get(p.weights, `${pre}/ln2/beta`)) as T2;
+    const f = gelu(project(c, p, `${pre}/ffn1`, h2)) as T2;
+    x = tf.add(x, project(c, p, `${pre}/ffn2`, f)) as T2;
+  }
+  return tf.reshape(x, [batchSize, c.tokens, c.dModel]) as T3;
+}
+
+/** Task module: features [b, L, d] → logits [b, classes]: mean over tokens, LayerNorm, dense. */
+export function headApply(h: Readonly<Record<string, tf.Tensor>>, features: T3): T2 {
+  const pooled = tf.mean(features, 1);
+  const normed = layerNorm(pooled, get(h, 'head/ln/gamma'), get(h, 'head/ln/beta')) as T2;
+  return tf.add(tf.matMul(normed, get(h, 'head/dense/kernel') as T2), get(h, 'head/dense/bias')) as T2;
+}
+
+/** Mean softmax cross-entropy of logits [b, C] against class indices. */
+export function crossEntropy(logits: T2, labels: tf.Tensor1D, classCount: number): tf.Scalar {
+  const oneHot = tf.oneHot(labels, classCount);
+  return tf.neg(tf.mean(tf.sum(tf.mul(oneHot, tf.logSoftmax(logits)), -1))) as tf.Scalar;
+}
+
+/** Names of the 2-D kernels whose transposes the 'fast' encoder needs. */
+export function transposedKernelNames(c: ResolvedModelConfig): string[] {
+  const names: string[] = [];
+  for (let i = 0; i < c.blocks; i++) {
+    for (const t of LORA_TARGETS) names.push(`block${i}/${t}/kernel`);
+    names.push(`block${i}/ffn1/kernel`, `block${i}/ffn2/kernel`);
+  }
+  return names;
+}

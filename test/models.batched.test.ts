@@ -1,0 +1,157 @@
+/** Multi-adapter batched encoder (issue 7): equals per-device execution to within 1e-5 relative. */
+import * as tf from '@tensorflow/tfjs';
+import {
+  DEFAULT_MODEL_CONFIG,
+  ShapeError,
+  batchedEncoderBackward,
+  batchedEncoderForward,
+  batchedEncoderGradients,
+  createRandomFoundation,
+  embed,
+  encoderBackward,
+  encoderForward,
+  encoderGradients,
+  headGradients,
+  initBackend,
+  initHead,
+  initLora,
+  initOptimizerState,
+  loadDigits,
+  type Cut,
+  type Foundation,
+  type LoraWeights,
+} from '../models';
+import { RandomStream } from '../runtime/random';
+
+let f: Foundation;
+let digits: ReturnType<typeof loadDigits>;
+
+beforeAll(async () => {
+  expect(await initBackend('wasm')).toBe('wasm');
+  f = createRandomFoundation(DEFAULT_MODEL_CONFIG, RandomStream.fromSeed(7, 'foundation'));
+  digits = loadDigits(300, 50);
+});
+afterAll(() => f.dispose());
+
+/** A LoRA copy with B ≠ 0 and different for every device, so each adapter really acts on its own rows. */
+function deviceLora(g: Foundation, seed: number): LoraWeights {
+  const r = RandomStream.fromSeed(seed, 'lora');
+  const lora = initLora(g, r);
+  for (const k of Object.keys(lora)) if (k.endsWith('/B')) lora[k] = (lora[k] as Float32Array).map(() => 0.05 * r.normal());
+  return lora;
+}
+
+interface Device {
+  lora: LoraWeights;
+  activations: Cut;
+  featureGrad: Cut;
+}
+
+/** Device k: its own LoRA copy, activations of `b` samples and the cut gradient its head sends back. */
+function devices(g: Foundation, sizes: readonly number[]): Device[] {
+  let start = 0;
+  return sizes.map((b, k) => {
+    const x = digits.train.features.slice(start * 784, (start + b) * 784);
+    const y = digits.train.labels.slice(start, start + b);
+    start += b;
+    const lora = deviceLora(g, 10 + k);
+    const activations = embed(g, x, b);
+    const head = initHead(g, RandomStream.fromSeed(20 + k, 'head'));
+    const featureGrad = headGradients(g, head, encoderForward(g, lora, activations), y).featureGrad;
+    return { lora, activations, featureGrad };
+  });
+}
+
+function relErr(got: Float32Array, want: Float32Array): number {
+  expect(got.length).toBe(want.length);
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < want.length; i++) {
+    diff = Math.max(diff, Math.abs((got[i] as number) - (want[i] as number)));
+    scale = Math.max(scale, Math.abs(want[i] as number));
+  }
+  return scale > 0 ? diff / scale : diff;
+}
+
+function maxRelErr(got: Record<string, Float32Array>, want: Record<string, Float32Array>): number {
+  expect(Object.keys(got).sort()).toEqual(Object.keys(want).sort());
+  return Math.max(...Object.keys(want).map((k) => relErr(got[k] as Float32Array, want[k] as Float32Array)));
+}
+
+describe.each([
+  ['equal batches (stacked adapters, one batched product)', [16, 16, 16, 16]],
+  ['unequal batches (adapters on row slices)', [16, 5, 9]],
+  ['a single device', [16]],
+])('batched encoder, %s', (_name, sizes) => {
+  it('forward equals encoderForward per device to within 1e-5 relative', () => {
+    // Prepare
+    const ds = devices(f, sizes);
+    // Execute
+    const batched = batchedEncoderForward(f, ds.map((d) => ({ lora: d.lora, activations: d.activations })));
+    // Assert
+    expect(batched).toHaveLength(ds.length);
+    ds.forEach((d, k) => {
+      const alone = encoderForward(f, d.lora, d.activations);
+      expect(batched[k]!.shape).toEqual(alone.shape);
+      expect(relErr(batched[k]!.data, alone.data)).toBeLessThan(1e-5);
+    });
+  });
+
+  it('gradients equal encoderGradients per device to within 1e-5 relative', () => {
+    const ds = devices(f, sizes);
+    const batched = batchedEncoderGradients(f, ds);
+    ds.forEach((d, k) => expect(maxRelErr(batched[k]!, encoderGradients(f, d.lora, d.activations, d.featureGrad))).toBeLessThan(1e-5));
+  });
+
+  it('backward (gradients and Adam step) equals encoderBackward per device to within 1e-5 relative', () => {
+    const ds = devices(f, sizes);
+    const items = ds.map((d) => ({ ...d, loraOpt: initOptimizerState(d.lora), lr: 1e-3 }));
+    const batched = batchedEncoderBackward(f, items);
+    items.forEach((it, k) => {
+      const alone = encoderBackward(f, it.lora, it.loraOpt, it.activations, it.featureGrad, it.lr);
+      expect(maxRelErr(batched[k]!.lora, alone.lora)).toBeLessThan(1e-5);
+      expect(batched[k]!.loraOpt.step).toBe(1);
+    });
+  });
+});
+
+describe('batched encoder', () => {
+  it('works on other LoRA targets and ranks (key and output, rank 4)', () => {
+    const g = createRandomFoundation({ ...DEFAULT_MODEL_CONFIG, loraTargets: ['key', 'output'], loraRank: 4 }, RandomStream.fromSeed(8, 'foundation'));
+    const ds = devices(g, [8, 8, 8]);
+    const fwd = batchedEncoderForward(g, ds);
+    const grads = batchedEncoderGradients(g, ds);
+    ds.forEach((d, k) => {
+      expect(relErr(fwd[k]!.data, encoderForward(g, d.lora, d.activations).data)).toBeLessThan(1e-5);
+      expect(maxRelErr(grads[k]!, encoderGradients(g, d.lora, d.activations, d.featureGrad))).toBeLessThan(1e-5);
+    });
+    g.dispose();
+  });
+
+  it('leaks no tensors and does not mutate its inputs', () => {
+    const ds = devices(f, [16, 16, 7]);
+    const copies = ds.map((d) => ({ a: d.activations.data.slice(), g: d.featureGrad.data.slice(), l: Object.fromEntries(Object.entries(d.lora).map(([k, v]) => [k, v.slice()])) }));
+    batchedEncoderForward(f, ds);
+    batchedEncoderGradients(f, ds);
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 5; i++) {
+      batchedEncoderForward(f, ds);
+      batchedEncoderGradients(f, ds);
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    ds.forEach((d, k) => {
+      expect(d.activations.data).toEqual(copies[k]!.a);
+      expect(d.featureGrad.data).toEqual(copies[k]!.g);
+      for (const [n, v] of Object.entries(d.lora)) expect(v).toEqual(copies[k]!.l[n]);
+    });
+  });
+
+  it('rejects an empty batch and mis-shaped cuts with a ShapeError naming the device', () => {
+    const ds = devices(f, [4, 4]);
+    expect(() => batchedEncoderForward(f, [])).toThrow(ShapeError);
+    const bad = { ...ds[1]!, activations: { data: ds[1]!.activations.data, shape: [4, 16, 128] } };
+    expect(() => batchedEncoderForward(f, [ds[0]!, bad])).toThrow(/device 1 activations/);
+    const short = { ...ds[1]!, featureGrad: { data: ds[0]!.featureGrad.data.subarray(0, 3 * 17 * 128), shape: [3, 17, 128] } };
+    expect(() => batchedEncoderGradients(f, [ds[0]!, short])).toThrow(/device 1/);
+  });
+});

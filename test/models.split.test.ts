@@ -1,0 +1,155 @@
+/** Split execution (MODEL.md §2): exact against the unsplit model, deterministic, leak-free. */
+import * as tf from '@tensorflow/tfjs';
+import {
+  DEFAULT_MODEL_CONFIG,
+  ShapeError,
+  createRandomFoundation,
+  embed,
+  encoderBackward,
+  encoderForward,
+  encoderGradients,
+  evaluate,
+  headGradients,
+  headStep,
+  initBackend,
+  initHead,
+  initLora,
+  initOptimizerState,
+  loadDigits,
+  splitStep,
+  unsplitGradients,
+  type Foundation,
+  type LoraWeights,
+  type TrainState,
+} from '../models';
+import { RandomStream } from '../runtime/random';
+
+let f: Foundation;
+let digits: ReturnType<typeof loadDigits>;
+const b = 16;
+
+beforeAll(async () => {
+  expect(await initBackend('wasm')).toBe('wasm');
+  f = createRandomFoundation(DEFAULT_MODEL_CONFIG, RandomStream.fromSeed(7, 'foundation'));
+  digits = loadDigits(200, 100);
+});
+afterAll(() => f.dispose());
+
+function batch(start = 0): { x: Float32Array; y: Int32Array } {
+  return { x: digits.train.features.slice(start * 784, (start + b) * 784), y: digits.train.labels.slice(start, start + b) };
+}
+
+/** LoRA with B ≠ 0, so every gradient path is exercised. */
+function trainedLora(seed: number): LoraWeights {
+  const r = RandomStream.fromSeed(seed, 'lora');
+  const lora = initLora(f, r);
+  for (const k of Object.keys(lora)) if (k.endsWith('/B')) lora[k] = (lora[k] as Float32Array).map(() => 0.05 * r.normal());
+  return lora;
+}
+
+function maxRelativeError(got: Record<string, Float32Array>, want: Record<string, Float32Array>): number {
+  let worst = 0;
+  expect(Object.keys(got).sort()).toEqual(Object.keys(want).sort());
+  for (const [k, w] of Object.entries(want)) {
+    const g = got[k] as Float32Array;
+    let diff = 0;
+    let scale = 0;
+    for (let i = 0; i < w.length; i++) {
+      diff = Math.max(diff, Math.abs((g[i] as number) - (w[i] as number)));
+      scale = Math.max(scale, Math.abs(w[i] as number));
+    }
+    worst = Math.max(worst, scale > 0 ? diff / scale : diff);
+  }
+  return worst;
+}
+
+describe('split step', () => {
+  it('gives the LoRA and head gradients of the unsplit model to within 1e-5 relative', () => {
+    // Prepare
+    const lora = trainedLora(1);
+    const head = initHead(f, RandomStream.fromSeed(2, 'head'));
+    const { x, y } = batch();
+    // Execute: device → server → device → server, every hop a message of plain data
+    const activations = embed(f, x, b);
+    const features = encoderForward(f, lora, activations);
+    const device = headGradients(f, head, features, y);
+    const serverGrads = encoderGradients(f, lora, activations, device.featureGrad);
+    const reference = unsplitGradients(f, lora, head, x, y, 'reference');
+    // Assert
+    expect(activations.shape).toEqual([b, 17, 128]);
+    expect(features.data).toBeInstanceOf(Float32Array);
+    expect(device.loss).toBeCloseTo(reference.loss, 5);
+    expect(maxRelativeError(serverGrads, reference.lora)).toBeLessThan(1e-5);
+    expect(maxRelativeError(device.grads, reference.head)).toBeLessThan(1e-5);
+  });
+
+  it('hand-written gradients equal tfjs autodiff on other LoRA targets too', () => {
+    const g = createRandomFoundation({ ...DEFAULT_MODEL_CONFIG, loraTargets: ['key', 'output'], loraRank: 4 }, RandomStream.fromSeed(8, 'foundation'));
+    const lora = initLora(g, RandomStream.fromSeed(1, 'lora'));
+    for (const k of Object.keys(lora)) if (k.endsWith('/B')) lora[k] = (lora[k] as Float32Array).map((_, i) => 0.01 * Math.sin(i));
+    expect(Object.keys(lora)).toContain('block1/output/A');
+    const head = initHead(g, RandomStream.fromSeed(2, 'head'));
+    const { x, y } = batch();
+    const fast = unsplitGradients(g, lora, head, x, y, 'fast');
+    const ref = unsplitGradients(g, lora, head, x, y, 'reference');
+    expect(maxRelativeError(fast.lora, ref.lora)).toBeLessThan(1e-5);
+    g.dispose();
+  });
+
+  it('is deterministic: the same inputs give bit-identical outputs', () => {
+    const run = (): TrainState & { loss: number } => {
+      const lora = initLora(f, RandomStream.fromSeed(3, 'lora'));
+      const head = initHead(f, RandomStream.fromSeed(3, 'head'));
+      let s: TrainState = { lora, head, loraOpt: initOptimizerState(lora), headOpt: initOptimizerState(head) };
+      let loss = 0;
+      for (let i = 0; i < 3; i++) {
+        const { x, y } = batch(i * b);
+        const next = splitStep(f, s, x, y, 1e-3);
+        loss = next.loss;
+        s = next;
+      }
+      return { ...s, loss };
+    };
+    const one = run();
+    const two = run();
+    expect(two.loss).toBe(one.loss);
+    for (const k of Object.keys(one.lora)) expect(Buffer.from((two.lora[k] as Float32Array).buffer).equals(Buffer.from((one.lora[k] as Float32Array).buffer))).toBe(true);
+    for (const k of Object.keys(one.head)) expect(Array.from(two.head[k] as Float32Array)).toEqual(Array.from(one.head[k] as Float32Array));
+  });
+
+  it('leaks no tensors: the count after 100 steps equals the count after 1', () => {
+    const lora = initLora(f, RandomStream.fromSeed(4, 'lora'));
+    const head = initHead(f, RandomStream.fromSeed(4, 'head'));
+    let s: TrainState = { lora, head, loraOpt: initOptimizerState(lora), headOpt: initOptimizerState(head) };
+    const { x, y } = batch();
+    const before = tf.memory().numTensors;
+    s = splitStep(f, s, x, y, 1e-3);
+    const afterOne = tf.memory().numTensors;
+    for (let i = 1; i < 100; i++) s = splitStep(f, s, x, y, 1e-3);
+    evaluate(f, s.lora, s.head, digits.test, 50);
+    expect(tf.memory().numTensors).toBe(afterOne);
+    expect(afterOne).toBe(before);
+  });
+
+  it('does not mutate its inputs (pure functions on typed arrays)', () => {
+    const lora = trainedLora(5);
+    const head = initHead(f, RandomStream.fromSeed(5, 'head'));
+    const loraCopy = Object.fromEntries(Object.entries(lora).map(([k, v]) => [k, v.slice()]));
+    const headCopy = Object.fromEntries(Object.entries(head).map(([k, v]) => [k, v.slice()]));
+    const { x, y } = batch();
+    const a = embed(f, x, b);
+    const h = encoderForward(f, lora, a);
+    const d = headStep(f, head, initOptimizerState(head), h, y, 1e-2);
+    const s = encoderBackward(f, lora, initOptimizerState(lora), a, d.featureGrad, 1e-2);
+    expect(lora).toEqual(loraCopy);
+    expect(head).toEqual(headCopy);
+    expect(s.loraOpt.step).toBe(1);
+    expect(s.lora['block0/query/B']).not.toEqual(lora['block0/query/B']);
+  });
+
+  it('rejects a cut of the wrong shape with a ShapeError', () => {
+    const lora = initLora(f, RandomStream.fromSeed(6, 'lora'));
+    expect(() => encoderForward(f, lora, { data: new Float32Array(10), shape: [1, 17, 128] })).toThrow(ShapeError);
+    expect(() => encoderForward(f, lora, { data: new Float32Array(16 * 16 * 128), shape: [16, 16, 128] })).toThrow(/expected shape \[b, 17, 128\]/);
+  });
+});
