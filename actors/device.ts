@@ -11,7 +11,7 @@ import { airtimeS } from '../channels/inverse';
 import { embed, headStep, initOptimizerState } from '../models';
 import type { OptimizerState } from '../models/optimizer';
 import type { Admission, CutMessage, QueueReport, QueueUpdate, RoundReport, SlotStart, Upload, Weights } from './protocol';
-import { DRIVER_ID, SCHEDULER_ID, SERVER_ID, sessionId, type LinkParams, type PayloadCosts } from './params';
+import { DRIVER_ID, SCHEDULER_ID, SERVER_ID, type LinkParams, type PayloadCosts } from './params';
 import { simulationResources } from './resources';
 
 export interface DeviceParams {
@@ -46,6 +46,8 @@ export interface DeviceState {
   /** E_k^t spent so far this round, J. */
   energyJ: number;
   bits: BitsByType;
+  /** The edge-server shard holding this device's LoRA copy this round. */
+  shard: string;
   /** Labels of the mini-batch whose activations are in flight (they never leave the device). */
   labels: Int32Array | null;
 }
@@ -80,7 +82,7 @@ function sendActivations(s: DeviceState, ctx: ActorContext, afterS: number): { e
   s.bits.activations += s.params.costs.activationsBits;
   return {
     labels,
-    effects: [{ kind: 'send', to: sessionId(s.params.index), type: 'activations', body: { slot: s.slot, cut: activations }, delayS: afterS + compute.timeS + upS }],
+    effects: [{ kind: 'send', to: s.shard, type: 'activations', body: { slot: s.slot, cut: activations }, delayS: afterS + compute.timeS + upS }],
   };
 }
 
@@ -103,6 +105,7 @@ export const deviceKind: ActorKind<DeviceState, DeviceParams> = {
     energyJ: 0,
     bits: noBits(),
     labels: null,
+    shard: '',
   }),
 
   transition(state, message: Envelope, ctx) {
@@ -135,9 +138,10 @@ export const deviceKind: ActorKind<DeviceState, DeviceParams> = {
           return;
         }
         case 'global-head': {
-          const m = message.body as { slot: number; head: Weights };
+          const m = message.body as { slot: number; head: Weights; shard: string };
           if (!s.admitted || s.dropout) return; // a dropped device goes quiet; the server records the failure
           s.head = m.head;
+          s.shard = m.shard;
           s.headOptimizer = initOptimizerState(m.head);
           s.bits.heads += p.costs.headBits;
           const sent = sendActivations(s, ctx, 0);
@@ -157,7 +161,7 @@ export const deviceKind: ActorKind<DeviceState, DeviceParams> = {
           s.iteration += 1;
           const gradS = airtimeS(p.costs.gradientsBits, s.uplinkRateBps);
           s.energyJ += p.powerW * gradS;
-          effects = [{ kind: 'send', to: sessionId(p.index), type: 'cut-gradient', body: { slot: s.slot, cut: step.featureGrad, last: s.iteration >= p.localIterations }, delayS: gradS }];
+          effects = [{ kind: 'send', to: s.shard, type: 'cut-gradient', body: { slot: s.slot, cut: step.featureGrad, last: s.iteration >= p.localIterations }, delayS: gradS }];
           if (s.iteration < p.localIterations) {
             const sent = sendActivations(s, ctx, gradS);
             s.labels = sent.labels;

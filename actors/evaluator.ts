@@ -1,13 +1,27 @@
-/** Evaluator actor (MODEL.md §1): scores the aggregated model on the held-out test set after each round. */
+/**
+ * Evaluator shard (MODEL.md §1): scores the aggregated model on its slice of the held-out test set
+ * after each round. Slices are fixed by the shard index, and the driver adds the shards' counts in
+ * shard order, so the accuracy does not depend on how many workers scored them.
+ */
 import type { ActorKind } from '../runtime/actor';
-import { evaluate } from '../models';
+import { evaluate, selectRows } from '../models';
 import type { Evaluation, Weights } from './protocol';
 import { DRIVER_ID } from './params';
 import { simulationResources } from './resources';
 
 export interface EvaluatorParams {
-  /** Test samples scored each round. */
+  /** This shard's index j and the number of shards: it scores samples [j n / E, (j+1) n / E). */
+  shard: number;
+  shards: number;
+  /** Test samples scored each round, n, over all shards. */
   evalSamples: number;
+}
+
+/** The test rows scored by shard `shard` of `shards`. */
+export function evaluatorSlice(shard: number, shards: number, samples: number): number[] {
+  const from = Math.floor((shard * samples) / shards);
+  const to = Math.floor(((shard + 1) * samples) / shards);
+  return Array.from({ length: to - from }, (_, i) => from + i);
 }
 
 export const evaluatorKind: ActorKind<EvaluatorParams & { evaluated: number }, EvaluatorParams> = {
@@ -18,8 +32,9 @@ export const evaluatorKind: ActorKind<EvaluatorParams & { evaluated: number }, E
     if (message.type !== 'global-model') throw new Error(`${ctx.self}: unexpected message ${message.type}`);
     const m = message.body as { slot: number; lora: Weights; head: Weights };
     const { foundation, test } = simulationResources(ctx);
-    const score = evaluate(foundation, m.lora, m.head, test, state.evalSamples);
-    const evaluation: Evaluation = { slot: m.slot, accuracy: score.accuracy, loss: score.loss };
+    const rows = evaluatorSlice(state.shard, state.shards, Math.min(state.evalSamples, test.count));
+    const score = rows.length > 0 ? evaluate(foundation, m.lora, m.head, selectRows(test, rows)) : { accuracy: 0, loss: 0 };
+    const evaluation: Evaluation = { slot: m.slot, shard: state.shard, samples: rows.length, correct: Math.round(score.accuracy * rows.length), lossSum: score.loss * rows.length };
     return [{ ...state, evaluated: state.evaluated + 1 }, [{ kind: 'send', to: DRIVER_ID, type: 'evaluation', body: evaluation }]] as const;
   },
 };

@@ -29,8 +29,9 @@ export interface LinkParams {
 
 /** Actor ids of the default topology. */
 export const SERVER_ID = 'server';
+/** Edge-server shard j (actors/shard.ts) and evaluator shard j (actors/evaluator.ts). */
+export const shardId = (j: number): string => `shard${j}`;
+export const evaluatorId = (j: number): string => `eval${j}`;
 export const SCHEDULER_ID = 'scheduler';
-export const EVALUATOR_ID = 'evaluator';
 export const DRIVER_ID = 'driver';
 export const deviceId = (index: number): string => `d${index}`;
-export const sessionId = (index: number): string => `s${index}`;

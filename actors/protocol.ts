@@ -60,6 +60,9 @@ export interface RoundOpen {
 
 export interface SessionOpen {
   slot: number;
+  /** The device this LoRA copy serves. */
+  device: string;
+  dataSize: number;
   lora: Weights;
   /** Downlink rate of this session's device for the decided fraction. */
   downlinkRateBps: number;
@@ -96,10 +99,13 @@ export interface RoundSummary {
   failures: Record<string, string>;
 }
 
+/** One evaluator shard's score on its slice of the test set; the driver adds the slices in shard order. */
 export interface Evaluation {
   slot: number;
-  accuracy: number;
-  loss: number;
+  shard: number;
+  samples: number;
+  correct: number;
+  lossSum: number;
 }
 
 export interface QueueUpdate {

@@ -65,10 +65,12 @@ export const schedulerKind: ActorKind<SchedulerState, SchedulerParams> = {
         const { decision, state: policyState } = policy.decide(state.policyState, instance, m.slot);
         const unavailable = instance.devices.filter((d) => d.available === false).map((d) => d.id);
         const published = { ...decision, unavailable };
-        const gains = Object.fromEntries(decision.admitted.map((id) => [id, instance.devices.find((d) => d.id === id)?.gain ?? 0]));
+        const byId = new Map(instance.devices.map((d) => [d.id, d]));
+        const gains = Object.fromEntries(decision.admitted.map((id) => [id, byId.get(id)?.gain ?? 0]));
+        const dataSizes = Object.fromEntries(decision.admitted.map((id) => [id, byId.get(id)?.dataSize ?? 0]));
         const effects: Effect[] = [
           { kind: 'log', type: 'decision', data: { slot: m.slot, admitted: published.admitted, bandwidth: published.bandwidth, unavailable } },
-          { kind: 'send', to: SERVER_ID, type: 'decision', body: { slot: m.slot, decision: published, gains } },
+          { kind: 'send', to: SERVER_ID, type: 'decision', body: { slot: m.slot, decision: published, gains, dataSizes } },
           { kind: 'send', to: DRIVER_ID, type: 'decision', body: { slot: m.slot, decision: published, queues: instance.devices.map((d) => d.queue) } },
           ...published.admitted.map((id): Effect => ({ kind: 'send', to: id, type: 'admission', body: { slot: m.slot, fraction: published.bandwidth[id] ?? 0, admittedCount: published.admitted.length } })),
         ];

@@ -10,11 +10,15 @@ import { airtimeS } from '../channels/inverse';
 import { initHead, initLora } from '../models';
 import type { Aggregate, RoundSummary, SessionOpen, Upload, Weights } from './protocol';
 import type { Decision } from '../scheduler/instance';
-import { DRIVER_ID, EVALUATOR_ID, deviceId, sessionId, type LinkParams, type PayloadCosts } from './params';
+import { DRIVER_ID, evaluatorId, shardId, type LinkParams, type PayloadCosts } from './params';
 import { simulationResources } from './resources';
 import { createFedAvg, type FitFailure, type FitResult } from './strategy';
 
 export interface ServerParams {
+  /** Edge-server shards the admitted devices are dealt to, in turn. */
+  shards: number;
+  /** Evaluator shards scoring slices of the test set. */
+  evaluators: number;
   link: LinkParams;
   costs: PayloadCosts;
   aggregation: 'fedavg' | 'fedavg-product';
@@ -41,6 +45,8 @@ export interface RoundOpenWithGains {
   decision: Decision;
   /** g_k^t of each admitted device, for its downlink rate. */
   gains: Record<string, number>;
+  /** |D_k| of each admitted device, the FedAvg weight. */
+  dataSizes: Record<string, number>;
 }
 
 export const serverKind: ActorKind<ServerState, ServerParams> = {
@@ -65,18 +71,18 @@ export const serverKind: ActorKind<ServerState, ServerParams> = {
           s.loras = {};
           // Effects carry the base state's weights, never drafts (they are revoked when the recipe ends).
           const starts = strategy.configureFit(m.slot, { lora: state.lora, head: state.head }, m.decision.admitted);
-          for (const id of s.admitted) {
+          s.admitted.forEach((id, i) => {
             const start = starts.get(id);
-            if (!start) continue;
+            if (!start) return;
             const fraction = m.decision.bandwidth[id] ?? 0;
             const rate = downlinkRateBps(fraction, p.link.downlinkBandwidthHz, p.link.serverPowerW, m.gains[id] ?? 0, p.link.noisePsdWPerHz);
-            const index = Number(id.slice(1));
-            const open: SessionOpen = { slot: m.slot, lora: start.lora, downlinkRateBps: rate, admittedCount: s.admitted.length };
+            const shard = shardId(i % p.shards);
+            const open: SessionOpen = { slot: m.slot, device: id, dataSize: m.dataSizes[id] ?? 0, lora: start.lora, downlinkRateBps: rate, admittedCount: s.admitted.length };
             effects.push(
-              { kind: 'send', to: deviceId(index), type: 'global-head', body: { slot: m.slot, head: start.head }, delayS: airtimeS(p.costs.headBits, rate) },
-              { kind: 'send', to: sessionId(index), type: 'global-lora', body: open },
+              { kind: 'send', to: id, type: 'global-head', body: { slot: m.slot, head: start.head, shard }, delayS: airtimeS(p.costs.headBits, rate) },
+              { kind: 'send', to: shard, type: 'global-lora', body: open },
             );
-          }
+          });
           return;
         }
         case 'head-upload':
@@ -108,7 +114,7 @@ export const serverKind: ActorKind<ServerState, ServerParams> = {
             failures: Object.fromEntries(failures.map((f) => [f.device, f.reason])),
           };
           effects = [
-            { kind: 'send', to: EVALUATOR_ID, type: 'global-model', body: { slot: m.slot, lora: global.lora, head: global.head } },
+            ...Array.from({ length: p.evaluators }, (_, j): Effect => ({ kind: 'send', to: evaluatorId(j), type: 'global-model', body: { slot: m.slot, lora: global.lora, head: global.head } })),
             { kind: 'send', to: DRIVER_ID, type: 'round-summary', body: summary },
           ];
           s.heads = {};

@@ -127,6 +127,8 @@ const faultsSchema = z.strictObject({
 const runtimeSchema = z.strictObject({
   /** Worker threads; 0 picks the number of cores. */
   workers: z.number().int().min(0).max(256).default(0),
+  /** Edge-server shards and evaluator shards (pinned one per worker slot). Part of the run, not of the pool: the log depends on it, never on the worker count. */
+  shards: z.number().int().min(1).max(256).default(8),
   /** Write a checkpoint every N rounds. */
   checkpointEvery: z.number().int().min(1).default(10),
 });

@@ -208,7 +208,10 @@ class Driver {
   /** Completes round `open.slot` from the mail of the slot after it. */
   private closeRound(open: OpenRound, mail: readonly Envelope[]): RoundMetrics {
     const summary = mailOf<RoundSummary>(mail, 'round-summary').find((m) => m.slot === open.slot);
-    const evaluation = mailOf<Evaluation>(mail, 'evaluation').find((m) => m.slot === open.slot);
+    // Shards' counts added in shard order: the same sum whatever the worker count.
+    const scores = mailOf<Evaluation>(mail, 'evaluation').filter((m) => m.slot === open.slot).sort((a, b) => a.shard - b.shard);
+    const samples = scores.reduce((n, e) => n + e.samples, 0);
+    const evaluation = scores.length > 0 && samples > 0 ? { accuracy: scores.reduce((n, e) => n + e.correct, 0) / samples, loss: scores.reduce((n, e) => n + e.lossSum, 0) / samples } : undefined;
     const updates = mailOf<QueueUpdate>(mail, 'queue').filter((q) => q.round === open.slot);
     if (!summary || !evaluation) throw new Error(`round ${open.slot}: no aggregation or evaluation arrived`);
     const queues = new Array<number>(this.scenario.devices.count).fill(0);
@@ -244,6 +247,7 @@ class Driver {
 
   private async finish(interrupted: boolean): Promise<RunResult> {
     const logHash = this.runtime.logHash;
+    const stats = this.runtime.stats();
     await this.runtime.close();
     const summary = summarise(this.state.rounds, {
       scenario: this.scenario.name,
@@ -256,7 +260,7 @@ class Driver {
       costProfile: this.plan.costs.profile,
       wallS: this.wallS(),
     });
-    writeAtomic(join(this.options.outDir, 'summary.json'), `${JSON.stringify({ ...summary, interrupted, checkpoint: interrupted ? join(this.options.outDir, 'checkpoints', CHECKPOINT_FILE) : undefined }, null, 2)}\n`);
+    writeAtomic(join(this.options.outDir, 'summary.json'), `${JSON.stringify({ ...summary, interrupted, runtime: stats, checkpoint: interrupted ? join(this.options.outDir, 'checkpoints', CHECKPOINT_FILE) : undefined }, null, 2)}\n`);
     if (this.state.rounds.length > 0) await writeReport(this.options.outDir, [{ summary, rounds: this.state.rounds }]);
     return { summary, rounds: this.state.rounds, interrupted };
   }

@@ -7,20 +7,20 @@ import { RandomStream } from '../random';
 import { dbmToW, noisePsdWPerHz } from '../../channels/linkBudget';
 import { costs as modelCosts, type ModelConfig } from '../../models';
 import type { DeviceParams } from '../../actors/device';
-import type { SessionParams } from '../../actors/session';
+import type { ShardParams } from '../../actors/shard';
 import type { ServerParams } from '../../actors/server';
 import type { SchedulerParams } from '../../actors/scheduler';
 import type { EvaluatorParams } from '../../actors/evaluator';
 import type { SimulationResourceArgs } from '../../actors/resources';
-import { DRIVER_ID, EVALUATOR_ID, SCHEDULER_ID, SERVER_ID, deviceId, sessionId, type LinkParams, type PayloadCosts } from '../../actors/params';
+import { DRIVER_ID, SCHEDULER_ID, SERVER_ID, deviceId, evaluatorId, shardId, type LinkParams, type PayloadCosts } from '../../actors/params';
 
 /** One actor of the topology: id, kind (module and export), params and placement hint. */
 export interface ActorPlan {
   id: string;
-  kind: 'device' | 'session' | 'server' | 'scheduler' | 'evaluator';
+  kind: 'device' | 'shard' | 'server' | 'scheduler' | 'evaluator';
   params: unknown;
-  /** Actors with the same group are placed on the same worker (a device and its session). */
-  group: string;
+  /** Shards are pinned: shard j runs on worker j mod W, so a round's work spreads evenly. */
+  worker?: number;
 }
 
 export interface RunPlan {
@@ -71,11 +71,17 @@ export function planRun(scenario: Scenario): RunPlan {
       energyBudgetJ: scenario.devices.energyBudgetJ, kappa: scenario.devices.kappa,
       localIterations: t.localIterations, batchSize: t.batchSize, learningRate: t.learningRate, link, costs,
     };
-    const session: SessionParams = { index: k, serverFlops: scenario.server.flops, costs, learningRate: t.learningRate };
-    actors.push({ id: deviceId(k), kind: 'device', params: device, group: `cell/${k}` });
-    actors.push({ id: sessionId(k), kind: 'session', params: session, group: `cell/${k}` });
+    actors.push({ id: deviceId(k), kind: 'device', params: device });
   }
-  const server: ServerParams = { link, costs, aggregation: t.aggregation, loraRank: scenario.model.loraRank };
+  const shards = scenario.runtime.shards;
+  const shard: ShardParams = { serverFlops: scenario.server.flops, costs, learningRate: t.learningRate };
+  for (let j = 0; j < shards; j++) actors.push({ id: shardId(j), kind: 'shard', params: shard, worker: j });
+  const evalSamples = Math.min(t.evalSamples, scenario.data.testSamples);
+  for (let j = 0; j < shards; j++) {
+    const evaluator: EvaluatorParams = { shard: j, shards, evalSamples };
+    actors.push({ id: evaluatorId(j), kind: 'evaluator', params: evaluator, worker: j });
+  }
+  const server: ServerParams = { link, costs, aggregation: t.aggregation, loraRank: scenario.model.loraRank, shards, evaluators: shards };
   const scheduler: SchedulerParams = {
     policy: scenario.scheduler.policy,
     randomCount: scenario.scheduler.randomCount,
@@ -90,10 +96,8 @@ export function planRun(scenario: Scenario): RunPlan {
       localIterations: t.localIterations, kappa: scenario.devices.kappa,
     },
   };
-  const evaluator: EvaluatorParams = { evalSamples: Math.min(t.evalSamples, scenario.data.testSamples) };
-  actors.push({ id: SERVER_ID, kind: 'server', params: server, group: SERVER_ID });
-  actors.push({ id: SCHEDULER_ID, kind: 'scheduler', params: scheduler, group: SCHEDULER_ID });
-  actors.push({ id: EVALUATOR_ID, kind: 'evaluator', params: evaluator, group: EVALUATOR_ID });
+  actors.push({ id: SERVER_ID, kind: 'server', params: server });
+  actors.push({ id: SCHEDULER_ID, kind: 'scheduler', params: scheduler });
   const resourceArgs: SimulationResourceArgs = {
     seed: scenario.seed,
     checkpointDir: scenario.model.checkpoint || undefined,

@@ -4,11 +4,11 @@ import type { ActorSpec, ResourceSpec } from '../topology';
 import type { RunPlan } from './setup';
 
 const ACTORS_DIR = join(__dirname, '..', '..', 'actors');
-const MODULES = { device: 'device', session: 'session', server: 'server', scheduler: 'scheduler', evaluator: 'evaluator' } as const;
+const MODULES = { device: 'device', shard: 'shard', server: 'server', scheduler: 'scheduler', evaluator: 'evaluator' } as const;
 
-/** Actor specs of a planned run: a device and its session share a worker; the rest spread. */
+/** Actor specs of a planned run: shards and evaluator shards pinned round-robin, the rest spread evenly. */
 export function topologyOf(plan: RunPlan): ActorSpec[] {
-  return plan.actors.map((a) => ({ id: a.id, kind: a.kind, module: join(ACTORS_DIR, MODULES[a.kind]), params: a.params, placement: { group: a.group } }));
+  return plan.actors.map((a) => ({ id: a.id, kind: a.kind, module: join(ACTORS_DIR, MODULES[a.kind]), params: a.params, ...(a.worker !== undefined ? { placement: { worker: a.worker } } : {}) }));
 }
 
 /** The per-worker resources: frozen model, data set and shards (actors/resources.ts). */
