@@ -1,6 +1,7 @@
 /** The command line's contract (INTERFACE.md): exit statuses and messages that name the problem. */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, chmodSync } from 'node:fs';
+import { createEventLogHeader, EventLogWriter } from '../runtime/eventLog';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -92,5 +93,19 @@ describe('airlora command line', () => {
     const bad = airlora('solve-slot', file);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toContain('bandwidthHz');
+  });
+
+  it('shows the valid prefix of a truncated log and says where it breaks', () => {
+    const writer = new EventLogWriter(createEventLogHeader({ seed: 3 }), { keepLines: true });
+    writer.append(Array.from({ length: 5 }, (_, i) => ({ seq: i, slot: i, t: i, kind: 'msg' as const, from: 'driver', to: `d${i}`, type: 'slot-start', payload: { bits: 64, value: { slot: i } } })));
+    const text = `${writer.lines().join('\n')}\n`;
+    const file = join(dir, 'events.jsonl');
+    writeFileSync(file, text.slice(0, text.length - 20)); // the last line is cut mid-write
+    const r = airlora('log', file);
+    expect(r.status).toBe(2);
+    expect(r.stdout.split('\n').filter((l) => l.includes('slot-start'))).toHaveLength(4);
+    expect(r.stderr).toMatch(/events\.jsonl:6: truncated/);
+    const filtered = airlora('log', file, '--actor', 'd2');
+    expect(filtered.stdout.split('\n').filter((l) => l.includes('slot-start'))).toHaveLength(1);
   });
 });

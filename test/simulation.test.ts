@@ -54,3 +54,14 @@ describe('simulation on quick.json', () => {
     expect(replay.ok).toBe(true);
   }, 300_000);
 });
+
+describe('worker faults on quick.json', () => {
+  it('a worker thread that dies mid-round does not change the result', async () => {
+    const reference = await runToFolder(quick, { outDir: fresh('nocrash'), workers: 2 });
+    const dir = fresh('crash');
+    const crashed = await runToFolder(quick, { outDir: dir, workers: 2, crashWorkers: [{ worker: 1, slot: 2, step: 4 }, { worker: 0, slot: 5, step: 1 }] });
+    expect(crashed.summary.logHash).toBe(reference.summary.logHash);
+    const written = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8'));
+    expect(written.runtime.recoveries).toBe(2);
+  }, 300_000);
+});

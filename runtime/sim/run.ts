@@ -35,6 +35,8 @@ export interface RunOptions {
   trace?: GainTrace;
   /** Test hook: stop after this many rounds as if interrupted (a checkpoint is written). */
   stopAfterRounds?: number;
+  /** Test hook: worker threads that die mid-slot (the runtime restores their actors and re-runs the slot). */
+  crashWorkers?: { worker: number; slot: number; step?: number }[];
 }
 
 export interface RunResult {
@@ -286,6 +288,7 @@ export async function runToFolder(scenario: Scenario, options: RunOptions): Prom
   ensureWritable(options.outDir);
   writeFileSync(join(options.outDir, 'scenario.json'), `${JSON.stringify(scenario, null, 2)}\n`);
   const runtime = await startRuntime(scenario, options.outDir, options);
+  for (const c of options.crashWorkers ?? []) runtime.injectWorkerCrash(c.worker, { slot: c.slot, step: c.step ?? 0 });
   const medium = createSlotMedium(scenario, options.trace);
   const driver = new Driver(scenario, options, { slot: 0, t: 0, fading: medium.initialState(), rounds: [], open: null, wallBeforeS: 0 }, runtime);
   return withSigint(driver, options.outDir);
