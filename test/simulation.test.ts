@@ -10,6 +10,7 @@ import { loadScenario } from '../runtime/scenario';
 import { runToFolder, type RunResult } from '../runtime/sim/run';
 import { replayLog } from '../runtime/sim/replay';
 import { parseMetricsCsv } from '../runtime/report';
+import { readEventLog } from '../runtime/eventLog';
 
 const quick = loadScenario(join(__dirname, '..', 'scenarios', 'quick.json'));
 const fresh = (name: string) => mkdtempSync(join(tmpdir(), `airlora-${name}-`));
@@ -46,6 +47,20 @@ describe('simulation on quick.json', () => {
     const two = await runToFolder(quick, { outDir: fresh('w2'), workers: 2 });
     expect(two.summary.logHash).toBe(one.summary.logHash);
     expect(two.rounds.map((r) => r.testAccuracy)).toEqual(one.rounds.map((r) => r.testAccuracy));
+  }, 300_000);
+
+  it('replays the recorded channel and data with another policy (a counterfactual)', async () => {
+    const outDir = fresh('counterfactual');
+    const counter = await replayLog(join(oneDir, 'events.jsonl'), { policy: 'random', outDir, workers: 0 });
+    expect(counter.ok).toBe(true);
+    const gains = (dir: string) =>
+      readEventLog(join(dir, 'events.jsonl')).events
+        .filter((e) => e.type === 'slot-start' && e.from === 'driver')
+        .map((e) => `${e.to}:${JSON.stringify(e.payload.value)}`);
+    expect(gains(outDir)).toEqual(gains(oneDir));
+    const decisions = (dir: string) => readEventLog(join(dir, 'events.jsonl')).events.filter((e) => e.type === 'decision' && e.kind === 'log').map((e) => JSON.stringify(e.payload.value));
+    expect(decisions(outDir)).not.toEqual(decisions(oneDir));
+    expect(JSON.parse(readFileSync(join(outDir, 'summary.json'), 'utf8')).policy).toBe('random');
   }, 300_000);
 
   it('replays the log with every hash identical', async () => {
