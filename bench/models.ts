@@ -31,6 +31,9 @@ import {
 } from '../models';
 import { RandomStream } from '../runtime/random';
 
+/** bench/results in the repository, whether this runs from bench/ (tsx) or dist/bench/ (node). */
+const RESULTS_DIR = join(__dirname.endsWith(join('dist', 'bench')) ? join(__dirname, '..', '..') : join(__dirname, '..'), 'bench', 'results');
+
 const median = (xs: number[]): number => {
   const s = xs.slice().sort((a, b) => a - b);
   const m = Math.floor(s.length / 2);
@@ -170,8 +173,8 @@ async function main(argv: string[]): Promise<void> {
     const perSim = (5000 * wasm.splitMs + 100 * wasm.eval1000Ms) / 1000;
     say(`full simulation estimate on wasm, one core: 5,000 split steps + 100 evaluations of 1,000 = ${perSim.toFixed(0)} s (${(perSim / 2).toFixed(0)} s on 2 workers at perfect scaling)`);
   }
-  mkdirSync(join(__dirname, 'results'), { recursive: true });
-  writeFileSync(join(__dirname, 'results', 'models.txt'), `${lines.join('\n')}\n`);
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  writeFileSync(join(RESULTS_DIR, 'models.txt'), `${lines.join('\n')}\n`);
 }
 
 main(process.argv.slice(2)).catch((e: unknown) => {

@@ -11,6 +11,9 @@ import { performance } from 'node:perf_hooks';
 import { RandomStream } from '../runtime/random';
 import { createRandomInstance, decideInstance } from '../scheduler';
 
+/** bench/results in the repository, whether this runs from bench/ (tsx) or dist/bench/ (node). */
+const RESULTS_DIR = join(__dirname.endsWith(join('dist', 'bench')) ? join(__dirname, '..', '..') : join(__dirname, '..'), 'bench', 'results');
+
 const SIZES = [50, 200, 1000];
 const INSTANCES = 60;
 const WARMUP = 10;
@@ -51,5 +54,5 @@ const text = [
   '',
 ].join('\n');
 process.stdout.write(text);
-mkdirSync(join(__dirname, 'results'), { recursive: true });
-writeFileSync(join(__dirname, 'results', 'scheduler.txt'), text);
+mkdirSync(RESULTS_DIR, { recursive: true });
+writeFileSync(join(RESULTS_DIR, 'scheduler.txt'), text);
