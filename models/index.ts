@@ -47,6 +47,7 @@ export {
   type HeadWeights,
   type TrainState,
 } from './split';
+export { encoderForwardCached, encoderGradientsCached, encoderBackwardCached, type EncoderCache } from './cached';
 export {
   batchedEncoderForward,
   batchedEncoderGradients,

@@ -64,7 +64,8 @@ export function initHead(foundation: Foundation, random: RandomStream): HeadWeig
   return out;
 }
 
-function checkCut(f: Foundation, cut: Cut, what: string): number {
+/** Checks that `cut` is [b, tokens, dModel] and returns b (ShapeError otherwise). */
+export function checkCut(f: Foundation, cut: Cut, what: string): number {
   const c = f.config;
   const [b, l, d] = cut.shape;
   if (cut.shape.length !== 3 || l !== c.tokens || d !== c.dModel || !b || cut.data.length !== b * l * d)
@@ -72,7 +73,8 @@ function checkCut(f: Foundation, cut: Cut, what: string): number {
   return b;
 }
 
-function tensors(map: Readonly<Record<string, Float32Array>>, shapes: Record<string, number[]>, what: string): Record<string, tf.Tensor> {
+/** Tensors of `map`'s arrays with `shapes` (ShapeError if one is missing or mis-sized); callers own tf.tidy. */
+export function tensors(map: Readonly<Record<string, Float32Array>>, shapes: Record<string, number[]>, what: string): Record<string, tf.Tensor> {
   const out: Record<string, tf.Tensor> = {};
   for (const [name, shape] of Object.entries(shapes)) {
     const v = map[name];

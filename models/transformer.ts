@@ -90,13 +90,14 @@ function project(c: ResolvedModelConfig, p: EncoderParams, name: string, x: T2):
 }
 
 /** [b·L, d] → [b·h, L, dh]. */
-function splitHeads(c: ResolvedModelConfig, x: T2, batchSize: number): T3 {
+export function splitHeads(c: ResolvedModelConfig, x: T2, batchSize: number): T3 {
   const dh = c.dModel / c.heads;
   const r = tf.reshape(x, [batchSize, c.tokens, c.heads, dh]);
   return tf.reshape(tf.transpose(r, [0, 2, 1, 3]), [batchSize * c.heads, c.tokens, dh]) as T3;
 }
 
-function mergeHeads(c: ResolvedModelConfig, x: T3, batchSize: number): T2 {
+/** [b·h, L, dh] → [b·L, d] (the inverse of splitHeads). */
+export function mergeHeads(c: ResolvedModelConfig, x: T3, batchSize: number): T2 {
   const dh = c.dModel / c.heads;
   const r = tf.reshape(x, [batchSize, c.heads, c.tokens, dh]);
   return tf.reshape(tf.transpose(r, [0, 2, 1, 3]), [batchSize * c.tokens, c.dModel]) as T2;

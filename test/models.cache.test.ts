@@ -1,0 +1,154 @@
+/** The cached encoder pair (models/cached.ts): bit-identical to encoderForward / encoderBackward, plain-data cache, leak-free. */
+import * as tf from '@tensorflow/tfjs';
+import {
+  DEFAULT_MODEL_CONFIG,
+  ShapeError,
+  createRandomFoundation,
+  embed,
+  encoderBackward,
+  encoderBackwardCached,
+  encoderForward,
+  encoderForwardCached,
+  headStep,
+  initBackend,
+  initHead,
+  initLora,
+  initOptimizerState,
+  loadDigits,
+  type EncoderCache,
+  type Foundation,
+  type HeadWeights,
+  type LoraWeights,
+  type ModelConfig,
+  type OptimizerState,
+} from '../models';
+import { RandomStream } from '../runtime/random';
+
+let digits: ReturnType<typeof loadDigits>;
+const b = 16;
+
+beforeAll(async () => {
+  expect(await initBackend('wasm')).toBe('wasm');
+  digits = loadDigits(200, 100);
+});
+
+function batch(i: number): { x: Float32Array; y: Int32Array } {
+  const start = (i * b) % 160;
+  return { x: digits.train.features.slice(start * 784, (start + b) * 784), y: digits.train.labels.slice(start, start + b) };
+}
+
+/** LoRA with B ≠ 0, so every gradient path is exercised. */
+function trainedLora(f: Foundation, seed: number): LoraWeights {
+  const r = RandomStream.fromSeed(seed, 'lora');
+  const lora = initLora(f, r);
+  for (const k of Object.keys(lora)) if (k.endsWith('/B')) lora[k] = (lora[k] as Float32Array).map(() => 0.05 * r.normal());
+  return lora;
+}
+
+const bytes = (a: Float32Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+
+function expectBitIdentical(got: Readonly<Record<string, Float32Array>>, want: Readonly<Record<string, Float32Array>>): void {
+  expect(Object.keys(got).sort()).toEqual(Object.keys(want).sort());
+  for (const [k, w] of Object.entries(want)) {
+    const g = got[k] as Float32Array;
+    expect(g.length).toBe(w.length);
+    if (!bytes(g).equals(bytes(w))) throw new Error(`'${k}' differs`);
+  }
+}
+
+const CONFIGS: Array<[string, ModelConfig]> = [
+  ['the default config (query, value)', DEFAULT_MODEL_CONFIG],
+  ['LoRA on key and output', { ...DEFAULT_MODEL_CONFIG, loraTargets: ['key', 'output'], loraRank: 4 }],
+];
+
+describe.each(CONFIGS)('cached encoder pair, %s', (_, config) => {
+  let f: Foundation;
+  beforeAll(() => {
+    f = createRandomFoundation(config, RandomStream.fromSeed(8, 'foundation'));
+  });
+  afterAll(() => f.dispose());
+
+  it('gives bit-identical features, LoRA and Adam state to encoderForward/encoderBackward over 5 steps', () => {
+    const head0 = initHead(f, RandomStream.fromSeed(2, 'head'));
+    let lora = trainedLora(f, 1);
+    let loraOpt: OptimizerState = initOptimizerState(lora);
+    let head: HeadWeights = head0;
+    let headOpt = initOptimizerState(head0);
+    let cLora = lora;
+    let cOpt = loraOpt;
+    for (let i = 0; i < 5; i++) {
+      const { x, y } = batch(i);
+      const activations = embed(f, x, b);
+      const features = encoderForward(f, lora, activations);
+      const cached = encoderForwardCached(f, cLora, activations);
+      expect(cached.features.shape).toEqual(features.shape);
+      expect(bytes(cached.features.data).equals(bytes(features.data))).toBe(true);
+      const h = headStep(f, head, headOpt, features, y, 1e-2);
+      const old = encoderBackward(f, lora, loraOpt, activations, h.featureGrad, 1e-2);
+      const neu = encoderBackwardCached(f, cLora, cOpt, cached.cache, h.featureGrad, 1e-2);
+      expectBitIdentical(neu.lora, old.lora);
+      expectBitIdentical(neu.loraOpt.m, old.loraOpt.m);
+      expectBitIdentical(neu.loraOpt.v, old.loraOpt.v);
+      expect(neu.loraOpt.step).toBe(old.loraOpt.step);
+      ({ lora, loraOpt } = old);
+      ({ lora: cLora, loraOpt: cOpt } = neu);
+      ({ head, headOpt } = h);
+    }
+    expect(loraOpt.step).toBe(5);
+  });
+
+  it('keeps a plain-data cache: a structured clone gives the same update, and the inputs are not mutated', () => {
+    const lora = trainedLora(f, 3);
+    const loraCopy = Object.fromEntries(Object.entries(lora).map(([k, v]) => [k, v.slice()]));
+    const { x, y } = batch(0);
+    const activations = embed(f, x, b);
+    const { features, cache } = encoderForwardCached(f, lora, activations);
+    for (const v of Object.values(cache.values)) {
+      expect(v.data).toBeInstanceOf(Float32Array);
+      expect(v.data.length).toBe(v.shape.reduce((p, q) => p * q, 1));
+    }
+    const cacheCopy: EncoderCache = structuredClone(cache);
+    const h = headStep(f, initHead(f, RandomStream.fromSeed(3, 'head')), initOptimizerState(initHead(f, RandomStream.fromSeed(3, 'head'))), features, y, 1e-2);
+    const one = encoderBackwardCached(f, lora, initOptimizerState(lora), cache, h.featureGrad, 1e-2);
+    const two = encoderBackwardCached(f, lora, initOptimizerState(lora), cacheCopy, h.featureGrad, 1e-2);
+    expectBitIdentical(two.lora, one.lora);
+    expect(lora).toEqual(loraCopy);
+    for (const [k, v] of Object.entries(cache.values)) expect(bytes(v.data).equals(bytes((cacheCopy.values[k] as typeof v).data))).toBe(true);
+  });
+
+  it('leaks no tensors: the count does not grow over 20 steps', () => {
+    let lora = trainedLora(f, 4);
+    let loraOpt = initOptimizerState(lora);
+    const head = initHead(f, RandomStream.fromSeed(4, 'head'));
+    const headOpt = initOptimizerState(head);
+    const step = (i: number): void => {
+      const { x, y } = batch(i);
+      const { features, cache } = encoderForwardCached(f, lora, embed(f, x, b));
+      const h = headStep(f, head, headOpt, features, y, 1e-3);
+      ({ lora, loraOpt } = encoderBackwardCached(f, lora, loraOpt, cache, h.featureGrad, 1e-3));
+    };
+    const before = tf.memory().numTensors;
+    step(0);
+    const afterOne = tf.memory().numTensors;
+    for (let i = 1; i < 20; i++) step(i);
+    expect(tf.memory().numTensors).toBe(afterOne);
+    expect(afterOne).toBe(before);
+  });
+});
+
+describe('encoderBackwardCached', () => {
+  it('rejects a gradient that does not fit the cache with a ShapeError', () => {
+    const f = createRandomFoundation(DEFAULT_MODEL_CONFIG, RandomStream.fromSeed(8, 'foundation'));
+    try {
+      const lora = initLora(f, RandomStream.fromSeed(6, 'lora'));
+      const { cache } = encoderForwardCached(f, lora, embed(f, batch(0).x, b));
+      const grad8 = { data: new Float32Array(8 * 17 * 128), shape: [8, 17, 128] };
+      expect(() => encoderBackwardCached(f, lora, initOptimizerState(lora), cache, grad8, 1e-3)).toThrow(ShapeError);
+      const broken: EncoderCache = { batchSize: b, values: { ...cache.values, 'block1/ffn1': { data: new Float32Array(3), shape: [3] } } };
+      const grad = { data: new Float32Array(b * 17 * 128), shape: [b, 17, 128] };
+      expect(() => encoderBackwardCached(f, lora, initOptimizerState(lora), broken, grad, 1e-3)).toThrow(/cache entry 'block1\/ffn1'/);
+    } finally {
+      f.dispose();
+    }
+  });
+});
