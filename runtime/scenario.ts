@@ -133,6 +133,28 @@ const runtimeSchema = z.strictObject({
   checkpointEvery: z.number().int().min(1).default(10),
 });
 
+/** One entry of a declared topology: `count` actors of one kind; `{i}` in `id` and `group` is the index. */
+const topologyActorSchema = z.strictObject({
+  id: z.string().min(1),
+  kind: z.string().min(1),
+  /** Module exporting the kind: `airlora:examples/cells` (shipped), an absolute path, or a path relative to the scenario file. */
+  module: z.string().min(1),
+  count: z.number().int().min(1).max(100000).default(1),
+  params: z.unknown().optional(),
+  /** Co-location group (actors that talk every iteration). */
+  group: z.string().min(1).optional(),
+  supervisor: z.string().min(1).optional(),
+  /** Receives the slot clock. */
+  tick: z.boolean().optional(),
+  /** Who this actor talks to (documentation and placement hints). */
+  talksTo: z.array(z.string().min(1)).optional(),
+});
+
+/** A topology of the user's own actor kinds, run instead of the built-in simulation (README "Your own topology"). */
+const topologySchema = z.strictObject({
+  actors: z.array(topologyActorSchema).min(1),
+});
+
 export const scenarioSchema = z
   .strictObject({
     $schema: z.string().optional(),
@@ -149,6 +171,7 @@ export const scenarioSchema = z
     scheduler: schedulerSchema.default(() => schedulerSchema.parse({})),
     faults: faultsSchema.default(() => faultsSchema.parse({})),
     runtime: runtimeSchema.default(() => runtimeSchema.parse({})),
+    topology: topologySchema.optional(),
   })
   .superRefine((s, ctx) => {
     if (s.cell.minDistanceM >= s.cell.radiusM)
@@ -159,6 +182,17 @@ export const scenarioSchema = z
       ctx.addIssue({ code: 'custom', path: ['scheduler', 'randomCount'], message: `admits more devices than exist (devices.count = ${s.devices.count})` });
     if (s.channel.fading.model === 'trace' && !s.channel.fading.tracePath)
       ctx.addIssue({ code: 'custom', path: ['channel', 'fading', 'tracePath'], message: "is required when fading.model is 'trace'" });
+    if (s.topology) {
+      const ids = new Set<string>();
+      s.topology.actors.forEach((a, i) => {
+        if (a.count > 1 && !a.id.includes('{i}')) ctx.addIssue({ code: 'custom', path: ['topology', 'actors', i, 'id'], message: `must contain {i} when count is ${a.count}` });
+        for (let k = 0; k < a.count; k++) {
+          const id = a.id.replaceAll('{i}', String(k));
+          if (ids.has(id)) ctx.addIssue({ code: 'custom', path: ['topology', 'actors', i, 'id'], message: `duplicate actor id '${id}'` });
+          ids.add(id);
+        }
+      });
+    }
     if (s.model.dModel % s.model.heads !== 0)
       ctx.addIssue({ code: 'custom', path: ['model', 'heads'], message: `must divide model.dModel (${s.model.dModel})` });
     for (const [i, w] of [...s.faults.silentWindows.entries()])

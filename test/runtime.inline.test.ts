@@ -1,8 +1,12 @@
 /** The actor runtime in this thread (workers: 0): hand-worked cases, ordering, failures, topology. */
+import { join } from 'node:path';
 import { createRuntime, registerActorKind, TopologyError, type ActorSpec } from '../runtime/system';
 import type { ActorKind } from '../runtime/actor';
 import { sendTo, withImmer } from '../runtime/immer';
-import { cellDevice, cloud, edgeServer, flaky, KINDS, watcher } from './runtimeKinds';
+import { flaky, KINDS, watcher } from './runtimeKinds';
+import { cellDevice, cloud, edgeServer } from '../actors/examples/cells';
+
+const CELLS = join(__dirname, '..', 'actors', 'examples', 'cells');
 
 /** A kind registered without a module: runs only in this thread. */
 const echo: ActorKind<{ n: number }> = {
@@ -97,11 +101,11 @@ describe('runtime, in-process executor', () => {
   });
 
   it('runs a topology the built-in scenario does not use: two cells, each with an edge server, under one cloud', async () => {
-    const topology: ActorSpec[] = [{ id: 'cloud', kind: 'cloud', module: KINDS, params: { cells: 2 } }];
+    const topology: ActorSpec[] = [{ id: 'cloud', kind: 'cloud', module: CELLS, params: { cells: 2 } }];
     for (const cell of ['cellA', 'cellB']) {
       const devices = cell === 'cellA' ? 3 : 4;
-      topology.push({ id: cell, kind: 'edge-server', module: KINDS, params: { devices }, placement: { group: cell } });
-      for (let d = 0; d < devices; d++) topology.push({ id: `${cell}.d${d}`, kind: 'cell-device', module: KINDS, params: { edge: cell }, placement: { group: cell } });
+      topology.push({ id: cell, kind: 'edge-server', module: CELLS, params: { devices }, placement: { group: cell } });
+      for (let d = 0; d < devices; d++) topology.push({ id: `${cell}.d${d}`, kind: 'cell-device', module: CELLS, params: { edge: cell }, placement: { group: cell } });
     }
     const rt = await createRuntime({ seed: 11, topology });
     const totals: number[] = [];

@@ -53,6 +53,12 @@ export async function replayLog(file: string, options: ReplayOptions = {}): Prom
   if (!contents.header?.scenario) throw new ReplayError(`${file}: the header holds no scenario`);
   let scenario: Scenario = parseScenario(contents.header.scenario, `${file} (header scenario)`);
   const outDir = options.outDir ?? mkdtempSync(join(tmpdir(), 'airlora-replay-'));
+  if (scenario.topology) {
+    if (options.policy) throw new ReplayError(`${file}: a declared topology has no scheduling policy to swap`);
+    const { runTopologyToFolder } = await import('./customTopology');
+    await runTopologyToFolder(scenario, { outDir, workers: options.workers });
+    return compareLogs(contents.events, contents.hash, outDir);
+  }
   if (options.policy) {
     const trace = traceFromEvents(contents.events, scenario.devices.count, scenario.training.rounds, file);
     scenario = { ...scenario, scheduler: { ...scenario.scheduler, policy: options.policy } };
@@ -61,8 +67,12 @@ export async function replayLog(file: string, options: ReplayOptions = {}): Prom
   }
   if (contents.header['trace']) throw new ReplayError(`${file}: this log is itself a counterfactual on a recorded trace; replay the original log instead`);
   await runToFolder(scenario, { outDir, progress: options.progress, workers: options.workers });
+  return compareLogs(contents.events, contents.hash, outDir);
+}
+
+/** Compares the recorded events with the replay's, hash by hash. */
+function compareLogs(recorded: readonly LogEvent[], recordedHash: string | undefined, outDir: string): { ok: boolean; message: string; outDir: string } {
   const again = readEventLog(join(outDir, 'events.jsonl'));
-  const recorded = contents.events;
   const n = Math.min(recorded.length, again.events.length);
   for (let i = 0; i < n; i++) {
     const a = recorded[i] as LogEvent;
@@ -72,5 +82,5 @@ export async function replayLog(file: string, options: ReplayOptions = {}): Prom
   }
   if (recorded.length !== again.events.length)
     return { ok: false, outDir, message: `the recorded log has ${recorded.length} events, the replay ${again.events.length}` };
-  return { ok: true, outDir, message: `replayed ${recorded.length} events: every hash matches (log hash ${contents.hash?.slice(0, 16)}…)` };
+  return { ok: true, outDir, message: `replayed ${recorded.length} events: every hash matches (log hash ${recordedHash?.slice(0, 16)}…)` };
 }

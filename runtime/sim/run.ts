@@ -3,7 +3,7 @@
  * injected at each slot start, the driver's mail turned into the round's metrics. Writes the output
  * folder of INTERFACE.md; checkpoints every N rounds (atomically) so `resume` continues exactly.
  */
-import { mkdirSync, writeFileSync, renameSync, readFileSync, existsSync, unlinkSync, appendFileSync } from 'node:fs';
+import { writeFileSync, readFileSync, existsSync, appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Scenario } from '../scenario';
 import { parseScenario } from '../scenario';
@@ -24,6 +24,7 @@ import { planRun, roundWeight, type RunPlan } from './setup';
 import { summarise } from './summary';
 import { fromJson, toJson, CorruptCheckpointError } from './serialize';
 import { topologyOf, resourcesOf } from './topology';
+import { ensureWritable, headerOf, RunSetupError, writeAtomic } from './outputs';
 
 export interface RunOptions {
   outDir: string;
@@ -44,12 +45,6 @@ export interface RunResult {
   rounds: RoundMetrics[];
   /** True when the run stopped early (SIGINT): a checkpoint was written and `resume` continues it. */
   interrupted: boolean;
-}
-
-/** A run that cannot start (bad output folder, bad checkpoint); exit status 2. */
-export class RunSetupError extends Error {
-  override readonly name = 'RunSetupError';
-  readonly exitCode = 2;
 }
 
 /** What the driver carries between slots; saved in checkpoints beside the runtime snapshot. */
@@ -84,29 +79,6 @@ interface Checkpoint {
 }
 
 const CHECKPOINT_FILE = 'checkpoint.json';
-
-function ensureWritable(dir: string): void {
-  try {
-    mkdirSync(join(dir, 'checkpoints'), { recursive: true });
-    const probe = join(dir, '.write-probe');
-    writeFileSync(probe, Buffer.alloc(64 * 1024)); // a real write: a full disk fails here, not an hour later
-    unlinkSync(probe);
-  } catch (cause) {
-    throw new RunSetupError(`output folder ${dir} is not writable (${(cause as NodeJS.ErrnoException).code ?? String(cause)})`, { cause });
-  }
-}
-
-/** Writes `text` to `file` atomically: a crash mid-write leaves the previous file intact. */
-function writeAtomic(file: string, text: string): void {
-  const tmp = `${file}.tmp`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, file);
-}
-
-/** The log header: the scenario without its worker count, so the log is the same whatever the number of workers. */
-function headerOf(scenario: Scenario, backend: string, trace?: GainTrace) {
-  return { scenario: { ...scenario, runtime: { ...scenario.runtime, workers: 0 } }, seed: scenario.seed, backend, policy: scenario.scheduler.policy, ...(trace ? { trace: trace.file } : {}) };
-}
 
 /** The backend the workers will pick (the first that loads: tfjs-node, else wasm, else cpu). */
 function expectedBackend(): string {
@@ -337,4 +309,5 @@ export async function resumeFolder(dir: string, options: Omit<RunOptions, 'outDi
 }
 
 export type { Checkpoint, DriverState };
+export { RunSetupError };
 export { DRIVER_ID };

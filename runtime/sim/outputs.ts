@@ -1,0 +1,36 @@
+/** The output folder's plumbing shared by every kind of run (INTERFACE.md "What a run writes"). */
+import { mkdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Scenario } from '../scenario';
+import type { GainTrace } from '../../channels/trace';
+
+/** A run that cannot start (bad output folder, bad checkpoint); exit status 2. */
+export class RunSetupError extends Error {
+  override readonly name = 'RunSetupError';
+  readonly exitCode = 2;
+}
+
+/** Checks, with a real write, that `dir` can hold a run: a full disk or a read-only folder fails here, before the run. */
+export function ensureWritable(dir: string): void {
+  try {
+    mkdirSync(join(dir, 'checkpoints'), { recursive: true });
+    const probe = join(dir, '.write-probe');
+    writeFileSync(probe, Buffer.alloc(64 * 1024)); // a real write: a full disk fails here, not an hour later
+    unlinkSync(probe);
+  } catch (cause) {
+    throw new RunSetupError(`output folder ${dir} is not writable (${(cause as NodeJS.ErrnoException).code ?? String(cause)})`, { cause });
+  }
+}
+
+/** Writes `text` to `file` atomically: a crash mid-write leaves the previous file intact. */
+export function writeAtomic(file: string, text: string): void {
+  const tmp = `${file}.tmp`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, file);
+}
+
+/** The log header: the scenario without its worker count, so the log is the same whatever the number of workers. */
+export function headerOf(scenario: Scenario, backend: string, trace?: GainTrace) {
+  return { scenario: { ...scenario, runtime: { ...scenario.runtime, workers: 0 } }, seed: scenario.seed, backend, policy: scenario.scheduler.policy, ...(trace ? { trace: trace.file } : {}) };
+}
+
