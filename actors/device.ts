@@ -8,6 +8,7 @@ import type { ActorContext, ActorKind, Effect, Envelope } from '../runtime/actor
 import type { BitsByType } from '../runtime/metrics';
 import { uplinkRateBps } from '../channels/linkBudget';
 import { airtimeS } from '../channels/inverse';
+import { updateQueue } from '../scheduler/queues';
 import { embed, headStep, initOptimizerState } from '../models';
 import type { OptimizerState } from '../models/optimizer';
 import type { Admission, CutMessage, QueueReport, QueueUpdate, RoundReport, SlotStart, Upload, Weights } from './protocol';
@@ -115,9 +116,9 @@ export const deviceKind: ActorKind<DeviceState, DeviceParams> = {
       switch (message.type) {
         case 'slot-start': {
           const m = message.body as SlotStart;
-          // Close the previous round: Q_k(t+1) = max(Q_k(t) + E_k^t − Ē_k, 0), E = 0 when not admitted. MODEL.md §6.
+          // Close the previous round's virtual energy queue (E = 0 when not admitted). MODEL.md §6.
           if (s.slot >= 0) {
-            s.queueJ = Math.max(s.queueJ + s.energyJ - p.energyBudgetJ, 0);
+            s.queueJ = updateQueue(s.queueJ, s.energyJ, p.energyBudgetJ);
             const update: QueueUpdate = { index: p.index, round: s.slot, queue: s.queueJ, energyJ: s.energyJ };
             effects.push({ kind: 'send', to: DRIVER_ID, type: 'queue', body: update });
           }

@@ -34,4 +34,4 @@ export const shardId = (j: number): string => `shard${j}`;
 export const evaluatorId = (j: number): string => `eval${j}`;
 export const SCHEDULER_ID = 'scheduler';
 export const DRIVER_ID = 'driver';
-export const deviceId = (index: number): string => `d${index}`;
+export { deviceId } from '../channels/params';

@@ -2,7 +2,7 @@
 export { type SlotInstance, type SlotDevice, type PayloadBits, type PenaltyKind, type Decision, SlotInstanceError, parseSlotInstance } from './instance';
 export { type DeviceCosts, deviceCosts, deviceLatencyS, deviceEnergyJ, uplinkBitsPerRound, downlinkBitsPerRound } from './costs';
 export { type PenaltyOptions, phi, phiCount, phiData, roundWeight } from './penalty';
-export { updateQueues } from './queues';
+export { updateQueue, updateQueues } from './queues';
 export {
   type SchedulerState,
   type SlotObservation,

@@ -10,7 +10,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import type { Scenario } from '../scenario';
 import { createRuntime, summarizePayload, type ActorSpec } from '../system';
 import { canonicalJson } from '../canonical';
-import { ensureWritable, headerOf, writeAtomic } from './outputs';
+import { ensureWritable, headerOf, workerCount, writeAtomic } from './outputs';
 
 /** Where `airlora:NAME` modules live: the package's actors folder (source or build alike). */
 const SHIPPED = join(__dirname, '..', '..', 'actors');
@@ -55,7 +55,7 @@ export async function runTopologyToFolder(scenario: Scenario, options: { outDir:
   const topology = expandTopology(scenario, options.baseDir ?? process.cwd());
   const runtime = await createRuntime({
     seed: scenario.seed,
-    workers: options.workers ?? (scenario.runtime.workers || 2),
+    workers: workerCount(scenario, options.workers),
     topology,
     log: { path: join(options.outDir, 'events.jsonl'), header: headerOf(scenario, 'none') },
   });

@@ -1,6 +1,7 @@
 /** The output folder's plumbing shared by every kind of run (INTERFACE.md "What a run writes"). */
 import { mkdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { availableParallelism } from 'node:os';
 import type { Scenario } from '../scenario';
 import type { GainTrace } from '../../channels/trace';
 
@@ -34,3 +35,8 @@ export function headerOf(scenario: Scenario, backend: string, trace?: GainTrace)
   return { scenario: { ...scenario, runtime: { ...scenario.runtime, workers: 0 } }, seed: scenario.seed, backend, policy: scenario.scheduler.policy, ...(trace ? { trace: trace.file } : {}) };
 }
 
+
+/** Worker threads of a run: the command line's choice, else the scenario's, where 0 means one per core. */
+export function workerCount(scenario: Scenario, requested?: number): number {
+  return requested ?? (scenario.runtime.workers || Math.max(1, availableParallelism()));
+}

@@ -16,15 +16,16 @@ import type { FadingState } from '../../channels/fading';
 import { createProgress, metricsCsv, writeReport } from '../report';
 import type { Decision } from '../../scheduler/instance';
 import type { QueueUpdate, RoundReport, RoundSummary, Evaluation, SlotStart } from '../../actors/protocol';
-import { DRIVER_ID, SCHEDULER_ID, SERVER_ID, deviceId } from '../../actors/params';
+import { SCHEDULER_ID, SERVER_ID, deviceId } from '../../actors/params';
 import { REPORT_WINDOW_S } from '../../actors/scheduler';
-import { createSlotMedium } from './medium';
+import { createSlotMedium, type SlotMedium } from './medium';
 import { validateDecision } from '../../channels/slices';
-import { planRun, roundWeight, type RunPlan } from './setup';
+import { planRun, type RunPlan } from './setup';
+import { roundWeight } from '../../scheduler/penalty';
 import { summarise } from './summary';
 import { fromJson, toJson, CorruptCheckpointError } from './serialize';
 import { topologyOf, resourcesOf } from './topology';
-import { ensureWritable, headerOf, RunSetupError, writeAtomic } from './outputs';
+import { ensureWritable, headerOf, RunSetupError, workerCount, writeAtomic } from './outputs';
 
 export interface RunOptions {
   outDir: string;
@@ -108,13 +109,17 @@ function mailOf<T>(mail: readonly Envelope[], type: string): T[] {
 }
 
 class Driver {
-  private readonly plan: RunPlan;
   private interrupted = false;
   private readonly startWall = Date.now(); // the simulator's own cost: the only wall-clock read
 
-  constructor(private readonly scenario: Scenario, private readonly options: RunOptions, private state: DriverState, private runtime: Runtime) {
-    this.plan = planRun(scenario);
-  }
+  constructor(
+    private readonly scenario: Scenario,
+    private readonly plan: RunPlan,
+    private readonly medium: SlotMedium,
+    private readonly options: RunOptions,
+    private state: DriverState,
+    private readonly runtime: Runtime,
+  ) {}
 
   stop(): void {
     this.interrupted = true;
@@ -127,7 +132,7 @@ class Driver {
   async run(): Promise<RunResult> {
     const s = this.scenario;
     const T = s.training.rounds;
-    const medium = createSlotMedium(s, this.options.trace);
+    const medium = this.medium;
     const progress = createProgress({ total: T, startRound: this.state.rounds.length, ...(this.options.progress ? {} : { stream: { isTTY: false, write: () => true } }) });
     const csv = join(this.options.outDir, 'metrics.csv');
     writeFileSync(csv, metricsCsv(this.state.rounds));
@@ -143,7 +148,7 @@ class Driver {
         starts = next.starts;
       }
       starts.forEach((start, k) => this.runtime.send(deviceId(k), 'slot-start', start, t0));
-      if (!closing) this.runtime.send(SCHEDULER_ID, 'decide', { slot, weight: roundWeight(s.scheduler.roundWeightBase, T, slot) }, t0);
+      if (!closing) this.runtime.send(SCHEDULER_ID, 'decide', { slot, weight: roundWeight(s.scheduler.roundWeightBase, slot, T) }, t0);
       const open = this.state.open;
       if (open) this.runtime.send(SERVER_ID, 'aggregate', { slot: open.slot, deadlineT: open.decisionT + s.training.deadlineS, roundStartT: open.decisionT }, t0);
       const result = await this.runtime.runSlot(slot, { t: t0 });
@@ -166,14 +171,12 @@ class Driver {
         this.state.t = decisionT + latencyS;
       } else this.state.open = null;
       this.state.slot = slot + 1;
-      const done = this.state.rounds.length;
       const stopHere = this.options.stopAfterRounds !== undefined && slot + 1 >= this.options.stopAfterRounds && this.state.slot <= T;
       if ((this.state.slot <= T && (slot + 1) % s.runtime.checkpointEvery === 0) || this.interrupted || stopHere) await this.checkpoint();
       if ((this.interrupted || stopHere) && this.state.slot <= T) {
         progress.done();
         return this.finish(true);
       }
-      void done;
     }
     progress.done();
     return this.finish(false);
@@ -240,12 +243,10 @@ class Driver {
   }
 }
 
-async function startRuntime(scenario: Scenario, outDir: string, options: RunOptions, restore?: { snapshot: RuntimeSnapshot; hash: string }): Promise<Runtime> {
-  const plan = planRun(scenario);
-  const workers = options.workers ?? (scenario.runtime.workers || Math.max(1, require('node:os').availableParallelism?.() ?? 2));
+async function startRuntime(scenario: Scenario, plan: RunPlan, outDir: string, options: RunOptions, restore?: { snapshot: RuntimeSnapshot; hash: string }): Promise<Runtime> {
   return createRuntime({
     seed: scenario.seed,
-    workers,
+    workers: workerCount(scenario, options.workers),
     topology: topologyOf(plan),
     resources: resourcesOf(plan),
     log: restore
@@ -259,10 +260,11 @@ async function startRuntime(scenario: Scenario, outDir: string, options: RunOpti
 export async function runToFolder(scenario: Scenario, options: RunOptions): Promise<RunResult> {
   ensureWritable(options.outDir);
   writeFileSync(join(options.outDir, 'scenario.json'), `${JSON.stringify(scenario, null, 2)}\n`);
-  const runtime = await startRuntime(scenario, options.outDir, options);
+  const plan = planRun(scenario);
+  const runtime = await startRuntime(scenario, plan, options.outDir, options);
   for (const c of options.crashWorkers ?? []) runtime.injectWorkerCrash(c.worker, { slot: c.slot, step: c.step ?? 0 });
   const medium = createSlotMedium(scenario, options.trace);
-  const driver = new Driver(scenario, options, { slot: 0, t: 0, fading: medium.initialState(), rounds: [], open: null, wallBeforeS: 0 }, runtime);
+  const driver = new Driver(scenario, plan, medium, options, { slot: 0, t: 0, fading: medium.initialState(), rounds: [], open: null, wallBeforeS: 0 }, runtime);
   return withSigint(driver, options.outDir);
 }
 
@@ -303,11 +305,12 @@ export async function resumeFolder(dir: string, options: Omit<RunOptions, 'outDi
   const cp = readCheckpoint(dir);
   ensureWritable(dir);
   const hash = truncateEventLog(join(dir, 'events.jsonl'), cp.runtime.seq);
-  const runtime = await startRuntime(cp.scenario, dir, { ...options, outDir: dir }, { snapshot: cp.runtime, hash });
-  const driver = new Driver(cp.scenario, { ...options, outDir: dir }, cp.driver, runtime);
+  const plan = planRun(cp.scenario);
+  const runOptions = { ...options, outDir: dir };
+  const runtime = await startRuntime(cp.scenario, plan, dir, runOptions, { snapshot: cp.runtime, hash });
+  const driver = new Driver(cp.scenario, plan, createSlotMedium(cp.scenario, options.trace), runOptions, cp.driver, runtime);
   return withSigint(driver, dir);
 }
 
 export type { Checkpoint, DriverState };
 export { RunSetupError };
-export { DRIVER_ID };

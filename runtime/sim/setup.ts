@@ -12,7 +12,7 @@ import type { ServerParams } from '../../actors/server';
 import type { SchedulerParams } from '../../actors/scheduler';
 import type { EvaluatorParams } from '../../actors/evaluator';
 import type { SimulationResourceArgs } from '../../actors/resources';
-import { DRIVER_ID, SCHEDULER_ID, SERVER_ID, deviceId, evaluatorId, shardId, type LinkParams, type PayloadCosts } from '../../actors/params';
+import { SCHEDULER_ID, SERVER_ID, deviceId, evaluatorId, shardId, type LinkParams, type PayloadCosts } from '../../actors/params';
 
 /** One actor of the topology: id, kind (module and export), params and placement hint. */
 export interface ActorPlan {
@@ -111,9 +111,3 @@ export function planRun(scenario: Scenario): RunPlan {
   return { scenario, link, costs, modelConfig, resourceArgs, actors, cpuHz };
 }
 
-export { DRIVER_ID };
-
-/** w_t = ρ_c^{T−1−t}. MODEL.md §5. */
-export function roundWeight(base: number, rounds: number, slot: number): number {
-  return Math.pow(base, rounds - 1 - slot);
-}

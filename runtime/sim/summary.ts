@@ -26,7 +26,11 @@ export interface SummaryContext {
 export function summarise(rounds: readonly RoundMetrics[], ctx: SummaryContext): RunSummary {
   const T = rounds.length;
   const perDevice = new Array<number>(ctx.devices).fill(0);
-  for (const r of rounds) for (const [id, e] of Object.entries(r.energyJ)) perDevice[Number(id.slice(1))] = (perDevice[Number(id.slice(1))] ?? 0) + e;
+  for (const r of rounds)
+    for (const [id, e] of Object.entries(r.energyJ)) {
+      const k = Number(id.slice(1));
+      perDevice[k] = (perDevice[k] ?? 0) + e;
+    }
   const averages = perDevice.map((e) => (T > 0 ? e / T : 0));
   const last = rounds[T - 1];
   return {
