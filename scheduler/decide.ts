@@ -16,7 +16,7 @@
  * n_max (≈ 10) devices a 20 MHz band carries; see bench/scheduler.ts.
  */
 import { branchAndBound } from './exact';
-import type { Decision, PayloadBits, PenaltyKind, SlotDevice, SlotInstance } from './instance';
+import type { Decision, SlotDevice, SlotInstance } from './instance';
 import { createProblem, toDecision, type ProblemOptions } from './problem';
 import { searchSets, type SearchOptions } from './search';
 
@@ -39,23 +39,7 @@ export interface SlotObservation {
 export type DeviceParams = Omit<SlotDevice, 'queue' | 'gain' | 'available'>;
 
 /** What does not change from slot to slot: the cell, the payloads, the devices, V. */
-export interface SchedulerParams {
-  readonly V: number;
-  readonly phiEmpty: number;
-  readonly penalty: PenaltyKind;
-  readonly bandwidthHz: number;
-  readonly downlinkBandwidthHz: number;
-  readonly noisePsdDbmPerHz: number;
-  readonly noiseFigureDb: number;
-  readonly serverPowerW: number;
-  readonly deadlineS: number;
-  readonly serverFlops: number;
-  readonly localIterations: number;
-  readonly kappa: number;
-  readonly payloadBits: PayloadBits;
-  readonly serverFlopsPerIteration: number;
-  readonly devices: readonly DeviceParams[];
-}
+export type SchedulerParams = Omit<SlotInstance, 'weight' | 'devices'> & { readonly devices: readonly DeviceParams[] };
 
 /** How `decide` searches. */
 export interface DecideOptions extends ProblemOptions, SearchOptions {
