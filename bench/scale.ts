@@ -9,11 +9,12 @@
  * (b) large: cell-500 and cell-1000 run to completion (2 workers): wall per round, peak RSS of the
  *     process (main thread and worker threads together) sampled every 50 ms.
  * (c) throughput: the server's split step (encoder forward + backward with Adam) for D devices of
- *     16 samples each, unbatched (one encoderForward / encoderBackward per device) against the
- *     multi-adapter batched pass (models/batched.ts), in samples per second, on every backend that
- *     loads; and the full split step (embed, encoder, head, backward) both ways.
+ *     16 samples each, unbatched (the cached pair once per device) against the multi-adapter
+ *     batched pass (the cached pair once over all D, models/cached.ts), in samples per second, on
+ *     every backend that loads; and the full split step (embed, encoder, head, backward) both
+ *     ways. The two ways alternate within each repetition; medians.
  * (d) share: wall time outside model compute. Method: models/timing.ts adds the wall-clock time
- *     of every model call (each tf.tidy-wrapped call of split.ts / batched.ts, and each Adam
+ *     of every model call (each tf.tidy-wrapped call of split.ts / cached.ts, and each Adam
  *     update) into a SharedArrayBuffer shared with the worker threads. With 1 worker every model
  *     call runs on that one worker while the main thread waits (a superstep is synchronous), so
  *     wall − model is the time spent in the runtime, messages, channel, scheduler, log and
@@ -137,8 +138,8 @@ async function childThroughput(): Promise<void> {
   const { RandomStream } = await import('../runtime/random');
   const backend = opt('backend', 'wasm') as 'wasm' | 'cpu';
   await m.initBackend(backend);
-  const counts = opt('devices', '1,4,10,20').split(',').map(Number);
-  const iterations = Number(opt('iterations', backend === 'cpu' ? '2' : '5'));
+  const counts = opt('devices', '1,2,3,4,7,12').split(',').map(Number);
+  const iterations = Number(opt('iterations', backend === 'cpu' ? '3' : '15'));
   const b = 16;
   const f = m.createRandomFoundation(m.DEFAULT_MODEL_CONFIG, RandomStream.fromSeed(1, 'foundation'));
   const digits = m.loadDigits(2000, 10);
@@ -153,41 +154,53 @@ async function childThroughput(): Promise<void> {
       const featureGrad = m.headGradients(f, head, m.encoderForward(f, lora, activations), y).featureGrad;
       return { lora, loraOpt: m.initOptimizerState(lora), head, headOpt: m.initOptimizerState(head), x, y, activations, featureGrad, lr: 1e-3 };
     });
-    const time = (fn: () => void): number => {
-      fn();
-      const ts: number[] = [];
+    // The two ways alternate within every repetition, so load that comes and goes hits both alike.
+    const timePair = (one: () => void, other: () => void): [number, number] => {
+      one();
+      other();
+      const a: number[] = [];
+      const c: number[] = [];
       for (let i = 0; i < iterations; i++) {
-        const t0 = performance.now();
-        fn();
-        ts.push(performance.now() - t0);
+        let t0 = performance.now();
+        one();
+        a.push(performance.now() - t0);
+        t0 = performance.now();
+        other();
+        c.push(performance.now() - t0);
       }
-      return median(ts);
+      return [median(a), median(c)];
     };
-    const serverUnbatched = time(() => {
-      for (const d of devs) {
-        m.encoderForward(f, d.lora, d.activations);
-        m.encoderBackward(f, d.lora, d.loraOpt, d.activations, d.featureGrad, d.lr);
-      }
-    });
-    const serverBatched = time(() => {
-      m.batchedEncoderForward(f, devs);
-      m.batchedEncoderBackward(f, devs);
-    });
-    // Full split step: device parts (embed, head) are per device in both; the server part unbatched or batched.
-    const stepUnbatched = time(() => {
-      for (const d of devs) {
-        const a = m.embed(f, d.x, b);
-        const h = m.encoderForward(f, d.lora, a);
-        const s = m.headStep(f, d.head, d.headOpt, h, d.y, d.lr);
-        m.encoderBackward(f, d.lora, d.loraOpt, a, s.featureGrad, d.lr);
-      }
-    });
-    const stepBatched = time(() => {
-      const acts = devs.map((d) => m.embed(f, d.x, b));
-      const feats = m.batchedEncoderForward(f, devs.map((d, k) => ({ lora: d.lora, activations: acts[k]! })));
-      const grads = devs.map((d, k) => m.headStep(f, d.head, d.headOpt, feats[k]!, d.y, d.lr).featureGrad);
-      m.batchedEncoderBackward(f, devs.map((d, k) => ({ lora: d.lora, loraOpt: d.loraOpt, lr: d.lr, activations: acts[k]!, featureGrad: grads[k]! })));
-    });
+    // Server part: what a shard does for its devices in one local iteration, per device (the
+    // cached pair, as the shards ran before batching) or batched (the cached pair over all D).
+    const [serverUnbatched, serverBatched] = timePair(
+      () => {
+        for (const d of devs) {
+          const { cache } = m.encoderForwardCached(f, d.lora, d.activations);
+          m.encoderBackwardCached(f, d.lora, d.loraOpt, cache, d.featureGrad, d.lr);
+        }
+      },
+      () => {
+        const out = m.encoderForwardCachedMany(f, devs);
+        m.encoderBackwardCachedMany(f, devs.map((d, k) => ({ ...d, cache: out[k]!.cache })));
+      },
+    );
+    // Full split step: device parts (embed, head) are per device in both; the server part per device or batched.
+    const [stepUnbatched, stepBatched] = timePair(
+      () => {
+        for (const d of devs) {
+          const a = m.embed(f, d.x, b);
+          const h = m.encoderForwardCached(f, d.lora, a);
+          const s = m.headStep(f, d.head, d.headOpt, h.features, d.y, d.lr);
+          m.encoderBackwardCached(f, d.lora, d.loraOpt, h.cache, s.featureGrad, d.lr);
+        }
+      },
+      () => {
+        const acts = devs.map((d) => m.embed(f, d.x, b));
+        const out = m.encoderForwardCachedMany(f, devs.map((d, k) => ({ lora: d.lora, activations: acts[k]! })));
+        const grads = devs.map((d, k) => m.headStep(f, d.head, d.headOpt, out[k]!.features, d.y, d.lr).featureGrad);
+        m.encoderBackwardCachedMany(f, devs.map((d, k) => ({ lora: d.lora, loraOpt: d.loraOpt, lr: d.lr, cache: out[k]!.cache, featureGrad: grads[k]! })));
+      },
+    );
     rows.push({ backend, devices: D, samples: D * b, serverUnbatchedMs: serverUnbatched, serverBatchedMs: serverBatched, stepUnbatchedMs: stepUnbatched, stepBatchedMs: stepBatched, load: load() });
     process.stderr.write(`${backend} D=${D}: server ${serverUnbatched.toFixed(0)} → ${serverBatched.toFixed(0)} ms; step ${stepUnbatched.toFixed(0)} → ${stepBatched.toFixed(0)} ms\n`);
   }
@@ -274,11 +287,11 @@ async function parent(): Promise<void> {
 
   if (parts.includes('throughput')) {
     say('');
-    say('(c) split-step throughput, batched (models/batched.ts) vs unbatched, b = 16 per device, default model (d 128, 2 blocks, FFN 256, rank 8 on q and v), random weights, one thread, median');
+    say('(c) split-step throughput, batched (models/cached.ts, ...Many) vs unbatched (per device), b = 16 per device, default model (d 128, 2 blocks, FFN 256, rank 8 on q and v), random weights, one thread, median');
     say('  backend devices | server fwd+bwd: unbatched → batched samples/s (x) | full split step: unbatched → batched samples/s (x) | load');
     const { availableBackends } = await import('../models/backend');
     for (const backend of availableBackends().filter((x) => x !== 'node')) {
-      const rows = child<ThroughputRow[]>(['--child', 'throughput', '--backend', backend, ...(backend === 'cpu' ? ['--devices', '1,4,10'] : [])]);
+      const rows = child<ThroughputRow[]>(['--child', 'throughput', '--backend', backend, ...(backend === 'cpu' ? ['--devices', '1,2,4,7'] : [])]);
       for (const r of rows) {
         const sps = (ms: number): number => (1000 * r.samples) / ms;
         say(

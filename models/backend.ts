@@ -5,6 +5,7 @@
  * cpu backend's banner and some debug checks. Call once per worker thread, before any op.
  */
 import * as tf from '@tensorflow/tfjs';
+import { useLinearWasmSlice } from './wasmSlice';
 
 export type BackendName = 'node' | 'wasm' | 'cpu';
 
@@ -49,7 +50,10 @@ export async function initBackend(preferred?: BackendName): Promise<string> {
     if (name === 'node') {
       if (tryLoadNode() && (await trySet('tensorflow'))) return tf.getBackend();
     } else if (name === 'wasm') {
-      if (registerWasm() && (await trySet('wasm'))) return tf.getBackend();
+      if (registerWasm() && (await trySet('wasm'))) {
+        useLinearWasmSlice();
+        return tf.getBackend();
+      }
     } else if (await trySet('cpu')) {
       return tf.getBackend();
     }

@@ -14,6 +14,17 @@
  * Adam state are bit-identical to `encoderBackward`'s (test/models.cache.test.ts), and the features
  * to `encoderForward`'s. Keep the two in step if encoderApply or the ops change.
  *
+ * Multi-adapter batching (issue 7): the `...Many` functions run several devices at once, as an
+ * edge server would. Their activations are stacked by rows; the frozen weights act on all rows in
+ * one product per projection, each device's LoRA adapter on its own rows only (as multi-LoRA
+ * serving systems do: S-LoRA, Sheng et al. 2023; Punica, Chen et al. 2023), and LayerNorm,
+ * attention and GELU act per sample, so every device gets what it would get alone (to within
+ * 1e-5 relative, test/models.batched.test.ts). Adapters use 2-D products on row slices (wasm's
+ * batched 3-D matMul is 3-8x slower than the same 2-D products, bench/results/models.txt). Each
+ * device's cache is its own rows of the stacked one, so the backward pass may batch a different
+ * set of devices than the forward pass did. One device alone takes the single-device ops
+ * (loraDense), which keeps `encoderForwardCached` bit-identical to `encoderForward`.
+ *
  * Cost: the cache of the default model (d 128, 2 blocks, FFN 256, LoRA on query and value) at batch
  * 16 is 2.7 MB, against 0.14 MB for the activations it replaces; extracting it makes the forward pass
  * about 10-20% slower, and the backward pass is about half of encoderBackward's.
@@ -44,6 +55,31 @@ export interface EncoderCache {
   /** Batch size b of the forward pass. */
   batchSize: number;
   values: Record<string, Cut>;
+}
+
+/** One device's share of a batched forward pass. */
+export interface CachedForwardItem {
+  readonly lora: LoraWeights;
+  readonly activations: Cut;
+}
+
+/** One device's share of a batched backward pass: its LoRA copy, the cache of its forward pass and its cut gradient. */
+export interface CachedGradientItem {
+  readonly lora: LoraWeights;
+  readonly cache: EncoderCache;
+  readonly featureGrad: Cut;
+}
+
+/** A CachedGradientItem with the device's optimiser state and learning rate, for its Adam step. */
+export interface CachedBackwardItem extends CachedGradientItem {
+  readonly loraOpt: OptimizerState;
+  readonly lr: number;
+}
+
+/** The devices of one batched pass: each one's LoRA tensors and its rows (b_k·L) in the stack. */
+interface Devices {
+  readonly loras: ReadonlyArray<Record<string, tf.Tensor>>;
+  readonly rows: readonly number[];
 }
 
 /** What block `i` back-propagates into: its input (any block below has adapters) and its Q, K, V. */
@@ -114,25 +150,100 @@ function loraDenseBackward(dy: T2, x: T2, wT: T2, a: T2, bb: T2, scale: number, 
   return { dA, dB, dx };
 }
 
-/** Server: the encoder with one device's LoRA copy → features [b, L, d] (bit-identical to encoderForward) and the cache for encoderBackwardCached. */
-export function encoderForwardCached(foundation: Foundation, lora: LoraWeights, activations: Cut): { features: Cut; cache: EncoderCache } {
-  const b = checkCut(foundation, activations, 'encoderForwardCached activations');
+/**
+ * The projection `name` for every device: x·W + b on all rows, plus s·(x_k·A_k)·B_k on device k's
+ * rows when `name` carries an adapter (loraDense's ops, device by device on its row slice).
+ */
+function projectMany(foundation: Foundation, devices: Devices, name: string, x: T2): T2 {
+  const kernel = weight(foundation.weights, `${name}/kernel`) as T2;
+  const bias = weight(foundation.weights, `${name}/bias`) as tf.Tensor1D;
+  const wT = weight(foundation.transposed, `${name}/kernel`) as T2;
+  const first = devices.loras[0] as Record<string, tf.Tensor>;
+  if (!first[`${name}/A`]) return frozenDense(x, kernel, wT, bias);
+  const scale = foundation.config.loraAlpha / foundation.config.loraRank;
+  const adapter = (k: number): [T2, T2] => [devices.loras[k]![`${name}/A`] as T2, devices.loras[k]![`${name}/B`] as T2];
+  if (devices.loras.length === 1) return loraDense(x, kernel, wT, bias, ...adapter(0), scale);
+  const xs = splitRows(x, devices.rows) as T2[];
+  const delta = tf.concat(xs.map((xk, k) => {
+    const [a, bb] = adapter(k);
+    return tf.matMul(tf.matMul(xk, a), tf.mul(bb, scale) as T2);
+  }), 0);
+  return tf.add(tf.fused.matMul({ a: x, b: kernel, bias }), delta) as T2;
+}
+
+/** loraDenseBackward for every device on its row slice: dA_k, dB_k, and dx = dy·Wᵀ + [du_k·A_kᵀ] over all rows. */
+function projectManyBackward(devices: Devices, name: string, dy: T2, x: T2, wT: T2, scale: number, needDx: boolean): { dA: tf.Tensor[]; dB: tf.Tensor[]; dx: tf.Tensor | null } {
+  const adapter = (k: number): [T2, T2] => [devices.loras[k]![`${name}/A`] as T2, devices.loras[k]![`${name}/B`] as T2];
+  if (devices.loras.length === 1) {
+    const r = loraDenseBackward(dy, x, wT, ...adapter(0), scale, needDx);
+    return { dA: [r.dA], dB: [r.dB], dx: r.dx };
+  }
+  const dys = splitRows(dy, devices.rows) as T2[];
+  const xs = splitRows(x, devices.rows) as T2[];
+  const dA: tf.Tensor[] = [];
+  const dB: tf.Tensor[] = [];
+  const dxs: tf.Tensor[] = [];
+  xs.forEach((xk, k) => {
+    const [a, bb] = adapter(k);
+    const dyk = dys[k] as T2;
+    const u = tf.matMul(xk, a);
+    dB.push(tf.mul(tf.matMul(t2(u), dyk), scale));
+    const du = tf.mul(tf.matMul(dyk, t2(bb)), scale) as T2;
+    dA.push(tf.matMul(t2(xk), du));
+    if (needDx) dxs.push(tf.matMul(du, t2(a)));
+  });
+  return { dA, dB, dx: needDx ? tf.add(tf.matMul(dy, wT), tf.concat(dxs, 0)) : null };
+}
+
+/** Checks every device's cut (`what` names the device when there are several) and returns its samples. */
+function checkCuts(foundation: Foundation, cuts: readonly Cut[], fn: string, name: string): number[] {
+  if (cuts.length === 0) throw new ShapeError(`${fn}: no devices`);
+  return cuts.map((cut, k) => checkCut(foundation, cut, cuts.length === 1 ? `${fn} ${name}` : `${fn}: device ${k} ${name}`));
+}
+
+/**
+ * Row blocks stacked by samples, as one tensor of `shape` (the block itself when there is one).
+ * Stacked inside the backend: a JS buffer of the whole batch costs more (page faults of a fresh
+ * multi-megabyte allocation) than the products it feeds.
+ */
+function stackRows(parts: readonly Cut[], shape: number[]): tf.Tensor {
+  if (parts.length === 1) return tf.tensor((parts[0] as Cut).data, shape, 'float32');
+  return tf.concat(parts.map((p) => tf.tensor(p.data, p.shape as number[], 'float32')), 0).reshape(shape);
+}
+
+/** The devices' cuts stacked by samples: [Σ b_k, L, d]. */
+function stackCuts(cuts: readonly Cut[]): tf.Tensor3D {
+  const [, l, d] = (cuts[0] as Cut).shape as [number, number, number];
+  const total = cuts.reduce((n, c) => n + (c.shape[0] as number), 0);
+  return stackRows(cuts, [total, l, d]) as tf.Tensor3D;
+}
+
+/** Each block of `rows` rows of `t`, in order (linear in the rows on wasm: see wasmSlice.ts). */
+function splitRows(t: tf.Tensor, rows: readonly number[]): tf.Tensor[] {
+  return tf.split(t, rows as number[], 0);
+}
+
+/** Each device's rows of a stacked tensor whose leading dimension is proportional to the samples, as plain data. */
+function splitSamples(t: tf.Tensor, samples: readonly number[], total: number): Cut[] {
+  const perSample = (t.shape[0] as number) / total;
+  return splitRows(t, samples.map((b) => b * perSample)).map(toCut);
+}
+
+/**
+ * Server: the encoder run once over the stacked activations of several devices, each with its own
+ * LoRA copy → each device's features [b_k, L, d] and its cache for encoderGradientsCachedMany.
+ */
+export function encoderForwardCachedMany(foundation: Foundation, items: readonly CachedForwardItem[]): Array<{ features: Cut; cache: EncoderCache }> {
+  const samples = checkCuts(foundation, items.map((it) => it.activations), 'encoderForwardCached', 'activations');
   const c = foundation.config;
+  const b = samples.reduce((a, x) => a + x, 0);
   return tidyData(() => {
     const w = foundation.weights;
-    const l = tensors(lora, loraShapes(c), 'lora');
-    const scale = c.loraAlpha / c.loraRank;
+    const devices: Devices = { loras: items.map((it, k) => tensors(it.lora, loraShapes(c), items.length === 1 ? 'lora' : `lora of device ${k}`)), rows: samples.map((s) => s * c.tokens) };
+    const project = (name: string, x: T2): T2 => projectMany(foundation, devices, name, x);
     const invSqrt = 1 / Math.sqrt(c.dModel / c.heads);
     const keep: Record<string, tf.Tensor> = {};
-    const project = (name: string, x: T2): T2 => {
-      const kernel = weight(w, `${name}/kernel`) as T2;
-      const bias = weight(w, `${name}/bias`) as tf.Tensor1D;
-      const wT = weight(foundation.transposed, `${name}/kernel`) as T2;
-      const a = l[`${name}/A`] as T2 | undefined;
-      const bb = l[`${name}/B`] as T2 | undefined;
-      return a && bb ? loraDense(x, kernel, wT, bias, a, bb, scale) : frozenDense(x, kernel, wT, bias);
-    };
-    let x = tf.reshape(tf.tensor3d(activations.data, activations.shape as [number, number, number]), [b * c.tokens, c.dModel]) as T2;
+    let x = tf.reshape(stackCuts(items.map((it) => it.activations)), [b * c.tokens, c.dModel]) as T2;
     for (let i = 0; i < c.blocks; i++) {
       const pre = `block${i}`;
       const plan = blockPlan(c, i);
@@ -156,72 +267,106 @@ export function encoderForwardCached(foundation: Foundation, lora: LoraWeights, 
       Object.assign(keep, { [`${pre}/ln2/centered`]: ln2.centered, [`${pre}/ln2/varEps`]: ln2.varEps, [`${pre}/ln2/rstd`]: ln2.rstd, [`${pre}/ffn1`]: f1, [`${pre}/sigmoid`]: sig });
       x = tf.add(x, project(`${pre}/ffn2`, tf.mul(f1, sig) as T2)) as T2;
     }
-    const values: Record<string, Cut> = {};
-    for (const [name, t] of Object.entries(keep)) values[name] = toCut(t);
-    return { features: toCut(tf.reshape(x, [b, c.tokens, c.dModel])), cache: { batchSize: b, values } };
+    const features = tf.reshape(x, [b, c.tokens, c.dModel]);
+    if (items.length === 1) {
+      const values: Record<string, Cut> = {};
+      for (const [name, t] of Object.entries(keep)) values[name] = toCut(t);
+      return [{ features: toCut(features), cache: { batchSize: b, values } }];
+    }
+    const parts = Object.entries(keep).map(([name, t]) => [name, splitSamples(t, samples, b)] as const);
+    const feats = splitSamples(features, samples, b);
+    return samples.map((bk, k) => {
+      const values: Record<string, Cut> = {};
+      for (const [name, cuts] of parts) values[name] = cuts[k] as Cut;
+      return { features: feats[k] as Cut, cache: { batchSize: bk, values } };
+    });
   });
 }
 
-/** Server: gradients of the device's loss with respect to its LoRA copy, from the forward pass's cache (bit-identical to encoderGradients). */
-export function encoderGradientsCached(foundation: Foundation, lora: LoraWeights, cache: EncoderCache, featureGrad: Cut): LoraWeights {
+/** Server: the encoder with one device's LoRA copy → features [b, L, d] (bit-identical to encoderForward) and the cache for encoderBackwardCached. */
+export function encoderForwardCached(foundation: Foundation, lora: LoraWeights, activations: Cut): { features: Cut; cache: EncoderCache } {
+  return encoderForwardCachedMany(foundation, [{ lora, activations }])[0] as { features: Cut; cache: EncoderCache };
+}
+
+/** The devices' caches stacked by samples, entry by entry: (name, shape of b samples) → tensor; checks each device's entry. */
+function stackCaches(items: readonly CachedGradientItem[], what: string): (name: string, shapeOf: (b: number) => number[]) => tf.Tensor {
+  return (name, shapeOf) => {
+    const parts = items.map((it, k) => {
+      const v = it.cache.values[name];
+      const shape = shapeOf(it.cache.batchSize);
+      if (!v || v.data.length !== sizeOf(shape) || v.shape.join() !== shape.join())
+        throw new ShapeError(`${what}: ${items.length === 1 ? '' : `device ${k} `}cache entry '${name}' missing or not of shape [${shape.join(', ')}]`);
+      return v;
+    });
+    return stackRows(parts, shapeOf(items.reduce((n, it) => n + it.cache.batchSize, 0)));
+  };
+}
+
+/**
+ * Server: each device's gradients with respect to its LoRA copy, from one backward pass over the
+ * stacked caches and cut gradients of several devices (bit-identical to encoderGradients for one).
+ */
+export function encoderGradientsCachedMany(foundation: Foundation, items: readonly CachedGradientItem[]): LoraWeights[] {
+  const what = 'encoderBackwardCached';
   const c = foundation.config;
-  const g = checkCut(foundation, featureGrad, 'encoderBackwardCached featureGrad');
-  const b = cache.batchSize;
-  if (g !== b) throw new ShapeError(`encoderBackwardCached: a cache of ${b} rows but ${g} gradient rows`);
+  const samples = checkCuts(foundation, items.map((it) => it.featureGrad), what, 'featureGrad');
+  items.forEach((it, k) => {
+    if (samples[k] !== it.cache.batchSize) throw new ShapeError(`${what}: ${items.length === 1 ? '' : `device ${k}: `}a cache of ${it.cache.batchSize} rows but ${samples[k]} gradient rows`);
+  });
+  const b = samples.reduce((a, x) => a + x, 0);
   const n = b * c.tokens;
   const d = c.dModel;
-  const bh = b * c.heads;
   const dh = d / c.heads;
   const scale = c.loraAlpha / c.loraRank;
   const invSqrt = 1 / Math.sqrt(d / c.heads);
   return tidyData(() => {
     const w = foundation.weights;
     const wT = (name: string): T2 => weight(foundation.transposed, `${name}/kernel`) as T2;
-    const l = tensors(lora, loraShapes(c), 'lora');
-    const cached = (name: string, shape: number[]): tf.Tensor => {
-      const v = cache.values[name];
-      if (!v || v.data.length !== sizeOf(shape) || v.shape.join() !== shape.join()) throw new ShapeError(`encoderBackwardCached: cache entry '${name}' missing or not of shape [${shape.join(', ')}]`);
-      return tf.tensor(v.data, shape, 'float32');
-    };
-    const out: Record<string, tf.Tensor> = {};
+    const devices: Devices = { loras: items.map((it, k) => tensors(it.lora, loraShapes(c), items.length === 1 ? 'lora' : `lora of device ${k}`)), rows: samples.map((s) => s * c.tokens) };
+    const stacked = stackCaches(items, what);
+    // Shapes per device of b samples: rows b·L ([n, ·]) or b·h ([b·h, ·, ·]).
+    const rowsBy = (cols: number) => (bk: number) => [bk * c.tokens, cols];
+    const headsBy = (l: number, last: number) => (bk: number) => [bk * c.heads, l, last];
+    const out: Array<Record<string, tf.Tensor>> = items.map(() => ({}));
+    const record = (name: string, grads: tf.Tensor[]): void => grads.forEach((g, k) => ((out[k] as Record<string, tf.Tensor>)[name] = g));
     // Reshape [b, L, d] → [n, d]: its gradient is the reshaped cut gradient.
-    let dx = tf.reshape(tf.tensor3d(featureGrad.data, featureGrad.shape as [number, number, number]), [n, d]);
+    let dx = tf.reshape(stackCuts(items.map((it) => it.featureGrad)), [n, d]);
     for (let i = c.blocks - 1; i >= 0; i--) {
       const pre = `block${i}`;
       const plan = blockPlan(c, i);
       // x3 = x2 + ffn2(gelu(ffn1(LN2(x2)))): both inputs of the add receive dx.
-      const f1 = cached(`${pre}/ffn1`, [n, c.ffnDim]);
-      const sig = cached(`${pre}/sigmoid`, [n, c.ffnDim]);
+      const f1 = stacked(`${pre}/ffn1`, rowsBy(c.ffnDim));
+      const sig = stacked(`${pre}/sigmoid`, rowsBy(c.ffnDim));
       const dGelu = tf.matMul(dx as T2, wT(`${pre}/ffn2`));
       let dF1 = tf.mul(dGelu, sig); // Mul(f1, σ), a
       const dSig = tf.mul(dGelu, f1); // Mul(f1, σ), b
       const dZ = tf.mul(dSig, tf.mul(sig, tf.sub(tf.scalar(1), sig))); // Sigmoid
       dF1 = tf.add(dF1, tf.mul(dZ, 1.702)); // Mul(f1, 1.702), a
       const dH2 = tf.matMul(dF1 as T2, wT(`${pre}/ffn1`));
-      const dX2 = layerNormBackward(dH2, weight(w, `${pre}/ln2/gamma`), cached(`${pre}/ln2/centered`, [n, d]), cached(`${pre}/ln2/varEps`, [n, 1]), cached(`${pre}/ln2/rstd`, [n, 1]), dx);
+      const dX2 = layerNormBackward(dH2, weight(w, `${pre}/ln2/gamma`), stacked(`${pre}/ln2/centered`, rowsBy(d)), stacked(`${pre}/ln2/varEps`, rowsBy(1)), stacked(`${pre}/ln2/rstd`, rowsBy(1)), dx);
       // x2 = x + output(merge(attention)): both inputs receive dX2.
       let dMerged: tf.Tensor;
       if (plan.lora.output) {
-        const r = loraDenseBackward(dX2 as T2, cached(`${pre}/merged`, [n, d]) as T2, wT(`${pre}/output`), l[`${pre}/output/A`] as T2, l[`${pre}/output/B`] as T2, scale, true);
-        out[`${pre}/output/A`] = r.dA;
-        out[`${pre}/output/B`] = r.dB;
+        const r = projectManyBackward(devices, `${pre}/output`, dX2 as T2, stacked(`${pre}/merged`, rowsBy(d)) as T2, wT(`${pre}/output`), scale, true);
+        record(`${pre}/output/A`, r.dA);
+        record(`${pre}/output/B`, r.dB);
         dMerged = r.dx as tf.Tensor;
       } else dMerged = tf.matMul(dX2 as T2, wT(`${pre}/output`));
       const dCtx = splitHeads(c, dMerged as T2, b); // mergeHeads' gradient
       // ctx = probs·v; probs = softmax(s·invSqrt); s = q·kᵀ (bmm gradients: plain products against transposed copies).
       const dQKV: Partial<Record<'query' | 'key' | 'value', tf.Tensor>> = {};
-      if (plan.needV) dQKV.value = tf.matMul(bt(cached(`${pre}/probs`, [bh, c.tokens, c.tokens])), dCtx);
+      if (plan.needV) dQKV.value = tf.matMul(bt(stacked(`${pre}/probs`, headsBy(c.tokens, c.tokens))), dCtx);
       if (plan.needQ || plan.needK) {
-        const probs = cached(`${pre}/probs`, [bh, c.tokens, c.tokens]);
-        const dProbs = tf.matMul(dCtx, bt(cached(`${pre}/v`, [bh, c.tokens, dh])));
+        const probs = stacked(`${pre}/probs`, headsBy(c.tokens, c.tokens));
+        const dProbs = tf.matMul(dCtx, bt(stacked(`${pre}/v`, headsBy(c.tokens, dh))));
         const dyTimesY = tf.mul(dProbs, probs); // Softmax
         const dLogits = tf.sub(dyTimesY, tf.mul(tf.sum(dyTimesY, [2], true), probs));
         const dS = tf.mul(dLogits, invSqrt) as T3;
-        if (plan.needQ) dQKV.query = tf.matMul(dS, cached(`${pre}/k`, [bh, c.tokens, dh]) as T3);
-        if (plan.needK) dQKV.key = tf.transpose(tf.matMul(bt(cached(`${pre}/q`, [bh, c.tokens, dh])), dS), [0, 2, 1]);
+        if (plan.needQ) dQKV.query = tf.matMul(dS, stacked(`${pre}/k`, headsBy(c.tokens, dh)) as T3);
+        if (plan.needK) dQKV.key = tf.transpose(tf.matMul(bt(stacked(`${pre}/q`, headsBy(c.tokens, dh))), dS), [0, 2, 1]);
       }
       // The projections of LN1's output, in the tape's reverse order: value, key, query.
-      const h1 = plan.lora.query || plan.lora.key || plan.lora.value ? (cached(`${pre}/h1`, [n, d]) as T2) : null;
+      const h1 = plan.lora.query || plan.lora.key || plan.lora.value ? (stacked(`${pre}/h1`, rowsBy(d)) as T2) : null;
       let dH1: tf.Tensor | null = null;
       for (const t of ['value', 'key', 'query'] as const) {
         const dt = dQKV[t];
@@ -229,29 +374,43 @@ export function encoderGradientsCached(foundation: Foundation, lora: LoraWeights
         const dProj = mergeHeads(c, dt as T3, b); // splitHeads' gradient
         let dIn: tf.Tensor | null = null;
         if (plan.lora[t]) {
-          const r = loraDenseBackward(dProj, h1 as T2, wT(`${pre}/${t}`), l[`${pre}/${t}/A`] as T2, l[`${pre}/${t}/B`] as T2, scale, plan.needX);
-          out[`${pre}/${t}/A`] = r.dA;
-          out[`${pre}/${t}/B`] = r.dB;
+          const r = projectManyBackward(devices, `${pre}/${t}`, dProj, h1 as T2, wT(`${pre}/${t}`), scale, plan.needX);
+          record(`${pre}/${t}/A`, r.dA);
+          record(`${pre}/${t}/B`, r.dB);
           dIn = r.dx;
         } else if (plan.needX) dIn = tf.matMul(dProj, wT(`${pre}/${t}`));
         if (dIn) dH1 = dH1 ? tf.add(dH1, dIn) : dIn;
       }
       if (!plan.needX) break;
-      dx = layerNormBackward(dH1 as tf.Tensor, weight(w, `${pre}/ln1/gamma`), cached(`${pre}/ln1/centered`, [n, d]), cached(`${pre}/ln1/varEps`, [n, 1]), cached(`${pre}/ln1/rstd`, [n, 1]), dX2);
+      dx = layerNormBackward(dH1 as tf.Tensor, weight(w, `${pre}/ln1/gamma`), stacked(`${pre}/ln1/centered`, rowsBy(d)), stacked(`${pre}/ln1/varEps`, rowsBy(1)), stacked(`${pre}/ln1/rstd`, rowsBy(1)), dX2);
     }
-    const grads: LoraWeights = {};
-    for (const name of Object.keys(l)) {
-      const t = out[name];
-      if (!t) throw new Error(`internal: no gradient for '${name}'`);
-      grads[name] = new Float32Array(t.dataSync());
-    }
-    return grads;
+    return out.map((grads, k) => {
+      const lora: LoraWeights = {};
+      for (const name of Object.keys(devices.loras[k] as Record<string, tf.Tensor>)) {
+        const t = grads[name];
+        if (!t) throw new Error(`internal: no gradient for '${name}'`);
+        lora[name] = new Float32Array(t.dataSync());
+      }
+      return lora;
+    });
+  });
+}
+
+/** Server: gradients of the device's loss with respect to its LoRA copy, from the forward pass's cache (bit-identical to encoderGradients). */
+export function encoderGradientsCached(foundation: Foundation, lora: LoraWeights, cache: EncoderCache, featureGrad: Cut): LoraWeights {
+  return encoderGradientsCachedMany(foundation, [{ lora, cache, featureGrad }])[0] as LoraWeights;
+}
+
+/** Server: encoderGradientsCachedMany, then each device's Adam step on its own LoRA copy. */
+export function encoderBackwardCachedMany(foundation: Foundation, items: readonly CachedBackwardItem[]): Array<{ lora: LoraWeights; loraOpt: OptimizerState }> {
+  const grads = encoderGradientsCachedMany(foundation, items);
+  return items.map((it, k) => {
+    const u = adamUpdate(it.lora, grads[k] as LoraWeights, it.loraOpt, it.lr);
+    return { lora: u.weights, loraOpt: u.state };
   });
 }
 
 /** Server: back-propagates the device's cut gradient into its LoRA copy from the forward pass's cache and applies one Adam step (bit-identical to encoderBackward). */
 export function encoderBackwardCached(foundation: Foundation, lora: LoraWeights, loraOpt: OptimizerState, cache: EncoderCache, featureGrad: Cut, lr: number): { lora: LoraWeights; loraOpt: OptimizerState } {
-  const g = encoderGradientsCached(foundation, lora, cache, featureGrad);
-  const u = adamUpdate(lora, g, loraOpt, lr);
-  return { lora: u.weights, loraOpt: u.state };
+  return encoderBackwardCachedMany(foundation, [{ lora, loraOpt, cache, featureGrad, lr }])[0] as { lora: LoraWeights; loraOpt: OptimizerState };
 }

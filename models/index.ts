@@ -47,12 +47,22 @@ export {
   type HeadWeights,
   type TrainState,
 } from './split';
-export { encoderForwardCached, encoderGradientsCached, encoderBackwardCached, type EncoderCache } from './cached';
+export {
+  encoderForwardCached,
+  encoderGradientsCached,
+  encoderBackwardCached,
+  encoderForwardCachedMany,
+  encoderGradientsCachedMany,
+  encoderBackwardCachedMany,
+  type EncoderCache,
+  type CachedForwardItem,
+  type CachedGradientItem,
+  type CachedBackwardItem,
+} from './cached';
 export {
   batchedEncoderForward,
   batchedEncoderGradients,
   batchedEncoderBackward,
-  multiLoraDense,
   type BatchedForwardItem,
   type BatchedGradientItem,
   type BatchedBackwardItem,

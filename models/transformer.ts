@@ -28,11 +28,6 @@ export interface EncoderParams {
   /** LoRA adapters by name (`block0/query/A`, ...); absent or partial means no adapter there. */
   readonly lora?: Readonly<Record<string, tf.Tensor>>;
   readonly mode: EncoderMode;
-  /**
-   * Replaces every projection `x·W + b (+ LoRA)` of the encoder ('fast' mode): the multi-adapter
-   * batched encoder (batched.ts) applies each device's adapter to its own rows through it.
-   */
-  readonly project?: (name: string, x: T2) => T2;
 }
 
 function get(map: Readonly<Record<string, tf.Tensor>> | undefined, name: string): tf.Tensor {
@@ -71,7 +66,6 @@ export function embedForward(c: ResolvedModelConfig, w: Readonly<Record<string, 
 }
 
 function project(c: ResolvedModelConfig, p: EncoderParams, name: string, x: T2): T2 {
-  if (p.project) return p.project(name, x);
   const w = get(p.weights, `${name}/kernel`) as T2;
   const b = get(p.weights, `${name}/bias`) as tf.Tensor1D;
   const a = p.lora?.[`${name}/A`] as T2 | undefined;

@@ -51,4 +51,13 @@ export interface ActorKind<S = unknown, P = unknown> {
   initialState(params: P, ctx: ActorContext): S;
   /** Pure: the same (state, message, ctx) always gives the same result. May throw: the runtime turns that into a failure event. */
   transition(state: S, message: Envelope, ctx: ActorContext): readonly [S, readonly Effect[]];
+  /**
+   * Optional: handles all of the actor's mail of one step at once (`mail` in delivery order, at
+   * least two messages; `ctx.t` is the first one's), so that work can be batched across messages
+   * (the edge server's multi-adapter batching). Must give what `transition` folded over the mail
+   * would give, up to floating-point rounding: the new state, and for each message the effects
+   * it causes, timed from that message's `t`. If it throws, the runtime forgets its draws and
+   * falls back to `transition` message by message, so a failure is charged to its own message.
+   */
+  transitionMail?(state: S, mail: readonly Envelope[], ctx: ActorContext): readonly [S, ReadonlyArray<readonly Effect[]>];
 }

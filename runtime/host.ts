@@ -130,32 +130,17 @@ export class ActorHost {
       if (!a) throw new Error(`host ${this.index} has no actor '${id}'`);
       this.dirty.add(id);
       let idx = 0;
-      for (const w of mail) {
-        const body = w.bodyRef !== undefined ? this.take(w.bodyRef) : w.body;
-        const env: Envelope = { seq: w.seq, slot: w.slot, t: w.t, from: w.from, to: w.to, type: w.type, body };
-        const before = a.random.state();
-        handled++;
-        let next: unknown;
-        let out: readonly Effect[];
-        try {
-          const r = a.kind.transition(a.state, env, this.context(id, batch.slot, w.t, a.random));
-          if (!Array.isArray(r) || r.length !== 2 || !Array.isArray(r[1])) throw new TypeError(`transition of kind '${a.kind.kind}' must return [state, effects]`);
-          [next, out] = r;
-          for (const e of out) checkEffect(e);
-        } catch (err) {
-          a.random = RandomStream.fromState(a.random.seed, a.random.name, before);
-          const fbody = { actor: id, error: describeError(err), message: { seq: w.seq, from: w.from, type: w.type } };
-          effects.push({ kind: 'failure', from: id, idx: idx++, t: w.t, to: a.spec.supervisor ?? 'runtime', type: 'failure', body: fbody, payload: summarizePayload(fbody) });
-          continue;
-        }
-        a.state = next;
-        let stateBuffers: Set<ArrayBuffer> | undefined;
+      let stateBuffers: Set<ArrayBuffer> | undefined;
+      const envelopes = mail.map((w): Envelope => ({ seq: w.seq, slot: w.slot, t: w.t, from: w.from, to: w.to, type: w.type, body: w.bodyRef !== undefined ? this.take(w.bodyRef) : w.body }));
+      handled += mail.length;
+      /** The effects of the message handled at virtual time `t`, as the runtime's data. */
+      const emit = (out: readonly Effect[], t0: number): void => {
         for (const e of out) {
           if (e.kind === 'log') {
-            effects.push({ kind: 'log', from: id, idx: idx++, t: w.t, to: 'log', type: e.type, payload: summarizePayload(e.data) });
+            effects.push({ kind: 'log', from: id, idx: idx++, t: t0, to: 'log', type: e.type, payload: summarizePayload(e.data) });
             continue;
           }
-          const t = w.t + (e.delayS ?? 0);
+          const t = t0 + (e.delayS ?? 0);
           const payload = summarizePayload(e.body);
           let msgBody = e.body;
           const bufs = msgBody !== null && typeof msgBody === 'object' ? collectBuffers(msgBody) : new Set<ArrayBuffer>();
@@ -178,9 +163,54 @@ export class ActorHost {
             effects.push({ kind: 'send', from: id, idx: idx++, t, to: e.to, type: e.type, body: msgBody, payload });
           }
         }
+      };
+      const whole = envelopes.length > 1 && a.kind.transitionMail ? this.handleMail(a, id, envelopes, batch.slot) : null;
+      if (whole) {
+        a.state = whole.state;
+        whole.effects.forEach((out, i) => emit(out, (envelopes[i] as Envelope).t));
+        continue;
+      }
+      for (const env of envelopes) {
+        const before = a.random.state();
+        let next: unknown;
+        let out: readonly Effect[];
+        try {
+          const r = a.kind.transition(a.state, env, this.context(id, batch.slot, env.t, a.random));
+          if (!Array.isArray(r) || r.length !== 2 || !Array.isArray(r[1])) throw new TypeError(`transition of kind '${a.kind.kind}' must return [state, effects]`);
+          [next, out] = r;
+          for (const e of out) checkEffect(e);
+        } catch (err) {
+          a.random = RandomStream.fromState(a.random.seed, a.random.name, before);
+          const fbody = { actor: id, error: describeError(err), message: { seq: env.seq, from: env.from, type: env.type } };
+          effects.push({ kind: 'failure', from: id, idx: idx++, t: env.t, to: a.spec.supervisor ?? 'runtime', type: 'failure', body: fbody, payload: summarizePayload(fbody) });
+          continue;
+        }
+        a.state = next;
+        stateBuffers = undefined; // the buffers the new state keeps
+        emit(out, env.t);
       }
     }
     return { result: { effects, handled }, transfer: [...transfer] };
+  }
+
+  /**
+   * The actor's whole mail through `transitionMail`; null (its draws forgotten) if it throws or
+   * returns something malformed, and the caller then handles the mail message by message.
+   */
+  private handleMail(a: Hosted, id: string, mail: readonly Envelope[], slot: number): { state: unknown; effects: ReadonlyArray<readonly Effect[]> } | null {
+    const before = a.random.state();
+    try {
+      const r = a.kind.transitionMail!(a.state, mail, this.context(id, slot, (mail[0] as Envelope).t, a.random));
+      if (!Array.isArray(r) || r.length !== 2 || !Array.isArray(r[1]) || r[1].length !== mail.length) throw new TypeError(`transitionMail of kind '${a.kind.kind}' must return [state, one effect list per message]`);
+      for (const out of r[1]) {
+        if (!Array.isArray(out)) throw new TypeError(`transitionMail of kind '${a.kind.kind}' must return an effect list per message`);
+        for (const e of out) checkEffect(e);
+      }
+      return { state: r[0], effects: r[1] };
+    } catch {
+      a.random = RandomStream.fromState(a.random.seed, a.random.name, before);
+      return null;
+    }
   }
 
   private take(ref: number): unknown {

@@ -9,7 +9,11 @@ import {
   createRandomFoundation,
   embed,
   encoderBackward,
+  encoderBackwardCached,
+  encoderBackwardCachedMany,
   encoderForward,
+  encoderForwardCached,
+  encoderForwardCachedMany,
   encoderGradients,
   headGradients,
   initBackend,
@@ -112,6 +116,41 @@ describe.each([
       expect(maxRelErr(batched[k]!.lora, alone.lora)).toBeLessThan(1e-5);
       expect(batched[k]!.loraOpt.step).toBe(1);
     });
+  });
+});
+
+describe('batched cached pair (what the server shards run)', () => {
+  it('gives each device its own features and cache, and a backward pass over another grouping equals per-device execution', () => {
+    // Prepare: five devices; the forward pass batches {0,1,2} and {3,4}, the backward pass {4,1,3} and {0,2}.
+    const ds = devices(f, [16, 16, 9, 16, 4]);
+    const items = ds.map((d) => ({ ...d, loraOpt: initOptimizerState(d.lora), lr: 1e-3 }));
+    // Execute
+    const forward = [...encoderForwardCachedMany(f, items.slice(0, 3)), ...encoderForwardCachedMany(f, items.slice(3))];
+    const order = [[4, 1, 3], [0, 2]];
+    const backward = new Map<number, ReturnType<typeof encoderBackwardCached>>();
+    for (const group of order) {
+      const out = encoderBackwardCachedMany(f, group.map((k) => ({ ...items[k]!, cache: forward[k]!.cache })));
+      group.forEach((k, i) => backward.set(k, out[i]!));
+    }
+    // Assert
+    items.forEach((it, k) => {
+      const alone = encoderForwardCached(f, it.lora, it.activations);
+      expect(forward[k]!.features.shape).toEqual(alone.features.shape);
+      expect(relErr(forward[k]!.features.data, alone.features.data)).toBeLessThan(1e-5);
+      expect(forward[k]!.cache.batchSize).toBe(alone.cache.batchSize);
+      expect(Object.keys(forward[k]!.cache.values).sort()).toEqual(Object.keys(alone.cache.values).sort());
+      const step = encoderBackwardCached(f, it.lora, it.loraOpt, alone.cache, it.featureGrad, it.lr);
+      expect(maxRelErr(backward.get(k)!.lora, step.lora)).toBeLessThan(1e-5);
+      expect(maxRelErr(backward.get(k)!.loraOpt.m, step.loraOpt.m)).toBeLessThan(1e-5);
+    });
+  });
+
+  it('names the device whose cache does not fit its gradient', () => {
+    const ds = devices(f, [8, 8]);
+    const fwd = encoderForwardCachedMany(f, ds);
+    const broken = { ...fwd[1]!.cache, values: { ...fwd[1]!.cache.values, 'block1/ffn1': { data: new Float32Array(3), shape: [3] } } };
+    const items = ds.map((d, k) => ({ ...d, cache: k === 1 ? broken : fwd[k]!.cache, loraOpt: initOptimizerState(d.lora), lr: 1e-3 }));
+    expect(() => encoderBackwardCachedMany(f, items)).toThrow(/device 1 cache entry 'block1\/ffn1'/);
   });
 });
 

@@ -89,3 +89,56 @@ export function relayRing(ids: string[]): Record<string, string> {
   ids.forEach((id, i) => (out[id] = ids[(i + 1) % ids.length]!));
   return out;
 }
+
+interface TallyState {
+  readonly total: number;
+  readonly handled: number;
+  readonly batches: number;
+}
+
+/** Adds up `{ n }` messages and answers each with the running total; 'boom' (n < 0) throws. */
+function tallyOne(s: TallyState, n: number, from: string): [TallyState, Effect[]] {
+  if (n < 0) throw new Error(`negative ${n}`);
+  const total = s.total + n;
+  return [{ ...s, total, handled: s.handled + 1 }, [{ kind: 'send', to: from, type: 'total', body: { total }, delayS: n * 0.001 }]];
+}
+
+/** Handles its mail message by message. */
+export const tally: ActorKind<TallyState> = {
+  kind: 'tally',
+  initialState: () => ({ total: 0, handled: 0, batches: 0 }),
+  transition: (s, m) => tallyOne(s, (m.body as { n: number }).n, m.from),
+};
+
+/** The same logic over a whole step's mail at once (`transitionMail`), counting its batches; the effects must come out the same. */
+export const tallyMail: ActorKind<TallyState> = {
+  ...tally,
+  kind: 'tally-mail',
+  transitionMail(s, mail) {
+    let state: TallyState = { ...s, batches: s.batches + 1 };
+    const effects = mail.map((m) => {
+      const [next, out] = tallyOne(state, (m.body as { n: number }).n, m.from);
+      state = next;
+      return out;
+    });
+    return [state, effects] as const;
+  },
+};
+
+/** On each tick, sends `{ n }` to every tally actor of the resource `tallies`. */
+export const feeder: ActorKind<null> = {
+  kind: 'feeder',
+  ticks: true,
+  initialState: () => null,
+  transition: (s, m, ctx) => {
+    if (m.type !== 'slot') return [s, []];
+    const targets = (ctx.resources.tallies as string[] | undefined) ?? [];
+    const n = m.slot === 3 && ctx.self === 'f1' ? -1 : ctx.random.int(50);
+    return [s, targets.map((to): Effect => ({ kind: 'send', to, type: 'add', body: { n }, delayS: ctx.random.int(5) * 0.001 }))];
+  },
+};
+
+/** A resource: the ids of the tally actors t0..t{n-1}. */
+export function tallyIds(n: number): string[] {
+  return Array.from({ length: n }, (_, i) => `t${i}`);
+}
