@@ -7,11 +7,19 @@
  * pinned one per worker slot and the server deals admitted devices to them in turn, so the encoder
  * work of a round spreads evenly over the pool whichever devices are admitted. The shard count is part of the scenario, never the
  * worker count, so the log does not depend on the pool.
+ *
+ * Multi-adapter batching (issue 7): the devices of a shard send their cut gradients and next
+ * activations in the same runtime step, so the shard takes its whole mail at once
+ * (`transitionMail`): one batched backward pass over the cut gradients, then one batched forward
+ * pass over the activations (models/cached.ts, `...Many`: frozen weights on all rows, each
+ * device's adapter on its own rows), in groups of at most `batchDevices` devices. What each
+ * device gets is what per-device execution gives, to within floating-point rounding; the timing
+ * model (t^srv, MODEL.md §4) is unchanged.
  */
 import { produce } from 'immer';
-import type { ActorKind, Effect } from '../runtime/actor';
+import type { ActorContext, ActorKind, Effect, Envelope } from '../runtime/actor';
 import { airtimeS } from '../channels/inverse';
-import { encoderBackwardCached, encoderForwardCached, initOptimizerState, type EncoderCache } from '../models';
+import { encoderBackwardCachedMany, encoderForwardCachedMany, initOptimizerState, type EncoderCache } from '../models';
 import type { OptimizerState } from '../models/optimizer';
 import type { CutMessage, SessionOpen, Upload, Weights } from './protocol';
 import { SERVER_ID, type PayloadCosts } from './params';
@@ -21,6 +29,8 @@ export interface ShardParams {
   serverFlops: number;
   costs: PayloadCosts;
   learningRate: number;
+  /** Most devices in one batched encoder pass (1: one pass per device). */
+  batchDevices: number;
 }
 
 /** One device's session on this shard during a round. */
@@ -40,16 +50,80 @@ export interface ShardState {
   sessions: Record<string, Session>;
 }
 
+type ActivationsBody = { slot: number; cut: CutMessage };
+type GradientBody = { slot: number; cut: CutMessage; last: boolean };
+
+/** `items` in groups of at most `size`, in order. */
+function groups<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/** The session of the message's sender, checked; `need` names what it must already hold. */
+function sessionOf(state: ShardState, message: Envelope, slot: number, need: 'session' | 'activations', ctx: ActorContext): Session {
+  const session = state.sessions[message.from];
+  if (!session || slot !== state.slot || (need === 'activations' && !session.cache))
+    throw new Error(`${ctx.self}: ${need === 'activations' ? 'cut gradient' : 'activations'} from ${message.from} without ${need === 'activations' ? 'activations' : 'a session'}`);
+  return session;
+}
+
+/**
+ * The cut gradients (`backward`) and then the activations (`forward`) of several devices, each in
+ * batched passes: updates the sessions and returns each message's effects by its index.
+ */
+function runBatched(state: ShardState, backward: ReadonlyArray<[number, Envelope]>, forward: ReadonlyArray<[number, Envelope]>, ctx: ActorContext): [ShardState, Map<number, Effect[]>] {
+  const { foundation } = simulationResources(ctx);
+  const p = state.params;
+  const effects = new Map<number, Effect[]>();
+  const sessions: Record<string, Session> = { ...state.sessions };
+  for (const group of groups(backward, p.batchDevices)) {
+    const items = group.map(([, m]) => {
+      const session = sessionOf({ ...state, sessions }, m, (m.body as GradientBody).slot, 'activations', ctx);
+      return { lora: session.lora, loraOpt: session.loraOptimizer, cache: session.cache as EncoderCache, featureGrad: (m.body as GradientBody).cut, lr: p.learningRate };
+    });
+    const steps = encoderBackwardCachedMany(foundation, items);
+    group.forEach(([i, m], k) => {
+      const body = m.body as GradientBody;
+      const session = sessions[m.from] as Session;
+      const step = steps[k] as (typeof steps)[number];
+      if (body.last) {
+        const upload: Upload = { slot: body.slot, device: m.from, dataSize: session.dataSize, weights: step.lora };
+        effects.set(i, [{ kind: 'send', to: SERVER_ID, type: 'lora-upload', body: upload }]);
+        delete sessions[m.from];
+      } else {
+        sessions[m.from] = { ...session, lora: step.lora, loraOptimizer: step.loraOpt, cache: null };
+        effects.set(i, []);
+      }
+    });
+  }
+  for (const group of groups(forward, p.batchDevices)) {
+    const items = group.map(([, m]) => ({ lora: sessionOf({ ...state, sessions }, m, (m.body as ActivationsBody).slot, 'session', ctx).lora, activations: (m.body as ActivationsBody).cut }));
+    const out = encoderForwardCachedMany(foundation, items);
+    group.forEach(([i, m], k) => {
+      const session = sessions[m.from] as Session;
+      const { features, cache } = out[k] as (typeof out)[number];
+      sessions[m.from] = { ...session, cache };
+      // t^srv per iteration = F^srv n / F_s (the server shared equally); then s_f on the downlink. MODEL.md §4.
+      const serverS = (p.costs.serverFlopsPerIteration * session.admittedCount) / p.serverFlops;
+      const downS = airtimeS(p.costs.featuresBits, session.downlinkRateBps);
+      effects.set(i, [{ kind: 'send', to: m.from, type: 'features', body: { slot: (m.body as ActivationsBody).slot, cut: features }, delayS: serverS + downS }]);
+    });
+  }
+  return [{ ...state, sessions }, effects];
+}
+
 export const shardKind: ActorKind<ShardState, ShardParams> = {
   kind: 'shard',
   resources: ['simulation'],
   initialState: (params) => ({ params, slot: -1, sessions: {} }),
 
   transition(state, message, ctx) {
-    let effects: Effect[] = [];
-    const foundation = () => simulationResources(ctx).foundation;
+    if (message.type === 'activations' || message.type === 'cut-gradient') {
+      const [next, effects] = runBatched(state, message.type === 'cut-gradient' ? [[0, message]] : [], message.type === 'activations' ? [[0, message]] : [], ctx);
+      return [next, effects.get(0) ?? []] as const;
+    }
     const next = produce(state, (s) => {
-      const p = s.params;
       switch (message.type) {
         case 'global-lora': {
           const m = message.body as SessionOpen;
@@ -60,36 +134,43 @@ export const shardKind: ActorKind<ShardState, ShardParams> = {
           s.sessions[m.device] = { lora: m.lora, loraOptimizer: initOptimizerState(m.lora), cache: null, downlinkRateBps: m.downlinkRateBps, admittedCount: m.admittedCount, dataSize: m.dataSize };
           return;
         }
-        case 'activations': {
-          const m = message.body as { slot: number; cut: CutMessage };
-          const session = state.sessions[message.from];
-          if (!session || m.slot !== state.slot) throw new Error(`${ctx.self}: activations from ${message.from} without a session`);
-          const { features, cache } = encoderForwardCached(foundation(), session.lora, m.cut);
-          (s.sessions[message.from] as Session).cache = cache;
-          // t^srv per iteration = F^srv n / F_s (the server shared equally); then s_f on the downlink. MODEL.md §4.
-          const serverS = (p.costs.serverFlopsPerIteration * session.admittedCount) / p.serverFlops;
-          const downS = airtimeS(p.costs.featuresBits, session.downlinkRateBps);
-          effects = [{ kind: 'send', to: message.from, type: 'features', body: { slot: m.slot, cut: features }, delayS: serverS + downS }];
-          return;
-        }
-        case 'cut-gradient': {
-          const m = message.body as { slot: number; cut: CutMessage; last: boolean };
-          const session = state.sessions[message.from];
-          if (!session?.cache || m.slot !== state.slot) throw new Error(`${ctx.self}: cut gradient from ${message.from} without activations`);
-          const step = encoderBackwardCached(foundation(), session.lora, session.loraOptimizer, session.cache, m.cut, p.learningRate);
-          if (m.last) {
-            const upload: Upload = { slot: m.slot, device: message.from, dataSize: session.dataSize, weights: step.lora };
-            effects = [{ kind: 'send', to: SERVER_ID, type: 'lora-upload', body: upload }];
-            delete s.sessions[message.from];
-            return;
-          }
-          s.sessions[message.from] = { ...session, lora: step.lora, loraOptimizer: step.loraOpt, cache: null };
-          return;
-        }
         default:
           throw new Error(`${ctx.self}: unexpected message ${message.type}`);
       }
     });
-    return [next, effects] as const;
+    return [next, []] as const;
+  },
+
+  /**
+   * A step's mail at once: sessions opened first, then every cut gradient in batched backward
+   * passes, then every activation in batched forward passes. That is the per-message order as
+   * long as each device sends at most one of each and its cut gradient comes before its next
+   * activations (the device sends them so); any other mail is handled message by message.
+   */
+  transitionMail(state, mail, ctx) {
+    const opens: Envelope[] = [];
+    const backward: Array<[number, Envelope]> = [];
+    const forward: Array<[number, Envelope]> = [];
+    const seen = new Set<string>();
+    const notBatchable = (): never => {
+      throw new Error(`${ctx.self}: mail not batchable`);
+    };
+    mail.forEach((m, i) => {
+      const key = `${m.type}/${m.type === 'global-lora' ? (m.body as SessionOpen).device : m.from}`;
+      if (seen.has(key)) notBatchable();
+      seen.add(key);
+      if (m.type === 'global-lora') {
+        if (backward.length + forward.length > 0) notBatchable();
+        opens.push(m);
+      } else if (m.type === 'cut-gradient') {
+        if (seen.has(`activations/${m.from}`)) notBatchable();
+        backward.push([i, m]);
+      } else if (m.type === 'activations') forward.push([i, m]);
+      else notBatchable();
+    });
+    let s = state;
+    for (const m of opens) s = shardKind.transition(s, m, { ...ctx, t: m.t })[0];
+    const [next, effects] = runBatched(s, backward, forward, ctx);
+    return [next, mail.map((_, i) => effects.get(i) ?? [])] as const;
   },
 };

@@ -129,6 +129,11 @@ const runtimeSchema = z.strictObject({
   workers: z.number().int().min(0).max(256).default(0),
   /** Edge-server shards and evaluator shards (pinned one per worker slot). Part of the run, not of the pool: the log depends on it, never on the worker count. */
   shards: z.number().int().min(1).max(256).default(8),
+  /**
+   * Most devices a shard runs through the encoder in one multi-adapter batched pass (1: a pass per
+   * device). Part of the run: it groups the arithmetic (results equal to within rounding).
+   */
+  batchDevices: z.number().int().min(1).max(1024).default(8),
   /** Write a checkpoint every N rounds. */
   checkpointEvery: z.number().int().min(1).default(10),
 });

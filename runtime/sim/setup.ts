@@ -74,7 +74,7 @@ export function planRun(scenario: Scenario): RunPlan {
     actors.push({ id: deviceId(k), kind: 'device', params: device });
   }
   const shards = scenario.runtime.shards;
-  const shard: ShardParams = { serverFlops: scenario.server.flops, costs, learningRate: t.learningRate };
+  const shard: ShardParams = { serverFlops: scenario.server.flops, costs, learningRate: t.learningRate, batchDevices: scenario.runtime.batchDevices };
   for (let j = 0; j < shards; j++) actors.push({ id: shardId(j), kind: 'shard', params: shard, worker: j });
   const evalSamples = Math.min(t.evalSamples, scenario.data.testSamples);
   for (let j = 0; j < shards; j++) {
