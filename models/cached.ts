@@ -34,7 +34,7 @@ import { loraShapes, sizeOf, type LoraTarget, type ResolvedModelConfig } from '.
 import type { Foundation } from './foundation';
 import { frozenDense, loraDense } from './ops';
 import { adamUpdate, type OptimizerState } from './optimizer';
-import { checkCut, ShapeError, tensors, tidyData, type Cut, type LoraWeights } from './split';
+import { checkCut, ownedValues, ShapeError, tensors, tidyData, toCut, type Cut, type LoraWeights } from './split';
 import { mergeHeads, splitHeads } from './transformer';
 
 type T2 = tf.Tensor2D;
@@ -100,7 +100,6 @@ function blockPlan(c: ResolvedModelConfig, i: number): BlockPlan {
   return { needX, lora, needQ: needX || lora.query, needK: needX || lora.key, needV: needX || lora.value };
 }
 
-const toCut = (t: tf.Tensor): Cut => ({ data: new Float32Array(t.dataSync()), shape: t.shape.slice() });
 const t2 = (x: tf.Tensor): T2 => tf.transpose(x as T2) as T2;
 const bt = (x: tf.Tensor): T3 => tf.transpose(x as T3, [0, 2, 1]) as T3;
 
@@ -389,7 +388,7 @@ export function encoderGradientsCachedMany(foundation: Foundation, items: readon
       for (const name of Object.keys(devices.loras[k] as Record<string, tf.Tensor>)) {
         const t = grads[name];
         if (!t) throw new Error(`internal: no gradient for '${name}'`);
-        lora[name] = new Float32Array(t.dataSync());
+        lora[name] = ownedValues(t);
       }
       return lora;
     });

@@ -98,7 +98,18 @@ export function tidyData<T>(fn: () => T): T {
   return result as T;
 }
 
-const toCut = (t: tf.Tensor): Cut => ({ data: new Float32Array(t.dataSync()), shape: t.shape.slice() });
+/**
+ * A tensor's values in an array the caller owns. wasm's dataSync already returns a fresh copy of
+ * its heap; other backends (cpu) may hand out the tensor's own storage, which is copied. (The
+ * copy it saves is 2-3 MB per device and iteration on the server: the encoder's cache.)
+ */
+export function ownedValues(t: tf.Tensor): Float32Array {
+  const v = t.dataSync() as Float32Array;
+  return tf.getBackend() === 'wasm' ? v : new Float32Array(v);
+}
+
+/** A tensor as a Cut the caller owns. */
+export const toCut = (t: tf.Tensor): Cut => ({ data: ownedValues(t), shape: t.shape.slice() });
 
 function embedTensor(f: Foundation, features: Float32Array, batchSize: number): tf.Tensor3D {
   const c = f.config;
@@ -138,7 +149,7 @@ export function headGradients(foundation: Foundation, head: HeadWeights, feature
       return crossEntropy(headApply(hp, args[0] as tf.Tensor3D), y, c.classCount);
     })([x, ...names.map((n) => h[n] as tf.Tensor)]);
     const out: HeadWeights = {};
-    names.forEach((n, i) => (out[n] = new Float32Array((grads[i + 1] as tf.Tensor).dataSync())));
+    names.forEach((n, i) => (out[n] = ownedValues(grads[i + 1] as tf.Tensor)));
     return { grads: out, featureGrad: toCut(grads[0] as tf.Tensor), loss: value.dataSync()[0] as number };
   });
 }
@@ -167,7 +178,7 @@ export function encoderGradients(foundation: Foundation, lora: LoraWeights, acti
       return encoderApply(c, { weights: foundation.weights, transposed: foundation.transposed, lora: lp, mode }, x, b);
     })(names.map((n) => l[n] as tf.Tensor), dy);
     const out: LoraWeights = {};
-    names.forEach((n, i) => (out[n] = new Float32Array((grads[i] as tf.Tensor).dataSync())));
+    names.forEach((n, i) => (out[n] = ownedValues(grads[i] as tf.Tensor)));
     return out;
   });
 }
@@ -203,8 +214,8 @@ export function unsplitGradients(foundation: Foundation, lora: LoraWeights, head
     })([...ln.map((n) => l[n] as tf.Tensor), ...hn.map((n) => h[n] as tf.Tensor)]);
     const lo: LoraWeights = {};
     const ho: HeadWeights = {};
-    ln.forEach((n, i) => (lo[n] = new Float32Array((grads[i] as tf.Tensor).dataSync())));
-    hn.forEach((n, i) => (ho[n] = new Float32Array((grads[ln.length + i] as tf.Tensor).dataSync())));
+    ln.forEach((n, i) => (lo[n] = ownedValues(grads[i] as tf.Tensor)));
+    hn.forEach((n, i) => (ho[n] = ownedValues(grads[ln.length + i] as tf.Tensor)));
     return { lora: lo, head: ho, loss: value.dataSync()[0] as number };
   });
 }
@@ -249,7 +260,7 @@ export function evaluate(foundation: Foundation, lora: LoraWeights, head: HeadWe
       const l = tensors(lora, loraShapes(c), 'lora');
       const h = tensors(head, headShapes(c), 'head');
       const feats = encoderApply(c, { weights: foundation.weights, transposed: foundation.transposed, lora: l, mode: 'fast' }, x, b);
-      return new Float32Array(headApply(h, feats).dataSync());
+      return ownedValues(headApply(h, feats));
     });
     for (let i = 0; i < b; i++) {
       const row = logits.subarray(i * c.classCount, (i + 1) * c.classCount);
