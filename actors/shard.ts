@@ -2,8 +2,9 @@
  * Edge-server shard (MODEL.md §2 step 4): a slice of the edge server holding the LoRA copies of the
  * admitted devices the server assigned to it this round. For each device it runs the frozen encoder
  * (per worker) with that device's copy on its activations, sends the features down, and
- * back-propagates the device's cut gradient into the copy from what it kept of the forward pass (an
- * EncoderCache, plain data, replaced each iteration) instead of running that pass again. Shards are
+ * back-propagates the device's cut gradient into the copy from what it kept of the forward pass
+ * (tensors kept on the worker under a key, rebuilt from the activations if the worker does not
+ * hold them: models/keptCache.ts) instead of running that pass again. Shards are
  * pinned one per worker slot and the server deals admitted devices to them in turn, so the encoder
  * work of a round spreads evenly over the pool whichever devices are admitted. The shard count is part of the scenario, never the
  * worker count, so the log does not depend on the pool.
@@ -19,7 +20,7 @@
 import { produce } from 'immer';
 import type { ActorContext, ActorKind, Effect, Envelope } from '../runtime/actor';
 import { airtimeS } from '../channels/inverse';
-import { encoderBackwardCachedMany, encoderForwardCachedMany, initOptimizerState, type EncoderCache } from '../models';
+import { encoderBackwardCachedMany, encoderForwardCachedMany, initOptimizerState, releaseKept, type EncoderCache } from '../models';
 import type { OptimizerState } from '../models/optimizer';
 import type { CutMessage, SessionOpen, Upload, Weights } from './protocol';
 import { SERVER_ID, type PayloadCosts } from './params';
@@ -37,8 +38,14 @@ export interface ShardParams {
 export interface Session {
   lora: Weights;
   loraOptimizer: OptimizerState;
-  /** What the backward pass needs from the forward pass of the iteration in flight (plain data, models/cached.ts). */
+  /**
+   * What the backward pass needs from the forward pass of the iteration in flight: a key to the
+   * tensors this worker keeps (models/keptCache.ts) and the activations to rebuild them from
+   * anywhere else (plain data, models/cached.ts).
+   */
   cache: EncoderCache | null;
+  /** Forward passes run so far this round (part of the cache key). */
+  forwards: number;
   downlinkRateBps: number;
   admittedCount: number;
   dataSize: number;
@@ -99,11 +106,12 @@ function runBatched(state: ShardState, backward: ReadonlyArray<[number, Envelope
   }
   for (const group of groups(forward, p.batchDevices)) {
     const items = group.map(([, m]) => ({ lora: sessionOf({ ...state, sessions }, m, (m.body as ActivationsBody).slot, 'session', ctx).lora, activations: (m.body as ActivationsBody).cut }));
-    const out = encoderForwardCachedMany(foundation, items);
+    const keys = group.map(([, m]) => `${ctx.self}/${state.slot}/${m.from}/${(sessions[m.from] as Session).forwards}`);
+    const out = encoderForwardCachedMany(foundation, items, keys);
     group.forEach(([i, m], k) => {
       const session = sessions[m.from] as Session;
       const { features, cache } = out[k] as (typeof out)[number];
-      sessions[m.from] = { ...session, cache };
+      sessions[m.from] = { ...session, cache, forwards: session.forwards + 1 };
       // t^srv per iteration = F^srv n / F_s (the server shared equally); then s_f on the downlink. MODEL.md §4.
       const serverS = (p.costs.serverFlopsPerIteration * session.admittedCount) / p.serverFlops;
       const downS = airtimeS(p.costs.featuresBits, session.downlinkRateBps);
@@ -130,8 +138,9 @@ export const shardKind: ActorKind<ShardState, ShardParams> = {
           if (m.slot !== s.slot) {
             s.slot = m.slot;
             s.sessions = {}; // sessions live for one round
+            releaseKept(`${ctx.self}/`); // what a dropped device left behind (a memo: freeing it changes no result)
           }
-          s.sessions[m.device] = { lora: m.lora, loraOptimizer: initOptimizerState(m.lora), cache: null, downlinkRateBps: m.downlinkRateBps, admittedCount: m.admittedCount, dataSize: m.dataSize };
+          s.sessions[m.device] = { lora: m.lora, loraOptimizer: initOptimizerState(m.lora), cache: null, forwards: 0, downlinkRateBps: m.downlinkRateBps, admittedCount: m.admittedCount, dataSize: m.dataSize };
           return;
         }
         default:

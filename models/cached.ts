@@ -34,6 +34,7 @@ import { loraShapes, sizeOf, type LoraTarget, type ResolvedModelConfig } from '.
 import type { Foundation } from './foundation';
 import { frozenDense, loraDense } from './ops';
 import { adamUpdate, type OptimizerState } from './optimizer';
+import { keepTensors, takeTensors } from './keptCache';
 import { checkCut, ownedValues, ShapeError, tensors, tidyData, toCut, type Cut, type LoraWeights } from './split';
 import { mergeHeads, splitHeads } from './transformer';
 
@@ -54,7 +55,12 @@ type T3 = tf.Tensor3D;
 export interface EncoderCache {
   /** Batch size b of the forward pass. */
   batchSize: number;
-  values: Record<string, Cut>;
+  /** The intermediates as plain data; absent when they are kept as tensors under `key`. */
+  values?: Record<string, Cut>;
+  /** Key of the intermediates kept in this thread's store (models/keptCache.ts). */
+  key?: string;
+  /** With `key`: the forward pass's input, to run it again where the store holds no such key. */
+  activations?: Cut;
 }
 
 /** One device's share of a batched forward pass. */
@@ -222,64 +228,75 @@ function splitRows(t: tf.Tensor, rows: readonly number[]): tf.Tensor[] {
   return tf.split(t, rows as number[], 0);
 }
 
-/** Each device's rows of a stacked tensor whose leading dimension is proportional to the samples, as plain data. */
-function splitSamples(t: tf.Tensor, samples: readonly number[], total: number): Cut[] {
+/** Each device's rows of a stacked tensor whose leading dimension is proportional to the samples. */
+function splitSamples(t: tf.Tensor, samples: readonly number[], total: number): tf.Tensor[] {
   const perSample = (t.shape[0] as number) / total;
-  return splitRows(t, samples.map((b) => b * perSample)).map(toCut);
+  return splitRows(t, samples.map((b) => b * perSample));
 }
 
 /**
  * Server: the encoder run once over the stacked activations of several devices, each with its own
  * LoRA copy → each device's features [b_k, L, d] and its cache for encoderGradientsCachedMany.
  */
-export function encoderForwardCachedMany(foundation: Foundation, items: readonly CachedForwardItem[]): Array<{ features: Cut; cache: EncoderCache }> {
+export function encoderForwardCachedMany(foundation: Foundation, items: readonly CachedForwardItem[], keepAs?: readonly string[]): Array<{ features: Cut; cache: EncoderCache }> {
   const samples = checkCuts(foundation, items.map((it) => it.activations), 'encoderForwardCached', 'activations');
+  if (keepAs && keepAs.length !== items.length) throw new ShapeError(`encoderForwardCached: ${items.length} devices but ${keepAs.length} keys`);
   const c = foundation.config;
   const b = samples.reduce((a, x) => a + x, 0);
   return tidyData(() => {
-    const w = foundation.weights;
     const devices: Devices = { loras: items.map((it, k) => tensors(it.lora, loraShapes(c), items.length === 1 ? 'lora' : `lora of device ${k}`)), rows: samples.map((s) => s * c.tokens) };
-    const project = (name: string, x: T2): T2 => projectMany(foundation, devices, name, x);
-    const invSqrt = 1 / Math.sqrt(c.dModel / c.heads);
-    const keep: Record<string, tf.Tensor> = {};
-    let x = tf.reshape(stackCuts(items.map((it) => it.activations)), [b * c.tokens, c.dModel]) as T2;
-    for (let i = 0; i < c.blocks; i++) {
-      const pre = `block${i}`;
-      const plan = blockPlan(c, i);
-      const ln1 = layerNormParts(x, weight(w, `${pre}/ln1/gamma`), weight(w, `${pre}/ln1/beta`));
-      if (plan.needX) Object.assign(keep, { [`${pre}/ln1/centered`]: ln1.centered, [`${pre}/ln1/varEps`]: ln1.varEps, [`${pre}/ln1/rstd`]: ln1.rstd });
-      if (plan.lora.query || plan.lora.key || plan.lora.value) keep[`${pre}/h1`] = ln1.y;
-      const q = splitHeads(c, project(`${pre}/query`, ln1.y), b);
-      const k = splitHeads(c, project(`${pre}/key`, ln1.y), b);
-      const v = splitHeads(c, project(`${pre}/value`, ln1.y), b);
-      const probs = tf.softmax(tf.mul(tf.matMul(q, tf.transpose(k, [0, 2, 1]) as T3), invSqrt)) as T3;
-      const merged = mergeHeads(c, tf.matMul(probs, v), b);
-      if (plan.needK) keep[`${pre}/q`] = q;
-      if (plan.needQ) keep[`${pre}/k`] = k;
-      if (plan.needQ || plan.needK) keep[`${pre}/v`] = v;
-      if (plan.needQ || plan.needK || plan.needV) keep[`${pre}/probs`] = probs;
-      if (plan.lora.output) keep[`${pre}/merged`] = merged;
-      x = tf.add(x, project(`${pre}/output`, merged)) as T2;
-      const ln2 = layerNormParts(x, weight(w, `${pre}/ln2/gamma`), weight(w, `${pre}/ln2/beta`));
-      const f1 = project(`${pre}/ffn1`, ln2.y);
-      const sig = tf.sigmoid(tf.mul(f1, 1.702));
-      Object.assign(keep, { [`${pre}/ln2/centered`]: ln2.centered, [`${pre}/ln2/varEps`]: ln2.varEps, [`${pre}/ln2/rstd`]: ln2.rstd, [`${pre}/ffn1`]: f1, [`${pre}/sigmoid`]: sig });
-      x = tf.add(x, project(`${pre}/ffn2`, tf.mul(f1, sig) as T2)) as T2;
-    }
-    const features = tf.reshape(x, [b, c.tokens, c.dModel]);
-    if (items.length === 1) {
-      const values: Record<string, Cut> = {};
-      for (const [name, t] of Object.entries(keep)) values[name] = toCut(t);
-      return [{ features: toCut(features), cache: { batchSize: b, values } }];
-    }
-    const parts = Object.entries(keep).map(([name, t]) => [name, splitSamples(t, samples, b)] as const);
-    const feats = splitSamples(features, samples, b);
+    const { features, keep } = forwardTensors(foundation, devices, stackCuts(items.map((it) => it.activations)), b);
+    const feats = items.length === 1 ? [toCut(features)] : splitSamples(features, samples, b).map(toCut);
+    const names = Object.keys(keep);
+    const parts = names.map((name) => (items.length === 1 ? [keep[name] as tf.Tensor] : splitSamples(keep[name] as tf.Tensor, samples, b)));
     return samples.map((bk, k) => {
+      const mine: Record<string, tf.Tensor> = {};
+      names.forEach((name, j) => (mine[name] = (parts[j] as tf.Tensor[])[k] as tf.Tensor));
+      if (keepAs) {
+        const key = keepAs[k] as string;
+        for (const t of Object.values(mine)) tf.keep(t);
+        keepTensors(key, mine);
+        return { features: feats[k] as Cut, cache: { batchSize: bk, key, activations: (items[k] as CachedForwardItem).activations } };
+      }
       const values: Record<string, Cut> = {};
-      for (const [name, cuts] of parts) values[name] = cuts[k] as Cut;
+      for (const [name, t] of Object.entries(mine)) values[name] = toCut(t);
       return { features: feats[k] as Cut, cache: { batchSize: bk, values } };
     });
   });
+}
+
+/** The encoder over the stacked activations x [b, L, d] of `devices`: the features and what the backward pass needs, as tensors. */
+function forwardTensors(foundation: Foundation, devices: Devices, activations: tf.Tensor3D, b: number): { features: tf.Tensor; keep: Record<string, tf.Tensor> } {
+  const c = foundation.config;
+  const w = foundation.weights;
+  const project = (name: string, x: T2): T2 => projectMany(foundation, devices, name, x);
+  const invSqrt = 1 / Math.sqrt(c.dModel / c.heads);
+  const keep: Record<string, tf.Tensor> = {};
+  let x = tf.reshape(activations, [b * c.tokens, c.dModel]) as T2;
+  for (let i = 0; i < c.blocks; i++) {
+    const pre = `block${i}`;
+    const plan = blockPlan(c, i);
+    const ln1 = layerNormParts(x, weight(w, `${pre}/ln1/gamma`), weight(w, `${pre}/ln1/beta`));
+    if (plan.needX) Object.assign(keep, { [`${pre}/ln1/centered`]: ln1.centered, [`${pre}/ln1/varEps`]: ln1.varEps, [`${pre}/ln1/rstd`]: ln1.rstd });
+    if (plan.lora.query || plan.lora.key || plan.lora.value) keep[`${pre}/h1`] = ln1.y;
+    const q = splitHeads(c, project(`${pre}/query`, ln1.y), b);
+    const k = splitHeads(c, project(`${pre}/key`, ln1.y), b);
+    const v = splitHeads(c, project(`${pre}/value`, ln1.y), b);
+    const probs = tf.softmax(tf.mul(tf.matMul(q, tf.transpose(k, [0, 2, 1]) as T3), invSqrt)) as T3;
+    const merged = mergeHeads(c, tf.matMul(probs, v), b);
+    if (plan.needK) keep[`${pre}/q`] = q;
+    if (plan.needQ) keep[`${pre}/k`] = k;
+    if (plan.needQ || plan.needK) keep[`${pre}/v`] = v;
+    if (plan.needQ || plan.needK || plan.needV) keep[`${pre}/probs`] = probs;
+    if (plan.lora.output) keep[`${pre}/merged`] = merged;
+    x = tf.add(x, project(`${pre}/output`, merged)) as T2;
+    const ln2 = layerNormParts(x, weight(w, `${pre}/ln2/gamma`), weight(w, `${pre}/ln2/beta`));
+    const f1 = project(`${pre}/ffn1`, ln2.y);
+    const sig = tf.sigmoid(tf.mul(f1, 1.702));
+    Object.assign(keep, { [`${pre}/ln2/centered`]: ln2.centered, [`${pre}/ln2/varEps`]: ln2.varEps, [`${pre}/ln2/rstd`]: ln2.rstd, [`${pre}/ffn1`]: f1, [`${pre}/sigmoid`]: sig });
+    x = tf.add(x, project(`${pre}/ffn2`, tf.mul(f1, sig) as T2)) as T2;
+  }
+  return { features: tf.reshape(x, [b, c.tokens, c.dModel]), keep };
 }
 
 /** Server: the encoder with one device's LoRA copy → features [b, L, d] (bit-identical to encoderForward) and the cache for encoderBackwardCached. */
@@ -287,17 +304,43 @@ export function encoderForwardCached(foundation: Foundation, lora: LoraWeights, 
   return encoderForwardCachedMany(foundation, [{ lora, activations }])[0] as { features: Cut; cache: EncoderCache };
 }
 
+/**
+ * Each device's cache as tensors: from its plain data, from this thread's store, or (a key this
+ * thread does not hold) by running its forward pass again. Taken entries go to `taken`, to be
+ * freed by the caller.
+ */
+function cacheTensors(foundation: Foundation, items: readonly CachedGradientItem[], devices: Devices, taken: Array<Record<string, tf.Tensor>>): Array<Record<string, tf.Tensor>> {
+  return items.map((it, k) => {
+    const { values, key, activations } = it.cache;
+    if (values) {
+      const out: Record<string, tf.Tensor> = {};
+      for (const [name, v] of Object.entries(values)) {
+        if (v.data.length !== sizeOf(v.shape)) throw new ShapeError(`encoderBackwardCached: ${items.length === 1 ? '' : `device ${k} `}cache entry '${name}' has ${v.data.length} values for shape [${v.shape.join(', ')}]`);
+        out[name] = tf.tensor(v.data, v.shape, 'float32');
+      }
+      return out;
+    }
+    const kept = key !== undefined ? takeTensors(key) : undefined;
+    if (kept) {
+      taken.push(kept);
+      return kept;
+    }
+    if (!activations) throw new ShapeError(`encoderBackwardCached: ${items.length === 1 ? '' : `device ${k} `}cache has neither values nor activations`);
+    const one: Devices = { loras: [devices.loras[k] as Record<string, tf.Tensor>], rows: [it.cache.batchSize * foundation.config.tokens] };
+    return forwardTensors(foundation, one, tf.tensor3d(activations.data, activations.shape as [number, number, number]), it.cache.batchSize).keep;
+  });
+}
+
 /** The devices' caches stacked by samples, entry by entry: (name, shape of b samples) → tensor; checks each device's entry. */
-function stackCaches(items: readonly CachedGradientItem[], what: string): (name: string, shapeOf: (b: number) => number[]) => tf.Tensor {
+function stackCaches(items: readonly CachedGradientItem[], perDevice: ReadonlyArray<Record<string, tf.Tensor>>, what: string): (name: string, shapeOf: (b: number) => number[]) => tf.Tensor {
   return (name, shapeOf) => {
     const parts = items.map((it, k) => {
-      const v = it.cache.values[name];
+      const v = (perDevice[k] as Record<string, tf.Tensor>)[name];
       const shape = shapeOf(it.cache.batchSize);
-      if (!v || v.data.length !== sizeOf(shape) || v.shape.join() !== shape.join())
-        throw new ShapeError(`${what}: ${items.length === 1 ? '' : `device ${k} `}cache entry '${name}' missing or not of shape [${shape.join(', ')}]`);
+      if (!v || v.shape.join() !== shape.join()) throw new ShapeError(`${what}: ${items.length === 1 ? '' : `device ${k} `}cache entry '${name}' missing or not of shape [${shape.join(', ')}]`);
       return v;
     });
-    return stackRows(parts, shapeOf(items.reduce((n, it) => n + it.cache.batchSize, 0)));
+    return parts.length === 1 ? (parts[0] as tf.Tensor) : tf.concat(parts, 0);
   };
 }
 
@@ -318,81 +361,86 @@ export function encoderGradientsCachedMany(foundation: Foundation, items: readon
   const dh = d / c.heads;
   const scale = c.loraAlpha / c.loraRank;
   const invSqrt = 1 / Math.sqrt(d / c.heads);
-  return tidyData(() => {
-    const w = foundation.weights;
-    const wT = (name: string): T2 => weight(foundation.transposed, `${name}/kernel`) as T2;
-    const devices: Devices = { loras: items.map((it, k) => tensors(it.lora, loraShapes(c), items.length === 1 ? 'lora' : `lora of device ${k}`)), rows: samples.map((s) => s * c.tokens) };
-    const stacked = stackCaches(items, what);
-    // Shapes per device of b samples: rows b·L ([n, ·]) or b·h ([b·h, ·, ·]).
-    const rowsBy = (cols: number) => (bk: number) => [bk * c.tokens, cols];
-    const headsBy = (l: number, last: number) => (bk: number) => [bk * c.heads, l, last];
-    const out: Array<Record<string, tf.Tensor>> = items.map(() => ({}));
-    const record = (name: string, grads: tf.Tensor[]): void => grads.forEach((g, k) => ((out[k] as Record<string, tf.Tensor>)[name] = g));
-    // Reshape [b, L, d] → [n, d]: its gradient is the reshaped cut gradient.
-    let dx = tf.reshape(stackCuts(items.map((it) => it.featureGrad)), [n, d]);
-    for (let i = c.blocks - 1; i >= 0; i--) {
-      const pre = `block${i}`;
-      const plan = blockPlan(c, i);
-      // x3 = x2 + ffn2(gelu(ffn1(LN2(x2)))): both inputs of the add receive dx.
-      const f1 = stacked(`${pre}/ffn1`, rowsBy(c.ffnDim));
-      const sig = stacked(`${pre}/sigmoid`, rowsBy(c.ffnDim));
-      const dGelu = tf.matMul(dx as T2, wT(`${pre}/ffn2`));
-      let dF1 = tf.mul(dGelu, sig); // Mul(f1, σ), a
-      const dSig = tf.mul(dGelu, f1); // Mul(f1, σ), b
-      const dZ = tf.mul(dSig, tf.mul(sig, tf.sub(tf.scalar(1), sig))); // Sigmoid
-      dF1 = tf.add(dF1, tf.mul(dZ, 1.702)); // Mul(f1, 1.702), a
-      const dH2 = tf.matMul(dF1 as T2, wT(`${pre}/ffn1`));
-      const dX2 = layerNormBackward(dH2, weight(w, `${pre}/ln2/gamma`), stacked(`${pre}/ln2/centered`, rowsBy(d)), stacked(`${pre}/ln2/varEps`, rowsBy(1)), stacked(`${pre}/ln2/rstd`, rowsBy(1)), dx);
-      // x2 = x + output(merge(attention)): both inputs receive dX2.
-      let dMerged: tf.Tensor;
-      if (plan.lora.output) {
-        const r = projectManyBackward(devices, `${pre}/output`, dX2 as T2, stacked(`${pre}/merged`, rowsBy(d)) as T2, wT(`${pre}/output`), scale, true);
-        record(`${pre}/output/A`, r.dA);
-        record(`${pre}/output/B`, r.dB);
-        dMerged = r.dx as tf.Tensor;
-      } else dMerged = tf.matMul(dX2 as T2, wT(`${pre}/output`));
-      const dCtx = splitHeads(c, dMerged as T2, b); // mergeHeads' gradient
-      // ctx = probs·v; probs = softmax(s·invSqrt); s = q·kᵀ (bmm gradients: plain products against transposed copies).
-      const dQKV: Partial<Record<'query' | 'key' | 'value', tf.Tensor>> = {};
-      if (plan.needV) dQKV.value = tf.matMul(bt(stacked(`${pre}/probs`, headsBy(c.tokens, c.tokens))), dCtx);
-      if (plan.needQ || plan.needK) {
-        const probs = stacked(`${pre}/probs`, headsBy(c.tokens, c.tokens));
-        const dProbs = tf.matMul(dCtx, bt(stacked(`${pre}/v`, headsBy(c.tokens, dh))));
-        const dyTimesY = tf.mul(dProbs, probs); // Softmax
-        const dLogits = tf.sub(dyTimesY, tf.mul(tf.sum(dyTimesY, [2], true), probs));
-        const dS = tf.mul(dLogits, invSqrt) as T3;
-        if (plan.needQ) dQKV.query = tf.matMul(dS, stacked(`${pre}/k`, headsBy(c.tokens, dh)) as T3);
-        if (plan.needK) dQKV.key = tf.transpose(tf.matMul(bt(stacked(`${pre}/q`, headsBy(c.tokens, dh))), dS), [0, 2, 1]);
+  const taken: Array<Record<string, tf.Tensor>> = [];
+  try {
+    return tidyData(() => {
+      const w = foundation.weights;
+      const wT = (name: string): T2 => weight(foundation.transposed, `${name}/kernel`) as T2;
+      const devices: Devices = { loras: items.map((it, k) => tensors(it.lora, loraShapes(c), items.length === 1 ? 'lora' : `lora of device ${k}`)), rows: samples.map((s) => s * c.tokens) };
+      const stacked = stackCaches(items, cacheTensors(foundation, items, devices, taken), what);
+      // Shapes per device of b samples: rows b·L ([n, ·]) or b·h ([b·h, ·, ·]).
+      const rowsBy = (cols: number) => (bk: number) => [bk * c.tokens, cols];
+      const headsBy = (l: number, last: number) => (bk: number) => [bk * c.heads, l, last];
+      const out: Array<Record<string, tf.Tensor>> = items.map(() => ({}));
+      const record = (name: string, grads: tf.Tensor[]): void => grads.forEach((g, k) => ((out[k] as Record<string, tf.Tensor>)[name] = g));
+      // Reshape [b, L, d] → [n, d]: its gradient is the reshaped cut gradient.
+      let dx = tf.reshape(stackCuts(items.map((it) => it.featureGrad)), [n, d]);
+      for (let i = c.blocks - 1; i >= 0; i--) {
+        const pre = `block${i}`;
+        const plan = blockPlan(c, i);
+        // x3 = x2 + ffn2(gelu(ffn1(LN2(x2)))): both inputs of the add receive dx.
+        const f1 = stacked(`${pre}/ffn1`, rowsBy(c.ffnDim));
+        const sig = stacked(`${pre}/sigmoid`, rowsBy(c.ffnDim));
+        const dGelu = tf.matMul(dx as T2, wT(`${pre}/ffn2`));
+        let dF1 = tf.mul(dGelu, sig); // Mul(f1, σ), a
+        const dSig = tf.mul(dGelu, f1); // Mul(f1, σ), b
+        const dZ = tf.mul(dSig, tf.mul(sig, tf.sub(tf.scalar(1), sig))); // Sigmoid
+        dF1 = tf.add(dF1, tf.mul(dZ, 1.702)); // Mul(f1, 1.702), a
+        const dH2 = tf.matMul(dF1 as T2, wT(`${pre}/ffn1`));
+        const dX2 = layerNormBackward(dH2, weight(w, `${pre}/ln2/gamma`), stacked(`${pre}/ln2/centered`, rowsBy(d)), stacked(`${pre}/ln2/varEps`, rowsBy(1)), stacked(`${pre}/ln2/rstd`, rowsBy(1)), dx);
+        // x2 = x + output(merge(attention)): both inputs receive dX2.
+        let dMerged: tf.Tensor;
+        if (plan.lora.output) {
+          const r = projectManyBackward(devices, `${pre}/output`, dX2 as T2, stacked(`${pre}/merged`, rowsBy(d)) as T2, wT(`${pre}/output`), scale, true);
+          record(`${pre}/output/A`, r.dA);
+          record(`${pre}/output/B`, r.dB);
+          dMerged = r.dx as tf.Tensor;
+        } else dMerged = tf.matMul(dX2 as T2, wT(`${pre}/output`));
+        const dCtx = splitHeads(c, dMerged as T2, b); // mergeHeads' gradient
+        // ctx = probs·v; probs = softmax(s·invSqrt); s = q·kᵀ (bmm gradients: plain products against transposed copies).
+        const dQKV: Partial<Record<'query' | 'key' | 'value', tf.Tensor>> = {};
+        if (plan.needV) dQKV.value = tf.matMul(bt(stacked(`${pre}/probs`, headsBy(c.tokens, c.tokens))), dCtx);
+        if (plan.needQ || plan.needK) {
+          const probs = stacked(`${pre}/probs`, headsBy(c.tokens, c.tokens));
+          const dProbs = tf.matMul(dCtx, bt(stacked(`${pre}/v`, headsBy(c.tokens, dh))));
+          const dyTimesY = tf.mul(dProbs, probs); // Softmax
+          const dLogits = tf.sub(dyTimesY, tf.mul(tf.sum(dyTimesY, [2], true), probs));
+          const dS = tf.mul(dLogits, invSqrt) as T3;
+          if (plan.needQ) dQKV.query = tf.matMul(dS, stacked(`${pre}/k`, headsBy(c.tokens, dh)) as T3);
+          if (plan.needK) dQKV.key = tf.transpose(tf.matMul(bt(stacked(`${pre}/q`, headsBy(c.tokens, dh))), dS), [0, 2, 1]);
+        }
+        // The projections of LN1's output, in the tape's reverse order: value, key, query.
+        const h1 = plan.lora.query || plan.lora.key || plan.lora.value ? (stacked(`${pre}/h1`, rowsBy(d)) as T2) : null;
+        let dH1: tf.Tensor | null = null;
+        for (const t of ['value', 'key', 'query'] as const) {
+          const dt = dQKV[t];
+          if (!dt) continue;
+          const dProj = mergeHeads(c, dt as T3, b); // splitHeads' gradient
+          let dIn: tf.Tensor | null = null;
+          if (plan.lora[t]) {
+            const r = projectManyBackward(devices, `${pre}/${t}`, dProj, h1 as T2, wT(`${pre}/${t}`), scale, plan.needX);
+            record(`${pre}/${t}/A`, r.dA);
+            record(`${pre}/${t}/B`, r.dB);
+            dIn = r.dx;
+          } else if (plan.needX) dIn = tf.matMul(dProj, wT(`${pre}/${t}`));
+          if (dIn) dH1 = dH1 ? tf.add(dH1, dIn) : dIn;
+        }
+        if (!plan.needX) break;
+        dx = layerNormBackward(dH1 as tf.Tensor, weight(w, `${pre}/ln1/gamma`), stacked(`${pre}/ln1/centered`, rowsBy(d)), stacked(`${pre}/ln1/varEps`, rowsBy(1)), stacked(`${pre}/ln1/rstd`, rowsBy(1)), dX2);
       }
-      // The projections of LN1's output, in the tape's reverse order: value, key, query.
-      const h1 = plan.lora.query || plan.lora.key || plan.lora.value ? (stacked(`${pre}/h1`, rowsBy(d)) as T2) : null;
-      let dH1: tf.Tensor | null = null;
-      for (const t of ['value', 'key', 'query'] as const) {
-        const dt = dQKV[t];
-        if (!dt) continue;
-        const dProj = mergeHeads(c, dt as T3, b); // splitHeads' gradient
-        let dIn: tf.Tensor | null = null;
-        if (plan.lora[t]) {
-          const r = projectManyBackward(devices, `${pre}/${t}`, dProj, h1 as T2, wT(`${pre}/${t}`), scale, plan.needX);
-          record(`${pre}/${t}/A`, r.dA);
-          record(`${pre}/${t}/B`, r.dB);
-          dIn = r.dx;
-        } else if (plan.needX) dIn = tf.matMul(dProj, wT(`${pre}/${t}`));
-        if (dIn) dH1 = dH1 ? tf.add(dH1, dIn) : dIn;
-      }
-      if (!plan.needX) break;
-      dx = layerNormBackward(dH1 as tf.Tensor, weight(w, `${pre}/ln1/gamma`), stacked(`${pre}/ln1/centered`, rowsBy(d)), stacked(`${pre}/ln1/varEps`, rowsBy(1)), stacked(`${pre}/ln1/rstd`, rowsBy(1)), dX2);
-    }
-    return out.map((grads, k) => {
-      const lora: LoraWeights = {};
-      for (const name of Object.keys(devices.loras[k] as Record<string, tf.Tensor>)) {
-        const t = grads[name];
-        if (!t) throw new Error(`internal: no gradient for '${name}'`);
-        lora[name] = ownedValues(t);
-      }
-      return lora;
+      return out.map((grads, k) => {
+        const lora: LoraWeights = {};
+        for (const name of Object.keys(devices.loras[k] as Record<string, tf.Tensor>)) {
+          const t = grads[name];
+          if (!t) throw new Error(`internal: no gradient for '${name}'`);
+          lora[name] = ownedValues(t);
+        }
+        return lora;
+      });
     });
-  });
+  } finally {
+    for (const kept of taken) for (const t of Object.values(kept)) t.dispose();
+  }
 }
 
 /** Server: gradients of the device's loss with respect to its LoRA copy, from the forward pass's cache (bit-identical to encoderGradients). */

@@ -59,6 +59,7 @@ export {
   type CachedGradientItem,
   type CachedBackwardItem,
 } from './cached';
+export { keptCount, releaseKept } from './keptCache';
 export {
   batchedEncoderForward,
   batchedEncoderGradients,

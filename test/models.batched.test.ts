@@ -20,6 +20,8 @@ import {
   initHead,
   initLora,
   initOptimizerState,
+  keptCount,
+  releaseKept,
   loadDigits,
   type Cut,
   type Foundation,
@@ -138,11 +140,33 @@ describe('batched cached pair (what the server shards run)', () => {
       expect(forward[k]!.features.shape).toEqual(alone.features.shape);
       expect(relErr(forward[k]!.features.data, alone.features.data)).toBeLessThan(1e-5);
       expect(forward[k]!.cache.batchSize).toBe(alone.cache.batchSize);
-      expect(Object.keys(forward[k]!.cache.values).sort()).toEqual(Object.keys(alone.cache.values).sort());
+      expect(Object.keys(forward[k]!.cache.values!).sort()).toEqual(Object.keys(alone.cache.values!).sort());
       const step = encoderBackwardCached(f, it.lora, it.loraOpt, alone.cache, it.featureGrad, it.lr);
       expect(maxRelErr(backward.get(k)!.lora, step.lora)).toBeLessThan(1e-5);
       expect(maxRelErr(backward.get(k)!.loraOpt.m, step.loraOpt.m)).toBeLessThan(1e-5);
     });
+  });
+
+  it('keeps the intermediates as tensors under a key: same update bit for bit, freed when taken, rebuilt when the key is gone', () => {
+    // Prepare
+    const ds = devices(f, [16, 9, 16]);
+    const items = ds.map((d) => ({ ...d, loraOpt: initOptimizerState(d.lora), lr: 1e-3 }));
+    const asData = encoderForwardCachedMany(f, items);
+    const want = encoderBackwardCachedMany(f, items.map((it, k) => ({ ...it, cache: asData[k]!.cache })));
+    const tensorsBefore = tf.memory().numTensors;
+    // Execute: kept under keys; device 1's key is released before the backward pass (as on another thread).
+    const kept = encoderForwardCachedMany(f, items, ['s/0/a', 's/0/b', 's/0/c']);
+    expect(keptCount()).toBe(3);
+    expect(kept.map((r) => r.cache.values)).toEqual([undefined, undefined, undefined]);
+    expect(releaseKept('s/0/b')).toBe(1);
+    const got = encoderBackwardCachedMany(f, items.map((it, k) => ({ ...it, cache: kept[k]!.cache })));
+    // Assert
+    kept.forEach((r, k) => expect(Buffer.from(r.features.data.buffer).equals(Buffer.from(asData[k]!.features.data.buffer))).toBe(true));
+    got.forEach((g, k) => {
+      for (const name of Object.keys(want[k]!.lora)) expect(Buffer.from(g.lora[name]!.buffer).equals(Buffer.from(want[k]!.lora[name]!.buffer))).toBe(true);
+    });
+    expect(keptCount()).toBe(0);
+    expect(tf.memory().numTensors).toBe(tensorsBefore);
   });
 
   it('names the device whose cache does not fit its gradient', () => {

@@ -103,7 +103,7 @@ describe.each(CONFIGS)('cached encoder pair, %s', (_, config) => {
     const { x, y } = batch(0);
     const activations = embed(f, x, b);
     const { features, cache } = encoderForwardCached(f, lora, activations);
-    for (const v of Object.values(cache.values)) {
+    for (const v of Object.values(cache.values!)) {
       expect(v.data).toBeInstanceOf(Float32Array);
       expect(v.data.length).toBe(v.shape.reduce((p, q) => p * q, 1));
     }
@@ -113,7 +113,7 @@ describe.each(CONFIGS)('cached encoder pair, %s', (_, config) => {
     const two = encoderBackwardCached(f, lora, initOptimizerState(lora), cacheCopy, h.featureGrad, 1e-2);
     expectBitIdentical(two.lora, one.lora);
     expect(lora).toEqual(loraCopy);
-    for (const [k, v] of Object.entries(cache.values)) expect(bytes(v.data).equals(bytes((cacheCopy.values[k] as typeof v).data))).toBe(true);
+    for (const [k, v] of Object.entries(cache.values!)) expect(bytes(v.data).equals(bytes((cacheCopy.values![k] as typeof v).data))).toBe(true);
   });
 
   it('leaks no tensors: the count does not grow over 20 steps', () => {
