@@ -18,7 +18,8 @@
  *     update) into a SharedArrayBuffer shared with the worker threads. With 1 worker every model
  *     call runs on that one worker while the main thread waits (a superstep is synchronous), so
  *     wall − model is the time spent in the runtime, messages, channel, scheduler, log and
- *     start-up. Reported for the whole run and for the steady-state rounds.
+ *     start-up. Reported for the whole run and for the steady-state rounds (both clocks read as
+ *     each round's row is written, through runToFolder's onRound).
  * Writes bench/results/scale.txt with the machine and the load average of every figure.
  */
 import { spawnSync } from 'node:child_process';
@@ -62,7 +63,10 @@ interface RunOut {
   modelS: number;
   modelCalls: number;
   /** Model time at the end of the first round, to split off start-up and round 0. */
-  modelFirstRoundS: number;
+  /** Model compute summed over threads, read as each round's row is written (onRound). */
+  modelAtRoundS: number[];
+  /** Wall clock of this process at each round's row. */
+  wallAtRoundS: number[];
   peakRssMiB: number;
   loadBefore: string;
   loadAfter: string;
@@ -85,20 +89,15 @@ async function childRun(): Promise<void> {
   const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
   const loadBefore = load();
   const t0 = performance.now();
-  let modelFirstRoundS = 0;
-  // The first round's row is written when slot 1 ends; read the counter then through the metrics file's growth.
-  const watcher = setInterval(() => {
-    if (modelFirstRoundS > 0) return;
-    try {
-      if (readFileSync(join(out, 'metrics.csv'), 'utf8').trim().split('\n').length >= 2) modelFirstRoundS = models.modelTiming().seconds;
-    } catch {
-      /* not yet */
-    }
-  }, 20);
-  const result = await runToFolder(scenario, { outDir: out, workers });
+  const modelAtRoundS: number[] = [];
+  const wallAtRoundS: number[] = [];
+  const onRound = (): void => {
+    modelAtRoundS.push(models.modelTiming().seconds);
+    wallAtRoundS.push((performance.now() - t0) / 1000);
+  };
+  const result = await runToFolder(scenario, { outDir: out, workers, onRound });
   const wallS = (performance.now() - t0) / 1000;
   clearInterval(sampler);
-  clearInterval(watcher);
   peak = Math.max(peak, process.memoryUsage().rss);
   const timing = models.modelTiming();
   const r: RunOut = {
@@ -111,7 +110,8 @@ async function childRun(): Promise<void> {
     roundWallS: result.rounds.map((x) => x.wallS),
     modelS: timing.seconds,
     modelCalls: timing.calls,
-    modelFirstRoundS,
+    modelAtRoundS,
+    wallAtRoundS,
     peakRssMiB: mib(peak),
     loadBefore,
     loadAfter: load(),
@@ -265,11 +265,13 @@ async function parent(): Promise<void> {
       say('(d) share of wall time outside model compute, cell-50 with 1 worker (method: see the header of bench/scale.ts)');
       const outside = one.wallS - one.modelS;
       say(`  whole run: wall ${one.wallS.toFixed(1)} s, model ${one.modelS.toFixed(1)} s in ${one.modelCalls} calls, outside ${outside.toFixed(1)} s = ${((100 * outside) / one.wallS).toFixed(1)}%  (target < 5%)`);
-      const p = perRound(one);
-      const steadyWall = (one.roundWallS[one.roundWallS.length - 1] as number) - p.firstS;
-      const steadyModel = one.modelS - one.modelFirstRoundS;
-      if (one.modelFirstRoundS > 0 && steadyWall > 0)
-        say(`  rounds after the first: wall ${steadyWall.toFixed(1)} s, model ${steadyModel.toFixed(1)} s, outside ${(100 * (1 - steadyModel / steadyWall)).toFixed(1)}% (approximate: the counter is read when round 0's row appears)`);
+      // Rounds 2..N: from the row of round 1 to the last row (start-up, round 0 and the closing report apart).
+      const n = one.wallAtRoundS.length;
+      if (n >= 3) {
+        const wall = (one.wallAtRoundS[n - 1] as number) - (one.wallAtRoundS[1] as number);
+        const model = (one.modelAtRoundS[n - 1] as number) - (one.modelAtRoundS[1] as number);
+        say(`  rounds 2..${n - 1} (steady state): wall ${wall.toFixed(2)} s, model ${model.toFixed(2)} s, outside ${(wall - model).toFixed(2)} s = ${((100 * (wall - model)) / wall).toFixed(1)}%  (target < 5%)`);
+      }
     }
   }
 

@@ -98,6 +98,33 @@ export interface EventLogOptions {
   readonly continueFrom?: { readonly hash: string };
 }
 
+/** Events chained from `base`, formatted, waiting to be committed to an EventLogWriter. */
+export class LogDraft {
+  readonly lines: string[] = [];
+  readonly events: LogEvent[] = [];
+  private last: string;
+
+  constructor(readonly base: string) {
+    this.last = base;
+  }
+
+  /** The running hash after the events added so far. */
+  get hash(): string {
+    return this.last;
+  }
+
+  /** Formats and chains `records` (in order) after what was added before. */
+  add(records: readonly EventRecord[]): void {
+    for (const r of records) {
+      const payload = canonicalJson(r.payload);
+      this.last = sha256Hex(this.last + canonicalRecord(r, payload));
+      const e: LogEvent = { ...r, hash: this.last };
+      this.lines.push(formatEvent(e, payload));
+      this.events.push(e);
+    }
+  }
+}
+
 /** Writes an event log. */
 export class EventLogWriter {
   private fd: number | undefined;
@@ -137,18 +164,30 @@ export class EventLogWriter {
 
   /** Chains and buffers events (in order); returns them with their hashes. */
   append(records: readonly EventRecord[]): LogEvent[] {
-    const out: LogEvent[] = [];
-    for (const r of records) {
-      const payload = canonicalJson(r.payload);
-      this.last = sha256Hex(this.last + canonicalRecord(r, payload));
-      const e: LogEvent = { ...r, hash: this.last };
-      const line = formatEvent(e, payload);
+    const draft = this.draft();
+    draft.add(records);
+    return this.commit(draft);
+  }
+
+  /**
+   * Events formatted and chained after the log's last hash, but not yet in it: the runtime drafts
+   * a slot's events while the workers run its next step, and commits them once the slot is
+   * durable (or drops the draft if the slot runs again).
+   */
+  draft(): LogDraft {
+    return new LogDraft(this.last);
+  }
+
+  /** Appends a draft begun at the current hash; returns its events. */
+  commit(draft: LogDraft): LogEvent[] {
+    if (draft.base !== this.last) throw new Error('EventLogWriter.commit: the draft does not follow the log (another append came between)');
+    for (const line of draft.lines) {
       this.pending.push(line);
       this.kept?.push(line);
-      out.push(e);
     }
-    this.written += records.length;
-    return out;
+    this.last = draft.hash;
+    this.written += draft.events.length;
+    return draft.events;
   }
 
   /** Writes what was appended (and fsyncs if asked). */

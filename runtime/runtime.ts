@@ -302,7 +302,8 @@ class ActorRuntime implements Runtime {
       for (const list of collected) for (const [id, s] of list) this.snapshots.set(id, s);
     }
     // From here the slot is durable: logged and flushed; a host lost while committing is restored from the snapshots.
-    const events = this.log.append(out.records);
+    out.draft.add(out.records.slice(out.drafted));
+    const events = this.log.commit(out.draft);
     this.log.flush();
     if (this.options.onEvent) for (const e of events) this.options.onEvent(e);
     this.seq = out.seq;
@@ -346,6 +347,9 @@ class ActorRuntime implements Runtime {
     let seq = this.seq;
     let tMax = Math.max(this.t, startT);
     const records: EventRecord[] = [];
+    // The slot's events are formatted and chained while the workers compute the next step.
+    const draft = this.log.draft();
+    let drafted = 0;
     const mail: Envelope[] = [];
     let pending: Pending[] = [];
     let failures = 0;
@@ -395,7 +399,7 @@ class ActorRuntime implements Runtime {
         else m.set(p.to, [p]);
       }
       const crash = this.takeCrash(slot, step);
-      const results = await Promise.all(
+      const stepDone = Promise.all(
         this.endpoints.map((ep, h) => {
           const m = perHost[h]!;
           if (m.size === 0 && crash !== h) return EMPTY_STEP;
@@ -405,6 +409,9 @@ class ActorRuntime implements Runtime {
           return ep.step({ slot, step, mail: batchMail, ...(crash === h ? { crash: true } : {}) }, [...transfer]);
         }),
       );
+      draft.add(records.slice(drafted));
+      drafted = records.length;
+      const results = await stepDone;
       const effects: OutEffect[] = [];
       results.forEach((r, h) => {
         handled += r.handled;
@@ -427,7 +434,7 @@ class ActorRuntime implements Runtime {
       }
       step++;
     }
-    return { records, mail, seq, t: tMax, steps: step, failures, deadLetters, local, cross, handled, handledPerHost };
+    return { records, draft, drafted, mail, seq, t: tMax, steps: step, failures, deadLetters, local, cross, handled, handledPerHost };
   }
 
   async snapshot(): Promise<RuntimeSnapshot> {

@@ -35,6 +35,8 @@ export interface RunOptions {
   workers?: number;
   /** Recorded gains replacing the fading model (replay with another policy). */
   trace?: GainTrace;
+  /** Called with each round's row as it is written to metrics.csv (live views, benchmarks). */
+  onRound?: (row: RoundMetrics) => void;
   /** Test hook: stop after this many rounds as if interrupted (a checkpoint is written). */
   stopAfterRounds?: number;
   /** Test hook: worker threads that die mid-slot (the runtime restores their actors and re-runs the slot). */
@@ -158,6 +160,7 @@ class Driver {
         this.state.rounds.push(row);
         appendFileSync(csv, metricsCsv([row]).split('\n').slice(1).join('\n'));
         progress.update({ round: row.round + 1, accuracy: row.testAccuracy, virtualTimeS: row.virtualTimeS });
+        this.options.onRound?.(row);
       }
       if (!closing) {
         const decided = mailOf<{ slot: number; decision: Decision; queues: number[] }>(mail, 'decision')[0];
