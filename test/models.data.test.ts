@@ -1,6 +1,12 @@
 /** The digits task and the non-IID partition (MODEL.md §1, §8). */
 import { DigitsError, PartitionError, loadDigits, partitionDirichlet } from '../models';
 import { RandomStream } from '../runtime/random';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { allDigits, binaryCachePath, parseDigits, readBinaryCache } from '../models/data/digits';
+
+const bytesOf = (a: ArrayBufferView): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 
 describe('loadDigits', () => {
   it('is deterministic, balanced enough, and keeps train and test apart', () => {
@@ -25,6 +31,28 @@ describe('loadDigits', () => {
   it('refuses more digits than the package ships', () => {
     expect(() => loadDigits(9500, 1000)).toThrow(DigitsError);
     expect(() => loadDigits(9500, 1000)).toThrow('trainCount + testCount must be at most 10000, got 9500 + 1000');
+  });
+});
+
+describe('the digits binary cache', () => {
+  it('holds exactly what parsing the package gives; a truncated file is ignored', () => {
+    // Prepare: allDigits() writes the cache when it is missing.
+    const all = allDigits();
+    const path = binaryCachePath();
+    expect(path).toBeDefined();
+    // Execute
+    const parsed = parseDigits();
+    const cached = readBinaryCache(path as string);
+    // Assert
+    expect(cached).toBeDefined();
+    expect(cached!.count).toBe(parsed.count);
+    expect(bytesOf(cached!.features).equals(bytesOf(parsed.features))).toBe(true);
+    expect(bytesOf(cached!.labels).equals(bytesOf(parsed.labels))).toBe(true);
+    expect(bytesOf(all.features).equals(bytesOf(parsed.features))).toBe(true);
+    const truncated = join(mkdtempSync(join(tmpdir(), 'airlora-digits-')), 'digits.bin');
+    writeFileSync(truncated, readFileSync(path as string).subarray(0, 1000));
+    expect(readBinaryCache(truncated)).toBeUndefined();
+    expect(readBinaryCache(join(tmpdir(), 'no-such-airlora-file.bin'))).toBeUndefined();
   });
 });
 

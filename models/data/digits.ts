@@ -7,6 +7,8 @@
  * of the first PRETRAIN_POOL positions, without labels: a test split of up to 10,000 −
  * PRETRAIN_POOL samples is never seen by the foundation model.
  */
+import { closeSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { RandomStream } from '../../runtime/random';
 import type { Dataset } from './dataset';
 
@@ -23,9 +25,70 @@ export class DigitsError extends Error {
 
 let cache: Dataset | undefined;
 
-/** All 10,000 digits in the project's fixed order (loaded once per thread, ~0.7 s). */
+/**
+ * Where the digits in the fixed order are kept as raw float32/int32 (31 MB): parsing the
+ * package's 41 MB of JSON takes about 0.6 s in every worker thread of every run; reading this
+ * file takes a few ms. Next to the package, so reinstalling it starts afresh; the name carries
+ * the package version and the order's seed.
+ */
+export function binaryCachePath(): string | undefined {
+  try {
+    const pkg = require.resolve('mnist/package.json');
+    const version = (JSON.parse(readFileSync(pkg, 'utf8')) as { version: string }).version;
+    return join(dirname(pkg), '..', '.cache', 'airlora', `digits-${version}-${ORDER_SEED.toString(16)}.bin`);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The cached digits, if the file is there and whole (a count header, then features and labels). */
+export function readBinaryCache(path: string): Dataset | undefined {
+  try {
+    const bytes = readFileSync(path);
+    const count = bytes.readUInt32LE(0);
+    const featureBytes = count * DIGIT_PIXELS * 4;
+    if (count === 0 || bytes.length !== 4 + featureBytes + count * 4) return undefined;
+    // A file this large is read into its own ArrayBuffer; copy only if its offset is not aligned.
+    const aligned = bytes.byteOffset % 4 === 0 ? bytes : Buffer.from(bytes);
+    const features = new Float32Array(aligned.buffer, aligned.byteOffset + 4, count * DIGIT_PIXELS);
+    const labels = new Int32Array(aligned.buffer, aligned.byteOffset + 4 + featureBytes, count);
+    return { task: 'digits', features, labels, count, featureSize: DIGIT_PIXELS, classCount: 10 };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Writes the cache atomically (a temporary file, then a rename), or not at all (read-only installs). */
+function writeBinaryCache(path: string, data: Dataset): void {
+  const tmp = `${path}.${process.pid}.${Math.floor(performance.now() * 1000)}.tmp`;
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    const fd = openSync(tmp, 'w');
+    const head = Buffer.alloc(4);
+    head.writeUInt32LE(data.count, 0);
+    writeSync(fd, head);
+    writeSync(fd, new Uint8Array(data.features.buffer, data.features.byteOffset, data.features.byteLength));
+    writeSync(fd, new Uint8Array(data.labels.buffer, data.labels.byteOffset, data.labels.byteLength));
+    closeSync(fd);
+    renameSync(tmp, path);
+  } catch {
+    /* a cache only: the next load parses the JSON again */
+  }
+}
+
+/** All 10,000 digits in the project's fixed order (loaded once per thread; from the binary cache when there is one). */
 export function allDigits(): Dataset {
   if (cache) return cache;
+  const path = binaryCachePath();
+  const cached = path ? readBinaryCache(path) : undefined;
+  if (cached) return (cache = cached);
+  cache = parseDigits();
+  if (path) writeBinaryCache(path, cache);
+  return cache;
+}
+
+/** The digits parsed from the package's JSON and put in the fixed order (about 0.6 s). */
+export function parseDigits(): Dataset {
   const perClass: { label: number; index: number }[] = [];
   const raw: number[][] = [];
   for (let d = 0; d < 10; d++) {
@@ -43,8 +106,7 @@ export function allDigits(): Dataset {
     for (let p = 0; p < DIGIT_PIXELS; p++) features[row * DIGIT_PIXELS + p] = src[index * DIGIT_PIXELS + p] as number;
     labels[row] = label;
   });
-  cache = { task: 'digits', features, labels, count: order.length, featureSize: DIGIT_PIXELS, classCount: 10 };
-  return cache;
+  return { task: 'digits', features, labels, count: order.length, featureSize: DIGIT_PIXELS, classCount: 10 };
 }
 
 function rows(data: Dataset, start: number, end: number): Dataset {
