@@ -131,6 +131,8 @@ export const shardKind: ActorKind<ShardState, ShardParams> = {
       const [next, effects] = runBatched(state, message.type === 'cut-gradient' ? [[0, message]] : [], message.type === 'activations' ? [[0, message]] : [], ctx);
       return [next, effects.get(0) ?? []] as const;
     }
+    // A new round: free what a dropped device's session left on this worker (a memo: no result changes).
+    if (message.type === 'global-lora' && (message.body as SessionOpen).slot !== state.slot) releaseKept(`${ctx.self}/`);
     const next = produce(state, (s) => {
       switch (message.type) {
         case 'global-lora': {
@@ -138,7 +140,6 @@ export const shardKind: ActorKind<ShardState, ShardParams> = {
           if (m.slot !== s.slot) {
             s.slot = m.slot;
             s.sessions = {}; // sessions live for one round
-            releaseKept(`${ctx.self}/`); // what a dropped device left behind (a memo: freeing it changes no result)
           }
           s.sessions[m.device] = { lora: m.lora, loraOptimizer: initOptimizerState(m.lora), cache: null, forwards: 0, downlinkRateBps: m.downlinkRateBps, admittedCount: m.admittedCount, dataSize: m.dataSize };
           return;

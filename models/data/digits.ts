@@ -9,6 +9,7 @@
  */
 import { closeSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { threadId } from 'node:worker_threads';
 import { RandomStream } from '../../runtime/random';
 import type { Dataset } from './dataset';
 
@@ -60,7 +61,7 @@ export function readBinaryCache(path: string): Dataset | undefined {
 
 /** Writes the cache atomically (a temporary file, then a rename), or not at all (read-only installs). */
 function writeBinaryCache(path: string, data: Dataset): void {
-  const tmp = `${path}.${process.pid}.${Math.floor(performance.now() * 1000)}.tmp`;
+  const tmp = `${path}.${process.pid}-${threadId}.tmp`; // one writer per thread: workers may race to write it
   try {
     mkdirSync(dirname(path), { recursive: true });
     const fd = openSync(tmp, 'w');
