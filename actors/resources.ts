@@ -6,7 +6,7 @@
 import type { ActorContext } from '../runtime/actor';
 import { RandomStream } from '../runtime/random';
 import type { Dataset } from '../models/data/dataset';
-import { initBackend, loadFoundation, loadDigits, partitionDirichlet, type Foundation, type ModelConfig } from '../models';
+import { initBackend, KeptTensors, loadFoundation, loadDigits, partitionDirichlet, type Foundation, type ModelConfig } from '../models';
 
 export interface SimulationResourceArgs {
   seed: number;
@@ -27,6 +27,8 @@ export interface SimulationResources {
   test: Dataset;
   /** Training-sample indices of each device, D_k. */
   shards: number[][];
+  /** The server shards' forward intermediates kept between their two passes (a memo, models/keptCache.ts). */
+  kept: KeptTensors;
 }
 
 /** Loads the per-worker resources of a simulation. */
@@ -36,7 +38,7 @@ export async function loadSimulationResources(args: SimulationResourceArgs): Pro
   const { train, test } = loadDigits(args.trainSamples, args.testSamples);
   const random = RandomStream.fromSeed(args.seed).fork('data').fork('partition');
   const shards = partitionDirichlet(train.labels, args.deviceCount, args.dirichletAlpha, args.quantitySkewAlpha, random);
-  return { backend, foundation, train, test, shards };
+  return { backend, foundation, train, test, shards, kept: new KeptTensors() };
 }
 
 /** The simulation resources of the worker running this transition. */

@@ -14,13 +14,13 @@
  * (`transitionMail`): one batched backward pass over the cut gradients, then one batched forward
  * pass over the activations (models/cached.ts, `...Many`: frozen weights on all rows, each
  * device's adapter on its own rows), in groups of at most `batchDevices` devices. What each
- * device gets is what per-device execution gives, to within floating-point rounding; the timing
- * model (t^srv, MODEL.md §4) is unchanged.
+ * device gets is what per-device execution gives, bit for bit on wasm and cpu (the frozen products
+ * are row-independent; test/simulation.test.ts); the timing model (t^srv, MODEL.md §4) is unchanged.
  */
 import { produce } from 'immer';
 import type { ActorContext, ActorKind, Effect, Envelope } from '../runtime/actor';
 import { airtimeS } from '../channels/inverse';
-import { encoderBackwardCachedMany, encoderForwardCachedMany, initOptimizerState, releaseKept, type EncoderCache } from '../models';
+import { encoderBackwardCachedMany, encoderForwardCachedMany, initOptimizerState, type EncoderCache } from '../models';
 import type { OptimizerState } from '../models/optimizer';
 import type { CutMessage, SessionOpen, Upload, Weights } from './protocol';
 import { SERVER_ID, type PayloadCosts } from './params';
@@ -80,16 +80,23 @@ function sessionOf(state: ShardState, message: Envelope, slot: number, need: 'se
  * batched passes: updates the sessions and returns each message's effects by its index.
  */
 function runBatched(state: ShardState, backward: ReadonlyArray<[number, Envelope]>, forward: ReadonlyArray<[number, Envelope]>, ctx: ActorContext): [ShardState, Map<number, Effect[]>] {
-  const { foundation } = simulationResources(ctx);
+  const { foundation, kept } = simulationResources(ctx);
   const p = state.params;
   const effects = new Map<number, Effect[]>();
+  // Every message is checked before any pass runs, so a bad one costs no model work before the fallback.
+  const ending = new Set(backward.filter(([, m]) => (m.body as GradientBody).last).map(([, m]) => m.from));
+  for (const [, m] of backward) sessionOf(state, m, (m.body as GradientBody).slot, 'activations', ctx);
+  for (const [, m] of forward) {
+    if (ending.has(m.from)) throw new Error(`${ctx.self}: activations from ${m.from} after its last cut gradient`);
+    sessionOf(state, m, (m.body as ActivationsBody).slot, 'session', ctx);
+  }
   const sessions: Record<string, Session> = { ...state.sessions };
   for (const group of groups(backward, p.batchDevices)) {
     const items = group.map(([, m]) => {
-      const session = sessionOf({ ...state, sessions }, m, (m.body as GradientBody).slot, 'activations', ctx);
+      const session = sessions[m.from] as Session;
       return { lora: session.lora, loraOpt: session.loraOptimizer, cache: session.cache as EncoderCache, featureGrad: (m.body as GradientBody).cut, lr: p.learningRate };
     });
-    const steps = encoderBackwardCachedMany(foundation, items);
+    const steps = encoderBackwardCachedMany(foundation, items, kept);
     group.forEach(([i, m], k) => {
       const body = m.body as GradientBody;
       const session = sessions[m.from] as Session;
@@ -105,9 +112,9 @@ function runBatched(state: ShardState, backward: ReadonlyArray<[number, Envelope
     });
   }
   for (const group of groups(forward, p.batchDevices)) {
-    const items = group.map(([, m]) => ({ lora: sessionOf({ ...state, sessions }, m, (m.body as ActivationsBody).slot, 'session', ctx).lora, activations: (m.body as ActivationsBody).cut }));
+    const items = group.map(([, m]) => ({ lora: (sessions[m.from] as Session).lora, activations: (m.body as ActivationsBody).cut }));
     const keys = group.map(([, m]) => `${ctx.self}/${state.slot}/${m.from}/${(sessions[m.from] as Session).forwards}`);
-    const out = encoderForwardCachedMany(foundation, items, keys);
+    const out = encoderForwardCachedMany(foundation, items, { store: kept, keys });
     group.forEach(([i, m], k) => {
       const session = sessions[m.from] as Session;
       const { features, cache } = out[k] as (typeof out)[number];
@@ -132,7 +139,7 @@ export const shardKind: ActorKind<ShardState, ShardParams> = {
       return [next, effects.get(0) ?? []] as const;
     }
     // A new round: free what a dropped device's session left on this worker (a memo: no result changes).
-    if (message.type === 'global-lora' && (message.body as SessionOpen).slot !== state.slot) releaseKept(`${ctx.self}/`);
+    if (message.type === 'global-lora' && (message.body as SessionOpen).slot !== state.slot) simulationResources(ctx).kept.release(`${ctx.self}/`);
     const next = produce(state, (s) => {
       switch (message.type) {
         case 'global-lora': {

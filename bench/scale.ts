@@ -62,7 +62,6 @@ interface RunOut {
   roundWallS: number[];
   modelS: number;
   modelCalls: number;
-  /** Model time at the end of the first round, to split off start-up and round 0. */
   /** Model compute summed over threads, read as each round's row is written (onRound). */
   modelAtRoundS: number[];
   /** Wall clock of this process at each round's row. */
@@ -276,8 +275,13 @@ async function parent(): Promise<void> {
         const n = r.wallAtRoundS.length;
         const wall = (r.wallAtRoundS[n - 1] as number) - (r.wallAtRoundS[1] as number);
         const model = (r.modelAtRoundS[n - 1] as number) - (r.modelAtRoundS[1] as number);
-        if (n >= 3) shares.push((100 * (wall - model)) / wall);
-        say(`  whole run: wall ${r.wallS.toFixed(1)} s, model ${r.modelS.toFixed(1)} s in ${r.modelCalls} calls, outside ${((100 * outside) / r.wallS).toFixed(1)}%; rounds 2..${n - 1} (steady state): wall ${wall.toFixed(2)} s, model ${model.toFixed(2)} s, outside ${(wall - model).toFixed(2)} s = ${((100 * (wall - model)) / wall).toFixed(1)}%`);
+        const whole = `  whole run: wall ${r.wallS.toFixed(1)} s, model ${r.modelS.toFixed(1)} s in ${r.modelCalls} calls, outside ${((100 * outside) / r.wallS).toFixed(1)}%`;
+        if (n < 3) {
+          say(`${whole}; too few rounds for a steady state (--rounds 3 at least)`);
+          continue;
+        }
+        shares.push((100 * (wall - model)) / wall);
+        say(`${whole}; rounds 2..${n - 1} (steady state): wall ${wall.toFixed(2)} s, model ${model.toFixed(2)} s, outside ${(wall - model).toFixed(2)} s = ${((100 * (wall - model)) / wall).toFixed(1)}%`);
       }
       if (shares.length > 0) say(`  steady-state share outside model compute, median of ${shares.length}: ${median(shares).toFixed(1)}%  (target < 5%)`);
     }

@@ -10,7 +10,7 @@
 import type { Foundation } from './foundation';
 import type { OptimizerState } from './optimizer';
 import type { Cut, LoraWeights } from './split';
-import { encoderBackwardCachedMany, encoderForwardCachedMany, encoderGradientsCachedMany, type CachedForwardItem } from './cached';
+import { encoderBackwardCachedMany, encoderForwardCachedMany, encoderGradientsCachedMany, type CachedForwardItem, type EncoderCache } from './cached';
 
 /** One device's share of a batched forward pass. */
 export type BatchedForwardItem = CachedForwardItem;
@@ -32,7 +32,7 @@ export function batchedEncoderForward(foundation: Foundation, items: readonly Ba
 }
 
 /** With each device's cache from a batched forward pass over `items`. */
-function withCaches<T extends BatchedGradientItem>(foundation: Foundation, items: readonly T[]): Array<T & { cache: ReturnType<typeof encoderForwardCachedMany>[number]['cache'] }> {
+function withCaches<T extends BatchedGradientItem>(foundation: Foundation, items: readonly T[]): Array<T & { cache: EncoderCache }> {
   const forward = encoderForwardCachedMany(foundation, items);
   return items.map((it, k) => ({ ...it, cache: forward[k]!.cache }));
 }

@@ -4,8 +4,9 @@
  * backward pass needs; `encoderBackwardCached` back-propagates the cut gradient from that cache
  * instead of running the forward pass again inside tf.grads (split.ts's `encoderBackward`).
  *
- * The cache is plain data (Float32Arrays and shapes, no tensors), so an actor can keep it in its
- * state between the two messages. The backward pass is written out by hand and performs, op for op
+ * The cache is plain data (Float32Arrays and shapes), or a key to the same values kept as tensors
+ * in a worker's store (keptCache.ts) together with the activations that rebuild them, so an actor
+ * can keep it in its state between the two messages. The backward pass is written out by hand and performs, op for op
  * and in the same order, what tfjs's tape does for `encoderGradients(..., 'fast')`: the same kernels
  * on the same inputs (tfjs's registered gradients of Mean, Sub, Mul, Rsqrt, Softmax, Sigmoid,
  * Transpose and Reshape, the custom gradients of ops.ts), gradients of a tensor used several times
@@ -26,15 +27,16 @@
  * (loraDense), which keeps `encoderForwardCached` bit-identical to `encoderForward`.
  *
  * Cost: the cache of the default model (d 128, 2 blocks, FFN 256, LoRA on query and value) at batch
- * 16 is 2.7 MB, against 0.14 MB for the activations it replaces; extracting it makes the forward pass
- * about 10-20% slower, and the backward pass is about half of encoderBackward's.
+ * 16 is 2.7 MB, against 0.14 MB for the activations it replaces; copied out as plain data it makes
+ * the forward pass about 10-20% slower (kept as tensors, nothing is copied), and the backward pass
+ * is about half of encoderBackward's.
  */
 import * as tf from '@tensorflow/tfjs';
 import { loraShapes, sizeOf, type LoraTarget, type ResolvedModelConfig } from './config';
 import type { Foundation } from './foundation';
 import { frozenDense, loraDense } from './ops';
 import { adamUpdate, type OptimizerState } from './optimizer';
-import { keepTensors, takeTensors } from './keptCache';
+import type { KeptTensors } from './keptCache';
 import { checkCut, ownedValues, ShapeError, tensors, tidyData, toCut, type Cut, type LoraWeights } from './split';
 import { mergeHeads, splitHeads } from './transformer';
 
@@ -42,8 +44,9 @@ type T2 = tf.Tensor2D;
 type T3 = tf.Tensor3D;
 
 /**
- * What the hand-written backward pass needs from one forward pass, as plain data
- * (structured-clone safe). `values` by name `block<i>/<what>`:
+ * What the hand-written backward pass needs from one forward pass, structured-clone safe: the
+ * values themselves, or a key to them in a worker's store and the activations to rebuild them.
+ * `values` (and the kept tensors) by name `block<i>/<what>`:
  * - `ln1/centered` [n, d], `ln1/varEps` [n, 1], `ln1/rstd` [n, 1] (blocks above the lowest only),
  *   and the same for `ln2/...` (every block): LayerNorm's x − mean, variance + ε and its rsqrt;
  * - `h1` [n, d]: the attention's input (when query, key or value has an adapter);
@@ -145,14 +148,31 @@ function layerNormBackward(dy: tf.Tensor, gamma: tf.Tensor, centered: tf.Tensor,
   return tf.add(tf.add(acc, fromSub), fromMean);
 }
 
-/** ops.ts's loraDense gradient: dA, dB and (when `needDx`) dx. */
-function loraDenseBackward(dy: T2, x: T2, wT: T2, a: T2, bb: T2, scale: number, needDx: boolean): { dA: tf.Tensor; dB: tf.Tensor; dx: tf.Tensor | null } {
+/** The adapter's gradients, as ops.ts's loraDense gradient computes them: dA, dB and du (its gradient at x·A). */
+function adapterGrads(dy: T2, x: T2, a: T2, bb: T2, scale: number): { dA: tf.Tensor; dB: tf.Tensor; du: T2 } {
   const u = tf.matMul(x, a);
   const dB = tf.mul(tf.matMul(t2(u), dy), scale);
   const du = tf.mul(tf.matMul(dy, t2(bb)), scale) as T2;
   const dA = tf.matMul(t2(x), du);
+  return { dA, dB, du };
+}
+
+/** ops.ts's loraDense gradient: dA, dB and (when `needDx`) dx. */
+function loraDenseBackward(dy: T2, x: T2, wT: T2, a: T2, bb: T2, scale: number, needDx: boolean): { dA: tf.Tensor; dB: tf.Tensor; dx: tf.Tensor | null } {
+  const { dA, dB, du } = adapterGrads(dy, x, a, bb, scale);
   const dx = needDx ? tf.add(tf.matMul(dy, wT), tf.matMul(du, t2(a))) : null;
   return { dA, dB, dx };
+}
+
+/** Device k's adapter (A, B) on projection `name`. */
+function adapterOf(devices: Devices, k: number, name: string): [T2, T2] {
+  const lora = devices.loras[k] as Record<string, tf.Tensor>;
+  return [lora[`${name}/A`] as T2, lora[`${name}/B`] as T2];
+}
+
+/** How an error names device k of n: nothing when it is the only one. */
+function deviceLabel(k: number, n: number): string {
+  return n === 1 ? '' : `device ${k} `;
 }
 
 /**
@@ -166,11 +186,10 @@ function projectMany(foundation: Foundation, devices: Devices, name: string, x: 
   const first = devices.loras[0] as Record<string, tf.Tensor>;
   if (!first[`${name}/A`]) return frozenDense(x, kernel, wT, bias);
   const scale = foundation.config.loraAlpha / foundation.config.loraRank;
-  const adapter = (k: number): [T2, T2] => [devices.loras[k]![`${name}/A`] as T2, devices.loras[k]![`${name}/B`] as T2];
-  if (devices.loras.length === 1) return loraDense(x, kernel, wT, bias, ...adapter(0), scale);
+  if (devices.loras.length === 1) return loraDense(x, kernel, wT, bias, ...adapterOf(devices, 0, name), scale);
   const xs = splitRows(x, devices.rows) as T2[];
   const delta = tf.concat(xs.map((xk, k) => {
-    const [a, bb] = adapter(k);
+    const [a, bb] = adapterOf(devices, k, name);
     return tf.matMul(tf.matMul(xk, a), tf.mul(bb, scale) as T2);
   }), 0);
   return tf.add(tf.fused.matMul({ a: x, b: kernel, bias }), delta) as T2;
@@ -178,9 +197,8 @@ function projectMany(foundation: Foundation, devices: Devices, name: string, x: 
 
 /** loraDenseBackward for every device on its row slice: dA_k, dB_k, and dx = dy·Wᵀ + [du_k·A_kᵀ] over all rows. */
 function projectManyBackward(devices: Devices, name: string, dy: T2, x: T2, wT: T2, scale: number, needDx: boolean): { dA: tf.Tensor[]; dB: tf.Tensor[]; dx: tf.Tensor | null } {
-  const adapter = (k: number): [T2, T2] => [devices.loras[k]![`${name}/A`] as T2, devices.loras[k]![`${name}/B`] as T2];
   if (devices.loras.length === 1) {
-    const r = loraDenseBackward(dy, x, wT, ...adapter(0), scale, needDx);
+    const r = loraDenseBackward(dy, x, wT, ...adapterOf(devices, 0, name), scale, needDx);
     return { dA: [r.dA], dB: [r.dB], dx: r.dx };
   }
   const dys = splitRows(dy, devices.rows) as T2[];
@@ -189,13 +207,11 @@ function projectManyBackward(devices: Devices, name: string, dy: T2, x: T2, wT: 
   const dB: tf.Tensor[] = [];
   const dxs: tf.Tensor[] = [];
   xs.forEach((xk, k) => {
-    const [a, bb] = adapter(k);
-    const dyk = dys[k] as T2;
-    const u = tf.matMul(xk, a);
-    dB.push(tf.mul(tf.matMul(t2(u), dyk), scale));
-    const du = tf.mul(tf.matMul(dyk, t2(bb)), scale) as T2;
-    dA.push(tf.matMul(t2(xk), du));
-    if (needDx) dxs.push(tf.matMul(du, t2(a)));
+    const [a, bb] = adapterOf(devices, k, name);
+    const g = adapterGrads(dys[k] as T2, xk, a, bb, scale);
+    dA.push(g.dA);
+    dB.push(g.dB);
+    if (needDx) dxs.push(tf.matMul(g.du, t2(a)));
   });
   return { dA, dB, dx: needDx ? tf.add(tf.matMul(dy, wT), tf.concat(dxs, 0)) : null };
 }
@@ -203,7 +219,7 @@ function projectManyBackward(devices: Devices, name: string, dy: T2, x: T2, wT: 
 /** Checks every device's cut (`what` names the device when there are several) and returns its samples. */
 function checkCuts(foundation: Foundation, cuts: readonly Cut[], fn: string, name: string): number[] {
   if (cuts.length === 0) throw new ShapeError(`${fn}: no devices`);
-  return cuts.map((cut, k) => checkCut(foundation, cut, cuts.length === 1 ? `${fn} ${name}` : `${fn}: device ${k} ${name}`));
+  return cuts.map((cut, k) => checkCut(foundation, cut, cuts.length === 1 ? `${fn} ${name}` : `${fn}: ${deviceLabel(k, cuts.length)}${name}`));
 }
 
 /**
@@ -238,7 +254,8 @@ function splitSamples(t: tf.Tensor, samples: readonly number[], total: number): 
  * Server: the encoder run once over the stacked activations of several devices, each with its own
  * LoRA copy → each device's features [b_k, L, d] and its cache for encoderGradientsCachedMany.
  */
-export function encoderForwardCachedMany(foundation: Foundation, items: readonly CachedForwardItem[], keepAs?: readonly string[]): Array<{ features: Cut; cache: EncoderCache }> {
+export function encoderForwardCachedMany(foundation: Foundation, items: readonly CachedForwardItem[], keeping?: { readonly store: KeptTensors; readonly keys: readonly string[] }): Array<{ features: Cut; cache: EncoderCache }> {
+  const keepAs = keeping?.keys;
   const samples = checkCuts(foundation, items.map((it) => it.activations), 'encoderForwardCached', 'activations');
   if (keepAs && keepAs.length !== items.length) throw new ShapeError(`encoderForwardCached: ${items.length} devices but ${keepAs.length} keys`);
   const c = foundation.config;
@@ -255,7 +272,7 @@ export function encoderForwardCachedMany(foundation: Foundation, items: readonly
       if (keepAs) {
         const key = keepAs[k] as string;
         for (const t of Object.values(mine)) tf.keep(t);
-        keepTensors(key, mine);
+        keeping?.store.keep(key, mine);
         return { features: feats[k] as Cut, cache: { batchSize: bk, key, activations: (items[k] as CachedForwardItem).activations } };
       }
       const values: Record<string, Cut> = {};
@@ -309,23 +326,23 @@ export function encoderForwardCached(foundation: Foundation, lora: LoraWeights, 
  * thread does not hold) by running its forward pass again. Taken entries go to `taken`, to be
  * freed by the caller.
  */
-function cacheTensors(foundation: Foundation, items: readonly CachedGradientItem[], devices: Devices, taken: Array<Record<string, tf.Tensor>>): Array<Record<string, tf.Tensor>> {
+function cacheTensors(foundation: Foundation, items: readonly CachedGradientItem[], devices: Devices, store: KeptTensors | undefined, taken: Array<Record<string, tf.Tensor>>): Array<Record<string, tf.Tensor>> {
   return items.map((it, k) => {
     const { values, key, activations } = it.cache;
     if (values) {
       const out: Record<string, tf.Tensor> = {};
       for (const [name, v] of Object.entries(values)) {
-        if (v.data.length !== sizeOf(v.shape)) throw new ShapeError(`encoderBackwardCached: ${items.length === 1 ? '' : `device ${k} `}cache entry '${name}' has ${v.data.length} values for shape [${v.shape.join(', ')}]`);
+        if (v.data.length !== sizeOf(v.shape)) throw new ShapeError(`encoderBackwardCached: ${deviceLabel(k, items.length)}cache entry '${name}' has ${v.data.length} values for shape [${v.shape.join(', ')}]`);
         out[name] = tf.tensor(v.data, v.shape, 'float32');
       }
       return out;
     }
-    const kept = key !== undefined ? takeTensors(key) : undefined;
+    const kept = key !== undefined ? store?.take(key) : undefined;
     if (kept) {
       taken.push(kept);
       return kept;
     }
-    if (!activations) throw new ShapeError(`encoderBackwardCached: ${items.length === 1 ? '' : `device ${k} `}cache has neither values nor activations`);
+    if (!activations) throw new ShapeError(`encoderBackwardCached: ${deviceLabel(k, items.length)}cache has neither values nor activations`);
     const one: Devices = { loras: [devices.loras[k] as Record<string, tf.Tensor>], rows: [it.cache.batchSize * foundation.config.tokens] };
     return forwardTensors(foundation, one, tf.tensor3d(activations.data, activations.shape as [number, number, number]), it.cache.batchSize).keep;
   });
@@ -337,7 +354,7 @@ function stackCaches(items: readonly CachedGradientItem[], perDevice: ReadonlyAr
     const parts = items.map((it, k) => {
       const v = (perDevice[k] as Record<string, tf.Tensor>)[name];
       const shape = shapeOf(it.cache.batchSize);
-      if (!v || v.shape.join() !== shape.join()) throw new ShapeError(`${what}: ${items.length === 1 ? '' : `device ${k} `}cache entry '${name}' missing or not of shape [${shape.join(', ')}]`);
+      if (!v || v.shape.join() !== shape.join()) throw new ShapeError(`${what}: ${deviceLabel(k, items.length)}cache entry '${name}' missing or not of shape [${shape.join(', ')}]`);
       return v;
     });
     return parts.length === 1 ? (parts[0] as tf.Tensor) : tf.concat(parts, 0);
@@ -348,12 +365,12 @@ function stackCaches(items: readonly CachedGradientItem[], perDevice: ReadonlyAr
  * Server: each device's gradients with respect to its LoRA copy, from one backward pass over the
  * stacked caches and cut gradients of several devices (bit-identical to encoderGradients for one).
  */
-export function encoderGradientsCachedMany(foundation: Foundation, items: readonly CachedGradientItem[]): LoraWeights[] {
+export function encoderGradientsCachedMany(foundation: Foundation, items: readonly CachedGradientItem[], store?: KeptTensors): LoraWeights[] {
   const what = 'encoderBackwardCached';
   const c = foundation.config;
   const samples = checkCuts(foundation, items.map((it) => it.featureGrad), what, 'featureGrad');
   items.forEach((it, k) => {
-    if (samples[k] !== it.cache.batchSize) throw new ShapeError(`${what}: ${items.length === 1 ? '' : `device ${k}: `}a cache of ${it.cache.batchSize} rows but ${samples[k]} gradient rows`);
+    if (samples[k] !== it.cache.batchSize) throw new ShapeError(`${what}: ${deviceLabel(k, items.length)}a cache of ${it.cache.batchSize} rows but ${samples[k]} gradient rows`);
   });
   const b = samples.reduce((a, x) => a + x, 0);
   const n = b * c.tokens;
@@ -367,7 +384,7 @@ export function encoderGradientsCachedMany(foundation: Foundation, items: readon
       const w = foundation.weights;
       const wT = (name: string): T2 => weight(foundation.transposed, `${name}/kernel`) as T2;
       const devices: Devices = { loras: items.map((it, k) => tensors(it.lora, loraShapes(c), items.length === 1 ? 'lora' : `lora of device ${k}`)), rows: samples.map((s) => s * c.tokens) };
-      const stacked = stackCaches(items, cacheTensors(foundation, items, devices, taken), what);
+      const stacked = stackCaches(items, cacheTensors(foundation, items, devices, store, taken), what);
       // Shapes per device of b samples: rows b·L ([n, ·]) or b·h ([b·h, ·, ·]).
       const rowsBy = (cols: number) => (bk: number) => [bk * c.tokens, cols];
       const headsBy = (l: number, last: number) => (bk: number) => [bk * c.heads, l, last];
@@ -449,8 +466,8 @@ export function encoderGradientsCached(foundation: Foundation, lora: LoraWeights
 }
 
 /** Server: encoderGradientsCachedMany, then each device's Adam step on its own LoRA copy. */
-export function encoderBackwardCachedMany(foundation: Foundation, items: readonly CachedBackwardItem[]): Array<{ lora: LoraWeights; loraOpt: OptimizerState }> {
-  const grads = encoderGradientsCachedMany(foundation, items);
+export function encoderBackwardCachedMany(foundation: Foundation, items: readonly CachedBackwardItem[], store?: KeptTensors): Array<{ lora: LoraWeights; loraOpt: OptimizerState }> {
+  const grads = encoderGradientsCachedMany(foundation, items, store);
   return items.map((it, k) => {
     const u = adamUpdate(it.lora, grads[k] as LoraWeights, it.loraOpt, it.lr);
     return { lora: u.weights, loraOpt: u.state };

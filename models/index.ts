@@ -59,7 +59,7 @@ export {
   type CachedGradientItem,
   type CachedBackwardItem,
 } from './cached';
-export { keptCount, releaseKept } from './keptCache';
+export { KeptTensors } from './keptCache';
 export {
   batchedEncoderForward,
   batchedEncoderGradients,

@@ -55,8 +55,8 @@ export interface ActorKind<S = unknown, P = unknown> {
    * Optional: handles all of the actor's mail of one step at once (`mail` in delivery order, at
    * least two messages; `ctx.t` is the first one's), so that work can be batched across messages
    * (the edge server's multi-adapter batching). Must give what `transition` folded over the mail
-   * would give, up to floating-point rounding: the new state, and for each message the effects
-   * it causes, timed from that message's `t`. If it throws, the runtime forgets its draws and
+   * would give, so that the log does not depend on whether the mail was batched: the new state,
+   * and for each message the effects it causes, timed from that message's `t`. If it throws, the runtime forgets its draws and
    * falls back to `transition` message by message, so a failure is charged to its own message.
    */
   transitionMail?(state: S, mail: readonly Envelope[], ctx: ActorContext): readonly [S, ReadonlyArray<readonly Effect[]>];

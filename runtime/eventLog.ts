@@ -98,10 +98,15 @@ export interface EventLogOptions {
   readonly continueFrom?: { readonly hash: string };
 }
 
+/** A draft committed to a log it does not follow (a misuse of the writer, not a bad log). */
+export class LogDraftError extends Error {
+  override readonly name = 'LogDraftError';
+}
+
 /** Events chained from `base`, formatted, waiting to be committed to an EventLogWriter. */
 export class LogDraft {
-  readonly lines: string[] = [];
-  readonly events: LogEvent[] = [];
+  private readonly formatted: string[] = [];
+  private readonly chained: LogEvent[] = [];
   private last: string;
 
   constructor(readonly base: string) {
@@ -113,14 +118,24 @@ export class LogDraft {
     return this.last;
   }
 
+  /** The log lines of the events added so far. */
+  get lines(): readonly string[] {
+    return this.formatted;
+  }
+
+  /** The events added so far, with their hashes. */
+  get events(): readonly LogEvent[] {
+    return this.chained;
+  }
+
   /** Formats and chains `records` (in order) after what was added before. */
   add(records: readonly EventRecord[]): void {
     for (const r of records) {
       const payload = canonicalJson(r.payload);
       this.last = sha256Hex(this.last + canonicalRecord(r, payload));
       const e: LogEvent = { ...r, hash: this.last };
-      this.lines.push(formatEvent(e, payload));
-      this.events.push(e);
+      this.formatted.push(formatEvent(e, payload));
+      this.chained.push(e);
     }
   }
 }
@@ -180,14 +195,14 @@ export class EventLogWriter {
 
   /** Appends a draft begun at the current hash; returns its events. */
   commit(draft: LogDraft): LogEvent[] {
-    if (draft.base !== this.last) throw new Error('EventLogWriter.commit: the draft does not follow the log (another append came between)');
+    if (draft.base !== this.last) throw new LogDraftError('the draft does not follow the log (another append came between)');
     for (const line of draft.lines) {
       this.pending.push(line);
       this.kept?.push(line);
     }
     this.last = draft.hash;
     this.written += draft.events.length;
-    return draft.events;
+    return [...draft.events];
   }
 
   /** Writes what was appended (and fsyncs if asked). */

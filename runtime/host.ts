@@ -125,6 +125,7 @@ export class ActorHost {
     const transfer = new Set<ArrayBuffer>();
     const claimed = new Set<ArrayBufferLike>();
     let handled = 0;
+    let mailFallbacks = 0;
     for (const [id, mail] of batch.mail) {
       const a = this.actors.get(id);
       if (!a) throw new Error(`host ${this.index} has no actor '${id}'`);
@@ -170,6 +171,7 @@ export class ActorHost {
         whole.effects.forEach((out, i) => emit(out, (envelopes[i] as Envelope).t));
         continue;
       }
+      if (envelopes.length > 1 && a.kind.transitionMail) mailFallbacks++;
       for (const env of envelopes) {
         const before = a.random.state();
         let next: unknown;
@@ -190,12 +192,13 @@ export class ActorHost {
         emit(out, env.t);
       }
     }
-    return { result: { effects, handled }, transfer: [...transfer] };
+    return { result: { effects, handled, ...(mailFallbacks > 0 ? { mailFallbacks } : {}) }, transfer: [...transfer] };
   }
 
   /**
    * The actor's whole mail through `transitionMail`; null (its draws forgotten) if it throws or
-   * returns something malformed, and the caller then handles the mail message by message.
+   * returns something malformed, and the caller then handles the mail message by message (counted
+   * in the runtime's `mailFallbacks`: a kind that falls back often has a bug or mail it cannot batch).
    */
   private handleMail(a: Hosted, id: string, mail: readonly Envelope[], slot: number): { state: unknown; effects: ReadonlyArray<readonly Effect[]> } | null {
     const before = a.random.state();

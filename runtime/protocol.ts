@@ -73,6 +73,8 @@ export interface StepResult {
   readonly effects: readonly OutEffect[];
   /** Messages handled in this step. */
   readonly handled: number;
+  /** Mails that `transitionMail` declined by throwing, handled message by message instead. */
+  readonly mailFallbacks?: number;
 }
 
 /** What `load` returns. */

@@ -78,6 +78,8 @@ export interface RuntimeStats {
   readonly events: number;
   readonly failures: number;
   readonly deadLetters: number;
+  /** Mails an actor's `transitionMail` declined (threw on), handled message by message instead. */
+  readonly mailFallbacks: number;
   readonly recoveries: number;
   readonly actorsPerHost: readonly number[];
   readonly handledPerHost: readonly number[];
@@ -180,7 +182,7 @@ class ActorRuntime implements Runtime {
   private busy = false;
   private closed = false;
   private readonly crashes: Array<{ worker: number; slot: number; step: number }> = [];
-  private readonly counters = { slots: 0, steps: 0, messages: 0, failures: 0, deadLetters: 0, recoveries: 0, local: 0, cross: 0 };
+  private readonly counters = { slots: 0, steps: 0, messages: 0, failures: 0, deadLetters: 0, recoveries: 0, local: 0, cross: 0, mailFallbacks: 0 };
   private readonly handled: number[];
   readonly log: EventLogWriter;
 
@@ -315,6 +317,7 @@ class ActorRuntime implements Runtime {
     c.messages += out.handled;
     c.failures += out.failures;
     c.deadLetters += out.deadLetters;
+    c.mailFallbacks += out.mailFallbacks;
     c.local += out.local;
     c.cross += out.cross;
     out.handledPerHost.forEach((n, i) => (this.handled[i]! += n));
@@ -354,6 +357,7 @@ class ActorRuntime implements Runtime {
     let pending: Pending[] = [];
     let failures = 0;
     let deadLetters = 0;
+    let mailFallbacks = 0;
     let local = 0;
     let cross = 0;
     let handled = 0;
@@ -416,6 +420,7 @@ class ActorRuntime implements Runtime {
       results.forEach((r, h) => {
         handled += r.handled;
         handledPerHost[h]! += r.handled;
+        mailFallbacks += r.mailFallbacks ?? 0;
         for (const e of r.effects) effects.push(e);
       });
       effects.sort(cmpEffect);
@@ -434,7 +439,7 @@ class ActorRuntime implements Runtime {
       }
       step++;
     }
-    return { records, draft, drafted, mail, seq, t: tMax, steps: step, failures, deadLetters, local, cross, handled, handledPerHost };
+    return { records, draft, drafted, mail, seq, t: tMax, steps: step, failures, deadLetters, mailFallbacks, local, cross, handled, handledPerHost };
   }
 
   async snapshot(): Promise<RuntimeSnapshot> {
@@ -459,6 +464,7 @@ class ActorRuntime implements Runtime {
       events: this.log.count,
       failures: c.failures,
       deadLetters: c.deadLetters,
+      mailFallbacks: c.mailFallbacks,
       recoveries: c.recoveries,
       actorsPerHost,
       handledPerHost: [...this.handled],

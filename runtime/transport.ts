@@ -187,7 +187,7 @@ export class InlineTransport implements Transport {
         const { result, transfer } = host.step(b);
         if (transfer.length === 0 && result.effects.every((e) => e.body === undefined || typeof e.body !== 'object')) return result;
         const bodies = structuredClone(result.effects.map((e) => e.body), { transfer });
-        return { handled: result.handled, effects: result.effects.map((e, i) => (e.body === undefined ? e : { ...e, body: bodies[i] })) };
+        return { ...result, effects: result.effects.map((e, i) => (e.body === undefined ? e : { ...e, body: bodies[i] })) };
       },
       collect: async () => clone(host.collect()),
       commit: async () => host.commit(),

@@ -4,7 +4,7 @@ import { RandomStream } from '../runtime/random';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { allDigits, binaryCachePath, parseDigits, readBinaryCache } from '../models/data/digits';
+import { allDigits, binaryCachePath, parseDigits, readBinaryCache, writeBinaryCache } from '../models/data/digits';
 
 const bytesOf = (a: ArrayBufferView): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 
@@ -35,24 +35,29 @@ describe('loadDigits', () => {
 });
 
 describe('the digits binary cache', () => {
-  it('holds exactly what parsing the package gives; a truncated file is ignored', () => {
-    // Prepare: allDigits() writes the cache when it is missing.
-    const all = allDigits();
-    const path = binaryCachePath();
-    expect(path).toBeDefined();
-    // Execute
+  it('holds exactly what parsing the package gives; a truncated, altered or missing file is ignored', () => {
+    // Prepare: a cache written to a folder of the test's own (the real one may be read-only).
+    const dir = mkdtempSync(join(tmpdir(), 'airlora-digits-'));
+    const path = join(dir, 'digits.bin');
     const parsed = parseDigits();
-    const cached = readBinaryCache(path as string);
+    // Execute
+    writeBinaryCache(path, parsed);
+    const cached = readBinaryCache(path);
     // Assert
     expect(cached).toBeDefined();
     expect(cached!.count).toBe(parsed.count);
     expect(bytesOf(cached!.features).equals(bytesOf(parsed.features))).toBe(true);
     expect(bytesOf(cached!.labels).equals(bytesOf(parsed.labels))).toBe(true);
-    expect(bytesOf(all.features).equals(bytesOf(parsed.features))).toBe(true);
-    const truncated = join(mkdtempSync(join(tmpdir(), 'airlora-digits-')), 'digits.bin');
-    writeFileSync(truncated, readFileSync(path as string).subarray(0, 1000));
-    expect(readBinaryCache(truncated)).toBeUndefined();
-    expect(readBinaryCache(join(tmpdir(), 'no-such-airlora-file.bin'))).toBeUndefined();
+    expect(bytesOf(allDigits().features).equals(bytesOf(parsed.features))).toBe(true); // through the real cache path, if writable
+    expect(binaryCachePath()).toMatch(/digits-.*-v\d+\.bin$/);
+    const whole = readFileSync(path);
+    writeFileSync(join(dir, 'truncated.bin'), whole.subarray(0, 1000));
+    expect(readBinaryCache(join(dir, 'truncated.bin'))).toBeUndefined();
+    const altered = Buffer.from(whole);
+    altered[100_000] = (altered[100_000] as number) ^ 1; // one bit of one pixel
+    writeFileSync(join(dir, 'altered.bin'), altered);
+    expect(readBinaryCache(join(dir, 'altered.bin'))).toBeUndefined();
+    expect(readBinaryCache(join(dir, 'missing.bin'))).toBeUndefined();
   });
 });
 

@@ -13,7 +13,7 @@ async function runTallies(kind: 'tally' | 'tally-mail', workers: number) {
   try {
     for (let s = 0; s < 6; s++) await rt.runSlot(s, { t: s });
     const states = (await rt.snapshot()).actors.filter(([id]) => id.startsWith('t')).map(([, a]) => a.state as { total: number; handled: number; batches: number });
-    return { lines: rt.log.lines().slice(1), states };
+    return { lines: rt.log.lines().slice(1), states, fallbacks: rt.stats().mailFallbacks };
   } finally {
     await rt.close();
   }
@@ -28,11 +28,15 @@ describe('transitionMail', () => {
     // Assert: the batched kind really batched (three feeders' messages a step), and nothing in the log changed.
     expect(batched0.lines).toEqual(reference.lines);
     expect(batched2.lines).toEqual(reference.lines);
-    for (const s of batched0.states) {
+    for (const s of [...batched0.states, ...batched2.states]) {
       expect(s.handled).toBe(reference.states[0]!.handled);
       expect(s.batches).toBeGreaterThan(0);
       expect(s.batches).toBeLessThan(s.handled);
     }
+    // The one mail per tally actor that held f1's negative number was declined and counted.
+    expect(reference.fallbacks).toBe(0);
+    expect(batched0.fallbacks).toBe(4);
+    expect(batched2.fallbacks).toBe(4);
     // Slot 3: f1 sends a negative number to every tally: the whole-mail call throws, the runtime
     // falls back message by message, and the failure is charged to f1's message alone.
     const failures = reference.lines.map((l) => JSON.parse(l) as { kind: string; from: string; data?: unknown }).filter((e) => e.kind === 'failure');

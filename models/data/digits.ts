@@ -7,7 +7,8 @@
  * of the first PRETRAIN_POOL positions, without labels: a test split of up to 10,000 −
  * PRETRAIN_POOL samples is never seen by the foundation model.
  */
-import { closeSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { RandomStream } from '../../runtime/random';
@@ -26,54 +27,67 @@ export class DigitsError extends Error {
 
 let cache: Dataset | undefined;
 
+/** Bump when what `parseDigits` produces changes (order, scaling): old cache files are then ignored. */
+const CACHE_FORMAT = 1;
+const CACHE_MAGIC = 'airlora-digits\0\0'; // 16 bytes
+/** Header: magic (16 bytes), format (u32), count (u32), reserved (8), sha256 of the body (32). */
+const CACHE_HEADER_BYTES = 64;
+
 /**
  * Where the digits in the fixed order are kept as raw float32/int32 (31 MB): parsing the
  * package's 41 MB of JSON takes about 0.6 s in every worker thread of every run; reading this
- * file takes a few ms. Next to the package, so reinstalling it starts afresh; the name carries
- * the package version and the order's seed.
+ * file about 0.1 s. Next to the package, so reinstalling it starts afresh; the name carries the
+ * package version, the order's seed and the cache format.
  */
 export function binaryCachePath(): string | undefined {
   try {
     const pkg = require.resolve('mnist/package.json');
     const version = (JSON.parse(readFileSync(pkg, 'utf8')) as { version: string }).version;
-    return join(dirname(pkg), '..', '.cache', 'airlora', `digits-${version}-${ORDER_SEED.toString(16)}.bin`);
+    return join(dirname(pkg), '..', '.cache', 'airlora', `digits-${version}-${ORDER_SEED.toString(16)}-v${CACHE_FORMAT}.bin`);
   } catch {
     return undefined;
   }
 }
 
-/** The cached digits, if the file is there and whole (a count header, then features and labels). */
+/** The cached digits if the file is there, whole and unchanged (magic, format, size, sha256, labels); else undefined. */
 export function readBinaryCache(path: string): Dataset | undefined {
   try {
     const bytes = readFileSync(path);
-    const count = bytes.readUInt32LE(0);
+    if (bytes.length < CACHE_HEADER_BYTES || bytes.toString('latin1', 0, 16) !== CACHE_MAGIC || bytes.readUInt32LE(16) !== CACHE_FORMAT) return undefined;
+    const count = bytes.readUInt32LE(20);
     const featureBytes = count * DIGIT_PIXELS * 4;
-    if (count === 0 || bytes.length !== 4 + featureBytes + count * 4) return undefined;
+    if (count === 0 || bytes.length !== CACHE_HEADER_BYTES + featureBytes + count * 4) return undefined;
+    const body = bytes.subarray(CACHE_HEADER_BYTES);
+    if (!createHash('sha256').update(body).digest().equals(bytes.subarray(32, 64))) return undefined;
     // A file this large is read into its own ArrayBuffer; copy only if its offset is not aligned.
-    const aligned = bytes.byteOffset % 4 === 0 ? bytes : Buffer.from(bytes);
-    const features = new Float32Array(aligned.buffer, aligned.byteOffset + 4, count * DIGIT_PIXELS);
-    const labels = new Int32Array(aligned.buffer, aligned.byteOffset + 4 + featureBytes, count);
+    const aligned = body.byteOffset % 4 === 0 ? body : Buffer.from(body);
+    const features = new Float32Array(aligned.buffer, aligned.byteOffset, count * DIGIT_PIXELS);
+    const labels = new Int32Array(aligned.buffer, aligned.byteOffset + featureBytes, count);
+    if (labels.some((l) => l < 0 || l > 9)) return undefined;
     return { task: 'digits', features, labels, count, featureSize: DIGIT_PIXELS, classCount: 10 };
   } catch {
     return undefined;
   }
 }
 
-/** Writes the cache atomically (a temporary file, then a rename), or not at all (read-only installs). */
-function writeBinaryCache(path: string, data: Dataset): void {
+/** Writes the cache atomically (a temporary file, then a rename), or not at all (read-only installs, a full disk). */
+export function writeBinaryCache(path: string, data: Dataset): void {
   const tmp = `${path}.${process.pid}-${threadId}.tmp`; // one writer per thread: workers may race to write it
   try {
+    const body = Buffer.concat([
+      new Uint8Array(data.features.buffer, data.features.byteOffset, data.features.byteLength),
+      new Uint8Array(data.labels.buffer, data.labels.byteOffset, data.labels.byteLength),
+    ]);
+    const head = Buffer.alloc(CACHE_HEADER_BYTES);
+    head.write(CACHE_MAGIC, 0, 'latin1');
+    head.writeUInt32LE(CACHE_FORMAT, 16);
+    head.writeUInt32LE(data.count, 20);
+    createHash('sha256').update(body).digest().copy(head, 32);
     mkdirSync(dirname(path), { recursive: true });
-    const fd = openSync(tmp, 'w');
-    const head = Buffer.alloc(4);
-    head.writeUInt32LE(data.count, 0);
-    writeSync(fd, head);
-    writeSync(fd, new Uint8Array(data.features.buffer, data.features.byteOffset, data.features.byteLength));
-    writeSync(fd, new Uint8Array(data.labels.buffer, data.labels.byteOffset, data.labels.byteLength));
-    closeSync(fd);
+    writeFileSync(tmp, Buffer.concat([head, body]));
     renameSync(tmp, path);
   } catch {
-    /* a cache only: the next load parses the JSON again */
+    rmSync(tmp, { force: true }); // a cache only: the next load parses the JSON again
   }
 }
 
