@@ -2,7 +2,7 @@
  * Scale and speed benchmark (issue 7). Every measured part runs in a child process of its own, so
  * that peak RSS and the model-time counter belong to that part alone.
  *
- *   node dist/bench/scale.js [--rounds 10] [--repeat 1] [--large-rounds 4] [--parts speedup,large,throughput,share] [--set model.checkpoint=DIR]
+ *   node dist/bench/scale.js [--rounds 10] [--repeat 1] [--workers 1,2] [--large-rounds 4] [--parts speedup,large,throughput,share] [--set model.checkpoint=DIR]
  *
  * (a) speed-up: cell-50 for --rounds rounds through runToFolder with 1 and 2 workers: wall per
  *     round (steady state: the rounds after the first, so start-up is apart) and the ratio.
@@ -248,12 +248,15 @@ async function parent(): Promise<void> {
     say(`(a) cell-50, ${rounds} rounds, runToFolder; wall per round = steady state (rounds 1..${Number(rounds) - 1}; round 0 includes start-up)`);
     // --repeat N: the 1- and 2-worker runs alternate N times, so drifting load hits both alike; medians reported.
     const repeat = Number(opt('repeat', '1'));
-    const ones: RunOut[] = [];
-    const twos: RunOut[] = [];
+    // --workers 1,2,4,8: more workers than cores oversubscribes the machine; measured all the same.
+    const poolSizes = parts.includes('speedup') ? opt('workers', '1,2').split(',').map(Number) : [1];
+    const byWorkers = new Map<number, RunOut[]>(poolSizes.map((w) => [w, []]));
+    const ones = byWorkers.get(1) ?? [];
+    const twos = byWorkers.get(2) ?? [];
     for (let i = 0; i < repeat; i++) {
-      for (const w of parts.includes('speedup') ? [1, 2] : [1]) {
+      for (const w of poolSizes) {
         const r = child<RunOut>(['--child', 'run', '--scenario', cell50, '--workers', String(w), '--rounds', rounds, ...sets]);
-        (w === 1 ? ones : twos).push(r);
+        (byWorkers.get(w) as RunOut[]).push(r);
         const p = perRound(r);
         say(`  workers ${w}: total ${r.wallS.toFixed(1)} s, start-up + round 0 ${p.firstS.toFixed(1)} s, ${p.steadyS.toFixed(2)} s/round after; admitted per round ${r.admitted.join(' ')}; peak RSS ${r.peakRssMiB.toFixed(0)} MiB; load ${r.loadBefore} → ${r.loadAfter}`);
       }
@@ -264,6 +267,11 @@ async function parent(): Promise<void> {
       const s1 = median(ones.map((o) => perRound(o).steadyS));
       const s2 = median(twos.map((o) => perRound(o).steadyS));
       say(`  speed-up 2 workers / 1 worker, steady state: ${ratios.map((x) => `${x.toFixed(2)}x`).join(', ')} (pairs); medians ${s1.toFixed(2)} / ${s2.toFixed(2)} s/round = ${(s1 / s2).toFixed(2)}x  (target ≥ 1.7x)`);
+      for (const [w, runs] of byWorkers) {
+        if (w <= 2 || runs.length === 0) continue;
+        const sw = median(runs.map((o) => perRound(o).steadyS));
+        say(`  ${w} workers on ${cpus().length} cores: median ${sw.toFixed(2)} s/round = ${(s1 / sw).toFixed(2)}x over 1 worker`);
+      }
     }
     if (one) {
       say('');
