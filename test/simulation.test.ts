@@ -10,7 +10,7 @@ import { loadScenario } from '../runtime/scenario';
 import { runToFolder, type RunResult } from '../runtime/sim/run';
 import { replayLog } from '../runtime/sim/replay';
 import { parseMetricsCsv } from '../runtime/report';
-import { readEventLog } from '../runtime/eventLog';
+import { EventLogWriter, readEventLog, type EventLogHeader } from '../runtime/eventLog';
 import { enableModelTiming, modelTiming, resetModelTiming } from '../models';
 
 const quick = loadScenario(join(__dirname, '..', 'scenarios', 'quick.json'));
@@ -62,6 +62,22 @@ describe('simulation on quick.json', () => {
     const decisions = (dir: string) => readEventLog(join(dir, 'events.jsonl')).events.filter((e) => e.type === 'decision' && e.kind === 'log').map((e) => JSON.stringify(e.payload.value));
     expect(decisions(outDir)).not.toEqual(decisions(oneDir));
     expect(JSON.parse(readFileSync(join(outDir, 'summary.json'), 'utf8')).policy).toBe('random');
+  }, 300_000);
+
+  it('replays a log written before runtime.batchDevices existed (one pass per device) with every hash identical', async () => {
+    // Prepare: the same run as an earlier version would have logged it: no batchDevices in the header's scenario.
+    const recorded = readEventLog(join(oneDir, 'events.jsonl'));
+    const header = structuredClone(recorded.header) as EventLogHeader & { scenario: { runtime: Record<string, unknown> } };
+    delete header.scenario.runtime['batchDevices'];
+    const oldDir = fresh('old-log');
+    const writer = new EventLogWriter(header, { path: join(oldDir, 'events.jsonl') });
+    writer.append(recorded.events.map(({ hash: _hash, ...record }) => record));
+    writer.close();
+    // Execute
+    const replay = await replayLog(join(oldDir, 'events.jsonl'), { workers: 1 });
+    // Assert
+    expect(replay.message).toMatch(/every hash matches/);
+    expect(replay.ok).toBe(true);
   }, 300_000);
 
   it('replays the log with every hash identical', async () => {

@@ -51,7 +51,7 @@ export async function replayLog(file: string, options: ReplayOptions = {}): Prom
   }
   if (contents.error) throw new ReplayError(`cannot replay a damaged log: ${contents.error.message}`);
   if (!contents.header?.scenario) throw new ReplayError(`${file}: the header holds no scenario`);
-  let scenario: Scenario = parseScenario(contents.header.scenario, `${file} (header scenario)`);
+  let scenario: Scenario = parseScenario(withEarlierDefaults(contents.header.scenario), `${file} (header scenario)`);
   const outDir = options.outDir ?? mkdtempSync(join(tmpdir(), 'airlora-replay-'));
   if (scenario.topology) {
     if (options.policy) throw new ReplayError(`${file}: a declared topology has no scheduling policy to swap`);
@@ -66,8 +66,19 @@ export async function replayLog(file: string, options: ReplayOptions = {}): Prom
     return { ok: true, outDir, message: `counterfactual with policy ${options.policy} on the recorded channel: final accuracy ${(100 * result.summary.finalAccuracy).toFixed(1)}%; written to ${outDir}` };
   }
   if (contents.header['trace']) throw new ReplayError(`${file}: this log is itself a counterfactual on a recorded trace; replay the original log instead`);
-  await runToFolder(scenario, { outDir, progress: options.progress, workers: options.workers });
+  await runToFolder(scenario, { outDir, progress: options.progress, workers: options.workers, recordedHeader: contents.header });
   return compareLogs(contents.events, contents.hash, outDir);
+}
+
+/**
+ * A recorded scenario with the settings that were fixed behaviour before they became fields: a log
+ * written before `runtime.batchDevices` existed ran one encoder pass per device (batchDevices 1).
+ */
+function withEarlierDefaults(raw: unknown): unknown {
+  if (raw === null || typeof raw !== 'object') return raw;
+  const runtime = (raw as { runtime?: Record<string, unknown> }).runtime;
+  if (runtime && typeof runtime === 'object' && !('batchDevices' in runtime)) return { ...raw, runtime: { ...runtime, batchDevices: 1 } };
+  return raw;
 }
 
 /** Compares the recorded events with the replay's, hash by hash. */

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Scenario } from '../scenario';
 import { parseScenario } from '../scenario';
 import type { BitsByType, RoundMetrics, RunSummary } from '../metrics';
-import { createRuntime, truncateEventLog, type Runtime, type RuntimeSnapshot } from '../system';
+import { createRuntime, truncateEventLog, type EventLogHeader, type Runtime, type RuntimeSnapshot } from '../system';
 import type { Envelope } from '../actor';
 import { availableBackends } from '../../models/backend';
 import type { GainTrace } from '../../channels/trace';
@@ -35,6 +35,12 @@ export interface RunOptions {
   workers?: number;
   /** Recorded gains replacing the fading model (replay with another policy). */
   trace?: GainTrace;
+  /**
+   * Replay: write the log under this recorded header instead of one built from the scenario, so
+   * that a log written by an earlier version (whose scenario lacked fields added since) can still
+   * match hash for hash when the events are the same.
+   */
+  recordedHeader?: EventLogHeader;
   /** Called with each round's row as it is written to metrics.csv (live views, benchmarks). */
   onRound?: (row: RoundMetrics) => void;
   /** Test hook: stop after this many rounds as if interrupted (a checkpoint is written). */
@@ -254,7 +260,7 @@ async function startRuntime(scenario: Scenario, plan: RunPlan, outDir: string, o
     resources: resourcesOf(plan),
     log: restore
       ? { path: join(outDir, 'events.jsonl'), continueFrom: { hash: restore.hash } }
-      : { path: join(outDir, 'events.jsonl'), header: headerOf(scenario, expectedBackend(), options.trace) },
+      : { path: join(outDir, 'events.jsonl'), header: options.recordedHeader ?? headerOf(scenario, expectedBackend(), options.trace) },
     ...(restore ? { restore: restore.snapshot } : {}),
   });
 }
