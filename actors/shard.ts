@@ -44,8 +44,6 @@ export interface Session {
    * anywhere else (plain data, models/cached.ts).
    */
   cache: EncoderCache | null;
-  /** Forward passes run so far this round (part of the cache key). */
-  forwards: number;
   downlinkRateBps: number;
   admittedCount: number;
   dataSize: number;
@@ -113,12 +111,13 @@ function runBatched(state: ShardState, backward: ReadonlyArray<[number, Envelope
   }
   for (const group of groups(forward, p.batchDevices)) {
     const items = group.map(([, m]) => ({ lora: (sessions[m.from] as Session).lora, activations: (m.body as ActivationsBody).cut }));
-    const keys = group.map(([, m]) => `${ctx.self}/${state.slot}/${m.from}/${(sessions[m.from] as Session).forwards}`);
+    // A forward pass follows as many backward passes (Adam steps) as came before it: the step count numbers it.
+    const keys = group.map(([, m]) => `${ctx.self}/${state.slot}/${m.from}/${(sessions[m.from] as Session).loraOptimizer.step}`);
     const out = encoderForwardCachedMany(foundation, items, { store: kept, keys });
     group.forEach(([i, m], k) => {
       const session = sessions[m.from] as Session;
       const { features, cache } = out[k] as (typeof out)[number];
-      sessions[m.from] = { ...session, cache, forwards: session.forwards + 1 };
+      sessions[m.from] = { ...session, cache };
       // t^srv per iteration = F^srv n / F_s (the server shared equally); then s_f on the downlink. MODEL.md §4.
       const serverS = (p.costs.serverFlopsPerIteration * session.admittedCount) / p.serverFlops;
       const downS = airtimeS(p.costs.featuresBits, session.downlinkRateBps);
@@ -148,7 +147,7 @@ export const shardKind: ActorKind<ShardState, ShardParams> = {
             s.slot = m.slot;
             s.sessions = {}; // sessions live for one round
           }
-          s.sessions[m.device] = { lora: m.lora, loraOptimizer: initOptimizerState(m.lora), cache: null, forwards: 0, downlinkRateBps: m.downlinkRateBps, admittedCount: m.admittedCount, dataSize: m.dataSize };
+          s.sessions[m.device] = { lora: m.lora, loraOptimizer: initOptimizerState(m.lora), cache: null, downlinkRateBps: m.downlinkRateBps, admittedCount: m.admittedCount, dataSize: m.dataSize };
           return;
         }
         default:

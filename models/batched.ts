@@ -10,6 +10,7 @@
 import type { Foundation } from './foundation';
 import type { OptimizerState } from './optimizer';
 import type { Cut, LoraWeights } from './split';
+import { KeptTensors } from './keptCache';
 import { encoderBackwardCachedMany, encoderForwardCachedMany, encoderGradientsCachedMany, type CachedForwardItem, type EncoderCache } from './cached';
 
 /** One device's share of a batched forward pass. */
@@ -28,7 +29,11 @@ export interface BatchedBackwardItem extends BatchedGradientItem {
 
 /** Server: the encoder run once on the stacked activations of several devices → each device's features. */
 export function batchedEncoderForward(foundation: Foundation, items: readonly BatchedForwardItem[]): Cut[] {
-  return encoderForwardCachedMany(foundation, items).map((r) => r.features);
+  // The intermediates are kept as tensors and freed at once, rather than copied out only to be dropped.
+  const store = new KeptTensors();
+  const out = encoderForwardCachedMany(foundation, items, { store, keys: items.map((_, k) => String(k)) });
+  store.release('');
+  return out.map((r) => r.features);
 }
 
 /** With each device's cache from a batched forward pass over `items`. */

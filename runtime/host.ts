@@ -177,10 +177,7 @@ export class ActorHost {
         let next: unknown;
         let out: readonly Effect[];
         try {
-          const r = a.kind.transition(a.state, env, this.context(id, batch.slot, env.t, a.random));
-          if (!Array.isArray(r) || r.length !== 2 || !Array.isArray(r[1])) throw new TypeError(`transition of kind '${a.kind.kind}' must return [state, effects]`);
-          [next, out] = r;
-          for (const e of out) checkEffect(e);
+          [next, out] = checkResult(a.kind.transition(a.state, env, this.context(id, batch.slot, env.t, a.random)), a.kind.kind);
         } catch (err) {
           a.random = RandomStream.fromState(a.random.seed, a.random.name, before);
           const fbody = { actor: id, error: describeError(err), message: { seq: env.seq, from: env.from, type: env.type } };
@@ -205,11 +202,7 @@ export class ActorHost {
     try {
       const r = a.kind.transitionMail!(a.state, mail, this.context(id, slot, (mail[0] as Envelope).t, a.random));
       if (!Array.isArray(r) || r.length !== 2 || !Array.isArray(r[1]) || r[1].length !== mail.length) throw new TypeError(`transitionMail of kind '${a.kind.kind}' must return [state, one effect list per message]`);
-      for (const out of r[1]) {
-        if (!Array.isArray(out)) throw new TypeError(`transitionMail of kind '${a.kind.kind}' must return an effect list per message`);
-        for (const e of out) checkEffect(e);
-      }
-      return { state: r[0], effects: r[1] };
+      return { state: r[0], effects: r[1].map((out) => checkResult([r[0], out], a.kind.kind)[1]) };
     } catch {
       a.random = RandomStream.fromState(a.random.seed, a.random.name, before);
       return null;
@@ -269,6 +262,13 @@ export class ActorHost {
       a.committed = { state: s.state, random: s.random };
     }
   }
+}
+
+/** A transition's `[state, effects]`, checked (TypeError or RangeError naming what is wrong). */
+function checkResult(r: unknown, kind: string): readonly [unknown, readonly Effect[]] {
+  if (!Array.isArray(r) || r.length !== 2 || !Array.isArray(r[1])) throw new TypeError(`transition of kind '${kind}' must return [state, effects]`);
+  for (const e of r[1] as Effect[]) checkEffect(e);
+  return r as [unknown, readonly Effect[]];
 }
 
 function checkEffect(e: Effect): void {

@@ -3,6 +3,7 @@
  * the main thread itself for the in-process executor). Types only: the one RPC boundary
  * (STYLE.md §6) is built on these, by the transports in `transport.ts`.
  */
+import type { Envelope } from './actor';
 import type { RandomState } from './random';
 import type { ActorSpec, ResourceSpec } from './topology';
 
@@ -13,13 +14,7 @@ export interface ActorSnapshot<S = unknown> {
 }
 
 /** A message on the wire. A body kept inside the host that will deliver it travels as `bodyRef`. */
-export interface WireEnvelope {
-  readonly seq: number;
-  readonly slot: number;
-  readonly t: number;
-  readonly from: string;
-  readonly to: string;
-  readonly type: string;
+export interface WireEnvelope extends Omit<Envelope, 'body'> {
   readonly body?: unknown;
   /** Handle of a body held in the destination host's outbox (a message between two actors of one host). */
   readonly bodyRef?: number;
