@@ -8,6 +8,7 @@
  * thread, on which `open(index)` starts the host again.
  */
 import * as path from 'node:path';
+import { setFlagsFromString } from 'node:v8';
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { comlinkEndpoint, WorkerDiedError, type HostEndpoint, type Transport } from './transport';
@@ -20,6 +21,26 @@ export function workerEntry(): { filename: string; execArgv: string[] } {
     : { filename: path.join(__dirname, 'worker.js'), execArgv: [] };
 }
 
+/**
+ * The old generation a worker's heap starts with, in MiB. A host's live heap is small (about
+ * 30 MiB) but it allocates fast (tfjs objects, message buffers), and V8 sizes the old generation
+ * from the live size: left alone, a worker ran four to five major collections per round of
+ * cell-50 (about 25 ms of every second). Starting at 128 MiB leaves one every few rounds; the
+ * cost is about 50 MiB of resident memory per worker (bench/results/scale.txt, docs/STACK-additions.md).
+ */
+export const WORKER_INITIAL_OLD_SPACE_MIB = 128;
+
+/**
+ * Worker threads take no V8 options in their execArgv, so the heap size is set as a V8 flag of
+ * the process; it applies to isolates created afterwards (the workers), not to the running
+ * main thread. A value the user gave in NODE_OPTIONS or on the command line wins.
+ */
+function sizeWorkerHeaps(): void {
+  const given = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
+  if (given.some((a) => /^--initial[-_]old[-_]space[-_]size/.test(a))) return;
+  setFlagsFromString(`--initial-old-space-size=${WORKER_INITIAL_OLD_SPACE_MIB}`);
+}
+
 export class PiscinaTransport implements Transport {
   readonly name = 'piscina';
   readonly canFail = true;
@@ -28,6 +49,7 @@ export class PiscinaTransport implements Transport {
 
   constructor(readonly workers: number) {
     const { filename, execArgv } = workerEntry();
+    sizeWorkerHeaps();
     this.pool = new Piscina({
       filename,
       name: 'host',
