@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { PayloadSummary } from './protocol';
+import type { PayloadDigest } from './payloadDigest';
 
 /** Arrays longer than this are logged as a digest, not element by element. */
 export const MAX_LOGGED_ARRAY = 32;
@@ -49,9 +50,9 @@ export function sha256Hex(text: string | Uint8Array): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
-/** First 16 hex digits of the sha256 of a typed array's bytes (its view only). */
-export function digestView(view: ArrayBufferView): string {
-  return sha256Hex(new Uint8Array(view.buffer, view.byteOffset, view.byteLength)).slice(0, 16);
+/** The bytes of a typed array's view (not its whole buffer). */
+function bytesOf(view: ArrayBufferView): Uint8Array {
+  return new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
 }
 
 function typedName(view: ArrayBufferView): string {
@@ -62,9 +63,10 @@ function typedName(view: ArrayBufferView): string {
  * The payload summary written to the log: `bits` is the in-memory size of the payload
  * (typed arrays: their bytes; numbers 64 bits; strings their UTF-8 bytes; booleans 8), and
  * `value` is the payload with every typed array, and every array longer than
- * MAX_LOGGED_ARRAY, replaced by `{ $type, length, sha256 }`.
+ * MAX_LOGGED_ARRAY, replaced by `{ $type, length, [digest.name]: 16 hex digits }` (the log's
+ * version says which digest: runtime/payloadDigest.ts).
  */
-export function summarizePayload(value: unknown): PayloadSummary {
+export function summarizePayload(value: unknown, digest: PayloadDigest): PayloadSummary {
   let bits = 0;
   const walk = (v: unknown): unknown => {
     if (v === null || v === undefined) return null;
@@ -88,16 +90,16 @@ export function summarizePayload(value: unknown): PayloadSummary {
     }
     if (ArrayBuffer.isView(v)) {
       bits += v.byteLength * 8;
-      return { $type: typedName(v), length: (v as unknown as { length?: number }).length ?? v.byteLength, sha256: digestView(v) };
+      return { $type: typedName(v), length: (v as unknown as { length?: number }).length ?? v.byteLength, [digest.name]: digest.hex(bytesOf(v)) };
     }
     if (v instanceof ArrayBuffer) {
       bits += v.byteLength * 8;
-      return { $type: 'ArrayBuffer', length: v.byteLength, sha256: digestView(new Uint8Array(v)) };
+      return { $type: 'ArrayBuffer', length: v.byteLength, [digest.name]: digest.hex(new Uint8Array(v)) };
     }
     if (Array.isArray(v)) {
       const items = v.map(walk);
       if (items.length <= MAX_LOGGED_ARRAY) return items;
-      return { $type: 'Array', length: items.length, sha256: sha256Hex(canonicalJson(items)).slice(0, 16) };
+      return { $type: 'Array', length: items.length, [digest.name]: digest.hex(Buffer.from(canonicalJson(items))) };
     }
     if (v instanceof Map) return { $type: 'Map', entries: walk([...v.entries()]) };
     if (v instanceof Set) return { $type: 'Set', values: walk([...v.values()]) };

@@ -10,7 +10,8 @@ import { canonicalJson, sha256Hex } from './canonical';
 import type { PayloadSummary } from './protocol';
 
 export const EVENT_LOG_FORMAT = 'airlora-events';
-export const EVENT_LOG_VERSION = 1;
+/** 2: payload digests are XXH64 (version 1: sha256; runtime/payloadDigest.ts). A reader takes both. */
+export const EVENT_LOG_VERSION = 2;
 
 /** What kind of thing an event records. */
 export type EventKind = 'msg' | 'log' | 'failure' | 'dead-letter';
@@ -60,9 +61,9 @@ export function packageVersion(): string {
   return (cachedVersion = '0.0.0');
 }
 
-/** A header with the required fields filled in (`scenario` null, `backend` 'none' unless given). */
-export function createEventLogHeader(fields: { seed: number } & Partial<Omit<EventLogHeader, 'format' | 'version'>>): EventLogHeader {
-  return { scenario: null, packageVersion: packageVersion(), backend: 'none', ...fields, format: EVENT_LOG_FORMAT, version: EVENT_LOG_VERSION };
+/** A header with the required fields filled in (`scenario` null, `backend` 'none' unless given; the current version unless a recorded one is given). */
+export function createEventLogHeader(fields: { seed: number } & Partial<Omit<EventLogHeader, 'format'>>): EventLogHeader {
+  return { scenario: null, packageVersion: packageVersion(), backend: 'none', ...fields, format: EVENT_LOG_FORMAT, version: typeof fields.version === 'number' ? fields.version : EVENT_LOG_VERSION };
 }
 
 /** The hash an event chains to, given the previous hash: sha256(previous + canonical JSON of the record). */
@@ -94,7 +95,7 @@ export interface EventLogOptions {
   readonly keepLines?: boolean;
   /** fsync at every flush, not only write (survives a machine crash, not just a killed process). */
   readonly fsync?: boolean;
-  /** Continue a log: append to `path` without a header, chaining from `hash` (see `truncateEventLog`). */
+  /** Continue a log: append to `path` without a header, chaining from `hash` (see `truncateEventLog`); give its `header` too, for its version. */
   readonly continueFrom?: { readonly hash: string };
 }
 
@@ -268,7 +269,8 @@ export function parseEventLog(text: string, source = '<events>'): EventLogConten
     return fail(1, lines.length === 1 && !endsClean ? 'truncated' : 'bad-header', 'the header is not JSON');
   }
   if (!header || header.format !== EVENT_LOG_FORMAT) return fail(1, 'bad-header', `not an ${EVENT_LOG_FORMAT} log (format: ${JSON.stringify(header?.format)})`);
-  if (header.version !== EVENT_LOG_VERSION) return fail(1, 'bad-version', `version ${JSON.stringify(header.version)}; this reader knows version ${EVENT_LOG_VERSION}`, header);
+  if (!Number.isInteger(header.version) || header.version < 1 || header.version > EVENT_LOG_VERSION)
+    return fail(1, 'bad-version', `version ${JSON.stringify(header.version)}; this reader knows versions 1 to ${EVENT_LOG_VERSION}`, header);
   let hash = headerHash(header);
   for (let i = 1; i < lines.length; i++) {
     const lineNo = i + 1;
@@ -300,9 +302,9 @@ export function readEventLog(file: string): EventLogContents {
 
 /**
  * Cuts a log back to the events with seq < `nextSeq` (what a checkpoint taken then had seen),
- * dropping any torn line; returns the hash to continue from (`EventLogOptions.continueFrom`).
+ * dropping any torn line; returns the hash to continue from (`EventLogOptions.continueFrom`) and the header.
  */
-export function truncateEventLog(file: string, nextSeq: number): string {
+export function truncateEventLog(file: string, nextSeq: number): { hash: string; header: EventLogHeader } {
   const text = fs.readFileSync(file, 'utf8');
   const { header, events, hash } = parseEventLog(text, file);
   if (!header || hash === undefined) throw new EventLogError(file, 1, 'bad-header', 'cannot continue a log without a valid header');
@@ -311,5 +313,5 @@ export function truncateEventLog(file: string, nextSeq: number): string {
   if (lastSeq < nextSeq - 1) throw new EventLogError(file, events.length + 1, 'bad-seq', `the valid log ends at seq ${lastSeq}, before seq ${nextSeq - 1}`);
   const lines = [canonicalJson(header), ...keep.map((e) => formatEvent(e))];
   fs.writeFileSync(file, `${lines.join('\n')}\n`);
-  return keep.length > 0 ? keep[keep.length - 1]!.hash : headerHash(header);
+  return { hash: keep.length > 0 ? keep[keep.length - 1]!.hash : headerHash(header), header };
 }

@@ -5,6 +5,7 @@
  */
 import type { ActorContext, ActorKind, Effect, Envelope } from './actor';
 import { collectBuffers, summarizePayload } from './canonical';
+import { loadPayloadDigest, SHA256_DIGEST, type PayloadDigest } from './payloadDigest';
 import type { ActorLoad, ActorSnapshot, HostInit, LoadResult, OutEffect, StepBatch, StepResult } from './protocol';
 import { RandomStream, type RandomState } from './random';
 import { loadResources, resolveActorKind, type ActorSpec } from './topology';
@@ -79,6 +80,7 @@ export class ActorHost {
   private nextRef = 0;
   private seed = 0;
   private index = 0;
+  private digest: PayloadDigest = SHA256_DIGEST;
   private placement: Readonly<Record<string, number>> = {};
   private resources: Readonly<Record<string, unknown>> = {};
   /** Buffers of resources: never moved out of this host. */
@@ -88,6 +90,7 @@ export class ActorHost {
     this.seed = init.seed;
     this.index = init.index;
     this.placement = init.placement;
+    this.digest = await loadPayloadDigest(init.payloadDigest);
     this.resources = Object.freeze(await loadResources(init.resources));
     for (const r of Object.values(this.resources)) {
       collectBuffers(r, this.pinned as Set<ArrayBuffer>, new Set());
@@ -138,11 +141,11 @@ export class ActorHost {
       const emit = (out: readonly Effect[], t0: number): void => {
         for (const e of out) {
           if (e.kind === 'log') {
-            effects.push({ kind: 'log', from: id, idx: idx++, t: t0, to: 'log', type: e.type, payload: summarizePayload(e.data) });
+            effects.push({ kind: 'log', from: id, idx: idx++, t: t0, to: 'log', type: e.type, payload: summarizePayload(e.data, this.digest) });
             continue;
           }
           const t = t0 + (e.delayS ?? 0);
-          const payload = summarizePayload(e.body);
+          const payload = summarizePayload(e.body, this.digest);
           let msgBody = e.body;
           const bufs = msgBody !== null && typeof msgBody === 'object' ? collectBuffers(msgBody) : new Set<ArrayBuffer>();
           if (bufs.size > 0) {
@@ -181,7 +184,7 @@ export class ActorHost {
         } catch (err) {
           a.random = RandomStream.fromState(a.random.seed, a.random.name, before);
           const fbody = { actor: id, error: describeError(err), message: { seq: env.seq, from: env.from, type: env.type } };
-          effects.push({ kind: 'failure', from: id, idx: idx++, t: env.t, to: a.spec.supervisor ?? 'runtime', type: 'failure', body: fbody, payload: summarizePayload(fbody) });
+          effects.push({ kind: 'failure', from: id, idx: idx++, t: env.t, to: a.spec.supervisor ?? 'runtime', type: 'failure', body: fbody, payload: summarizePayload(fbody, this.digest) });
           continue;
         }
         a.state = next;

@@ -4,6 +4,7 @@
  * (STYLE.md §6) is built on these, by the transports in `transport.ts`.
  */
 import type { Envelope } from './actor';
+import type { PayloadDigestName } from './payloadDigest';
 import type { RandomState } from './random';
 import type { ActorSpec, ResourceSpec } from './topology';
 
@@ -47,6 +48,8 @@ export interface HostInit {
   readonly resources: readonly ResourceSpec[];
   /** Which host each actor lives on, so that a host can keep the bodies of its internal messages. */
   readonly placement: Readonly<Record<string, number>>;
+  /** How payload summaries digest tensors: the log's version decides (runtime/payloadDigest.ts). */
+  readonly payloadDigest: PayloadDigestName;
 }
 
 /** An actor to (re)create on a host: from its spec, and from a snapshot when restoring. */

@@ -21,6 +21,7 @@
  */
 import type { Envelope } from './actor';
 import { collectBuffers, summarizePayload } from './canonical';
+import { loadPayloadDigest, payloadDigestOfVersion, SHA256_DIGEST, type PayloadDigest } from './payloadDigest';
 import { createEventLogHeader, EventLogWriter, type EventLogOptions, type EventRecord, type LogEvent } from './eventLog';
 import { PiscinaTransport } from './piscinaTransport';
 import type { ActorSnapshot, HostInit, OutEffect, PayloadSummary, StepResult, WireEnvelope } from './protocol';
@@ -136,6 +137,8 @@ export interface Runtime {
   readonly now: number;
   readonly logHash: string;
   readonly log: EventLogWriter;
+  /** How this run's payload summaries digest tensors (the log's version decides). */
+  readonly payloadDigest: PayloadDigest;
   /** Test hook: host `worker` dies during step `step` (default 0) of slot `slot`, after computing, before answering. */
   injectWorkerCrash(worker: number, at: { readonly slot: number; readonly step?: number }): void;
   /** Stops every worker and closes the log; idempotent. */
@@ -185,6 +188,8 @@ class ActorRuntime implements Runtime {
   private readonly counters = { slots: 0, steps: 0, messages: 0, failures: 0, deadLetters: 0, recoveries: 0, local: 0, cross: 0, mailFallbacks: 0 };
   private readonly handled: number[];
   readonly log: EventLogWriter;
+  /** Set by `start`, from the log's version. */
+  payloadDigest: PayloadDigest = SHA256_DIGEST;
 
   constructor(
     private readonly options: RuntimeOptions,
@@ -224,7 +229,7 @@ class ActorRuntime implements Runtime {
   }
 
   private hostInit(index: number): HostInit {
-    return { seed: this.options.seed, index, resources: this.options.resources ?? [], placement: this.hostOf };
+    return { seed: this.options.seed, index, resources: this.options.resources ?? [], placement: this.hostOf, payloadDigest: this.payloadDigest.name };
   }
 
   private actorsOn(index: number): ActorSpec[] {
@@ -243,6 +248,7 @@ class ActorRuntime implements Runtime {
   }
 
   async start(): Promise<void> {
+    this.payloadDigest = await loadPayloadDigest(payloadDigestOfVersion(this.log.header.version));
     const ticking = await Promise.all(Array.from({ length: this.hosts }, (_, i) => this.startHost(i)));
     this.ticking = ticking.flat().sort(cmpStr);
     if (!this.transport.canFail) this.snapshots.clear();
@@ -381,7 +387,7 @@ class ActorRuntime implements Runtime {
 
     const first: Injected[] = [...this.ticking.map((id) => ({ t: startT, from: 'clock', to: id, type: 'slot', body: { slot } })), ...injected];
     first.sort((a, b) => a.t - b.t || cmpStr(a.from, b.from)); // stable: ticks by id, driver messages in order sent
-    for (const m of first) route({ seq: seq++, slot, t: m.t, from: m.from, to: m.to, type: m.type, body: m.body }, summarizePayload(m.body), false);
+    for (const m of first) route({ seq: seq++, slot, t: m.t, from: m.from, to: m.to, type: m.type, body: m.body }, summarizePayload(m.body, this.payloadDigest), false);
 
     const stepping = this.options.stepping ?? 'superstep';
     const maxSteps = this.options.maxStepsPerSlot ?? 100_000;

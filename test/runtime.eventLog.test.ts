@@ -2,9 +2,9 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { canonicalJson, createEventLogHeader, EventLogWriter, parseEventLog, readEventLog, summarizePayload, truncateEventLog, type EventRecord } from '../runtime/system';
+import { canonicalJson, createEventLogHeader, EventLogWriter, loadPayloadDigest, parseEventLog, payloadDigestOfVersion, readEventLog, SHA256_DIGEST, summarizePayload, truncateEventLog, type EventRecord } from '../runtime/system';
 
-const rec = (seq: number, type = 'ping'): EventRecord => ({ seq, slot: 0, t: seq * 0.5, kind: 'msg', from: 'a', to: 'b', type, payload: summarizePayload({ n: seq }) });
+const rec = (seq: number, type = 'ping'): EventRecord => ({ seq, slot: 0, t: seq * 0.5, kind: 'msg', from: 'a', to: 'b', type, payload: summarizePayload({ n: seq }, SHA256_DIGEST) });
 
 function writeLog(n: number): string {
   const w = new EventLogWriter(createEventLogHeader({ seed: 9, scenario: 'x' }), { keepLines: true });
@@ -17,13 +17,30 @@ describe('event log', () => {
     expect(canonicalJson({ b: 1, a: [true, null, { d: 'x', c: NaN }], u: undefined })).toBe('{"a":[true,null,{"c":"NaN","d":"x"}],"b":1}');
   });
 
-  it('summarizes payloads: sizes in bits, typed arrays and long arrays as digests', () => {
-    const s = summarizePayload({ x: new Float32Array(16 * 32 * 128), k: 3, id: 'ab', long: Array.from({ length: 100 }, (_, i) => i) });
+  it.each(['sha256', 'xxh64'] as const)('summarizes payloads: sizes in bits, typed arrays and long arrays as %s digests', async (name) => {
+    const digest = await loadPayloadDigest(name);
+    const s = summarizePayload({ x: new Float32Array(16 * 32 * 128), k: 3, id: 'ab', long: Array.from({ length: 100 }, (_, i) => i) }, digest);
     expect(s.bits).toBe(16 * 32 * 128 * 32 + 64 + 16 + 100 * 64);
     expect(s.value).toMatchObject({ x: { $type: 'Float32Array', length: 65536 }, k: 3, id: 'ab', long: { $type: 'Array', length: 100 } });
-    expect((s.value as { x: { sha256: string } }).x.sha256).toMatch(/^[0-9a-f]{16}$/);
-    const other = summarizePayload({ x: Float32Array.of(1) }).value as { x: { sha256: string } };
-    expect(other.x.sha256).not.toBe((s.value as { x: { sha256: string } }).x.sha256);
+    type Digested = { x: Record<string, string>; long: Record<string, string> };
+    expect((s.value as Digested).x[name]).toMatch(/^[0-9a-f]{16}$/);
+    expect((s.value as Digested).long[name]).toMatch(/^[0-9a-f]{16}$/);
+    const other = summarizePayload({ x: Float32Array.of(1) }, digest).value as Digested;
+    expect(other.x[name]).not.toBe((s.value as Digested).x[name]);
+    // Only the view's bytes count, not the rest of its buffer.
+    const backing = new Float32Array([9, 1, 9]);
+    expect((summarizePayload({ x: backing.subarray(1, 2) }, digest).value as Digested).x[name]).toBe(other.x[name]);
+  });
+
+  it('digests with the published XXH64 values, and by the log version', async () => {
+    const xxh64 = await loadPayloadDigest('xxh64');
+    // Reference values of XXH64 with seed 0 (the xxHash specification's test vectors).
+    expect(xxh64.hex(new Uint8Array(0))).toBe('ef46db3751d8e999');
+    expect(xxh64.hex(new TextEncoder().encode('abc'))).toBe('44bc2cf5ad770999');
+    expect(SHA256_DIGEST.hex(new TextEncoder().encode('abc'))).toBe('ba7816bf8f01cfea');
+    expect([1, 2].map(payloadDigestOfVersion)).toEqual(['sha256', 'xxh64']);
+    expect(createEventLogHeader({ seed: 1 }).version).toBe(2);
+    expect(createEventLogHeader({ seed: 1, version: 1 }).version).toBe(1);
   });
 
   it('reads back a valid log and its running hash', () => {
@@ -54,8 +71,10 @@ describe('event log', () => {
   it('rejects another version or format on line 1', () => {
     const lines = writeLog(1).split('\n');
     const header = JSON.parse(lines[0]!) as Record<string, unknown>;
-    lines[0] = JSON.stringify({ ...header, version: 2 });
-    expect(parseEventLog(lines.join('\n'), 'e').error?.message).toBe('e:1: bad-version: version 2; this reader knows version 1');
+    lines[0] = JSON.stringify({ ...header, version: 3 });
+    expect(parseEventLog(lines.join('\n'), 'e').error?.message).toBe('e:1: bad-version: version 3; this reader knows versions 1 to 2');
+    lines[0] = JSON.stringify({ ...header, version: 0 });
+    expect(parseEventLog(lines.join('\n'), 'e').error?.problem).toBe('bad-version');
     expect(parseEventLog('{"format":"other"}\n', 'e').error?.problem).toBe('bad-header');
   });
 
@@ -72,8 +91,9 @@ describe('event log', () => {
     w.append([rec(2)]);
     w.close();
     fs.appendFileSync(file, '{"seq":3,"sl'); // a torn line from a killed run
-    const hash = truncateEventLog(file, 2);
-    const c = new EventLogWriter(header, { path: file, continueFrom: { hash } });
+    const cut = truncateEventLog(file, 2);
+    expect(cut.header).toEqual(header);
+    const c = new EventLogWriter(cut.header, { path: file, continueFrom: { hash: cut.hash } });
     c.append([rec(2), rec(3)]);
     c.close();
     const r = readEventLog(file);

@@ -3,7 +3,8 @@
  * through the worker pool. Loss falls, accuracy rises above chance, the log replays with identical
  * hashes, and 1 and 2 workers give the same log hash.
  */
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadScenario } from '../runtime/scenario';
@@ -79,6 +80,30 @@ describe('simulation on quick.json', () => {
     expect(replay.message).toMatch(/every hash matches/);
     expect(replay.ok).toBe(true);
   }, 300_000);
+
+  it('replays a version-1 log (sha256 payload digests) written by the code of 2026-11-24, hash for hash', async () => {
+    // Prepare: test/fixtures/quick-v1-events.jsonl.gz is quick.json's log as commit 9ef7f7d wrote it
+    // (log hash ec25a44a…); this version writes XXH64 digests, and must still check that log.
+    const oldDir = fresh('v1-log');
+    writeFileSync(join(oldDir, 'events.jsonl'), gunzipSync(readFileSync(join(__dirname, 'fixtures', 'quick-v1-events.jsonl.gz'))));
+    const recorded = readEventLog(join(oldDir, 'events.jsonl'));
+    expect(recorded.header?.version).toBe(1);
+    expect(recorded.hash).toMatch(/^ec25a44a/);
+    expect(recorded.events.some((e) => JSON.stringify(e.payload.value).includes('"sha256"'))).toBe(true);
+    // Execute
+    const replay = await replayLog(join(oldDir, 'events.jsonl'), { workers: 2 });
+    // Assert
+    expect(replay.message).toMatch(/every hash matches/);
+    expect(replay.ok).toBe(true);
+  }, 300_000);
+
+  it('writes version-2 logs: tensors digested with XXH64', () => {
+    const log = readEventLog(join(oneDir, 'events.jsonl'));
+    expect(log.header?.version).toBe(2);
+    const summaries = log.events.map((e) => JSON.stringify(e.payload.value));
+    expect(summaries.some((v) => /"xxh64":"[0-9a-f]{16}"/.test(v))).toBe(true);
+    expect(summaries.some((v) => v.includes('"sha256"'))).toBe(false);
+  });
 
   it('replays the log with every hash identical', async () => {
     const replay = await replayLog(join(oneDir, 'events.jsonl'), { workers: 2 });

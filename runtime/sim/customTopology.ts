@@ -64,7 +64,7 @@ export async function runTopologyToFolder(scenario: Scenario, options: { outDir:
   try {
     for (let slot = 0; slot < scenario.training.rounds; slot++) {
       const r = await runtime.runSlot(slot, { t: slot * scenario.training.deadlineS });
-      const lines = r.mail.map((m) => canonicalJson({ slot, seq: m.seq, t: m.t, from: m.from, type: m.type, payload: summarizePayload(m.body) }));
+      const lines = r.mail.map((m) => canonicalJson({ slot, seq: m.seq, t: m.t, from: m.from, type: m.type, payload: summarizePayload(m.body, runtime.payloadDigest) }));
       if (lines.length > 0) appendFileSync(mailFile, `${lines.join('\n')}\n`);
     }
   } finally {

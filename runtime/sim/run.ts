@@ -252,14 +252,14 @@ class Driver {
   }
 }
 
-async function startRuntime(scenario: Scenario, plan: RunPlan, outDir: string, options: RunOptions, restore?: { snapshot: RuntimeSnapshot; hash: string }): Promise<Runtime> {
+async function startRuntime(scenario: Scenario, plan: RunPlan, outDir: string, options: RunOptions, restore?: { snapshot: RuntimeSnapshot; log: { hash: string; header: EventLogHeader } }): Promise<Runtime> {
   return createRuntime({
     seed: scenario.seed,
     workers: workerCount(scenario, options.workers),
     topology: topologyOf(plan),
     resources: resourcesOf(plan),
     log: restore
-      ? { path: join(outDir, 'events.jsonl'), continueFrom: { hash: restore.hash } }
+      ? { path: join(outDir, 'events.jsonl'), header: restore.log.header, continueFrom: { hash: restore.log.hash } }
       : { path: join(outDir, 'events.jsonl'), header: options.recordedHeader ?? headerOf(scenario, expectedBackend(), options.trace) },
     ...(restore ? { restore: restore.snapshot } : {}),
   });
@@ -313,10 +313,10 @@ export function readCheckpoint(dir: string): Checkpoint {
 export async function resumeFolder(dir: string, options: Omit<RunOptions, 'outDir'> = {}): Promise<RunResult> {
   const cp = readCheckpoint(dir);
   ensureWritable(dir);
-  const hash = truncateEventLog(join(dir, 'events.jsonl'), cp.runtime.seq);
+  const log = truncateEventLog(join(dir, 'events.jsonl'), cp.runtime.seq);
   const plan = planRun(cp.scenario);
   const runOptions = { ...options, outDir: dir };
-  const runtime = await startRuntime(cp.scenario, plan, dir, runOptions, { snapshot: cp.runtime, hash });
+  const runtime = await startRuntime(cp.scenario, plan, dir, runOptions, { snapshot: cp.runtime, log });
   const driver = new Driver(cp.scenario, plan, createSlotMedium(cp.scenario, options.trace), runOptions, cp.driver, runtime);
   return withSigint(driver, dir);
 }
