@@ -1,4 +1,4 @@
-/** Tests run on the TypeScript sources through @swc/jest; worker threads load dist/ (built by `npm test`). */
+/** Tests run on the TypeScript sources through @swc/jest, and their worker threads on the sources through tsx; the CLI tests run bin/airlora.js on dist/ (built by `npm test`). */
 module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],

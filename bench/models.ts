@@ -30,15 +30,11 @@ import {
   type TrainState,
 } from '../models';
 import { RandomStream } from '../runtime/random';
+import { median } from './median';
 
 /** bench/results in the repository, whether this runs from bench/ (tsx) or dist/bench/ (node). */
 const RESULTS_DIR = join(__dirname.endsWith(join('dist', 'bench')) ? join(__dirname, '..', '..') : join(__dirname, '..'), 'bench', 'results');
 
-const median = (xs: number[]): number => {
-  const s = xs.slice().sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
 
 function timeIt(iterations: number, fn: () => void): number {
   for (let i = 0; i < Math.min(3, iterations); i++) fn();

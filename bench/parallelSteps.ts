@@ -13,6 +13,8 @@
  */
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { cpus, loadavg } from 'node:os';
+import { sizeWorkerHeaps } from '../runtime/piscinaTransport';
+import { median } from './median';
 
 /** A latency-bound integer step: one dependent chain of 2e7 multiply-adds. */
 function aluStep(): number {
@@ -87,12 +89,8 @@ async function run(threads: number, steps: number, kind: string): Promise<{ wall
   return { wallS: (performance.now() - t0) / 1000, msPerStep: per };
 }
 
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? (s[(s.length - 1) / 2] as number) : ((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2;
-};
-
 async function main(): Promise<void> {
+  sizeWorkerHeaps(); // the same worker heaps as the simulation's pool
   const steps = Number(process.argv[2] ?? 60);
   const which = process.argv[3] ?? 'both';
   const repeat = Number(process.argv[4] ?? 1);

@@ -26,6 +26,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { median } from './median';
 
 /** The repository: two levels up from dist/bench, one from bench/ (tsx). */
 const REPO = __dirname.endsWith(join('dist', 'bench')) ? join(__dirname, '..', '..') : join(__dirname, '..');
@@ -43,11 +44,6 @@ function opts(name: string): string[] {
 
 const load = (): string => loadavg().map((x) => x.toFixed(2)).join(' / ');
 const mib = (bytes: number): number => bytes / 2 ** 20;
-const median = (xs: number[]): number => {
-  const s = xs.slice().sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
 
 // ---------------------------------------------------------------- child: one run of a scenario
 

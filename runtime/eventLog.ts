@@ -61,9 +61,16 @@ export function packageVersion(): string {
   return (cachedVersion = '0.0.0');
 }
 
+/** Whether this code reads and writes logs of format `version`. */
+export function isKnownEventLogVersion(version: unknown): version is number {
+  return Number.isInteger(version) && (version as number) >= 1 && (version as number) <= EVENT_LOG_VERSION;
+}
+
 /** A header with the required fields filled in (`scenario` null, `backend` 'none' unless given; the current version unless a recorded one is given). */
 export function createEventLogHeader(fields: { seed: number } & Partial<Omit<EventLogHeader, 'format'>>): EventLogHeader {
-  return { scenario: null, packageVersion: packageVersion(), backend: 'none', ...fields, format: EVENT_LOG_FORMAT, version: typeof fields.version === 'number' ? fields.version : EVENT_LOG_VERSION };
+  const version = fields.version ?? EVENT_LOG_VERSION;
+  if (!isKnownEventLogVersion(version)) throw new EventLogError('header', 1, 'bad-version', `version ${JSON.stringify(version)}; this code writes versions 1 to ${EVENT_LOG_VERSION}`);
+  return { scenario: null, packageVersion: packageVersion(), backend: 'none', ...fields, format: EVENT_LOG_FORMAT, version };
 }
 
 /** The hash an event chains to, given the previous hash: sha256(previous + canonical JSON of the record). */
@@ -97,6 +104,35 @@ export interface EventLogOptions {
   readonly fsync?: boolean;
   /** Continue a log: append to `path` without a header, chaining from `hash` (see `truncateEventLog`); give its `header` too, for its version. */
   readonly continueFrom?: { readonly hash: string };
+}
+
+/**
+ * A log is continued in its own version: the version decides how payloads are digested, so a
+ * writer of another version would append events its readers cannot check. Reads line 1 only.
+ */
+function checkContinuedVersion(file: string, version: number): void {
+  const fd = fs.openSync(file, 'r');
+  const chunks: Buffer[] = [];
+  try {
+    for (let pos = 0; ; ) {
+      const buf = Buffer.alloc(64 * 1024);
+      const n = fs.readSync(fd, buf, 0, buf.length, pos);
+      const newline = buf.subarray(0, n).indexOf(10);
+      chunks.push(buf.subarray(0, newline >= 0 ? newline : n));
+      if (newline >= 0 || n === 0) break;
+      pos += n;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  let onDisk: unknown;
+  try {
+    onDisk = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { version?: unknown }).version;
+  } catch {
+    throw new EventLogError(file, 1, 'bad-header', 'cannot continue a log whose header is not JSON');
+  }
+  if (onDisk !== version)
+    throw new EventLogError(file, 1, 'bad-version', `the log is version ${JSON.stringify(onDisk)}, the writer continuing it version ${version}: give the writer the log's header (truncateEventLog returns it)`);
 }
 
 /** A draft committed to a log it does not follow (a misuse of the writer, not a bad log). */
@@ -155,7 +191,10 @@ export class EventLogWriter {
     this.kept = options.keepLines ? [] : undefined;
     if (options.continueFrom) {
       this.last = options.continueFrom.hash;
-      if (options.path) this.fd = fs.openSync(options.path, 'a');
+      if (options.path) {
+        checkContinuedVersion(options.path, header.version);
+        this.fd = fs.openSync(options.path, 'a');
+      }
     } else {
       this.last = headerHash(header);
       const line = canonicalJson(header);
@@ -269,7 +308,7 @@ export function parseEventLog(text: string, source = '<events>'): EventLogConten
     return fail(1, lines.length === 1 && !endsClean ? 'truncated' : 'bad-header', 'the header is not JSON');
   }
   if (!header || header.format !== EVENT_LOG_FORMAT) return fail(1, 'bad-header', `not an ${EVENT_LOG_FORMAT} log (format: ${JSON.stringify(header?.format)})`);
-  if (!Number.isInteger(header.version) || header.version < 1 || header.version > EVENT_LOG_VERSION)
+  if (!isKnownEventLogVersion(header.version))
     return fail(1, 'bad-version', `version ${JSON.stringify(header.version)}; this reader knows versions 1 to ${EVENT_LOG_VERSION}`, header);
   let hash = headerHash(header);
   for (let i = 1; i < lines.length; i++) {

@@ -5,8 +5,8 @@
  */
 import type { ActorContext, ActorKind, Effect, Envelope } from './actor';
 import { collectBuffers, summarizePayload } from './canonical';
-import { loadPayloadDigest, SHA256_DIGEST, type PayloadDigest } from './payloadDigest';
-import type { ActorLoad, ActorSnapshot, HostInit, LoadResult, OutEffect, StepBatch, StepResult } from './protocol';
+import { loadPayloadDigest, type PayloadDigest } from './payloadDigest';
+import type { ActorLoad, ActorSnapshot, HostInit, LoadResult, OutEffect, PayloadSummary, StepBatch, StepResult } from './protocol';
 import { RandomStream, type RandomState } from './random';
 import { loadResources, resolveActorKind, type ActorSpec } from './topology';
 
@@ -80,7 +80,8 @@ export class ActorHost {
   private nextRef = 0;
   private seed = 0;
   private index = 0;
-  private digest: PayloadDigest = SHA256_DIGEST;
+  /** Set by `init`: the log's version decides it, so there is no default. */
+  private payloadDigest?: PayloadDigest;
   private placement: Readonly<Record<string, number>> = {};
   private resources: Readonly<Record<string, unknown>> = {};
   /** Buffers of resources: never moved out of this host. */
@@ -90,7 +91,7 @@ export class ActorHost {
     this.seed = init.seed;
     this.index = init.index;
     this.placement = init.placement;
-    this.digest = await loadPayloadDigest(init.payloadDigest);
+    this.payloadDigest = await loadPayloadDigest(init.payloadDigest);
     this.resources = Object.freeze(await loadResources(init.resources));
     for (const r of Object.values(this.resources)) {
       collectBuffers(r, this.pinned as Set<ArrayBuffer>, new Set());
@@ -119,6 +120,12 @@ export class ActorHost {
     return { snapshots, ticking };
   }
 
+  /** A payload's summary for the log, digested as the log's version says. */
+  private summarize(value: unknown): PayloadSummary {
+    if (!this.payloadDigest) throw new Error('ActorHost: step before init (no payload digest yet)');
+    return summarizePayload(value, this.payloadDigest);
+  }
+
   private context(self: string, slot: number, t: number, random: RandomStream): ActorContext {
     return { self, slot, t, random, resources: this.resources };
   }
@@ -141,11 +148,11 @@ export class ActorHost {
       const emit = (out: readonly Effect[], t0: number): void => {
         for (const e of out) {
           if (e.kind === 'log') {
-            effects.push({ kind: 'log', from: id, idx: idx++, t: t0, to: 'log', type: e.type, payload: summarizePayload(e.data, this.digest) });
+            effects.push({ kind: 'log', from: id, idx: idx++, t: t0, to: 'log', type: e.type, payload: this.summarize(e.data) });
             continue;
           }
           const t = t0 + (e.delayS ?? 0);
-          const payload = summarizePayload(e.body, this.digest);
+          const payload = this.summarize(e.body);
           let msgBody = e.body;
           const bufs = msgBody !== null && typeof msgBody === 'object' ? collectBuffers(msgBody) : new Set<ArrayBuffer>();
           if (bufs.size > 0) {
@@ -184,7 +191,7 @@ export class ActorHost {
         } catch (err) {
           a.random = RandomStream.fromState(a.random.seed, a.random.name, before);
           const fbody = { actor: id, error: describeError(err), message: { seq: env.seq, from: env.from, type: env.type } };
-          effects.push({ kind: 'failure', from: id, idx: idx++, t: env.t, to: a.spec.supervisor ?? 'runtime', type: 'failure', body: fbody, payload: summarizePayload(fbody, this.digest) });
+          effects.push({ kind: 'failure', from: id, idx: idx++, t: env.t, to: a.spec.supervisor ?? 'runtime', type: 'failure', body: fbody, payload: this.summarize(fbody) });
           continue;
         }
         a.state = next;

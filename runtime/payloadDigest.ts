@@ -1,15 +1,21 @@
 /**
  * The digest that stands for a tensor (or a long array) in the event log's payload summaries:
  * 64 bits, as 16 hex digits. Logs of format version 1 used the first 64 bits of sha256; from
- * version 2 it is XXH64 (seed 0), eight times faster here (12 against 1.5 GB/s, bench/results),
- * because every activation and gradient that crosses the cut is digested on the worker's
- * critical path. The log's running hash, which is what chains events, stays sha256. A digest only
- * has to tell two runs' payloads apart, not resist an adversary: 64 bits of either do that.
+ * version 2 it is XXH64 (seed 0), eight times faster here (12 against 1.5 GB/s,
+ * docs/STACK-additions.md), because every activation and gradient that crosses the cut is
+ * digested on the worker's critical path. The log's running hash, which chains the events,
+ * stays sha256. A digest only has to tell two runs' payloads apart, not resist an adversary:
+ * 64 bits of either do that.
  */
 import { sha256Hex } from './canonical';
 
+/** A payload digest by name: the summary field that carries it. */
 export type PayloadDigestName = 'sha256' | 'xxh64';
 
+/** The payload digest of each event-log format version. */
+const DIGEST_OF_VERSION: Readonly<Record<number, PayloadDigestName>> = { 1: 'sha256', 2: 'xxh64' };
+
+/** A digest ready to use synchronously. */
 export interface PayloadDigest {
   /** The summary's field that holds the digest: `{ $type, length, [name]: hex }`. */
   readonly name: PayloadDigestName;
@@ -17,21 +23,40 @@ export interface PayloadDigest {
   hex(bytes: Uint8Array): string;
 }
 
+/** Asked for a log version or digest this code does not know. */
+export class PayloadDigestError extends Error {
+  override readonly name = 'PayloadDigestError';
+}
+
 export const SHA256_DIGEST: PayloadDigest = { name: 'sha256', hex: (bytes) => sha256Hex(bytes).slice(0, 16) };
 
-/** The payload digest of a log of format `version` (1: sha256; 2 and later: XXH64). */
+/** The payload digest of a log of format `version`. */
 export function payloadDigestOfVersion(version: number): PayloadDigestName {
-  return version >= 2 ? 'xxh64' : 'sha256';
+  const name = DIGEST_OF_VERSION[version];
+  if (!name) throw new PayloadDigestError(`event log version ${JSON.stringify(version)}: known versions are ${Object.keys(DIGEST_OF_VERSION).join(', ')}`);
+  return name;
 }
 
 let xxh64: Promise<PayloadDigest> | undefined;
 
-/** The digest `name`, ready to use synchronously (XXH64's WebAssembly module loads once per thread). */
+/** The digest `name`; XXH64's WebAssembly module loads once per thread (a failed load is retried next time). */
 export function loadPayloadDigest(name: PayloadDigestName): Promise<PayloadDigest> {
-  if (name === 'sha256') return Promise.resolve(SHA256_DIGEST);
-  xxh64 ??= import('xxhash-wasm').then(async ({ default: xxhash }) => {
-    const { h64Raw } = await xxhash();
-    return { name: 'xxh64', hex: (bytes: Uint8Array) => h64Raw(bytes, 0n).toString(16).padStart(16, '0') };
-  });
-  return xxh64;
+  switch (name) {
+    case 'sha256':
+      return Promise.resolve(SHA256_DIGEST);
+    case 'xxh64':
+      xxh64 ??= loadXxh64().catch((cause: unknown) => {
+        xxh64 = undefined;
+        throw new PayloadDigestError(`XXH64, the payload digest of event log version 2, needs WebAssembly (xxhash-wasm): ${(cause as Error)?.message ?? String(cause)}`, { cause });
+      });
+      return xxh64;
+    default:
+      return Promise.reject(new PayloadDigestError(`unknown payload digest ${JSON.stringify(name)} (expected sha256 or xxh64)`));
+  }
+}
+
+async function loadXxh64(): Promise<PayloadDigest> {
+  const { default: xxhash } = await import('xxhash-wasm');
+  const { h64Raw } = await xxhash();
+  return { name: 'xxh64', hex: (bytes: Uint8Array) => h64Raw(bytes, 0n).toString(16).padStart(16, '0') };
 }

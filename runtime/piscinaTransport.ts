@@ -6,6 +6,9 @@
  * load balancer needed. `atomics: 'disabled'` keeps an idle worker answering its port. The
  * task's rejection ("worker exited") tells that the worker died; piscina starts a replacement
  * thread, on which `open(index)` starts the host again.
+ *
+ * Process-wide effect: the first pool sets V8's initial old-generation size for every isolate the
+ * process creates afterwards (see `sizeWorkerHeaps`); the running main thread keeps its own.
  */
 import * as path from 'node:path';
 import { setFlagsFromString } from 'node:v8';
@@ -26,19 +29,26 @@ export function workerEntry(): { filename: string; execArgv: string[] } {
  * 30 MiB) but it allocates fast (tfjs objects, message buffers), and V8 sizes the old generation
  * from the live size: left alone, a worker ran four to five major collections per round of
  * cell-50 (about 25 ms of every second). Starting at 128 MiB leaves one every few rounds; the
- * cost is about 50 MiB of resident memory per worker (bench/results/scale.txt, docs/STACK-additions.md).
+ * cost is about 50 MiB of resident memory per worker (docs/STACK-additions.md).
+ * `AIRLORA_WORKER_OLD_SPACE_MIB` overrides it (0: V8's own sizing).
  */
 export const WORKER_INITIAL_OLD_SPACE_MIB = 128;
 
+/** V8 heap-size options: process-wide, and refused in a worker's execArgv (ERR_WORKER_INVALID_EXEC_ARGV). */
+const V8_HEAP_OPTION = /^--(max|min|initial)[-_](old|semi|young|heap)[-_]/;
+
 /**
- * Worker threads take no V8 options in their execArgv, so the heap size is set as a V8 flag of
- * the process; it applies to isolates created afterwards (the workers), not to the running
- * main thread. A value the user gave in NODE_OPTIONS or on the command line wins.
+ * Worker threads take no V8 options in their execArgv, so the size is set as a V8 flag of the
+ * process, which applies to isolates created afterwards (the workers), not to the running main
+ * thread. A heap size the user gave on node's command line already applies to every isolate and
+ * is left alone. Idempotent.
  */
-function sizeWorkerHeaps(): void {
-  const given = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
-  if (given.some((a) => /^--initial[-_]old[-_]space[-_]size/.test(a))) return;
-  setFlagsFromString(`--initial-old-space-size=${WORKER_INITIAL_OLD_SPACE_MIB}`);
+export function sizeWorkerHeaps(): void {
+  if (process.execArgv.some((a) => /^--initial[-_]old[-_]space[-_]size/.test(a))) return;
+  const raw = process.env['AIRLORA_WORKER_OLD_SPACE_MIB'];
+  const mib = raw === undefined || raw === '' ? WORKER_INITIAL_OLD_SPACE_MIB : Number(raw);
+  if (!Number.isInteger(mib) || mib < 0) throw new RangeError(`AIRLORA_WORKER_OLD_SPACE_MIB must be a whole number of MiB >= 0, got ${JSON.stringify(raw)}`);
+  if (mib > 0) setFlagsFromString(`--initial-old-space-size=${mib}`);
 }
 
 export class PiscinaTransport implements Transport {
@@ -58,7 +68,7 @@ export class PiscinaTransport implements Transport {
       concurrentTasksPerWorker: 1,
       atomics: 'disabled',
       idleTimeout: 2 ** 31 - 1,
-      execArgv: [...process.execArgv.filter((a) => !a.startsWith('--inspect')), ...execArgv],
+      execArgv: [...process.execArgv.filter((a) => !a.startsWith('--inspect') && !V8_HEAP_OPTION.test(a)), ...execArgv],
     });
   }
 

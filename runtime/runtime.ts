@@ -21,7 +21,7 @@
  */
 import type { Envelope } from './actor';
 import { collectBuffers, summarizePayload } from './canonical';
-import { loadPayloadDigest, payloadDigestOfVersion, SHA256_DIGEST, type PayloadDigest } from './payloadDigest';
+import { loadPayloadDigest, payloadDigestOfVersion, type PayloadDigest } from './payloadDigest';
 import { createEventLogHeader, EventLogWriter, type EventLogOptions, type EventRecord, type LogEvent } from './eventLog';
 import { PiscinaTransport } from './piscinaTransport';
 import type { ActorSnapshot, HostInit, OutEffect, PayloadSummary, StepResult, WireEnvelope } from './protocol';
@@ -188,8 +188,8 @@ class ActorRuntime implements Runtime {
   private readonly counters = { slots: 0, steps: 0, messages: 0, failures: 0, deadLetters: 0, recoveries: 0, local: 0, cross: 0, mailFallbacks: 0 };
   private readonly handled: number[];
   readonly log: EventLogWriter;
-  /** Set by `start`, from the log's version. */
-  payloadDigest: PayloadDigest = SHA256_DIGEST;
+  /** Set by `start`: the log's version decides it, so there is no default. */
+  private digest?: PayloadDigest;
 
   constructor(
     private readonly options: RuntimeOptions,
@@ -224,6 +224,10 @@ class ActorRuntime implements Runtime {
   get now(): number {
     return this.t;
   }
+  get payloadDigest(): PayloadDigest {
+    if (!this.digest) throw new RuntimeError('payloadDigest: the runtime has not started');
+    return this.digest;
+  }
   get logHash(): string {
     return this.log.hash;
   }
@@ -248,7 +252,7 @@ class ActorRuntime implements Runtime {
   }
 
   async start(): Promise<void> {
-    this.payloadDigest = await loadPayloadDigest(payloadDigestOfVersion(this.log.header.version));
+    this.digest = await loadPayloadDigest(payloadDigestOfVersion(this.log.header.version));
     const ticking = await Promise.all(Array.from({ length: this.hosts }, (_, i) => this.startHost(i)));
     this.ticking = ticking.flat().sort(cmpStr);
     if (!this.transport.canFail) this.snapshots.clear();

@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { canonicalJson, createEventLogHeader, EventLogWriter, loadPayloadDigest, parseEventLog, payloadDigestOfVersion, readEventLog, SHA256_DIGEST, summarizePayload, truncateEventLog, type EventRecord } from '../runtime/system';
 
+// `{ n }` holds nothing to digest, so the digest (that of version 1) does not show in these records.
 const rec = (seq: number, type = 'ping'): EventRecord => ({ seq, slot: 0, t: seq * 0.5, kind: 'msg', from: 'a', to: 'b', type, payload: summarizePayload({ n: seq }, SHA256_DIGEST) });
 
 function writeLog(n: number): string {
@@ -39,8 +40,29 @@ describe('event log', () => {
     expect(xxh64.hex(new TextEncoder().encode('abc'))).toBe('44bc2cf5ad770999');
     expect(SHA256_DIGEST.hex(new TextEncoder().encode('abc'))).toBe('ba7816bf8f01cfea');
     expect([1, 2].map(payloadDigestOfVersion)).toEqual(['sha256', 'xxh64']);
+    expect(() => payloadDigestOfVersion(3)).toThrow('event log version 3: known versions are 1, 2');
+    await expect(loadPayloadDigest('md5' as never)).rejects.toThrow('unknown payload digest "md5"');
     expect(createEventLogHeader({ seed: 1 }).version).toBe(2);
     expect(createEventLogHeader({ seed: 1, version: 1 }).version).toBe(1);
+    expect(() => createEventLogHeader({ seed: 1, version: 0 })).toThrow('header:1: bad-version: version 0; this code writes versions 1 to 2');
+  });
+
+  it('refuses to continue a log in another version than its own', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'airlora-log-'));
+    const file = path.join(dir, 'events.jsonl');
+    const v1 = createEventLogHeader({ seed: 1, version: 1 });
+    const w = new EventLogWriter(v1, { path: file });
+    w.append([rec(0)]);
+    w.close();
+    const cut = truncateEventLog(file, 1);
+    expect(() => new EventLogWriter(createEventLogHeader({ seed: 1 }), { path: file, continueFrom: { hash: cut.hash } })).toThrow(
+      /bad-version: the log is version 1, the writer continuing it version 2/,
+    );
+    const c = new EventLogWriter(cut.header, { path: file, continueFrom: { hash: cut.hash } });
+    c.append([rec(1)]);
+    c.close();
+    expect(readEventLog(file).events).toHaveLength(2);
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it('reads back a valid log and its running hash', () => {

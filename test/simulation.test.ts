@@ -81,9 +81,11 @@ describe('simulation on quick.json', () => {
     expect(replay.ok).toBe(true);
   }, 300_000);
 
-  it('replays a version-1 log (sha256 payload digests) written by the code of 2026-11-24, hash for hash', async () => {
-    // Prepare: test/fixtures/quick-v1-events.jsonl.gz is quick.json's log as commit 9ef7f7d wrote it
-    // (log hash ec25a44a…); this version writes XXH64 digests, and must still check that log.
+  it('replays a version-1 log (sha256 payload digests) written by an earlier version, hash for hash', async () => {
+    // Prepare: test/fixtures/quick-v1-events.jsonl.gz is quick.json's log as commit cba55eb, the last
+    // version-1 writer, wrote it on wasm (log hash ec25a44a…). Regenerate: check out cba55eb,
+    // `npm run build && node bin/airlora.js run scenarios/quick.json --out DIR`, gzip -9 DIR/events.jsonl.
+    // This version writes XXH64 digests, and must still check that log (replay runs it on wasm, as recorded).
     const oldDir = fresh('v1-log');
     writeFileSync(join(oldDir, 'events.jsonl'), gunzipSync(readFileSync(join(__dirname, 'fixtures', 'quick-v1-events.jsonl.gz'))));
     const recorded = readEventLog(join(oldDir, 'events.jsonl'));
@@ -96,6 +98,18 @@ describe('simulation on quick.json', () => {
     expect(replay.message).toMatch(/every hash matches/);
     expect(replay.ok).toBe(true);
   }, 300_000);
+
+  it('replays on the recorded backend, and says so when that backend cannot be had', async () => {
+    // Prepare: the run's log under a header naming a backend no machine has.
+    const recorded = readEventLog(join(oneDir, 'events.jsonl'));
+    expect(recorded.header?.backend).toBe(one.summary.backend);
+    const dir = fresh('gpu-log');
+    const writer = new EventLogWriter({ ...(recorded.header as EventLogHeader), backend: 'gpu' }, { path: join(dir, 'events.jsonl') });
+    writer.append(recorded.events.map(({ hash: _hash, ...record }) => record));
+    writer.close();
+    // Execute, assert
+    await expect(replayLog(join(dir, 'events.jsonl'), { workers: 1 })).rejects.toThrow(/the header's backend "gpu" is none of node, wasm, cpu/);
+  });
 
   it('writes version-2 logs: tensors digested with XXH64', () => {
     const log = readEventLog(join(oneDir, 'events.jsonl'));

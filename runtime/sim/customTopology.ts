@@ -8,7 +8,7 @@
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { Scenario } from '../scenario';
-import { createRuntime, summarizePayload, type ActorSpec } from '../system';
+import { createRuntime, summarizePayload, type ActorSpec, type EventLogHeader } from '../system';
 import { canonicalJson } from '../canonical';
 import { ensureWritable, headerOf, workerCount, writeAtomic } from './outputs';
 
@@ -49,7 +49,7 @@ export interface TopologyRunResult {
 }
 
 /** Runs the scenario's declared topology into `outDir`. */
-export async function runTopologyToFolder(scenario: Scenario, options: { outDir: string; workers?: number; baseDir?: string }): Promise<TopologyRunResult> {
+export async function runTopologyToFolder(scenario: Scenario, options: { outDir: string; workers?: number; baseDir?: string; recordedHeader?: EventLogHeader }): Promise<TopologyRunResult> {
   ensureWritable(options.outDir);
   const started = Date.now(); // the simulator's own cost only
   const topology = expandTopology(scenario, options.baseDir ?? process.cwd());
@@ -57,7 +57,8 @@ export async function runTopologyToFolder(scenario: Scenario, options: { outDir:
     seed: scenario.seed,
     workers: workerCount(scenario, options.workers),
     topology,
-    log: { path: join(options.outDir, 'events.jsonl'), header: headerOf(scenario, 'none') },
+    // Replay writes the recorded header as it is (its version decides the payload digests).
+    log: { path: join(options.outDir, 'events.jsonl'), header: options.recordedHeader ?? headerOf(scenario, 'none') },
   });
   const mailFile = join(options.outDir, 'mail.jsonl');
   writeFileSync(mailFile, '');

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { readEventLog, type LogEvent } from '../eventLog';
 import { parseScenario, type PolicyName, type Scenario } from '../scenario';
 import type { GainTrace } from '../../channels/trace';
+import { availableBackends, type BackendName } from '../../models/backend';
 import { runToFolder } from './run';
 
 export interface ReplayOptions {
@@ -56,7 +57,7 @@ export async function replayLog(file: string, options: ReplayOptions = {}): Prom
   if (scenario.topology) {
     if (options.policy) throw new ReplayError(`${file}: a declared topology has no scheduling policy to swap`);
     const { runTopologyToFolder } = await import('./customTopology');
-    await runTopologyToFolder(scenario, { outDir, workers: options.workers });
+    await runTopologyToFolder(scenario, { outDir, workers: options.workers, recordedHeader: contents.header });
     return compareLogs(contents.events, contents.hash, outDir);
   }
   if (options.policy) {
@@ -66,8 +67,19 @@ export async function replayLog(file: string, options: ReplayOptions = {}): Prom
     return { ok: true, outDir, message: `counterfactual with policy ${options.policy} on the recorded channel: final accuracy ${(100 * result.summary.finalAccuracy).toFixed(1)}%; written to ${outDir}` };
   }
   if (contents.header['trace']) throw new ReplayError(`${file}: this log is itself a counterfactual on a recorded trace; replay the original log instead`);
-  await runToFolder(scenario, { outDir, progress: options.progress, workers: options.workers, recordedHeader: contents.header });
+  const backend = recordedBackend(contents.header.backend, file);
+  await runToFolder(scenario, { outDir, progress: options.progress, workers: options.workers, recordedHeader: contents.header, backend });
   return compareLogs(contents.events, contents.hash, outDir);
+}
+
+/** The backend a log was recorded on, if it loads here: another one rounds differently, so its events could not match. */
+function recordedBackend(recorded: unknown, file: string): BackendName {
+  const known: readonly BackendName[] = ['node', 'wasm', 'cpu'];
+  if (!known.includes(recorded as BackendName)) throw new ReplayError(`${file}: the header's backend ${JSON.stringify(recorded)} is none of ${known.join(', ')}`);
+  const here = availableBackends();
+  if (!here.includes(recorded as BackendName))
+    throw new ReplayError(`${file}: recorded on the ${String(recorded)} backend, which does not load here (available: ${here.join(', ')}); a replay on another backend cannot match bit for bit`);
+  return recorded as BackendName;
 }
 
 /**

@@ -10,7 +10,7 @@ import { parseScenario } from '../scenario';
 import type { BitsByType, RoundMetrics, RunSummary } from '../metrics';
 import { createRuntime, truncateEventLog, type EventLogHeader, type Runtime, type RuntimeSnapshot } from '../system';
 import type { Envelope } from '../actor';
-import { availableBackends } from '../../models/backend';
+import { availableBackends, type BackendName } from '../../models/backend';
 import type { GainTrace } from '../../channels/trace';
 import type { FadingState } from '../../channels/fading';
 import { createProgress, metricsCsv, writeReport } from '../report';
@@ -41,6 +41,11 @@ export interface RunOptions {
    * match hash for hash when the events are the same.
    */
   recordedHeader?: EventLogHeader;
+  /**
+   * The tfjs backend (default: the fastest here). Replay passes the recorded one: another
+   * backend rounds differently, so its events could not match bit for bit.
+   */
+  backend?: BackendName;
   /** Called with each round's row as it is written to metrics.csv (live views, benchmarks). */
   onRound?: (row: RoundMetrics) => void;
   /** Test hook: stop after this many rounds as if interrupted (a checkpoint is written). */
@@ -90,8 +95,10 @@ interface Checkpoint {
 const CHECKPOINT_FILE = 'checkpoint.json';
 
 /** The backend the workers will pick (the first that loads: tfjs-node, else wasm, else cpu). */
-function expectedBackend(): string {
-  return availableBackends()[0] ?? 'cpu';
+/** The backend the workers will run: `preferred` when it loads here, else the fastest (models/backend.ts's order). */
+function expectedBackend(preferred?: BackendName): BackendName {
+  const available = availableBackends();
+  return preferred && available.includes(preferred) ? preferred : (available[0] ?? 'cpu');
 }
 
 function sumBits(reports: readonly RoundReport[]): BitsByType {
@@ -242,7 +249,7 @@ class Driver {
       devices: this.scenario.devices.count,
       energyBudgetJ: this.scenario.devices.energyBudgetJ,
       logHash,
-      backend: expectedBackend(),
+      backend: expectedBackend(this.options.backend),
       costProfile: this.plan.costs.profile,
       wallS: this.wallS(),
     });
@@ -257,10 +264,10 @@ async function startRuntime(scenario: Scenario, plan: RunPlan, outDir: string, o
     seed: scenario.seed,
     workers: workerCount(scenario, options.workers),
     topology: topologyOf(plan),
-    resources: resourcesOf(plan),
+    resources: resourcesOf(plan, options.backend),
     log: restore
       ? { path: join(outDir, 'events.jsonl'), header: restore.log.header, continueFrom: { hash: restore.log.hash } }
-      : { path: join(outDir, 'events.jsonl'), header: options.recordedHeader ?? headerOf(scenario, expectedBackend(), options.trace) },
+      : { path: join(outDir, 'events.jsonl'), header: options.recordedHeader ?? headerOf(scenario, expectedBackend(options.backend), options.trace) },
     ...(restore ? { restore: restore.snapshot } : {}),
   });
 }
