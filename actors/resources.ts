@@ -1,12 +1,13 @@
 /**
  * What every worker loads once and shares among all the actors it hosts (STACK.md: frozen weights
  * once per worker, not once per actor): the frozen foundation model, the data sets and the
- * devices' shards. Each worker computes the same shards from the same seed.
+ * devices' shards. Each worker computes the same shards from the same seed. The data set follows
+ * the model's task (digits, or the generated sentiment sentences).
  */
 import type { ActorContext } from '../runtime/actor';
 import { RandomStream } from '../runtime/random';
 import type { Dataset } from '../models/data/dataset';
-import { initBackend, KeptTensors, loadFoundation, loadDigits, partitionDirichlet, type Foundation, type ModelConfig } from '../models';
+import { initBackend, KeptTensors, loadFoundation, loadDigits, loadSentiment, partitionDirichlet, type Foundation, type ModelConfig } from '../models';
 
 export interface SimulationResourceArgs {
   seed: number;
@@ -35,7 +36,8 @@ export interface SimulationResources {
 export async function loadSimulationResources(args: SimulationResourceArgs): Promise<SimulationResources> {
   const backend = await initBackend(args.backend);
   const foundation = await loadFoundation({ checkpointDir: args.checkpointDir || undefined, config: args.model });
-  const { train, test } = loadDigits(args.trainSamples, args.testSamples);
+  const task = foundation.config.task;
+  const { train, test } = task.kind === 'tokens' ? loadSentiment(args.trainSamples, args.testSamples, task.sequenceLength) : loadDigits(args.trainSamples, args.testSamples);
   const random = RandomStream.fromSeed(args.seed).fork('data').fork('partition');
   const shards = partitionDirichlet(train.labels, args.deviceCount, args.dirichletAlpha, args.quantitySkewAlpha, random);
   return { backend, foundation, train, test, shards, kept: new KeptTensors() };

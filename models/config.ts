@@ -1,27 +1,55 @@
 /**
  * Model configuration (MODEL.md §1): the sizes of the foundation model's three modules and of
  * the LoRA adapters. The scenario's `model` section supplies the sizes; the task fixes the
- * input layout (digits: 28x28 images cut into 7x7 patches, ViT-style, plus a CLS token).
+ * input layout (digits: 28x28 images cut into 7x7 patches, ViT-style; sentiment: one token id
+ * per word, looked up in a token table), plus a CLS token.
  */
+import { SENTENCE_MAX_WORDS, SENTIMENT_CLASSES, SENTIMENT_SEQUENCE_LENGTH } from './data/sentiment';
+import { sentimentVocabulary } from './data/sentimentVocabulary';
 
 export type LoraTarget = 'query' | 'key' | 'value' | 'output';
 export const LORA_TARGETS: readonly LoraTarget[] = ['query', 'key', 'value', 'output'];
 
-/** Input layout of a task. Only image patches are implemented (the digits task). */
-export interface TaskSpec {
+export type TaskName = 'digits' | 'sentiment';
+
+/** Images cut into square patches, each patch a dense projection (the digits task). */
+export interface PatchTaskSpec {
+  readonly kind: 'patches';
   readonly name: 'digits';
   readonly imageSide: number;
   readonly patchSide: number;
   readonly classCount: number;
 }
 
-export const TASKS: Readonly<Record<'digits', TaskSpec>> = {
-  digits: { name: 'digits', imageSide: 28, patchSide: 7, classCount: 10 },
+/** Sequences of token ids, each looked up in a token table (the sentiment task). */
+export interface TokenTaskSpec {
+  readonly kind: 'tokens';
+  readonly name: 'sentiment';
+  /** Token table rows: the fixed vocabulary (data/sentimentVocabulary.ts), special tokens included. */
+  readonly vocabSize: number;
+  /** Token positions per sample (padded); the model's L is this + 1 (CLS). */
+  readonly sequenceLength: number;
+  readonly classCount: number;
+}
+
+/** Input layout of a task. */
+export type TaskSpec = PatchTaskSpec | TokenTaskSpec;
+
+const DIGITS_TASK: PatchTaskSpec = { kind: 'patches', name: 'digits', imageSide: 28, patchSide: 7, classCount: 10 };
+
+/** The tasks with their default layouts (sentiment's vocabulary size is read from the lexicon on first use). */
+export const TASKS: Readonly<Record<TaskName, TaskSpec>> = {
+  digits: DIGITS_TASK,
+  get sentiment(): TokenTaskSpec {
+    return { kind: 'tokens', name: 'sentiment', vocabSize: sentimentVocabulary().size, sequenceLength: SENTIMENT_SEQUENCE_LENGTH, classCount: SENTIMENT_CLASSES };
+  },
 };
 
 /** What a caller gives: the scenario's model fields; everything else has a default. */
 export interface ModelConfig {
-  task?: 'digits' | 'sentiment';
+  task?: TaskName;
+  /** Token tasks only: positions per sample (default 14, at least the longest generated sentence). */
+  sequenceLength?: number;
   dModel: number;
   blocks: number;
   heads: number;
@@ -42,13 +70,13 @@ export interface ResolvedModelConfig {
   readonly loraRank: number;
   readonly loraTargets: readonly LoraTarget[];
   readonly loraAlpha: number;
-  /** Patches per image. */
+  /** Input positions before CLS: patches per image, or the token task's sequence length. */
   readonly patches: number;
-  /** Sequence length L: patches + CLS. */
+  /** Sequence length L: patches (or token positions) + CLS. */
   readonly tokens: number;
-  /** Values per patch. */
+  /** Values per input position: pixels per patch, or 1 (a token id). */
   readonly patchSize: number;
-  /** Values per input sample. */
+  /** Values per input sample (784 pixels, or the sequence length's token ids). */
   readonly inputSize: number;
   readonly classCount: number;
 }
@@ -81,8 +109,8 @@ function positiveInt(field: string, v: number): number {
 /** Validates a configuration and derives the task's sizes. */
 export function resolveConfig(config: ModelConfig): ResolvedModelConfig {
   const taskName = config.task ?? 'digits';
-  if (taskName !== 'digits') throw new ModelConfigError('task', `'${taskName}' is not implemented yet (only 'digits')`);
-  const task = TASKS[taskName];
+  if (taskName !== 'digits' && taskName !== 'sentiment') throw new ModelConfigError('task', `must be 'digits' or 'sentiment', got '${String(taskName)}'`);
+  const task = resolveTask(taskName, config.sequenceLength);
   const dModel = positiveInt('dModel', config.dModel);
   const heads = positiveInt('heads', config.heads);
   if (dModel % heads !== 0) throw new ModelConfigError('heads', `must divide dModel (${dModel}), got ${heads}`);
@@ -93,8 +121,7 @@ export function resolveConfig(config: ModelConfig): ResolvedModelConfig {
     if (!LORA_TARGETS.includes(t)) throw new ModelConfigError('loraTargets', `unknown projection '${t}' (expected one of ${LORA_TARGETS.join(', ')})`);
   const loraAlpha = config.loraAlpha ?? 16;
   if (!(loraAlpha > 0)) throw new ModelConfigError('loraAlpha', `must be > 0, got ${loraAlpha}`);
-  const perSide = task.imageSide / task.patchSide;
-  const patches = perSide * perSide;
+  const layout = inputLayout(task);
   return {
     task,
     dModel,
@@ -104,23 +131,39 @@ export function resolveConfig(config: ModelConfig): ResolvedModelConfig {
     loraRank,
     loraTargets: LORA_TARGETS.filter((t) => config.loraTargets.includes(t)),
     loraAlpha,
-    patches,
-    tokens: patches + 1,
-    patchSize: task.patchSide * task.patchSide,
-    inputSize: task.imageSide * task.imageSide,
+    ...layout,
     classCount: task.classCount,
   };
+}
+
+/** The task's layout, with a token task's sequence length checked. */
+function resolveTask(name: TaskName, sequenceLength: number | undefined): TaskSpec {
+  if (name === 'digits') {
+    if (sequenceLength !== undefined) throw new ModelConfigError('sequenceLength', `applies to token tasks only; task 'digits' cuts 28x28 images into 7x7 patches`);
+    return DIGITS_TASK;
+  }
+  const task = TASKS.sentiment as TokenTaskSpec;
+  if (sequenceLength === undefined) return task;
+  positiveInt('sequenceLength', sequenceLength);
+  if (sequenceLength < SENTENCE_MAX_WORDS) throw new ModelConfigError('sequenceLength', `must be at least ${SENTENCE_MAX_WORDS} (the longest generated sentence), got ${sequenceLength}`);
+  return { ...task, sequenceLength };
+}
+
+function inputLayout(task: TaskSpec): { patches: number; tokens: number; patchSize: number; inputSize: number } {
+  if (task.kind === 'tokens') return { patches: task.sequenceLength, tokens: task.sequenceLength + 1, patchSize: 1, inputSize: task.sequenceLength };
+  const perSide = task.imageSide / task.patchSide;
+  const patches = perSide * perSide;
+  return { patches, tokens: patches + 1, patchSize: task.patchSide * task.patchSide, inputSize: task.imageSide * task.imageSide };
 }
 
 /** Shapes of every frozen weight of the embedding and encoder, by name (the checkpoint's contents). */
 export function frozenWeightShapes(c: ResolvedModelConfig): Record<string, number[]> {
   const d = c.dModel;
-  const shapes: Record<string, number[]> = {
-    'embed/patch/kernel': [c.patchSize, d],
-    'embed/patch/bias': [d],
-    'embed/cls': [1, d],
-    'embed/position': [c.tokens, d],
-  };
+  // Digits names and order are those of the committed checkpoint: keep them.
+  const shapes: Record<string, number[]> =
+    c.task.kind === 'tokens'
+      ? { 'embed/token': [c.task.vocabSize, d], 'embed/cls': [1, d], 'embed/position': [c.tokens, d] }
+      : { 'embed/patch/kernel': [c.patchSize, d], 'embed/patch/bias': [d], 'embed/cls': [1, d], 'embed/position': [c.tokens, d] };
   for (let i = 0; i < c.blocks; i++) {
     const p = `block${i}`;
     shapes[`${p}/ln1/gamma`] = [d];

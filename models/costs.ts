@@ -3,7 +3,7 @@
  * either the model that actually trains ('actual') or a named cost profile (a real foundation
  * model's encoder) so the channel is charged like a real deployment while a small model trains.
  * A profile replaces the width, depth, heads and FFN of the embedding, encoder and head; the
- * task's token count, patch size and class count stay those of the actual model.
+ * task's token count, patch size (or token table) and class count stay those of the actual model.
  *
  * FLOPs count a multiply-add as 2. Matrix products are exact for the shapes; element-wise work is
  * approximated per element (LayerNorm 8, GELU 8, softmax 5, residual add 1, bias 1). The
@@ -87,6 +87,8 @@ interface Shape {
   tokens: number;
   patches: number;
   patchSize: number;
+  /** 'patches' (default): a dense projection of each patch; 'tokens': a table lookup, no arithmetic. */
+  embedding?: 'patches' | 'tokens';
   classes: number;
   rank: number;
   targets: readonly LoraTarget[];
@@ -96,7 +98,8 @@ interface Shape {
 export function moduleFlops(s: Shape): ModuleFlops {
   const { d, tokens: L, ffn: f } = s;
   const dh = d / s.heads;
-  const embedForward = 2 * s.patches * s.patchSize * d + s.patches * d + L * d;
+  // Patches: projection, bias, positions. Tokens: a row copy per position, then the positions.
+  const embedForward = s.embedding === 'tokens' ? L * d : 2 * s.patches * s.patchSize * d + s.patches * d + L * d;
   const projFwd = 4 * 2 * L * d * d;
   const ffnFwd = 2 * 2 * L * d * f;
   const attnFwd = 2 * (2 * s.heads * L * L * dh);
@@ -130,6 +133,7 @@ export function costs(model: ModelConfig | ResolvedModelConfig | { config: Resol
     tokens: c.tokens,
     patches: c.patches,
     patchSize: c.patchSize,
+    embedding: c.task.kind,
     classes: c.classCount,
     rank: c.loraRank,
     targets: c.loraTargets,

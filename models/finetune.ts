@@ -2,15 +2,17 @@
  * Centralised LoRA fine-tuning (one process, unsplit): the reference point for the federated
  * runs, and the numbers for the README (pre-trained vs randomly initialised encoder).
  *
- *   nice npx tsx models/finetune.ts [--steps 1500] [--batch 32] [--lr 3e-3] [--schedule cosine|constant]
- *                                   [--train 8000] [--test 1000] [--checkpoint dir] [--only pretrained|random]
+ *   nice npx tsx models/finetune.ts [--task digits|sentiment] [--steps 1500] [--batch 32] [--lr 3e-3]
+ *                                   [--schedule cosine|constant] [--train 8000] [--test 1000] [--checkpoint dir]
+ *                                   [--only pretrained|random]
  */
 import { initBackend, type BackendName } from './backend';
-import { DEFAULT_MODEL_CONFIG } from './config';
+import { DEFAULT_MODEL_CONFIG, type ModelConfig, type TaskName } from './config';
 import { createRandomFoundation, loadFoundation, type Foundation } from './foundation';
 import { initOptimizerState } from './optimizer';
 import { evaluate, initHead, initLora, selectBatch, unsplitStep, type TrainState } from './split';
 import { loadDigits } from './data/digits';
+import { loadSentiment } from './data/sentiment';
 import type { Dataset } from './data/dataset';
 import { RandomStream } from '../runtime/random';
 
@@ -55,13 +57,15 @@ function arg(argv: string[], name: string): string | undefined {
 async function main(argv: string[]): Promise<void> {
   const backend = await initBackend(arg(argv, 'backend') as BackendName | undefined);
   const num = (name: string, dflt: number): number => Number(arg(argv, name) ?? dflt);
-  const { train, test } = loadDigits(num('train', 8000), num('test', 1000));
+  const task: TaskName = arg(argv, 'task') === 'sentiment' ? 'sentiment' : 'digits';
+  const config: ModelConfig = { ...DEFAULT_MODEL_CONFIG, task };
+  const { train, test } = task === 'sentiment' ? loadSentiment(num('train', 8000), num('test', 1000)) : loadDigits(num('train', 8000), num('test', 1000));
   const opts: FinetuneOptions = { steps: num('steps', 1500), batchSize: num('batch', 32), lr: num('lr', 3e-3), seed: num('seed', 1), schedule: arg(argv, 'schedule') === 'constant' ? 'constant' : 'cosine' };
   const only = arg(argv, 'only');
   const ckpt = arg(argv, 'checkpoint');
-  console.log(`centralised fine-tuning on ${backend}: ${JSON.stringify(opts)}, ${train.count} train / ${test.count} test digits`);
-  const pre = await loadFoundation({ config: DEFAULT_MODEL_CONFIG, ...(ckpt ? { checkpointDir: ckpt } : {}) });
-  const rnd = createRandomFoundation(DEFAULT_MODEL_CONFIG, RandomStream.fromSeed(1, 'pretrain').fork('init'));
+  console.log(`centralised fine-tuning on ${backend}: ${JSON.stringify(opts)}, ${train.count} train / ${test.count} test samples of task ${task}`);
+  const pre = await loadFoundation({ config, ...(ckpt ? { checkpointDir: ckpt } : {}) });
+  const rnd = createRandomFoundation(config, RandomStream.fromSeed(1, 'pretrain').fork('init'));
   for (const [name, f, headOnly] of [
     ['pre-trained encoder, LoRA + head', pre, false],
     ['random encoder, LoRA + head', rnd, false],

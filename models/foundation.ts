@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { CheckpointError, readCheckpoint, writeCheckpoint } from './checkpoint';
-import { frozenWeightShapes, resolveConfig, sizeOf, type ModelConfig, type ResolvedModelConfig } from './config';
+import { frozenWeightShapes, resolveConfig, sizeOf, type ModelConfig, type ResolvedModelConfig, type TaskName } from './config';
 import { transposedKernelNames } from './transformer';
 import type { RandomStream } from '../runtime/random';
 
@@ -25,12 +25,16 @@ export interface Foundation {
 }
 
 /**
- * The checkpoint committed with the project (built by `models/pretrain.ts`): next to this file
- * when run from the sources, `../../models/checkpoints` when run from `dist/models/`.
+ * The checkpoint committed with the project for `task` (built by `models/pretrain.ts`): next to
+ * this file when run from the sources, `../../models/checkpoints` when run from `dist/models/`.
  */
-export const DEFAULT_CHECKPOINT_DIR = [join(__dirname, 'checkpoints', 'digits-foundation'), join(__dirname, '..', '..', 'models', 'checkpoints', 'digits-foundation')].find((d) =>
-  existsSync(join(d, 'model.json')),
-) ?? join(__dirname, 'checkpoints', 'digits-foundation');
+export function defaultCheckpointDir(task: TaskName): string {
+  const name = `${task}-foundation`;
+  return [join(__dirname, 'checkpoints', name), join(__dirname, '..', '..', 'models', 'checkpoints', name)].find((d) => existsSync(join(d, 'model.json'))) ?? join(__dirname, 'checkpoints', name);
+}
+
+/** The digits task's committed checkpoint (the default task's). */
+export const DEFAULT_CHECKPOINT_DIR = defaultCheckpointDir('digits');
 
 /** Builds a Foundation from typed arrays (checked against the config's shapes). */
 export function foundationFromWeights(config: ModelConfig | ResolvedModelConfig, values: Readonly<Record<string, Float32Array>>, source: string): Foundation {
@@ -65,7 +69,7 @@ export function randomFoundationWeights(config: ModelConfig | ResolvedModelConfi
     else if (name.endsWith('/kernel')) {
       const limit = Math.sqrt(6 / ((shape[0] as number) + (shape[1] as number)));
       for (let i = 0; i < v.length; i++) v[i] = random.between(-limit, limit);
-    } else if (name === 'embed/cls' || name === 'embed/position') for (let i = 0; i < v.length; i++) v[i] = 0.02 * random.normal();
+    } else if (name === 'embed/cls' || name === 'embed/position' || name === 'embed/token') for (let i = 0; i < v.length; i++) v[i] = 0.02 * random.normal();
     out[name] = v;
   }
   return out;
@@ -84,21 +88,27 @@ function describeField(c: ResolvedModelConfig): (name: string) => string {
       if (/ffn/.test(name)) return `the config has model.dModel = ${c.dModel}, model.ffnDim = ${c.ffnDim}`;
       return `the config has model.dModel = ${c.dModel}, model.blocks = ${c.blocks}`;
     }
-    if (name.startsWith('embed/')) return `the config has model.dModel = ${c.dModel} and ${c.tokens} tokens of ${c.patchSize} values`;
+    if (name.startsWith('embed/'))
+      return c.task.kind === 'tokens'
+        ? `the config has model.task = '${c.task.name}', model.dModel = ${c.dModel}, a vocabulary of ${c.task.vocabSize} tokens and ${c.tokens} positions`
+        : `the config has model.dModel = ${c.dModel} and ${c.tokens} tokens of ${c.patchSize} values`;
     return 'not part of the embedding or encoder';
   };
 }
 
 /**
  * Loads the frozen embedding and encoder from a TensorFlow.js checkpoint folder (default: the
- * committed digits checkpoint). Fails with a CheckpointError naming the file and the problem
- * (missing, truncated, corrupt, or shapes that do not fit `config`). Call once per worker thread.
+ * committed checkpoint of the config's task). Fails with a CheckpointError naming the file and
+ * the problem (missing, truncated, corrupt, shapes that do not fit `config`, or another task).
+ * Call once per worker thread.
  */
 export async function loadFoundation(opts: { checkpointDir?: string; config: ModelConfig }): Promise<Foundation> {
   const c = resolveConfig(opts.config);
-  const dir = opts.checkpointDir && opts.checkpointDir.length > 0 ? opts.checkpointDir : DEFAULT_CHECKPOINT_DIR;
+  const dir = opts.checkpointDir && opts.checkpointDir.length > 0 ? opts.checkpointDir : defaultCheckpointDir(c.task.name);
   const { weights, topology } = await readCheckpoint(dir, frozenWeightShapes(c), describeField(c));
-  const saved = (topology as { config?: { heads?: unknown } } | null | undefined)?.config;
+  const saved = (topology as { config?: { heads?: unknown; task?: unknown } } | null | undefined)?.config;
+  if (typeof saved?.task === 'string' && saved.task !== c.task.name)
+    throw new CheckpointError(dir, `was trained for task '${saved.task}' but the config has model.task = '${c.task.name}'`);
   if (typeof saved?.heads === 'number' && saved.heads !== c.heads)
     throw new CheckpointError(dir, `was trained with ${saved.heads} attention heads but the config has model.heads = ${c.heads}`);
   return foundationFromWeights(c, weights, dir);
@@ -121,9 +131,10 @@ export async function saveFoundation(dir: string, config: ModelConfig | Resolved
     if (!v || v.length !== sizeOf(shape)) throw new Error(`cannot save: weight '${name}' missing or of the wrong size`);
     entries[name] = { data: v, shape };
   }
+  const common = { task: c.task.name, dModel: c.dModel, blocks: c.blocks, heads: c.heads, ffnDim: c.ffnDim, tokens: c.tokens };
   const topology = {
     class: 'AirloraFoundation',
-    config: { task: c.task.name, dModel: c.dModel, blocks: c.blocks, heads: c.heads, ffnDim: c.ffnDim, tokens: c.tokens, patchSize: c.patchSize },
+    config: c.task.kind === 'tokens' ? { ...common, vocabSize: c.task.vocabSize, sequenceLength: c.task.sequenceLength } : { ...common, patchSize: c.patchSize },
   };
   await writeCheckpoint(dir, entries, topology, metadata);
 }

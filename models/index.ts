@@ -13,10 +13,14 @@ export {
   type ModelConfig,
   type ResolvedModelConfig,
   type TaskSpec,
+  type TaskName,
+  type PatchTaskSpec,
+  type TokenTaskSpec,
 } from './config';
 export { CheckpointError, fileHandler, ensureFileRouter } from './checkpoint';
 export {
   DEFAULT_CHECKPOINT_DIR,
+  defaultCheckpointDir,
   loadFoundation,
   saveFoundation,
   createRandomFoundation,
@@ -76,3 +80,20 @@ export type { Dataset } from './data/dataset';
 export { selectRows } from './data/dataset';
 export { loadDigits, allDigits, pretrainImages, DigitsError, PRETRAIN_POOL, DIGIT_PIXELS } from './data/digits';
 export { partitionDirichlet, PartitionError } from './data/partition';
+export {
+  loadSentiment,
+  allSentences,
+  pretrainSentences,
+  generateSentences,
+  generateWords,
+  sentenceScore,
+  encodeSentence,
+  decodeSentence,
+  SentimentDataError,
+  SENTENCE_COUNT_TOTAL,
+  SENTENCE_MAX_WORDS,
+  SENTIMENT_PRETRAIN_POOL,
+  SENTIMENT_SEQUENCE_LENGTH,
+  type Sentence,
+} from './data/sentiment';
+export { sentimentVocabulary, afinnLexicon, LexiconError, PAD_ID, UNKNOWN_ID, MASK_ID, NEGATORS, type SentimentVocabulary } from './data/sentimentVocabulary';

@@ -72,6 +72,15 @@ export function trainableDense(x: T2, w: T2, b: tf.Tensor1D): T2 {
   return f(x, w, b) as T2;
 }
 
+/** rows = oneHot·table with only the table differentiable (pre-training's token embedding); d table = oneHotᵀ·dy, a plain product. */
+export function tokenLookup(oneHot: T2, table: T2): T2 {
+  const f = custom(([ti], save) => {
+    save([oneHot]); // kept for the backward pass, which runs after the forward's tidy
+    return { value: tf.matMul(oneHot, ti as T2), gradFunc: (dy, saved) => [tf.matMul(t2(saved[0] as T2), dy as T2)] };
+  });
+  return f(table) as T2;
+}
+
 const bt = (x: tf.Tensor): T3 => tf.transpose(x as T3, [0, 2, 1]) as T3;
 
 /** Batched product a·b ([n, p, q]·[n, q, s]) whose gradient uses plain products only. */

@@ -15,13 +15,20 @@
  *   options: --steps 3000 --batch 64 --lr 1e-3 --seed 1 --shift 0 --method rotation|contrastive
  *            --backend wasm|cpu|node
  *            --dModel 128 --blocks 2 --heads 4 --ffnDim 256
+ *
+ * `--task sentiment` pre-trains the text foundation instead, by masked-token prediction and
+ * word-polarity tagging on unlabelled generated sentences (pretrainMasked.ts; options --steps
+ * --batch --lr --seed --mask --sentimentMask, defaults those of the committed checkpoint, whose
+ * command is in models/checkpoints/README.md).
  */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendName } from './backend';
-import { frozenWeightShapes, headShapes, resolveConfig, sizeOf, DEFAULT_MODEL_CONFIG, type ModelConfig, type ResolvedModelConfig } from './config';
+import { frozenWeightShapes, headShapes, resolveConfig, sizeOf, DEFAULT_MODEL_CONFIG, type ModelConfig, type ResolvedModelConfig, type TaskName } from './config';
 import { randomFoundationWeights, saveFoundation } from './foundation';
 import { crossEntropy, embedForward, encoderApply, headApply, patchify } from './transformer';
 import { DIGIT_PIXELS, pretrainImages } from './data/digits';
+import { SENTIMENT_PRETRAIN_POOL } from './data/sentiment';
+import { MASKED_HOLDOUT, pretrainMasked, type MaskedPretrainOptions } from './pretrainMasked';
 import { RandomStream } from '../runtime/random';
 
 export const ROTATIONS = 4;
@@ -175,21 +182,42 @@ function arg(argv: string[], name: string): string | undefined {
 }
 
 async function main(argv: string[]): Promise<void> {
-  const out = arg(argv, 'out') ?? 'models/checkpoints/digits-foundation';
+  const task: TaskName = arg(argv, 'task') === 'sentiment' ? 'sentiment' : 'digits';
+  const out = arg(argv, 'out') ?? `models/checkpoints/${task}-foundation`;
   const backend = await initBackend(arg(argv, 'backend') as BackendName | undefined);
   const num = (name: string, dflt: number): number => Number(arg(argv, name) ?? dflt);
   const config: ModelConfig = {
     ...DEFAULT_MODEL_CONFIG,
+    task,
     dModel: num('dModel', DEFAULT_MODEL_CONFIG.dModel),
     blocks: num('blocks', DEFAULT_MODEL_CONFIG.blocks),
     heads: num('heads', DEFAULT_MODEL_CONFIG.heads),
     ffnDim: num('ffnDim', DEFAULT_MODEL_CONFIG.ffnDim),
   };
+  const command = `nice npx tsx models/pretrain.ts ${argv.join(' ')}`.trim();
+  if (task === 'sentiment') {
+    const opts: MaskedPretrainOptions = { config, steps: num('steps', 3000), batchSize: num('batch', 64), lr: num('lr', 2e-3), seed: num('seed', 1), maskFraction: num('mask', 0.15), sentimentMaskFraction: num('sentimentMask', 0.5), log: (l) => console.log(l) };
+    console.log(`pre-training (masked tokens + word polarity) on ${backend}: ${JSON.stringify({ ...opts, log: undefined })}`);
+    const r = pretrainMasked(opts);
+    console.log(`held-out masked-token accuracy ${(r.maskedAccuracy * 100).toFixed(1)}% after ${r.seconds.toFixed(0)} s`);
+    await saveFoundation(out, r.config, r.weights, {
+      method: `masked-token prediction (BERT-style, with SKEP's sentiment masking: ${Math.round((opts.maskFraction ?? 0.15) * 100)}% of word positions and ${Math.round((opts.sentimentMaskFraction ?? 0.5) * 100)}% of sentiment-word positions chosen; 80% [MASK], 10% random word, 10% unchanged) plus word-polarity tagging (each word's prior polarity in the AFINN lexicon, no negation: a token-level source task distinct from the sentence labels), on the unlabelled sentences of the pre-training pool (positions 0..${SENTIMENT_PRETRAIN_POOL - MASKED_HOLDOUT - 1} of the fixed corpus; ${SENTIMENT_PRETRAIN_POOL - MASKED_HOLDOUT}..${SENTIMENT_PRETRAIN_POOL - 1} score the masked-token accuracy); no label read`,
+      steps: opts.steps,
+      batchSize: opts.batchSize,
+      lr: opts.lr,
+      seed: opts.seed,
+      backend,
+      maskedAccuracy: r.maskedAccuracy,
+      seconds: Math.round(r.seconds),
+      command,
+    });
+    console.log(`saved ${out}`);
+    return;
+  }
   const opts: PretrainOptions = { config, steps: num('steps', 3000), batchSize: num('batch', 64), lr: num('lr', 1e-3), seed: num('seed', 1), shift: num('shift', 0), method: arg(argv, 'method') === 'contrastive' ? 'contrastive' : 'rotation', log: (l) => console.log(l) };
   console.log(`pre-training (${opts.method}) on ${backend}: ${JSON.stringify({ ...opts, log: undefined })}`);
   const r = pretrain(opts);
   console.log(opts.method === 'contrastive' ? `done after ${r.seconds.toFixed(0)} s` : `held-out rotation accuracy ${(r.rotationAccuracy * 100).toFixed(1)}% after ${r.seconds.toFixed(0)} s`);
-  const command = `nice npx tsx models/pretrain.ts ${argv.join(' ')}`.trim();
   await saveFoundation(out, r.config, r.weights, {
     method: opts.method === 'contrastive' ? `contrastive (SimCLR, NT-Xent, temperature ${TEMPERATURE}) with shifts of up to ±${Math.max(1, opts.shift)} px and 15% patch masking, self-supervised, on the unlabelled pre-training pool (positions 0..7499 of the fixed order)` : `rotation prediction (4-way) with random shifts of up to ±${opts.shift} px, self-supervised, on the unlabelled pre-training pool of the digits (positions 0..7499 of the fixed order; 7500..7999 score the rotation accuracy)`,
     shift: opts.shift,

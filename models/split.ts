@@ -15,7 +15,7 @@ import { headShapes, loraShapes, sizeOf } from './config';
 import type { Foundation } from './foundation';
 import { adamUpdate, type OptimizerState } from './optimizer';
 import { timeModel } from './timing';
-import { crossEntropy, embedForward, encoderApply, headApply, patchify, type EncoderMode } from './transformer';
+import { crossEntropy, embedSamples, encoderApply, headApply, type EncoderMode } from './transformer';
 import type { Dataset } from './data/dataset';
 import type { RandomStream } from '../runtime/random';
 
@@ -114,8 +114,14 @@ export const toCut = (t: tf.Tensor): Cut => ({ data: ownedValues(t), shape: t.sh
 function embedTensor(f: Foundation, features: Float32Array, batchSize: number): tf.Tensor3D {
   const c = f.config;
   if (features.length < batchSize * c.inputSize) throw new ShapeError(`embed: ${batchSize} samples need ${batchSize * c.inputSize} values, got ${features.length}`);
-  const patches = tf.tensor2d(patchify(c, features, batchSize), [batchSize * c.patches, c.patchSize]);
-  return embedForward(c, f.weights, patches, batchSize);
+  if (c.task.kind === 'tokens') {
+    // A gather reads out of bounds silently: check the ids here.
+    for (let i = 0; i < batchSize * c.inputSize; i++) {
+      const id = features[i] as number;
+      if (!Number.isInteger(id) || id < 0 || id >= c.task.vocabSize) throw new ShapeError(`embed: value ${i} is ${id}, not a token id in [0, ${c.task.vocabSize})`);
+    }
+  }
+  return embedSamples(c, f.weights, features, batchSize);
 }
 
 /** Device: the frozen embedding module on `batchSize` samples (rows of `features`) → activations [b, L, d]. */

@@ -1,9 +1,9 @@
 /**
  * The foundation model's forward passes (MODEL.md §1): a ViT-style embedding (patches → dense,
- * CLS token, learned positions), an encoder of pre-LN transformer blocks (Vaswani et al. 2017;
- * pre-LN as in Xiong et al. 2020) with LoRA adapters (Hu et al. 2021) on chosen projections, and
- * a task module (mean pool over tokens, LayerNorm, dense). Pure functions of tensors; callers
- * own tf.tidy.
+ * CLS token, learned positions; for a token task, a token table instead of the dense), an
+ * encoder of pre-LN transformer blocks (Vaswani et al. 2017; pre-LN as in Xiong et al. 2020)
+ * with LoRA adapters (Hu et al. 2021) on chosen projections, and a task module (mean pool over
+ * tokens, LayerNorm, dense). Pure functions of tensors; callers own tf.tidy.
  *
  * Three ways to run the encoder:
  * - 'reference': plain tfjs ops and tfjs's own gradients (the unsplit reference, and the
@@ -13,7 +13,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { LORA_TARGETS, type ResolvedModelConfig } from './config';
-import { bmm, frozenDense, gelu, layerNorm, loraDense, trainableDense } from './ops';
+import { bmm, frozenDense, gelu, layerNorm, loraDense, tokenLookup, trainableDense } from './ops';
 
 type T2 = tf.Tensor2D;
 type T3 = tf.Tensor3D;
@@ -38,6 +38,7 @@ function get(map: Readonly<Record<string, tf.Tensor>> | undefined, name: string)
 
 /** Cuts row-major 28x28 images into 7x7 patches (row-major patch order): [b·P, patchSize]. Plain JS. */
 export function patchify(c: ResolvedModelConfig, features: Float32Array, batchSize: number): Float32Array {
+  if (c.task.kind !== 'patches') throw new Error(`internal: patchify on task '${c.task.name}'`);
   const side = c.task.imageSide;
   const ps = c.task.patchSide;
   const per = side / ps;
@@ -60,9 +61,33 @@ export function embedForward(c: ResolvedModelConfig, w: Readonly<Record<string, 
   const kernel = get(w, 'embed/patch/kernel') as T2;
   const bias = get(w, 'embed/patch/bias') as tf.Tensor1D;
   const proj = trainable ? trainableDense(patches, kernel, bias) : tf.add(tf.matMul(patches, kernel), bias);
-  const tokens = tf.reshape(proj, [batchSize, c.patches, c.dModel]);
+  return withClsAndPositions(c, w, tf.reshape(proj, [batchSize, c.patches, c.dModel]) as T3, batchSize);
+}
+
+/**
+ * Embedding module of a token task: ids [b·S] (int32) → activations [b, L, d] (CLS first), rows of
+ * the token table. Frozen: a gather. Trainable (pre-training): a one-hot product, whose gradient
+ * is a plain product (wasm has no kernel for gather's gradient).
+ */
+export function embedTokens(c: ResolvedModelConfig, w: Readonly<Record<string, tf.Tensor>>, ids: tf.Tensor1D, batchSize: number, trainable = false): T3 {
+  const table = get(w, 'embed/token') as T2;
+  const rows = trainable ? tokenLookup(tf.cast(tf.oneHot(ids, table.shape[0]), 'float32') as T2, table) : tf.gather(table, ids);
+  return withClsAndPositions(c, w, tf.reshape(rows, [batchSize, c.patches, c.dModel]) as T3, batchSize);
+}
+
+/** [b, P, d] → [b, L, d]: the CLS token first, then learned positions added. */
+function withClsAndPositions(c: ResolvedModelConfig, w: Readonly<Record<string, tf.Tensor>>, tokens: T3, batchSize: number): T3 {
   const cls = tf.add(tf.zeros([batchSize, 1, c.dModel]), tf.reshape(get(w, 'embed/cls'), [1, 1, c.dModel]));
   return tf.add(tf.concat([cls, tokens], 1), tf.reshape(get(w, 'embed/position'), [1, c.tokens, c.dModel])) as T3;
+}
+
+/**
+ * The embedding module on raw samples (rows of `features`: pixels, or token ids as floats) →
+ * activations [b, L, d]. Token ids must be integers in [0, vocabSize) (checked by the caller).
+ */
+export function embedSamples(c: ResolvedModelConfig, w: Readonly<Record<string, tf.Tensor>>, features: Float32Array, batchSize: number, trainable = false): T3 {
+  if (c.task.kind === 'tokens') return embedTokens(c, w, tf.tensor1d(Int32Array.from(features.subarray(0, batchSize * c.inputSize)), 'int32'), batchSize, trainable);
+  return embedForward(c, w, tf.tensor2d(patchify(c, features, batchSize), [batchSize * c.patches, c.patchSize]), batchSize, trainable);
 }
 
 function project(c: ResolvedModelConfig, p: EncoderParams, name: string, x: T2): T2 {

@@ -7,6 +7,7 @@ import {
   CheckpointError,
   DEFAULT_CHECKPOINT_DIR,
   DEFAULT_MODEL_CONFIG,
+  defaultCheckpointDir,
   foundationWeights,
   initBackend,
   loadFoundation,
@@ -87,5 +88,16 @@ describe('checkpoints', () => {
     expect(f.source).toBe(DEFAULT_CHECKPOINT_DIR);
     expect(f.config.tokens).toBe(17);
     f.dispose();
+  });
+
+  it('the committed sentiment checkpoint is the default of the sentiment task, and the digits one does not fit it', async () => {
+    const sentiment = { ...DEFAULT_MODEL_CONFIG, task: 'sentiment' as const };
+    const f = await loadFoundation({ config: sentiment });
+    expect(f.source).toBe(defaultCheckpointDir('sentiment'));
+    expect(f.source).not.toBe(DEFAULT_CHECKPOINT_DIR);
+    expect(f.config.tokens).toBe(15);
+    f.dispose();
+    await expect(loadFoundation({ checkpointDir: DEFAULT_CHECKPOINT_DIR, config: sentiment })).rejects.toThrow(/unexpected weight 'embed\/patch\/kernel'.*model.task = 'sentiment'/);
+    await expect(loadFoundation({ checkpointDir: defaultCheckpointDir('sentiment'), config: DEFAULT_MODEL_CONFIG })).rejects.toThrow(CheckpointError);
   });
 });

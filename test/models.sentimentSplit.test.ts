@@ -1,0 +1,108 @@
+/** Split execution of the text model (MODEL.md §2): exact against the unsplit model, like the digits (models.split.test.ts). */
+import * as tf from '@tensorflow/tfjs';
+import {
+  DEFAULT_MODEL_CONFIG,
+  ShapeError,
+  createRandomFoundation,
+  embed,
+  encoderForward,
+  encoderGradients,
+  evaluate,
+  headGradients,
+  initBackend,
+  initHead,
+  initLora,
+  initOptimizerState,
+  loadSentiment,
+  splitStep,
+  unsplitGradients,
+  type Foundation,
+  type LoraWeights,
+  type ModelConfig,
+  type TrainState,
+} from '../models';
+import { RandomStream } from '../runtime/random';
+
+const SENTIMENT: ModelConfig = { ...DEFAULT_MODEL_CONFIG, task: 'sentiment' };
+const S = 14;
+const b = 16;
+let f: Foundation;
+let data: ReturnType<typeof loadSentiment>;
+
+beforeAll(async () => {
+  expect(await initBackend('wasm')).toBe('wasm');
+  f = createRandomFoundation(SENTIMENT, RandomStream.fromSeed(7, 'foundation'));
+  data = loadSentiment(200, 100);
+});
+afterAll(() => f.dispose());
+
+function batch(start = 0): { x: Float32Array; y: Int32Array } {
+  return { x: data.train.features.slice(start * S, (start + b) * S), y: data.train.labels.slice(start, start + b) };
+}
+
+function maxRelativeError(got: Record<string, Float32Array>, want: Record<string, Float32Array>): number {
+  let worst = 0;
+  expect(Object.keys(got).sort()).toEqual(Object.keys(want).sort());
+  for (const [k, w] of Object.entries(want)) {
+    const g = got[k] as Float32Array;
+    let diff = 0;
+    let scale = 0;
+    for (let i = 0; i < w.length; i++) {
+      diff = Math.max(diff, Math.abs((g[i] as number) - (w[i] as number)));
+      scale = Math.max(scale, Math.abs(w[i] as number));
+    }
+    worst = Math.max(worst, scale > 0 ? diff / scale : diff);
+  }
+  return worst;
+}
+
+describe('split step on the text model', () => {
+  it('gives the LoRA and head gradients of the unsplit model to within 1e-5 relative', () => {
+    // Prepare: LoRA with B ≠ 0, so every gradient path is exercised
+    const r = RandomStream.fromSeed(1, 'lora');
+    const lora: LoraWeights = initLora(f, r);
+    for (const k of Object.keys(lora)) if (k.endsWith('/B')) lora[k] = (lora[k] as Float32Array).map(() => 0.05 * r.normal());
+    const head = initHead(f, RandomStream.fromSeed(2, 'head'));
+    const { x, y } = batch();
+    // Execute: device → server → device → server, every hop a message of plain data
+    const activations = embed(f, x, b);
+    const features = encoderForward(f, lora, activations);
+    const device = headGradients(f, head, features, y);
+    const serverGrads = encoderGradients(f, lora, activations, device.featureGrad);
+    const reference = unsplitGradients(f, lora, head, x, y, 'reference');
+    // Assert
+    expect(activations.shape).toEqual([b, 15, 128]);
+    expect(device.featureGrad.shape).toEqual([b, 15, 128]);
+    expect(device.loss).toBeCloseTo(reference.loss, 5);
+    expect(maxRelativeError(serverGrads, reference.lora)).toBeLessThan(1e-5);
+    expect(maxRelativeError(device.grads, reference.head)).toBeLessThan(1e-5);
+  });
+
+  it('embeds a token as its table row plus its position (the CLS row first)', () => {
+    const { x } = batch();
+    const a = embed(f, x, 1);
+    const table = f.weights['embed/token']!.dataSync();
+    const position = f.weights['embed/position']!.dataSync();
+    const id = x[0] as number;
+    for (let k = 0; k < 128; k++) expect(a.data[128 + k]).toBeCloseTo((table[id * 128 + k] as number) + (position[128 + k] as number), 6);
+  });
+
+  it('leaks no tensors over steps and scoring', () => {
+    const lora = initLora(f, RandomStream.fromSeed(4, 'lora'));
+    const head = initHead(f, RandomStream.fromSeed(4, 'head'));
+    let s: TrainState = { lora, head, loraOpt: initOptimizerState(lora), headOpt: initOptimizerState(head) };
+    const { x, y } = batch();
+    s = splitStep(f, s, x, y, 1e-3);
+    const afterOne = tf.memory().numTensors;
+    for (let i = 1; i < 20; i++) s = splitStep(f, s, x, y, 1e-3);
+    evaluate(f, s.lora, s.head, data.test, 50);
+    expect(tf.memory().numTensors).toBe(afterOne);
+  });
+
+  it('rejects a value that is not a token id with a ShapeError', () => {
+    const x = batch().x.slice();
+    x[3] = 1e6;
+    expect(() => embed(f, x, b)).toThrow(ShapeError);
+    expect(() => embed(f, x, b)).toThrow(/value 3 is 1000000, not a token id in \[0, \d+\)/);
+  });
+});
