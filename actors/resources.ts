@@ -7,7 +7,7 @@
 import type { ActorContext } from '../runtime/actor';
 import { RandomStream } from '../runtime/random';
 import type { Dataset } from '../models/data/dataset';
-import { initBackend, KeptTensors, loadFoundation, loadDigits, loadSentiment, partitionDirichlet, type Foundation, type ModelConfig } from '../models';
+import { initBackend, KeptTensors, loadFoundation, loadTaskData, partitionDirichlet, type Foundation, type ModelConfig } from '../models';
 
 export interface SimulationResourceArgs {
   seed: number;
@@ -36,8 +36,7 @@ export interface SimulationResources {
 export async function loadSimulationResources(args: SimulationResourceArgs): Promise<SimulationResources> {
   const backend = await initBackend(args.backend);
   const foundation = await loadFoundation({ checkpointDir: args.checkpointDir || undefined, config: args.model });
-  const task = foundation.config.task;
-  const { train, test } = task.kind === 'tokens' ? loadSentiment(args.trainSamples, args.testSamples, task.sequenceLength) : loadDigits(args.trainSamples, args.testSamples);
+  const { train, test } = loadTaskData(foundation.config.task, args.trainSamples, args.testSamples);
   const random = RandomStream.fromSeed(args.seed).fork('data').fork('partition');
   const shards = partitionDirichlet(train.labels, args.deviceCount, args.dirichletAlpha, args.quantitySkewAlpha, random);
   return { backend, foundation, train, test, shards, kept: new KeptTensors() };

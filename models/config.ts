@@ -106,11 +106,16 @@ function positiveInt(field: string, v: number): number {
   return v;
 }
 
+/** A task name from the command line or a file; anything else is a ModelConfigError (never a silent default). */
+export function parseTaskName(value: string | undefined): TaskName {
+  if (value === undefined) return 'digits';
+  if (value !== 'digits' && value !== 'sentiment') throw new ModelConfigError('task', `must be 'digits' or 'sentiment', got '${value}'`);
+  return value;
+}
+
 /** Validates a configuration and derives the task's sizes. */
 export function resolveConfig(config: ModelConfig): ResolvedModelConfig {
-  const taskName = config.task ?? 'digits';
-  if (taskName !== 'digits' && taskName !== 'sentiment') throw new ModelConfigError('task', `must be 'digits' or 'sentiment', got '${String(taskName)}'`);
-  const task = resolveTask(taskName, config.sequenceLength);
+  const task = resolveTask(parseTaskName(config.task), config.sequenceLength);
   const dModel = positiveInt('dModel', config.dModel);
   const heads = positiveInt('heads', config.heads);
   if (dModel % heads !== 0) throw new ModelConfigError('heads', `must divide dModel (${dModel}), got ${heads}`);

@@ -7,12 +7,11 @@
  *                                   [--only pretrained|random]
  */
 import { initBackend, type BackendName } from './backend';
-import { DEFAULT_MODEL_CONFIG, type ModelConfig, type TaskName } from './config';
+import { DEFAULT_MODEL_CONFIG, parseTaskName, resolveConfig, type ModelConfig, type TaskName } from './config';
 import { createRandomFoundation, loadFoundation, type Foundation } from './foundation';
 import { initOptimizerState } from './optimizer';
 import { evaluate, initHead, initLora, selectBatch, unsplitStep, type TrainState } from './split';
-import { loadDigits } from './data/digits';
-import { loadSentiment } from './data/sentiment';
+import { loadTaskData } from './data/taskData';
 import type { Dataset } from './data/dataset';
 import { RandomStream } from '../runtime/random';
 
@@ -57,9 +56,9 @@ function arg(argv: string[], name: string): string | undefined {
 async function main(argv: string[]): Promise<void> {
   const backend = await initBackend(arg(argv, 'backend') as BackendName | undefined);
   const num = (name: string, dflt: number): number => Number(arg(argv, name) ?? dflt);
-  const task: TaskName = arg(argv, 'task') === 'sentiment' ? 'sentiment' : 'digits';
+  const task: TaskName = parseTaskName(arg(argv, 'task'));
   const config: ModelConfig = { ...DEFAULT_MODEL_CONFIG, task };
-  const { train, test } = task === 'sentiment' ? loadSentiment(num('train', 8000), num('test', 1000)) : loadDigits(num('train', 8000), num('test', 1000));
+  const { train, test } = loadTaskData(resolveConfig(config).task, num('train', 8000), num('test', 1000));
   const opts: FinetuneOptions = { steps: num('steps', 1500), batchSize: num('batch', 32), lr: num('lr', 3e-3), seed: num('seed', 1), schedule: arg(argv, 'schedule') === 'constant' ? 'constant' : 'cosine' };
   const only = arg(argv, 'only');
   const ckpt = arg(argv, 'checkpoint');

@@ -79,6 +79,7 @@ export { finetuneCentralised, type FinetuneOptions } from './finetune';
 export type { Dataset } from './data/dataset';
 export { selectRows } from './data/dataset';
 export { loadDigits, allDigits, pretrainImages, DigitsError, PRETRAIN_POOL, DIGIT_PIXELS } from './data/digits';
+export { loadTaskData } from './data/taskData';
 export { partitionDirichlet, PartitionError } from './data/partition';
 export {
   loadSentiment,

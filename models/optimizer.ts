@@ -64,3 +64,9 @@ function adamStep(weights: Readonly<Weights>, grads: Readonly<Weights>, state: O
   }
   return { weights: out, state: { step, m, v } };
 }
+
+/** Pre-training's learning rate at `step` (1-based) of `steps`: linear warm-up over 100 steps, then cosine decay to 0. */
+export function warmupCosineLr(step: number, steps: number, lr: number): number {
+  const warmup = 100;
+  return step < warmup ? (lr * step) / warmup : lr * 0.5 * (1 + Math.cos((Math.PI * (step - warmup)) / Math.max(1, steps - warmup)));
+}

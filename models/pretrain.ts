@@ -23,13 +23,14 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendName } from './backend';
-import { frozenWeightShapes, headShapes, resolveConfig, sizeOf, DEFAULT_MODEL_CONFIG, type ModelConfig, type ResolvedModelConfig, type TaskName } from './config';
+import { frozenWeightShapes, headShapes, resolveConfig, sizeOf, DEFAULT_MODEL_CONFIG, parseTaskName, type ModelConfig, type ResolvedModelConfig, type TaskName } from './config';
 import { randomFoundationWeights, saveFoundation } from './foundation';
 import { crossEntropy, embedForward, encoderApply, headApply, patchify } from './transformer';
 import { DIGIT_PIXELS, pretrainImages } from './data/digits';
 import { SENTIMENT_PRETRAIN_POOL } from './data/sentiment';
 import { MASKED_HOLDOUT, pretrainMasked, type MaskedPretrainOptions } from './pretrainMasked';
 import { RandomStream } from '../runtime/random';
+import { warmupCosineLr } from './optimizer';
 
 export const ROTATIONS = 4;
 /** Output size of the contrastive projection head. */
@@ -123,7 +124,7 @@ export function pretrain(opts: PretrainOptions): PretrainResult {
       rotateImage(images, draw.int(trainPool) * DIGIT_PIXELS, k, batch, i * DIGIT_PIXELS, 28, dy, dx);
       labels[i] = k;
     }
-    const lr = step < 100 ? (opts.lr * step) / 100 : opts.lr * 0.5 * (1 + Math.cos((Math.PI * (step - 100)) / Math.max(1, opts.steps - 100)));
+    const lr = warmupCosineLr(step, opts.steps, opts.lr);
     (optimizer as unknown as { learningRate: number }).learningRate = lr; // read by AdamOptimizer on every step
     let loss: tf.Scalar | null;
     if (contrastive) {
@@ -182,7 +183,7 @@ function arg(argv: string[], name: string): string | undefined {
 }
 
 async function main(argv: string[]): Promise<void> {
-  const task: TaskName = arg(argv, 'task') === 'sentiment' ? 'sentiment' : 'digits';
+  const task: TaskName = parseTaskName(arg(argv, 'task'));
   const out = arg(argv, 'out') ?? `models/checkpoints/${task}-foundation`;
   const backend = await initBackend(arg(argv, 'backend') as BackendName | undefined);
   const num = (name: string, dflt: number): number => Number(arg(argv, name) ?? dflt);

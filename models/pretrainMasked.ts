@@ -29,6 +29,7 @@ import { embedTokens, encoderApply } from './transformer';
 import { SENTIMENT_PRETRAIN_POOL, pretrainSentences } from './data/sentiment';
 import { MASK_ID, PAD_ID, SPECIAL_TOKENS, sentimentVocabulary } from './data/sentimentVocabulary';
 import { RandomStream } from '../runtime/random';
+import { warmupCosineLr } from './optimizer';
 
 /** Word polarity classes of the tagging head: neutral, positive, negative. */
 const POLARITIES = 3;
@@ -167,7 +168,7 @@ export function pretrainMasked(opts: MaskedPretrainOptions): MaskedPretrainResul
   for (let step = 1; step <= opts.steps; step++) {
     const rows = Array.from({ length: b }, () => draw.int(trainPool));
     const m = maskBatch(pool, rows, c, vocabSize, fraction, sentimentFraction, polarityOf, draw);
-    const lr = step < 100 ? (opts.lr * step) / 100 : opts.lr * 0.5 * (1 + Math.cos((Math.PI * (step - 100)) / Math.max(1, opts.steps - 100)));
+    const lr = warmupCosineLr(step, opts.steps, opts.lr);
     (optimizer as unknown as { learningRate: number }).learningRate = lr; // read by AdamOptimizer on every step
     const loss = optimizer.minimize(
       () =>

@@ -4,6 +4,14 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { DIGIT_COUNT_TOTAL, PRETRAIN_POOL } from '../models/data/digits';
+import { SENTENCE_COUNT_TOTAL, SENTIMENT_PRETRAIN_POOL } from '../models/data/sentiment';
+
+/** Each task's corpus: its size, and the head the committed foundation model was pre-trained on (the test split is the tail). */
+const CORPUS = {
+  digits: { samples: DIGIT_COUNT_TOTAL, pretrainPool: PRETRAIN_POOL },
+  sentiment: { samples: SENTENCE_COUNT_TOTAL, pretrainPool: SENTIMENT_PRETRAIN_POOL },
+} as const;
 
 const positive = () => z.number().positive();
 const nonNegative = () => z.number().nonnegative();
@@ -198,6 +206,11 @@ export const scenarioSchema = z
         }
       });
     }
+    const corpus = CORPUS[s.model.task];
+    if (s.data.trainSamples + s.data.testSamples > corpus.samples)
+      ctx.addIssue({ code: 'custom', path: ['data', 'trainSamples'], message: `plus data.testSamples (${s.data.testSamples}) must be at most ${corpus.samples}, the size of model.task '${s.model.task}''s corpus` });
+    if (!s.model.checkpoint && s.data.testSamples > corpus.samples - corpus.pretrainPool)
+      ctx.addIssue({ code: 'custom', path: ['data', 'testSamples'], message: `must be at most ${corpus.samples - corpus.pretrainPool} for model.task '${s.model.task}': the test split is the corpus's tail, and the committed foundation model was pre-trained on its first ${corpus.pretrainPool} samples` });
     if (s.model.dModel % s.model.heads !== 0)
       ctx.addIssue({ code: 'custom', path: ['model', 'heads'], message: `must divide model.dModel (${s.model.dModel})` });
     for (const [i, w] of [...s.faults.silentWindows.entries()])

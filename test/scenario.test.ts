@@ -27,6 +27,27 @@ describe('scenario validation', () => {
     expect(() => parseScenario({ devices: { count: 3 }, scheduler: { randomCount: 5 } })).toThrow(/scheduler\.randomCount/);
   });
 
+  it("keeps the data within the task's corpus, and the test split out of the pre-training pool", () => {
+    const problems = (input: unknown) => {
+      try {
+        parseScenario(input, 's.json');
+        return [];
+      } catch (e) {
+        return (e as ScenarioError).problems.map((p) => `${p.field}: ${p.rule}`);
+      }
+    };
+    expect(problems({ data: { trainSamples: 9500, testSamples: 1000 } })).toEqual([
+      "data.trainSamples: plus data.testSamples (1000) must be at most 10000, the size of model.task 'digits''s corpus",
+    ]);
+    expect(problems({ data: { trainSamples: 1000, testSamples: 3000 } })).toEqual([
+      "data.testSamples: must be at most 2000 for model.task 'digits': the test split is the corpus's tail, and the committed foundation model was pre-trained on its first 8000 samples",
+    ]);
+    // A checkpoint of the user's own was not pre-trained on our pool; the sentiment corpus is larger.
+    expect(problems({ model: { checkpoint: '/my/encoder' }, data: { trainSamples: 1000, testSamples: 3000 } })).toEqual([]);
+    expect(problems({ model: { task: 'sentiment' }, data: { trainSamples: 15000, testSamples: 4000 } })).toEqual([]);
+    expect(problems({ model: { task: 'sentiment' }, data: { trainSamples: 15000, testSamples: 5000 } })).toHaveLength(1);
+  });
+
   it('applies --set overrides as JSON values', () => {
     const s = parseScenario(applyOverride({}, 'channel.bandwidthHz=10e6'));
     expect(s.channel.bandwidthHz).toBe(10e6);

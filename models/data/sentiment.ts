@@ -6,8 +6,8 @@
  * when at most one word lies between them); sentences that score 0 are dropped. 1 = positive.
  *
  * Context matters: a third of the clauses are negated, so a bag of words that ignores negation
- * gets about a third of the one-clause sentences wrong (it agrees with the label on 66% of the
- * sentences).
+ * gets about a third of the one-clause sentences wrong (summing AFINN scores without negation
+ * agrees with the label on 60% of the corpus, 65% if its ties count as coin flips).
  * Word choice follows a latent mood per sentence (each clause agrees with it with probability
  * 0.85), as words in real reviews do.
  *

@@ -13,7 +13,7 @@ export const UNKNOWN_ID = 1;
 export const MASK_ID = 2;
 export const SPECIAL_TOKENS: readonly string[] = ['[PAD]', '[UNK]', '[MASK]'];
 
-/** A negator flips the score of the next sentiment word (data/sentiment.ts, sentenceScore). */
+/** A negator flips the score of the next sentiment word if at most one word lies between (data/sentiment.ts, sentenceScore). */
 export const NEGATORS: readonly string[] = ['not', 'never', 'no'];
 export const MODIFIERS: readonly string[] = ['very', 'really', 'quite', 'so', 'truly', 'rather'];
 export const DETERMINERS: readonly string[] = ['the', 'this', 'that', 'our', 'their'];
