@@ -23,14 +23,15 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendName } from './backend';
-import { frozenWeightShapes, headShapes, resolveConfig, sizeOf, DEFAULT_MODEL_CONFIG, parseTaskName, type ModelConfig, type ResolvedModelConfig, type TaskName } from './config';
-import { randomFoundationWeights, saveFoundation } from './foundation';
+import { headShapes, resolveConfig, DEFAULT_MODEL_CONFIG, parseTaskName, type ModelConfig, type ResolvedModelConfig, type TaskName } from './config';
+import { saveFoundation } from './foundation';
 import { crossEntropy, embedForward, encoderApply, headApply, patchify } from './transformer';
 import { DIGIT_PIXELS, pretrainImages } from './data/digits';
 import { SENTIMENT_PRETRAIN_POOL } from './data/sentiment';
 import { MASKED_HOLDOUT, pretrainMasked, type MaskedPretrainOptions } from './pretrainMasked';
 import { RandomStream } from '../runtime/random';
 import { warmupCosineLr } from './optimizer';
+import { pretrainVariables, releaseFrozenWeights } from './pretrainVariables';
 
 export const ROTATIONS = 4;
 /** Output size of the contrastive projection head. */
@@ -89,17 +90,8 @@ export interface PretrainResult {
 export function pretrain(opts: PretrainOptions): PretrainResult {
   const c = resolveConfig(opts.config);
   const random = RandomStream.fromSeed(opts.seed, 'pretrain');
-  const init = randomFoundationWeights(c, random.fork('init'));
-  const vars: Record<string, tf.Variable> = {};
-  for (const [name, v] of Object.entries(init)) vars[name] = tf.variable(tf.tensor(v, shapeOf(c, name)), true, name);
-  const headInit = random.fork('head');
   const contrastive = opts.method === 'contrastive';
-  for (const [name, shape] of Object.entries(headShapes(c, contrastive ? PROJECTION : ROTATIONS))) {
-    const v = new Float32Array(sizeOf(shape));
-    if (name.endsWith('gamma')) v.fill(1);
-    else if (name.endsWith('kernel')) for (let i = 0; i < v.length; i++) v[i] = headInit.between(-0.2, 0.2);
-    vars[name] = tf.variable(tf.tensor(v, shape), true, name);
-  }
+  const vars = pretrainVariables(c, random, headShapes(c, contrastive ? PROJECTION : ROTATIONS), 0.2);
   const images = pretrainImages();
   const pool = images.length / DIGIT_PIXELS;
   const holdout = 500;
@@ -164,17 +156,9 @@ export function pretrain(opts: PretrainOptions): PretrainResult {
     const pred = tf.tidy(() => tf.argMax(forward(batch, n), -1).dataSync());
     for (let i = 0; i < n; i++) if (pred[i] === labels[i]) correct++;
   }
-  const weights: Record<string, Float32Array> = {};
-  for (const name of Object.keys(init)) weights[name] = new Float32Array((vars[name] as tf.Variable).dataSync());
-  for (const v of Object.values(vars)) v.dispose();
+  const weights = releaseFrozenWeights(c, vars);
   optimizer.dispose();
   return { config: c, weights, rotationAccuracy: correct / holdout, seconds: (Date.now() - start) / 1000 };
-}
-
-function shapeOf(c: ResolvedModelConfig, name: string): number[] {
-  const s = frozenWeightShapes(c)[name];
-  if (!s) throw new Error(`unknown weight ${name}`);
-  return s;
 }
 
 function arg(argv: string[], name: string): string | undefined {

@@ -22,14 +22,14 @@
  * accuracy. Run through models/pretrain.ts (`--task sentiment`).
  */
 import * as tf from '@tensorflow/tfjs';
-import { frozenWeightShapes, resolveConfig, sizeOf, type ModelConfig, type ResolvedModelConfig } from './config';
-import { randomFoundationWeights } from './foundation';
+import { resolveConfig, type ModelConfig, type ResolvedModelConfig } from './config';
 import { layerNorm, trainableDense } from './ops';
 import { embedTokens, encoderApply } from './transformer';
 import { SENTIMENT_PRETRAIN_POOL, pretrainSentences } from './data/sentiment';
 import { MASK_ID, PAD_ID, SPECIAL_TOKENS, sentimentVocabulary } from './data/sentimentVocabulary';
 import { RandomStream } from '../runtime/random';
 import { warmupCosineLr } from './optimizer';
+import { pretrainVariables, releaseFrozenWeights } from './pretrainVariables';
 
 /** Word polarity classes of the tagging head: neutral, positive, negative. */
 const POLARITIES = 3;
@@ -121,12 +121,6 @@ export function pretrainMasked(opts: MaskedPretrainOptions): MaskedPretrainResul
     return score > 0 ? 1 : score < 0 ? 2 : 0;
   });
   const random = RandomStream.fromSeed(opts.seed, 'pretrain');
-  const init = randomFoundationWeights(c, random.fork('init'));
-  const shapes = frozenWeightShapes(c);
-  const vars: Record<string, tf.Variable> = {};
-  for (const [name, v] of Object.entries(init)) vars[name] = tf.variable(tf.tensor(v, shapes[name] as number[]), true, name);
-  const headInit = random.fork('head');
-  const limit = Math.sqrt(6 / (c.dModel + vocabSize));
   const headShapes: Record<string, number[]> = {
     'mlm/ln/gamma': [c.dModel],
     'mlm/ln/beta': [c.dModel],
@@ -135,12 +129,8 @@ export function pretrainMasked(opts: MaskedPretrainOptions): MaskedPretrainResul
     'tag/dense/kernel': [c.dModel, POLARITIES],
     'tag/dense/bias': [POLARITIES],
   };
-  for (const [name, shape] of Object.entries(headShapes)) {
-    const v = new Float32Array(sizeOf(shape));
-    if (name.endsWith('gamma')) v.fill(1);
-    else if (name.endsWith('kernel')) for (let i = 0; i < v.length; i++) v[i] = headInit.between(-limit, limit);
-    vars[name] = tf.variable(tf.tensor(v, shape), true, name);
-  }
+  // One Glorot limit, that of the token head, for both kernels (the committed checkpoint was made so).
+  const vars = pretrainVariables(c, random, headShapes, Math.sqrt(6 / (c.dModel + vocabSize)));
   const pool = pretrainSentences(SENTIMENT_PRETRAIN_POOL, c.patches);
   const count = pool.length / c.patches;
   const trainPool = count - MASKED_HOLDOUT;
@@ -199,9 +189,7 @@ export function pretrainMasked(opts: MaskedPretrainOptions): MaskedPretrainResul
         if (best[r] === m.targets[r]) correct++;
       }
   }
-  const weights: Record<string, Float32Array> = {};
-  for (const name of Object.keys(init)) weights[name] = new Float32Array((vars[name] as tf.Variable).dataSync());
-  for (const v of Object.values(vars)) v.dispose();
+  const weights = releaseFrozenWeights(c, vars);
   optimizer.dispose();
   return { config: c, weights, maskedAccuracy: predicted > 0 ? correct / predicted : 0, seconds: (Date.now() - start) / 1000 };
 }

@@ -18,7 +18,6 @@ import {
   headGradients,
   initBackend,
   initHead,
-  initLora,
   initOptimizerState,
   KeptTensors,
   loadDigits,
@@ -27,6 +26,7 @@ import {
   type LoraWeights,
 } from '../models';
 import { RandomStream } from '../runtime/random';
+import { loraWithNonzeroB, maxRelativeError, relativeError } from './gradientCheck';
 
 let f: Foundation;
 let digits: ReturnType<typeof loadDigits>;
@@ -37,14 +37,6 @@ beforeAll(async () => {
   digits = loadDigits(300, 50);
 });
 afterAll(() => f.dispose());
-
-/** A LoRA copy with B ≠ 0 and different for every device, so each adapter really acts on its own rows. */
-function deviceLora(g: Foundation, seed: number): LoraWeights {
-  const r = RandomStream.fromSeed(seed, 'lora');
-  const lora = initLora(g, r);
-  for (const k of Object.keys(lora)) if (k.endsWith('/B')) lora[k] = (lora[k] as Float32Array).map(() => 0.05 * r.normal());
-  return lora;
-}
 
 interface Device {
   lora: LoraWeights;
@@ -59,28 +51,12 @@ function devices(g: Foundation, sizes: readonly number[]): Device[] {
     const x = digits.train.features.slice(start * 784, (start + b) * 784);
     const y = digits.train.labels.slice(start, start + b);
     start += b;
-    const lora = deviceLora(g, 10 + k);
+    const lora = loraWithNonzeroB(g, 10 + k); // B ≠ 0 and different for every device, so each adapter acts on its own rows
     const activations = embed(g, x, b);
     const head = initHead(g, RandomStream.fromSeed(20 + k, 'head'));
     const featureGrad = headGradients(g, head, encoderForward(g, lora, activations), y).featureGrad;
     return { lora, activations, featureGrad };
   });
-}
-
-function relErr(got: Float32Array, want: Float32Array): number {
-  expect(got.length).toBe(want.length);
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < want.length; i++) {
-    diff = Math.max(diff, Math.abs((got[i] as number) - (want[i] as number)));
-    scale = Math.max(scale, Math.abs(want[i] as number));
-  }
-  return scale > 0 ? diff / scale : diff;
-}
-
-function maxRelErr(got: Record<string, Float32Array>, want: Record<string, Float32Array>): number {
-  expect(Object.keys(got).sort()).toEqual(Object.keys(want).sort());
-  return Math.max(...Object.keys(want).map((k) => relErr(got[k] as Float32Array, want[k] as Float32Array)));
 }
 
 describe.each([
@@ -98,14 +74,14 @@ describe.each([
     ds.forEach((d, k) => {
       const alone = encoderForward(f, d.lora, d.activations);
       expect(batched[k]!.shape).toEqual(alone.shape);
-      expect(relErr(batched[k]!.data, alone.data)).toBeLessThan(1e-5);
+      expect(relativeError(batched[k]!.data, alone.data)).toBeLessThan(1e-5);
     });
   });
 
   it('gradients equal encoderGradients per device to within 1e-5 relative', () => {
     const ds = devices(f, sizes);
     const batched = batchedEncoderGradients(f, ds);
-    ds.forEach((d, k) => expect(maxRelErr(batched[k]!, encoderGradients(f, d.lora, d.activations, d.featureGrad))).toBeLessThan(1e-5));
+    ds.forEach((d, k) => expect(maxRelativeError(batched[k]!, encoderGradients(f, d.lora, d.activations, d.featureGrad))).toBeLessThan(1e-5));
   });
 
   it('backward (gradients and Adam step) equals encoderBackward per device to within 1e-5 relative', () => {
@@ -114,7 +90,7 @@ describe.each([
     const batched = batchedEncoderBackward(f, items);
     items.forEach((it, k) => {
       const alone = encoderBackward(f, it.lora, it.loraOpt, it.activations, it.featureGrad, it.lr);
-      expect(maxRelErr(batched[k]!.lora, alone.lora)).toBeLessThan(1e-5);
+      expect(maxRelativeError(batched[k]!.lora, alone.lora)).toBeLessThan(1e-5);
       expect(batched[k]!.loraOpt.step).toBe(1);
     });
   });
@@ -137,12 +113,12 @@ describe('batched cached pair (what the server shards run)', () => {
     items.forEach((it, k) => {
       const alone = encoderForwardCached(f, it.lora, it.activations);
       expect(forward[k]!.features.shape).toEqual(alone.features.shape);
-      expect(relErr(forward[k]!.features.data, alone.features.data)).toBeLessThan(1e-5);
+      expect(relativeError(forward[k]!.features.data, alone.features.data)).toBeLessThan(1e-5);
       expect(forward[k]!.cache.batchSize).toBe(alone.cache.batchSize);
       expect(Object.keys(forward[k]!.cache.values!).sort()).toEqual(Object.keys(alone.cache.values!).sort());
       const step = encoderBackwardCached(f, it.lora, it.loraOpt, alone.cache, it.featureGrad, it.lr);
-      expect(maxRelErr(backward.get(k)!.lora, step.lora)).toBeLessThan(1e-5);
-      expect(maxRelErr(backward.get(k)!.loraOpt.m, step.loraOpt.m)).toBeLessThan(1e-5);
+      expect(maxRelativeError(backward.get(k)!.lora, step.lora)).toBeLessThan(1e-5);
+      expect(maxRelativeError(backward.get(k)!.loraOpt.m, step.loraOpt.m)).toBeLessThan(1e-5);
       // Stronger than the 1e-5 asked for: the frozen products are row-independent, so on wasm the
       // batched passes give each device exactly its own result (what keeps the simulation's log
       // the same with batching on or off).
@@ -190,8 +166,8 @@ describe('batched encoder', () => {
     const fwd = batchedEncoderForward(g, ds);
     const grads = batchedEncoderGradients(g, ds);
     ds.forEach((d, k) => {
-      expect(relErr(fwd[k]!.data, encoderForward(g, d.lora, d.activations).data)).toBeLessThan(1e-5);
-      expect(maxRelErr(grads[k]!, encoderGradients(g, d.lora, d.activations, d.featureGrad))).toBeLessThan(1e-5);
+      expect(relativeError(fwd[k]!.data, encoderForward(g, d.lora, d.activations).data)).toBeLessThan(1e-5);
+      expect(maxRelativeError(grads[k]!, encoderGradients(g, d.lora, d.activations, d.featureGrad))).toBeLessThan(1e-5);
     });
     g.dispose();
   });

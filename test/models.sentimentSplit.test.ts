@@ -17,11 +17,11 @@ import {
   splitStep,
   unsplitGradients,
   type Foundation,
-  type LoraWeights,
   type ModelConfig,
   type TrainState,
 } from '../models';
 import { RandomStream } from '../runtime/random';
+import { loraWithNonzeroB, maxRelativeError } from './gradientCheck';
 
 const SENTIMENT: ModelConfig = { ...DEFAULT_MODEL_CONFIG, task: 'sentiment' };
 const S = 14;
@@ -40,28 +40,10 @@ function batch(start = 0): { x: Float32Array; y: Int32Array } {
   return { x: data.train.features.slice(start * S, (start + b) * S), y: data.train.labels.slice(start, start + b) };
 }
 
-function maxRelativeError(got: Record<string, Float32Array>, want: Record<string, Float32Array>): number {
-  let worst = 0;
-  expect(Object.keys(got).sort()).toEqual(Object.keys(want).sort());
-  for (const [k, w] of Object.entries(want)) {
-    const g = got[k] as Float32Array;
-    let diff = 0;
-    let scale = 0;
-    for (let i = 0; i < w.length; i++) {
-      diff = Math.max(diff, Math.abs((g[i] as number) - (w[i] as number)));
-      scale = Math.max(scale, Math.abs(w[i] as number));
-    }
-    worst = Math.max(worst, scale > 0 ? diff / scale : diff);
-  }
-  return worst;
-}
-
 describe('split step on the text model', () => {
   it('gives the LoRA and head gradients of the unsplit model to within 1e-5 relative', () => {
     // Prepare: LoRA with B ≠ 0, so every gradient path is exercised
-    const r = RandomStream.fromSeed(1, 'lora');
-    const lora: LoraWeights = initLora(f, r);
-    for (const k of Object.keys(lora)) if (k.endsWith('/B')) lora[k] = (lora[k] as Float32Array).map(() => 0.05 * r.normal());
+    const lora = loraWithNonzeroB(f, 1);
     const head = initHead(f, RandomStream.fromSeed(2, 'head'));
     const { x, y } = batch();
     // Execute: device → server → device → server, every hop a message of plain data

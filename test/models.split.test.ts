@@ -19,10 +19,10 @@ import {
   splitStep,
   unsplitGradients,
   type Foundation,
-  type LoraWeights,
   type TrainState,
 } from '../models';
 import { RandomStream } from '../runtime/random';
+import { loraWithNonzeroB, maxRelativeError } from './gradientCheck';
 
 let f: Foundation;
 let digits: ReturnType<typeof loadDigits>;
@@ -39,34 +39,10 @@ function batch(start = 0): { x: Float32Array; y: Int32Array } {
   return { x: digits.train.features.slice(start * 784, (start + b) * 784), y: digits.train.labels.slice(start, start + b) };
 }
 
-/** LoRA with B ≠ 0, so every gradient path is exercised. */
-function trainedLora(seed: number): LoraWeights {
-  const r = RandomStream.fromSeed(seed, 'lora');
-  const lora = initLora(f, r);
-  for (const k of Object.keys(lora)) if (k.endsWith('/B')) lora[k] = (lora[k] as Float32Array).map(() => 0.05 * r.normal());
-  return lora;
-}
-
-function maxRelativeError(got: Record<string, Float32Array>, want: Record<string, Float32Array>): number {
-  let worst = 0;
-  expect(Object.keys(got).sort()).toEqual(Object.keys(want).sort());
-  for (const [k, w] of Object.entries(want)) {
-    const g = got[k] as Float32Array;
-    let diff = 0;
-    let scale = 0;
-    for (let i = 0; i < w.length; i++) {
-      diff = Math.max(diff, Math.abs((g[i] as number) - (w[i] as number)));
-      scale = Math.max(scale, Math.abs(w[i] as number));
-    }
-    worst = Math.max(worst, scale > 0 ? diff / scale : diff);
-  }
-  return worst;
-}
-
 describe('split step', () => {
   it('gives the LoRA and head gradients of the unsplit model to within 1e-5 relative', () => {
     // Prepare
-    const lora = trainedLora(1);
+    const lora = loraWithNonzeroB(f, 1);
     const head = initHead(f, RandomStream.fromSeed(2, 'head'));
     const { x, y } = batch();
     // Execute: device → server → device → server, every hop a message of plain data
@@ -132,7 +108,7 @@ describe('split step', () => {
   });
 
   it('does not mutate its inputs (pure functions on typed arrays)', () => {
-    const lora = trainedLora(5);
+    const lora = loraWithNonzeroB(f, 5);
     const head = initHead(f, RandomStream.fromSeed(5, 'head'));
     const loraCopy = Object.fromEntries(Object.entries(lora).map(([k, v]) => [k, v.slice()]));
     const headCopy = Object.fromEntries(Object.entries(head).map(([k, v]) => [k, v.slice()]));
