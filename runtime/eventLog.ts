@@ -10,8 +10,16 @@ import { canonicalJson, sha256Hex } from './canonical';
 import type { PayloadSummary } from './protocol';
 
 export const EVENT_LOG_FORMAT = 'airlora-events';
-/** 2: payload digests are XXH64 (version 1: sha256; runtime/payloadDigest.ts). A reader takes both. */
-export const EVENT_LOG_VERSION = 2;
+/**
+ * 3: the built-in simulation's round runs in three passes owned by the edge server, on the live
+ * medium (actors/protocol.ts); 2: payload digests are XXH64 (version 1: sha256; runtime/payloadDigest.ts).
+ * A reader takes every version; a built-in simulation's log of an older version is replayed with
+ * the release that wrote it (`EVENT_LOG_WRITERS`).
+ */
+export const EVENT_LOG_VERSION = 3;
+
+/** The last release (commit) that wrote each older version of the log: replay such a log with it. */
+export const EVENT_LOG_WRITERS: Readonly<Record<number, string>> = { 1: 'commit cba55eb', 2: 'commit ae6f291' };
 
 /** What kind of thing an event records. */
 export type EventKind = 'msg' | 'log' | 'failure' | 'dead-letter';

@@ -6,7 +6,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readEventLog, type LogEvent } from '../eventLog';
+import { EVENT_LOG_VERSION, EVENT_LOG_WRITERS, readEventLog, type EventLogHeader, type LogEvent } from '../eventLog';
 import { parseScenario, type PolicyName, type Scenario } from '../scenario';
 import type { GainTrace } from '../../channels/trace';
 import { availableBackends, type BackendName } from '../../models/backend';
@@ -67,9 +67,24 @@ export async function replayLog(file: string, options: ReplayOptions = {}): Prom
     return { ok: true, outDir, message: `counterfactual with policy ${options.policy} on the recorded channel: final accuracy ${(100 * result.summary.finalAccuracy).toFixed(1)}%; written to ${outDir}` };
   }
   if (contents.header['trace']) throw new ReplayError(`${file}: this log is itself a counterfactual on a recorded trace; replay the original log instead`);
+  checkReplayableVersion(contents.header, file);
   const backend = recordedBackend(contents.header.backend, file);
   await runToFolder(scenario, { outDir, progress: options.progress, workers: options.workers, recordedHeader: contents.header, backend });
   return compareLogs(contents.events, contents.hash, outDir);
+}
+
+/**
+ * A built-in simulation's log of an older version ran another message flow (version 3: the round in
+ * three passes owned by the edge server), so its events cannot be produced again here: exit 2,
+ * naming the version and the release that replays it. Declared topologies replay in any version.
+ */
+function checkReplayableVersion(header: EventLogHeader, file: string): void {
+  if (header.version === EVENT_LOG_VERSION) return;
+  const writer = EVENT_LOG_WRITERS[header.version];
+  throw new ReplayError(
+    `${file}: written by airlora ${String(header.packageVersion)} in event log version ${header.version}; this release replays version ${EVENT_LOG_VERSION} logs of the built-in simulation. ` +
+      `Replay it with the release that wrote it${writer ? ` (${writer}: git checkout ${writer.replace('commit ', '')} && npm ci && npm run build && node bin/airlora.js replay ${file})` : ''}`,
+  );
 }
 
 /** The backend a log was recorded on, if it loads here: another one rounds differently, so its events could not match. */
