@@ -9,6 +9,7 @@
 import { produce } from 'immer';
 import { fromHandlers, senderOf, type ActorKind, type Effect, type HandlerTable } from '../runtime/actor';
 import { completeTransfer } from '../channels/transfer';
+import { meetsDeadline, roundLatencyS } from '../scheduler/costs';
 import type { RadioConstants } from '../channels/params';
 import { initHead, initLora } from '../models';
 import type { DeviceMessages, DriverMessages, EvaluatorMessages, HeadUpload, RoundSummary, ServerMessages, ShardMessages, Upload, Weights } from './protocol';
@@ -52,24 +53,24 @@ const toEvaluator = senderOf<EvaluatorMessages>();
 const toDriver = senderOf<DriverMessages>();
 
 /**
- * Who met T_max and the round's latency (MODEL.md §4): an admitted device met it if its head
- * arrived by `decidedT + T_max` (and its LoRA copy came back); the round lasts until the last
- * admitted device's head arrives, or T_max if one never does in time; 0 with none admitted.
+ * Who met T_max and the round's latency (MODEL.md §4, scheduler/costs.ts): an admitted device met
+ * it if its head arrived by decision time + T_max and its LoRA copy came back.
  */
 export function judgeRound(admitted: readonly string[], heads: Readonly<Record<string, Arrival<HeadUpload>>>, loras: Readonly<Record<string, Arrival<Upload>>>, decidedT: number, deadlineS: number): { latencyS: number; met: string[]; failures: FitFailure[] } {
   const met: string[] = [];
   const failures: FitFailure[] = [];
-  let latencyS = 0;
-  for (const id of admitted) {
+  const latencies = admitted.map((id) => {
     const head = heads[id];
-    if (!head || !loras[id]) failures.push({ device: id, reason: 'dropout' });
-    else if (head.t - decidedT > deadlineS + 1e-9) failures.push({ device: id, reason: 'deadline' });
-    else {
-      met.push(id);
-      latencyS = Math.max(latencyS, head.t - decidedT);
+    if (!head || !loras[id]) {
+      failures.push({ device: id, reason: 'dropout' });
+      return undefined;
     }
-  }
-  return { latencyS: failures.length > 0 ? deadlineS : latencyS, met, failures };
+    const latencyS = head.t - decidedT;
+    if (meetsDeadline(latencyS, deadlineS)) met.push(id);
+    else failures.push({ device: id, reason: 'deadline' });
+    return latencyS;
+  });
+  return { latencyS: roundLatencyS(latencies, deadlineS), met, failures };
 }
 
 /** The edge server's handler table (actors/protocol.ts). */

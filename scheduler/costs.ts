@@ -152,3 +152,24 @@ export function prepareSlot(instance: SlotInstance): PreparedSlot {
     usable,
   };
 }
+
+/** Tolerance on T_k ≤ T_max (rounding in the sums of airtimes and compute times), s. */
+export const DEADLINE_TOLERANCE_S = 1e-9;
+
+/** Whether a device that took `latencyS` met the deadline T_max. MODEL.md §4. */
+export function meetsDeadline(latencyS: number, deadlineS: number): boolean {
+  return latencyS <= deadlineS + DEADLINE_TOLERANCE_S;
+}
+
+/**
+ * The round's latency, MODEL.md §4: max T_k over the admitted devices (`undefined`: never
+ * delivered), or T_max when one of them did not deliver in time; 0 with none admitted.
+ */
+export function roundLatencyS(latencies: readonly (number | undefined)[], deadlineS: number): number {
+  let last = 0;
+  for (const t of latencies) {
+    if (t === undefined || !meetsDeadline(t, deadlineS)) return deadlineS;
+    last = Math.max(last, t);
+  }
+  return last;
+}
