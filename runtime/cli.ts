@@ -14,6 +14,7 @@ const HELP = `airlora: split federated LoRA fine-tuning over a wireless cell
   airlora replay LOG [--policy NAME] [--out DIR] [--workers N]
   airlora resume DIR [--workers N]
   airlora validate SCENARIO
+  airlora topology [SCENARIO] [--seed N] [--rounds N] [--policy NAME] [--set path=value ...]
   airlora solve-slot INSTANCE
   airlora log LOG [--slot N] [--actor ID] [--type T]
 
@@ -54,7 +55,7 @@ async function commandRun(argv: string[]): Promise<number> {
   const args = parseArgs(argv, RUN_OPTIONS, 'run');
   if (args.positional.length > 1) throw new UsageError(`run: expected at most one SCENARIO, got ${args.positional.join(' ')}`);
   const { scenario, file } = scenarioFromArgs(args, 'run');
-  if (scenario.topology) {
+  if (scenario.topology && scenario.topology.driver !== 'simulation') {
     const out = resolve(stringOption(args, 'out') ?? `runs/${scenario.name}-seed${scenario.seed}`);
     const { runTopologyToFolder } = await import('./sim/customTopology');
     const r = await runTopologyToFolder(scenario, { outDir: out, workers: intOption(args, 'workers', 'run'), baseDir: dirname(file) });
@@ -63,7 +64,7 @@ async function commandRun(argv: string[]): Promise<number> {
   }
   const out = resolve(stringOption(args, 'out') ?? `runs/${scenario.name}-${scenario.scheduler.policy}-seed${scenario.seed}`);
   const { runToFolder } = await import('./sim/run');
-  const result = await runToFolder(scenario, { outDir: out, progress: !args.options['quiet'], workers: intOption(args, 'workers', 'run') });
+  const result = await runToFolder(scenario, { outDir: out, progress: !args.options['quiet'], workers: intOption(args, 'workers', 'run'), baseDir: dirname(file) });
   console.log(`${result.summary.rounds} rounds, final accuracy ${(100 * result.summary.finalAccuracy).toFixed(1)}%, ${result.summary.wallS.toFixed(1)} s wall; report: ${resolve(out, 'report.html')}`);
   return result.interrupted ? 130 : 0;
 }
@@ -100,6 +101,18 @@ async function commandResume(argv: string[]): Promise<number> {
   const result = await resumeFolder(resolve(args.positional[0] as string), { workers: intOption(args, 'workers', 'resume'), progress: !args.options['quiet'] });
   console.log(`${result.summary.rounds} rounds, final accuracy ${(100 * result.summary.finalAccuracy).toFixed(1)}%; report: ${resolve(args.positional[0] as string, 'report.html')}`);
   return result.interrupted ? 130 : 0;
+}
+
+/** `airlora topology SCENARIO`: the scenario with the actors it runs declared in its own `topology` format, on stdout (README "The built-in simulation as a topology"). */
+async function commandTopology(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, RUN_OPTIONS, 'topology');
+  if (args.positional.length > 1) throw new UsageError(`topology: expected at most one SCENARIO, got ${args.positional.join(' ')}`);
+  const { scenario } = scenarioFromArgs(args, 'topology');
+  const { planRun } = await import('./sim/setup');
+  const { declaredTopologyOf } = await import('./sim/topology');
+  const declared = scenario.topology ?? declaredTopologyOf(planRun(scenario));
+  console.log(JSON.stringify({ ...scenario, topology: declared }, null, 2));
+  return 0;
 }
 
 function commandValidate(argv: string[]): number {
@@ -152,6 +165,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         return await commandResume(rest);
       case 'validate':
         return commandValidate(rest);
+      case 'topology':
+        return await commandTopology(rest);
       case 'solve-slot':
         return await commandSolveSlot(rest);
       case 'log':

@@ -165,6 +165,11 @@ const topologyActorSchema = z.strictObject({
 
 /** A topology of the user's own actor kinds, run instead of the built-in simulation (README "Your own topology"). */
 const topologySchema = z.strictObject({
+  /**
+   * What drives the actors: 'clock' (the default), the slot clock alone; 'simulation', the built-in
+   * round driver and live medium (the actors `airlora topology` prints for a scenario).
+   */
+  driver: z.enum(['clock', 'simulation']).optional(),
   actors: z.array(topologyActorSchema).min(1),
 });
 

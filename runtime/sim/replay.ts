@@ -54,8 +54,8 @@ export async function replayLog(file: string, options: ReplayOptions = {}): Prom
   if (!contents.header?.scenario) throw new ReplayError(`${file}: the header holds no scenario`);
   let scenario: Scenario = parseScenario(withEarlierDefaults(contents.header.scenario), `${file} (header scenario)`);
   const outDir = options.outDir ?? mkdtempSync(join(tmpdir(), 'airlora-replay-'));
-  if (scenario.topology) {
-    if (options.policy) throw new ReplayError(`${file}: a declared topology has no scheduling policy to swap`);
+  if (scenario.topology && options.policy) throw new ReplayError(`${file}: a declared topology has no scheduling policy to swap`);
+  if (scenario.topology && scenario.topology.driver !== 'simulation') {
     const { runTopologyToFolder } = await import('./customTopology');
     await runTopologyToFolder(scenario, { outDir, workers: options.workers, recordedHeader: contents.header });
     return compareLogs(contents.events, contents.hash, outDir);

@@ -25,7 +25,9 @@ import { planRun, type RunPlan } from './setup';
 import { roundWeight } from '../../scheduler/penalty';
 import { summarise } from './summary';
 import { fromJson, toJson, CorruptCheckpointError } from './serialize';
-import { topologyOf, resourcesOf } from './topology';
+import { topologyOf, resourcesOf, samePlannedActors } from './topology';
+import { expandTopology } from './customTopology';
+import type { ActorSpec } from '../topology';
 import { ensureWritable, headerOf, RunSetupError, workerCount, writeAtomic } from './outputs';
 
 export interface RunOptions {
@@ -53,6 +55,8 @@ export interface RunOptions {
   stopAfterRounds?: number;
   /** Test hook: worker threads that die mid-slot (the runtime restores their actors and re-runs the slot). */
   crashWorkers?: { worker: number; slot: number; step?: number }[];
+  /** Folder that a declared topology's relative module paths start from (the scenario file's); default: the working directory. */
+  baseDir?: string;
   /** Called with each round's decision as the scheduler published it and the edge server's summary of the round. */
   onRoundClosed?: (round: { decided: Decided; summary: RoundSummary }) => void;
 }
@@ -261,15 +265,32 @@ class Driver {
   }
 }
 
+/**
+ * The actors a run runs: the planned topology (MODEL.md §1), or the scenario's declared one with
+ * driver 'simulation' (what `airlora topology` prints). The log's header records the scenario
+ * without its declaration when the declared actors are the planned ones: the same run, the same log.
+ */
+function actorsOf(scenario: Scenario, plan: RunPlan, baseDir: string): { topology: ActorSpec[]; headerScenario: Scenario } {
+  const planned = topologyOf(plan);
+  const declared = scenario.topology;
+  if (!declared) return { topology: planned, headerScenario: scenario };
+  if (declared.driver !== 'simulation') throw new RunSetupError(`${scenario.name}: a topology with driver '${declared.driver ?? 'clock'}' runs on the slot clock alone (runTopologyToFolder), not in the built-in simulation`);
+  const topology = expandTopology(scenario, baseDir);
+  if (!samePlannedActors(topology, planned)) return { topology, headerScenario: scenario };
+  const { topology: _same, ...headerScenario } = scenario;
+  return { topology, headerScenario };
+}
+
 async function startRuntime(scenario: Scenario, plan: RunPlan, outDir: string, options: RunOptions, restore?: { snapshot: RuntimeSnapshot; log: { hash: string; header: EventLogHeader } }): Promise<Runtime> {
+  const { topology, headerScenario } = actorsOf(scenario, plan, options.baseDir ?? process.cwd());
   return createRuntime({
     seed: scenario.seed,
     workers: workerCount(scenario, options.workers),
-    topology: topologyOf(plan),
+    topology,
     resources: resourcesOf(plan, options.backend),
     log: restore
       ? { path: join(outDir, 'events.jsonl'), header: restore.log.header, continueFrom: { hash: restore.log.hash } }
-      : { path: join(outDir, 'events.jsonl'), header: options.recordedHeader ?? headerOf(scenario, expectedBackend(options.backend), options.trace) },
+      : { path: join(outDir, 'events.jsonl'), header: options.recordedHeader ?? headerOf(headerScenario, expectedBackend(options.backend), options.trace) },
     ...(restore ? { restore: restore.snapshot } : {}),
   });
 }
