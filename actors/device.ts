@@ -161,14 +161,16 @@ export const deviceHandlers: HandlerTable<DeviceState, DeviceMessages> = {
         return [...effects, ...sent.effects];
       }
       const headS = chargeUplink(s, link, 'heads', p.costs.headBits);
+      // The head arrives at ctx.t + delay, the runtime's sum: the finish time is that same number.
+      const uploadS = gradS + headS;
       const upload: HeadUpload = {
         slot: s.slot, device: ctx.self, dataSize: simulationResources(ctx).shards[p.index]?.length ?? 0, weights: step.head,
-        report: { energyJ: s.energyJ, transfers: current(s.transfers) as TransferCompletion[], meanLoss: s.lossSum / s.iteration, finishT: ctx.t + gradS + headS },
+        report: { energyJ: s.energyJ, transfers: current(s.transfers) as TransferCompletion[], meanLoss: s.lossSum / s.iteration, finishT: ctx.t + uploadS },
       };
       s.head = null;
       s.headOptimizer = null;
       s.labels = null;
-      return [...effects, toServer(SERVER_ID, 'head-upload', upload, gradS + headS)];
+      return [...effects, toServer(SERVER_ID, 'head-upload', upload, uploadS)];
     }),
 };
 
