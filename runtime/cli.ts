@@ -1,113 +1,71 @@
 /**
- * The `airlora` command line (INTERFACE.md). Exit status: 0 success; 1 the run failed or a replay
- * found a mismatch; 2 bad usage or bad input, with a message naming the file, the field and the rule.
+ * The `airlora` command line (INTERFACE.md), on commander: subcommands, help and option errors
+ * come from the library. Exit status: 0 success; 1 the run failed or a replay found a mismatch;
+ * 2 bad usage or bad input, with a message naming the file, the field and the rule.
  */
 import { dirname, resolve } from 'node:path';
-import { intOption, listOption, parseArgs, stringOption, UsageError, type ParsedArgs } from './args';
-import { applyOverride, loadScenario, parseScenario, POLICY_NAMES, ScenarioError, type PolicyName, type Scenario } from './scenario';
 import { readFileSync } from 'node:fs';
-
-const HELP = `airlora: split federated LoRA fine-tuning over a wireless cell
-
-  airlora run [SCENARIO] [--out DIR] [--seed N] [--workers N] [--rounds N] [--policy NAME] [--set path=value ...]
-  airlora compare SCENARIO --policies a,b,c [--out DIR] [--workers N] [--rounds N] [--set path=value ...]
-  airlora replay LOG [--policy NAME] [--out DIR] [--workers N]
-  airlora resume DIR [--workers N]
-  airlora validate SCENARIO
-  airlora topology [SCENARIO] [--seed N] [--rounds N] [--policy NAME] [--set path=value ...]
-  airlora solve-slot INSTANCE
-  airlora log LOG [--slot N] [--actor ID] [--type T]
-
-Without SCENARIO, run uses the built-in scenarios/cell-50.json. Policies: ${POLICY_NAMES.join(', ')}.`;
+import { Command, CommanderError, Option } from 'commander';
+import { collect, commaList, integerAtLeast, UsageError } from './args';
+import { applyOverride, loadScenario, parseScenario, POLICY_NAMES, ScenarioError, type PolicyName, type Scenario } from './scenario';
 
 /** The built-in default scenario of MODEL.md §8. */
 export const DEFAULT_SCENARIO = resolve(__dirname, '..', '..', 'scenarios', 'cell-50.json');
 
-const RUN_OPTIONS = { out: { value: true }, seed: { value: true }, workers: { value: true }, rounds: { value: true }, policy: { value: true }, set: { value: true, repeat: true }, quiet: { value: false } } as const;
+/** Options shared by the commands that build a scenario (`run`, `compare`). */
+export interface ScenarioOptions {
+  seed?: number;
+  rounds?: number;
+  policy?: string;
+  set?: string[];
+}
 
-function policyOption(args: ParsedArgs, command: string): PolicyName | undefined {
-  const p = stringOption(args, 'policy');
-  if (p === undefined) return undefined;
+interface RunLikeOptions extends ScenarioOptions {
+  out?: string;
+  workers?: number;
+  quiet?: boolean;
+}
+
+function policyName(p: string, command: string): PolicyName {
   if (!(POLICY_NAMES as readonly string[]).includes(p)) throw new UsageError(`${command}: unknown policy '${p}' (known: ${POLICY_NAMES.join(', ')})`);
   return p as PolicyName;
 }
 
-/** Loads SCENARIO (or the default), applies --set, --seed, --rounds, --policy, --workers, and validates. */
-export function scenarioFromArgs(args: ParsedArgs, command: string): { scenario: Scenario; file: string } {
-  const file = args.positional[0] ?? DEFAULT_SCENARIO;
+/** Loads `file` (or the default), applies --set, --seed, --rounds, --policy, and validates. */
+export function scenarioFromOptions(file: string | undefined, options: ScenarioOptions, command: string): { scenario: Scenario; file: string } {
+  const path = file ?? DEFAULT_SCENARIO;
   let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
+    raw = JSON.parse(readFileSync(path, 'utf8'));
   } catch {
-    loadScenario(file); // throws the ScenarioError that names the file and the problem
+    loadScenario(path); // throws the ScenarioError that names the file and the problem
   }
-  for (const assignment of listOption(args, 'set')) raw = applyOverride(raw, assignment);
-  const seed = intOption(args, 'seed', command);
-  const rounds = intOption(args, 'rounds', command, 1);
-  const policy = policyOption(args, command);
-  if (seed !== undefined) raw = applyOverride(raw, `seed=${seed}`);
-  if (rounds !== undefined) raw = applyOverride(raw, `training.rounds=${rounds}`);
-  if (policy !== undefined) raw = applyOverride(raw, `scheduler.policy="${policy}"`);
-  return { scenario: parseScenario(raw, file), file };
+  for (const assignment of options.set ?? []) raw = applyOverride(raw, assignment);
+  if (options.seed !== undefined) raw = applyOverride(raw, `seed=${options.seed}`);
+  if (options.rounds !== undefined) raw = applyOverride(raw, `training.rounds=${options.rounds}`);
+  if (options.policy !== undefined) raw = applyOverride(raw, `scheduler.policy="${policyName(options.policy, command)}"`);
+  return { scenario: parseScenario(raw, path), file: path };
 }
 
-async function commandRun(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, RUN_OPTIONS, 'run');
-  if (args.positional.length > 1) throw new UsageError(`run: expected at most one SCENARIO, got ${args.positional.join(' ')}`);
-  const { scenario, file } = scenarioFromArgs(args, 'run');
+async function commandRun(file: string | undefined, options: RunLikeOptions): Promise<number> {
+  const { scenario, file: path } = scenarioFromOptions(file, options, 'run');
   if (scenario.topology && scenario.topology.driver !== 'simulation') {
-    const out = resolve(stringOption(args, 'out') ?? `runs/${scenario.name}-seed${scenario.seed}`);
+    const out = resolve(options.out ?? `runs/${scenario.name}-seed${scenario.seed}`);
     const { runTopologyToFolder } = await import('./sim/customTopology');
-    const r = await runTopologyToFolder(scenario, { outDir: out, workers: intOption(args, 'workers', 'run'), baseDir: dirname(file) });
+    const r = await runTopologyToFolder(scenario, { outDir: out, workers: options.workers, baseDir: dirname(path) });
     console.log(`${r.slots} slots of the declared topology, ${r.events} events, log hash ${r.logHash.slice(0, 16)}…; written to ${out}`);
     return 0;
   }
-  const out = resolve(stringOption(args, 'out') ?? `runs/${scenario.name}-${scenario.scheduler.policy}-seed${scenario.seed}`);
+  const out = resolve(options.out ?? `runs/${scenario.name}-${scenario.scheduler.policy}-seed${scenario.seed}`);
   const { runToFolder } = await import('./sim/run');
-  const result = await runToFolder(scenario, { outDir: out, progress: !args.options['quiet'], workers: intOption(args, 'workers', 'run'), baseDir: dirname(file) });
+  const result = await runToFolder(scenario, { outDir: out, progress: !options.quiet, workers: options.workers, baseDir: dirname(path) });
   console.log(`${result.summary.rounds} rounds, final accuracy ${(100 * result.summary.finalAccuracy).toFixed(1)}%, ${result.summary.wallS.toFixed(1)} s wall; report: ${resolve(out, 'report.html')}`);
   return result.interrupted ? 130 : 0;
 }
 
-async function commandCompare(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, { ...RUN_OPTIONS, policies: { value: true } }, 'compare');
-  if (args.positional.length !== 1) throw new UsageError('compare: expected one SCENARIO');
-  const names = (stringOption(args, 'policies') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-  if (names.length === 0) throw new UsageError('compare: --policies a,b,c is required');
-  for (const n of names) if (!(POLICY_NAMES as readonly string[]).includes(n)) throw new UsageError(`compare: unknown policy '${n}' (known: ${POLICY_NAMES.join(', ')})`);
-  const { scenario } = scenarioFromArgs(args, 'compare');
-  const out = resolve(stringOption(args, 'out') ?? `runs/${scenario.name}-compare-seed${scenario.seed}`);
-  const { compareToFolder } = await import('./sim/compare');
-  const summaries = await compareToFolder(scenario, names as PolicyName[], { outDir: out, progress: !args.options['quiet'], workers: intOption(args, 'workers', 'compare') });
-  for (const s of summaries)
-    console.log(`${s.policy.padEnd(14)} accuracy ${(100 * s.finalAccuracy).toFixed(1)}%  admitted ${s.meanAdmitted.toFixed(2)}  energy ${s.meanEnergyJPerDevice.toFixed(4)} J (max ${s.maxEnergyJPerDevice.toFixed(4)}, budget ${s.energyBudgetJ})  over budget ${s.devicesOverBudget}`);
-  console.log(`report: ${resolve(out, 'report.html')}`);
-  return 0;
-}
-
-async function commandReplay(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, { policy: { value: true }, out: { value: true }, workers: { value: true }, quiet: { value: false } }, 'replay');
-  if (args.positional.length !== 1) throw new UsageError('replay: expected one LOG');
-  const { replayLog } = await import('./sim/replay');
-  const result = await replayLog(args.positional[0] as string, { policy: policyOption(args, 'replay'), outDir: stringOption(args, 'out'), workers: intOption(args, 'workers', 'replay'), progress: !args.options['quiet'] });
-  console.log(result.message);
-  return result.ok ? 0 : 1;
-}
-
-async function commandResume(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, { workers: { value: true }, quiet: { value: false } }, 'resume');
-  if (args.positional.length !== 1) throw new UsageError('resume: expected one DIR');
-  const { resumeFolder } = await import('./sim/run');
-  const result = await resumeFolder(resolve(args.positional[0] as string), { workers: intOption(args, 'workers', 'resume'), progress: !args.options['quiet'] });
-  console.log(`${result.summary.rounds} rounds, final accuracy ${(100 * result.summary.finalAccuracy).toFixed(1)}%; report: ${resolve(args.positional[0] as string, 'report.html')}`);
-  return result.interrupted ? 130 : 0;
-}
-
 /** `airlora topology SCENARIO`: the scenario with the actors it runs declared in its own `topology` format, on stdout (README "The built-in simulation as a topology"). */
-async function commandTopology(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, RUN_OPTIONS, 'topology');
-  if (args.positional.length > 1) throw new UsageError(`topology: expected at most one SCENARIO, got ${args.positional.join(' ')}`);
-  const { scenario } = scenarioFromArgs(args, 'topology');
+async function commandTopology(file: string | undefined, options: ScenarioOptions): Promise<number> {
+  const { scenario } = scenarioFromOptions(file, options, 'topology');
   const { planRun } = await import('./sim/setup');
   const { declaredTopologyOf } = await import('./sim/topology');
   const declared = scenario.topology ?? declaredTopologyOf(planRun(scenario));
@@ -115,10 +73,35 @@ async function commandTopology(argv: string[]): Promise<number> {
   return 0;
 }
 
-function commandValidate(argv: string[]): number {
-  const args = parseArgs(argv, {}, 'validate');
-  if (args.positional.length !== 1) throw new UsageError('validate: expected one SCENARIO');
-  const file = args.positional[0] as string;
+async function commandCompare(file: string, options: RunLikeOptions & { policies: string[] }): Promise<number> {
+  if (options.policies.length === 0) throw new UsageError('compare: --policies a,b,c names no policy');
+  const names = options.policies.map((n) => policyName(n, 'compare'));
+  const { scenario } = scenarioFromOptions(file, options, 'compare');
+  const out = resolve(options.out ?? `runs/${scenario.name}-compare-seed${scenario.seed}`);
+  const { compareToFolder } = await import('./sim/compare');
+  const summaries = await compareToFolder(scenario, names, { outDir: out, progress: !options.quiet, workers: options.workers });
+  for (const s of summaries)
+    console.log(`${s.policy.padEnd(14)} accuracy ${(100 * s.finalAccuracy).toFixed(1)}%  admitted ${s.meanAdmitted.toFixed(2)}  energy ${s.meanEnergyJPerDevice.toFixed(4)} J (max ${s.maxEnergyJPerDevice.toFixed(4)}, budget ${s.energyBudgetJ})  over budget ${s.devicesOverBudget}`);
+  console.log(`report: ${resolve(out, 'report.html')}`);
+  return 0;
+}
+
+async function commandReplay(log: string, options: { policy?: string; out?: string; workers?: number; quiet?: boolean }): Promise<number> {
+  const { replayLog } = await import('./sim/replay');
+  const policy = options.policy === undefined ? undefined : policyName(options.policy, 'replay');
+  const result = await replayLog(log, { policy, outDir: options.out, workers: options.workers, progress: !options.quiet });
+  console.log(result.message);
+  return result.ok ? 0 : 1;
+}
+
+async function commandResume(dir: string, options: { workers?: number; quiet?: boolean }): Promise<number> {
+  const { resumeFolder } = await import('./sim/run');
+  const result = await resumeFolder(resolve(dir), { workers: options.workers, progress: !options.quiet });
+  console.log(`${result.summary.rounds} rounds, final accuracy ${(100 * result.summary.finalAccuracy).toFixed(1)}%; report: ${resolve(dir, 'report.html')}`);
+  return result.interrupted ? 130 : 0;
+}
+
+function commandValidate(file: string): number {
   try {
     const s = loadScenario(file);
     const what = s.topology
@@ -134,53 +117,136 @@ function commandValidate(argv: string[]): number {
   }
 }
 
-async function commandSolveSlot(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, {}, 'solve-slot');
-  if (args.positional.length !== 1) throw new UsageError('solve-slot: expected one INSTANCE');
+async function commandSolveSlot(file: string): Promise<number> {
   const { solveSlotFile } = await import('../scheduler');
-  const { exitCode, output } = solveSlotFile(args.positional[0] as string);
+  const { exitCode, output } = solveSlotFile(file);
   (exitCode === 0 ? console.log : console.error)(output);
   return exitCode;
 }
 
-async function commandLog(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, { slot: { value: true }, actor: { value: true }, type: { value: true } }, 'log');
-  if (args.positional.length !== 1) throw new UsageError('log: expected one LOG');
+async function commandLog(file: string, options: { slot?: number; actor?: string; type?: string }): Promise<number> {
   const { printLog } = await import('./sim/logView');
-  return printLog(args.positional[0] as string, { slot: intOption(args, 'slot', 'log'), actor: stringOption(args, 'actor'), type: stringOption(args, 'type') });
+  return printLog(file, options);
+}
+
+const workersOption = () => new Option('--workers <n>', 'worker threads (0: every actor in the main thread; default: the scenario\'s runtime.workers)').argParser(integerAtLeast(0));
+const quietOption = () => new Option('--quiet', 'no progress output');
+
+/** Adds the options that build a scenario (run, compare). */
+function withScenarioOptions(command: Command): Command {
+  return command
+    .option('--out <dir>', 'output folder')
+    .addOption(new Option('--seed <n>', 'master seed').argParser(integerAtLeast(0)))
+    .addOption(workersOption())
+    .addOption(new Option('--rounds <n>', 'training rounds').argParser(integerAtLeast(1)))
+    .option('--set <path=value>', 'override a scenario field, e.g. channel.bandwidthHz=10e6 (repeatable)', collect)
+    .addOption(quietOption());
+}
+
+/**
+ * The program. Each action stores its exit status in `status` (commander's own errors and help
+ * are turned into exit statuses by `main`).
+ */
+function createProgram(status: { code: number }): Command {
+  const program = new Command('airlora')
+    .description('split federated LoRA fine-tuning over a wireless cell')
+    .showHelpAfterError('(airlora --help lists the commands)')
+    .exitOverride()
+    .configureOutput({ outputError: (text, write) => write(`airlora: ${text.replace(/^error: /, '')}`) })
+    .addHelpText('after', `\nPolicies: ${POLICY_NAMES.join(', ')}. 'airlora COMMAND --help' describes a command.\nExit status: 0 success; 1 the run failed or a replay found a mismatch; 2 bad usage or bad input; 130 interrupted (a checkpoint was written).`);
+
+  withScenarioOptions(program.command('run').description('one simulation (without SCENARIO: the built-in scenarios/cell-50.json)').argument('[scenario]', 'scenario file'))
+    .option('--policy <name>', `scheduling policy (${POLICY_NAMES.join(', ')})`)
+    .action(async (file: string | undefined, options: RunLikeOptions) => {
+      status.code = await commandRun(file, options);
+    });
+
+  withScenarioOptions(program.command('compare').description('the scenario once per policy with the same seed, one report side by side').argument('<scenario>', 'scenario file'))
+    .requiredOption('--policies <a,b,c>', `policies to compare (${POLICY_NAMES.join(', ')})`, commaList)
+    .action(async (file: string, options: RunLikeOptions & { policies: string[] }) => {
+      status.code = await commandCompare(file, options);
+    });
+
+  program
+    .command('replay')
+    .description('re-executes a run and checks every hash (exit 1 on a mismatch); with --policy, the recorded channel with another policy')
+    .argument('<log>', 'event log (events.jsonl)')
+    .option('--policy <name>', 'replay the recorded channel and data with this policy (a counterfactual)')
+    .option('--out <dir>', 'output folder')
+    .addOption(workersOption())
+    .addOption(quietOption())
+    .action(async (log: string, options: { policy?: string; out?: string; workers?: number; quiet?: boolean }) => {
+      status.code = await commandReplay(log, options);
+    });
+
+  program
+    .command('resume')
+    .description('continues an interrupted run from its last checkpoint')
+    .argument('<dir>', 'the run\'s output folder')
+    .addOption(workersOption())
+    .addOption(quietOption())
+    .action(async (dir: string, options: { workers?: number; quiet?: boolean }) => {
+      status.code = await commandResume(dir, options);
+    });
+
+  program
+    .command('validate')
+    .description('lists every problem of a scenario file, each with its field')
+    .argument('<scenario>', 'scenario file')
+    .action((file: string) => {
+      status.code = commandValidate(file);
+    });
+
+  program
+    .command('topology')
+    .description('prints the scenario with the actors its run runs declared in its own topology format; running that file gives the same event log')
+    .argument('[scenario]', 'scenario file (default: the built-in scenarios/cell-50.json)')
+    .addOption(new Option('--seed <n>', 'master seed').argParser(integerAtLeast(0)))
+    .addOption(new Option('--rounds <n>', 'training rounds').argParser(integerAtLeast(1)))
+    .option('--policy <name>', `scheduling policy (${POLICY_NAMES.join(', ')})`)
+    .option('--set <path=value>', 'override a scenario field (repeatable)', collect)
+    .action(async (file: string | undefined, options: ScenarioOptions) => {
+      status.code = await commandTopology(file, options);
+    });
+
+  program
+    .command('solve-slot')
+    .description('one scheduler decision for a per-slot instance (JSON), printed as JSON')
+    .argument('<instance>', 'instance file')
+    .action(async (file: string) => {
+      status.code = await commandSolveSlot(file);
+    });
+
+  program
+    .command('log')
+    .description('reads an event log, filtered; a damaged log shows its valid prefix and where it breaks')
+    .argument('<log>', 'event log (events.jsonl)')
+    .addOption(new Option('--slot <n>', 'only this slot').argParser(integerAtLeast(0)))
+    .option('--actor <id>', 'only events from or to this actor')
+    .option('--type <type>', 'only this message type')
+    .action(async (file: string, options: { slot?: number; actor?: string; type?: string }) => {
+      status.code = await commandLog(file, options);
+    });
+
+  return program;
 }
 
 /** Runs the command line; resolves to the exit status. */
 export async function main(argv: readonly string[]): Promise<number> {
-  const [command, ...rest] = argv;
+  const status = { code: 0 };
+  const program = createProgram(status);
+  if (argv.length === 0) {
+    console.error(program.helpInformation());
+    return 2;
+  }
   try {
-    switch (command) {
-      case 'run':
-        return await commandRun(rest);
-      case 'compare':
-        return await commandCompare(rest);
-      case 'replay':
-        return await commandReplay(rest);
-      case 'resume':
-        return await commandResume(rest);
-      case 'validate':
-        return commandValidate(rest);
-      case 'topology':
-        return await commandTopology(rest);
-      case 'solve-slot':
-        return await commandSolveSlot(rest);
-      case 'log':
-        return await commandLog(rest);
-      case undefined:
-      case 'help':
-      case '--help':
-      case '-h':
-        console.log(HELP);
-        return command === undefined ? 2 : 0;
-      default:
-        throw new UsageError(`unknown command '${command}'\n${HELP}`);
-    }
+    await program.parseAsync([...argv], { from: 'user' });
+    return status.code;
   } catch (e) {
+    if (e instanceof CommanderError) {
+      // Help asked for is success; any other commander error is bad usage (it printed the message).
+      return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' ? 0 : 2;
+    }
     if (e instanceof UsageError || e instanceof ScenarioError || (e instanceof Error && e.name.endsWith('Error') && (e as { exitCode?: number }).exitCode === 2)) {
       console.error(`airlora: ${e.message}`);
       return 2;

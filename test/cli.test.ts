@@ -47,6 +47,22 @@ describe('airlora command line', () => {
     expect(r.stderr).toContain("unknown policy 'oracle'");
   });
 
+  it('checks option values and argument counts where they are parsed, naming the option', () => {
+    const workers = airlora('run', '--workers', 'two');
+    expect(workers.status).toBe(2);
+    expect(workers.stderr).toMatch(/--workers <n>.*'two' is invalid.*integer >= 0/);
+    const extra = airlora('validate', 'a.json', 'b.json');
+    expect(extra.status).toBe(2);
+    expect(extra.stderr).toContain('too many arguments');
+    const noPolicies = airlora('compare', 'a.json');
+    expect(noPolicies.status).toBe(2);
+    expect(noPolicies.stderr).toContain('--policies');
+    const help = airlora('run', '--help');
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain('--set <path=value>');
+    expect(airlora().status).toBe(2);
+  });
+
   it('rejects a --set that breaks the schema, naming the field', () => {
     const r = airlora('run', '--set', 'channel.bandwidthHz=-1');
     expect(r.status).toBe(2);
