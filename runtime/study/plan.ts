@@ -116,13 +116,13 @@ export function planStudy(study: Study, studyFile = '<study>'): StudyPlan {
     const seeds = study.seeds ?? [undefined];
     for (const seed of seeds) {
       const withSeed = seed === undefined ? raw : override(raw, 'seed', seed, 'seeds');
-      const where = [...cell.map((g) => `${g.field}=${g.label}`), ...(seed === undefined ? [] : [`seed=${seed}`])].join(', ') || 'the base scenario';
+      const where = [...cell.map((g) => `${g.field}=${g.label}`), ...(seed === undefined ? [] : [`seed=${seed}`])].join(', ');
       let scenario: Scenario;
       try {
         scenario = parseScenario(withSeed, study.scenarioFile);
       } catch (e) {
         if (!(e instanceof ScenarioError)) throw e;
-        problems.push(...e.problems.map((p) => ({ field: p.field, rule: `${p.rule} (run ${where})` })));
+        problems.push(...e.problems.map((p) => ({ field: p.field, rule: where ? `${p.rule} (run ${where})` : p.rule })));
         continue;
       }
       if (scenario.topology) {
