@@ -123,13 +123,13 @@ export async function executeStudy(plan: StudyPlan, options: ExecuteOptions): Pr
     if (exit.code === 0 && after.state === 'finished') {
       const result = readRunResult(run, dir);
       finishedIds.add(run.id);
-      progress.ended(run.id, true, `${formatDurationS(Number(result.summary.wallS))} of wall time`);
+      progress.ended(run.id, 'finished', `${formatDurationS(Number(result.summary.wallS))} of wall time`);
     } else if (exit.code === 130 || (stopping && exit.signal === 'SIGINT')) {
-      progress.ended(run.id, false, 'interrupted, checkpoint written');
+      progress.ended(run.id, 'stopped', 'interrupted; its checkpoint continues it');
     } else {
       const why = `exit ${exit.code ?? exit.signal}${exit.code === 0 ? `, but ${after.state === 'finished' ? '' : after.why}` : ''}: ${exit.output.trim().split('\n').slice(-3).join(' / ')}`;
       outcome.failed.push({ id: run.id, why });
-      progress.ended(run.id, false, why);
+      progress.ended(run.id, 'failed', why);
     }
   };
 

@@ -17,8 +17,8 @@ export interface StudyProgressOptions {
 
 export interface StudyProgress {
   started(id: string): void;
-  /** A run ended: `note` says how (its wall time, or why it failed). */
-  ended(id: string, ok: boolean, note: string): void;
+  /** A run ended: finished, stopped by SIGINT (checkpointed) or failed; `note` says more (its wall time, or why). */
+  ended(id: string, how: 'finished' | 'stopped' | 'failed', note: string): void;
   done(): void;
 }
 
@@ -50,11 +50,11 @@ export function createStudyProgress(options: StudyProgressOptions): StudyProgres
       inFlight.add(id);
       redraw();
     },
-    ended(id, ok, note) {
+    ended(id, how, note) {
       inFlight.delete(id);
       endedHere += 1;
-      if (ok) finished += 1;
-      const line = `run ${ok ? `${finished}/${total} finished` : 'FAILED'}: ${id} (${note})`;
+      if (how === 'finished') finished += 1;
+      const line = `run ${how === 'finished' ? `${finished}/${total} finished` : how === 'stopped' ? 'stopped' : 'FAILED'}: ${id} (${note})`;
       if (tty) stream.write(`\r\x1b[2K${line}\n`);
       else stream.write(`${line}\n`);
       redraw();
