@@ -3,7 +3,7 @@
  * `--parallel 2` (two runs at once, 1 worker each), in turn, each in a fresh folder: the study's
  * wall time, and the runs' logHashes (which must not depend on how the study was run).
  *   node dist/bench/study.js [STUDY.json] [repeat]
- * Default study: quick.json, 4 rounds, seeds 1..4 (4 runs). Writes bench/results/study-parallel.txt.
+ * Default study: quick.json, 3 rounds, seeds 1..4 (4 runs). Writes bench/results/study-parallel.txt.
  */
 import { spawnSync } from 'node:child_process';
 import { cpus, loadavg, totalmem, tmpdir } from 'node:os';
@@ -16,7 +16,7 @@ const BIN = join(ROOT, 'bin', 'airlora.js');
 
 function defaultStudy(dir: string): string {
   const file = join(dir, 'bench-study.json');
-  writeFileSync(file, JSON.stringify({ name: 'bench-study', scenario: join(ROOT, 'scenarios', 'quick.json'), set: { 'training.rounds': 4 }, seeds: { count: 4 } }));
+  writeFileSync(file, JSON.stringify({ name: 'bench-study', scenario: join(ROOT, 'scenarios', 'quick.json'), set: { 'training.rounds': 3 }, seeds: { count: 4 } }));
   return file;
 }
 
@@ -40,7 +40,7 @@ function main(): void {
   say(`bench/study.ts, ${new Date().toISOString()}`);
   say(`machine: ${cpu[0]?.model ?? '?'} x ${cpu.length}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, node ${process.version}, load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   say('note: the machine was shared with other engineers; the two settings alternate so that each pair ran under about the same load.');
-  say(`study: ${process.argv[2] ?? 'quick.json, 4 rounds, seeds 1..4 (4 runs)'}`);
+  say(`study: ${process.argv[2] ?? 'quick.json, 3 rounds, seeds 1..4 (4 runs)'}`);
   const wall: Record<string, number[]> = { '1': [], '2': [] };
   let reference: string[] | undefined;
   for (let i = 0; i < repeat; i++)
