@@ -11,7 +11,8 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { median } from './median';
 
-const ROOT = resolve(__dirname, '..', '..');
+/** The repository: two levels above the build (dist/bench), one above the source (through tsx). */
+const ROOT = resolve(__dirname, __filename.endsWith('.ts') ? '..' : '../..');
 const BIN = join(ROOT, 'bin', 'airlora.js');
 
 function defaultStudy(dir: string): string {
@@ -40,7 +41,7 @@ function main(): void {
   say(`bench/study.ts, ${new Date().toISOString()}`);
   say(`machine: ${cpu[0]?.model ?? '?'} x ${cpu.length}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, node ${process.version}, load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   say('note: the machine was shared with other engineers; the two settings alternate so that each pair ran under about the same load.');
-  say(`study: ${process.argv[2] ?? 'quick.json, 3 rounds, seeds 1..4 (4 runs)'}`);
+  say(`study: ${process.argv[2] || 'quick.json, 3 rounds, seeds 1..4 (4 runs)'}`);
   const wall: Record<string, number[]> = { '1': [], '2': [] };
   let reference: string[] | undefined;
   for (let i = 0; i < repeat; i++)
