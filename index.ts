@@ -7,3 +7,4 @@ export * from './runtime/report';
 export * from './runtime/system';
 export * from './models';
 export * from './scheduler';
+export * from './runtime/study';

@@ -73,17 +73,17 @@ async function commandTopology(file: string | undefined, options: ScenarioOption
   return 0;
 }
 
-async function commandCompare(file: string, options: RunLikeOptions & { policies: string[] }): Promise<number> {
+async function commandCompare(file: string, options: RunLikeOptions & { policies: string[]; parallel?: number }): Promise<number> {
   if (options.policies.length === 0) throw new UsageError('compare: --policies a,b,c names no policy');
-  const names = options.policies.map((n) => policyName(n, 'compare'));
+  options.policies.forEach((n) => policyName(n, 'compare'));
   const { scenario } = scenarioFromOptions(file, options, 'compare');
-  const out = resolve(options.out ?? `runs/${scenario.name}-compare-seed${scenario.seed}`);
-  const { compareToFolder } = await import('./sim/compare');
-  const summaries = await compareToFolder(scenario, names, { outDir: out, progress: !options.quiet, workers: options.workers });
-  for (const s of summaries)
-    console.log(`${s.policy.padEnd(14)} accuracy ${(100 * s.finalAccuracy).toFixed(1)}%  admitted ${s.meanAdmitted.toFixed(2)}  energy ${s.meanEnergyJPerDevice.toFixed(4)} J (max ${s.maxEnergyJPerDevice.toFixed(4)}, budget ${s.energyBudgetJ})  over budget ${s.devicesOverBudget}`);
-  console.log(`report: ${resolve(out, 'report.html')}`);
-  return 0;
+  const { commandCompare: compareStudy } = await import('./study/commands');
+  return compareStudy(file, options, scenario.name, scenario.seed);
+}
+
+async function commandStudy(file: string, options: { out?: string; parallel?: number; workers?: number; quiet?: boolean }): Promise<number> {
+  const { commandStudy: study } = await import('./study/commands');
+  return study(file, options);
 }
 
 async function commandReplay(log: string, options: { policy?: string; out?: string; workers?: number; quiet?: boolean }): Promise<number> {
@@ -131,6 +131,7 @@ async function commandLog(file: string, options: { slot?: number; actor?: string
 
 const workersOption = () => new Option('--workers <n>', 'worker threads (0: every actor in the main thread; default: the scenario\'s runtime.workers)').argParser(integerAtLeast(0));
 const quietOption = () => new Option('--quiet', 'no progress output');
+const parallelOption = () => new Option('--parallel <n>', 'runs at once (default: one per core, one worker each)').argParser(integerAtLeast(1));
 
 /** Adds the options that build a scenario (run, compare). */
 function withScenarioOptions(command: Command): Command {
@@ -161,10 +162,23 @@ function createProgram(status: { code: number }): Command {
       status.code = await commandRun(file, options);
     });
 
-  withScenarioOptions(program.command('compare').description('the scenario once per policy with the same seed, one report side by side').argument('<scenario>', 'scenario file'))
+  withScenarioOptions(program.command('compare').description('a study over policies: the scenario once per policy with the same seed, tables and one report side by side').argument('<scenario>', 'scenario file'))
     .requiredOption('--policies <a,b,c>', `policies to compare (${POLICY_NAMES.join(', ')})`, commaList)
-    .action(async (file: string, options: RunLikeOptions & { policies: string[] }) => {
+    .addOption(parallelOption())
+    .action(async (file: string, options: RunLikeOptions & { policies: string[]; parallel?: number }) => {
       status.code = await commandCompare(file, options);
+    });
+
+  program
+    .command('study')
+    .description('runs a grid of scenario overrides times seeds in parallel, resumably; writes runs.csv, rounds.csv, summary.csv, paired.csv and report.html')
+    .argument('<study>', 'study file (JSON)')
+    .option('--out <dir>', 'study folder (default: runs/study-NAME)')
+    .addOption(parallelOption())
+    .addOption(new Option('--workers <n>', 'worker threads per run (default: the cores over --parallel, at least 1)').argParser(integerAtLeast(0)))
+    .addOption(quietOption())
+    .action(async (file: string, options: { out?: string; parallel?: number; workers?: number; quiet?: boolean }) => {
+      status.code = await commandStudy(file, options);
     });
 
   program

@@ -247,16 +247,18 @@ function fieldOf(path: readonly PropertyKey[]): string {
   return path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.').replace(/\.\[/g, '[');
 }
 
+/** A zod error as problems, each naming its field (dotted path); unknown keys one problem each. Shared with study files. */
+export function zodProblems(error: z.ZodError): ScenarioProblem[] {
+  return error.issues.flatMap((issue) =>
+    issue.code === 'unrecognized_keys' ? issue.keys.map((k) => ({ field: fieldOf([...issue.path, k]), rule: 'unknown field' })) : [{ field: fieldOf(issue.path), rule: issue.message }],
+  );
+}
+
 /** Validates a parsed scenario object; `file` names where it came from in errors. */
 export function parseScenario(input: unknown, file = '<scenario>'): Scenario {
   const result = scenarioSchema.safeParse(input);
   if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => {
-    if (issue.code === 'unrecognized_keys')
-      return issue.keys.map((k) => ({ field: fieldOf([...issue.path, k]), rule: 'unknown field' }));
-    return [{ field: fieldOf(issue.path), rule: issue.message }];
-  });
-  throw new ScenarioError(file, problems.flat());
+  throw new ScenarioError(file, zodProblems(result.error));
 }
 
 /** Reads and validates a scenario file. */

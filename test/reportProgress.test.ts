@@ -13,24 +13,37 @@ function manualClock(): { nowMs: () => number; advance: (ms: number) => void } {
 }
 
 describe('createProgress', () => {
-  it('writes nothing but one final line to a stream that is not a TTY', () => {
+  it('writes a plain line every tenth of the rounds and one final line to a stream that is not a TTY', () => {
     // Prepare
     const stream = recorder(false);
     const clock = manualClock();
-    const progress = createProgress({ total: 10, stream, nowMs: clock.nowMs });
+    const progress = createProgress({ total: 20, stream, nowMs: clock.nowMs });
 
     // Execute
-    for (let round = 1; round <= 10; round++) {
+    for (let round = 1; round <= 20; round++) {
       clock.advance(500);
-      progress.update({ round, accuracy: 0.05 * round + 0.4, virtualTimeS: 1.5 * round });
+      progress.update({ round, accuracy: 0.02 * round + 0.4, virtualTimeS: 1.5 * round });
     }
     const beforeDone = stream.chunks.length;
     progress.done();
     progress.done();
 
-    // Assert
-    expect(beforeDone).toBe(0);
-    expect(stream.chunks).toEqual(['round 10/10 | acc 90.0% | virtual 15.0s | 2.00 rounds/s | wall 5.0s\n']);
+    // Assert: rounds 2, 4, ..., 18 (a tenth of 20 is 2), then the final line; no escape codes
+    expect(beforeDone).toBe(9);
+    expect(stream.chunks[0]).toBe('round 2/20 | acc 44.0% | virtual 3.0s | 2.00 rounds/s | ETA 9.0s\n');
+    expect(stream.chunks[8]).toContain('round 18/20');
+    expect(stream.chunks.join('')).not.toContain('\x1b');
+    expect(stream.chunks[9]).toBe('round 20/20 | acc 80.0% | virtual 30.0s | 2.00 rounds/s | wall 10.0s\n');
+    expect(stream.chunks).toHaveLength(10);
+  });
+
+  it('prints a tenth line when a jump of several rounds crosses it, and only once', () => {
+    const stream = recorder(false);
+    const progress = createProgress({ total: 100, stream, nowMs: manualClock().nowMs, startRound: 35 });
+    progress.update({ round: 36, accuracy: 0.5, virtualTimeS: 1 }); // no tenth crossed since 35
+    progress.update({ round: 52, accuracy: 0.5, virtualTimeS: 2 }); // crosses 40 and 50: one line
+    expect(stream.chunks).toHaveLength(1);
+    expect(stream.chunks[0]).toContain('round 52/100');
   });
 
   it('redraws in place on a TTY, at most once per interval, with rate and ETA', () => {

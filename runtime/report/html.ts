@@ -15,7 +15,8 @@ export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
 }
 
-function num(x: number, digits = 3): string {
+/** A number for a table: 3 significant digits, exponent form when very large or small. */
+export function num(x: number, digits = 3): string {
   if (!Number.isFinite(x)) return String(x);
   if (x !== 0 && (Math.abs(x) >= 1e5 || Math.abs(x) < 1e-3)) return x.toExponential(2);
   return String(+x.toPrecision(digits));
@@ -57,7 +58,8 @@ const TABLE_COLUMNS: [string, (s: RunSummary) => string][] = [
   ['log hash', (s) => s.logHash.slice(0, 16)],
 ];
 
-const STYLE = `
+/** The report pages' style sheet (run, comparison and study reports). */
+export const STYLE = `
 body{font:14px/1.45 Helvetica,Arial,sans-serif;color:#222;margin:0 auto;max-width:1040px;padding:16px 24px}
 h1{font-size:22px;margin:8px 0 12px}h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}
 dl.header{display:grid;grid-template-columns:max-content 1fr;gap:2px 16px;margin:0}

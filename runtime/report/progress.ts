@@ -14,7 +14,7 @@ export interface ProgressStream {
 export interface ProgressOptions {
   /** Rounds in the run. */
   total: number;
-  /** Defaults to process.stdout. On a stream that is not a TTY only a final line is printed, by `done()`. */
+  /** Defaults to process.stdout. On a stream that is not a TTY a plain line every tenth of the rounds, and a final one by `done()`. */
   stream?: ProgressStream;
   /** Rounds already done before this process started (a resumed run), so the rate counts only new ones. */
   startRound?: number;
@@ -90,8 +90,14 @@ export function createProgress(options: ProgressOptions): Progress {
   return {
     update(p: ProgressUpdate): void {
       if (finished) return;
+      const before = last?.round ?? startRound;
       last = p;
-      if (!tty) return;
+      if (!tty) {
+        // A plain line each time a tenth of the rounds is crossed, so a piped run is not silent for minutes; done() writes the last.
+        const tenth = Math.max(1, Math.ceil(total / 10));
+        if (p.round < total && Math.floor(p.round / tenth) > Math.floor(before / tenth)) stream.write(`${line(p, false)}\n`);
+        return;
+      }
       if (nowMs() - lastDrawMs >= minIntervalMs || p.round >= total) draw(false);
     },
     done(): void {
