@@ -4,7 +4,7 @@
  * shard order, so the accuracy does not depend on how many workers scored them.
  */
 import type { ActorKind } from '../runtime/actor';
-import { evaluate, selectRows } from '../models';
+import { selectRows } from '../models';
 import type { Evaluation, Weights } from './protocol';
 import { DRIVER_ID } from './params';
 import { simulationResources } from './resources';
@@ -31,9 +31,9 @@ export const evaluatorKind: ActorKind<EvaluatorParams & { evaluated: number }, E
   transition(state, message, ctx) {
     if (message.type !== 'global-model') throw new Error(`${ctx.self}: unexpected message ${message.type}`);
     const m = message.body as { slot: number; lora: Weights; head: Weights };
-    const { foundation, test } = simulationResources(ctx);
+    const { compute, test } = simulationResources(ctx);
     const rows = evaluatorSlice(state.shard, state.shards, Math.min(state.evalSamples, test.count));
-    const score = rows.length > 0 ? evaluate(foundation, m.lora, m.head, selectRows(test, rows)) : { accuracy: 0, loss: 0 };
+    const score = rows.length > 0 ? compute.evaluate(m.lora, m.head, selectRows(test, rows)) : { accuracy: 0, loss: 0 };
     const evaluation: Evaluation = { slot: m.slot, shard: state.shard, samples: rows.length, correct: Math.round(score.accuracy * rows.length), lossSum: score.loss * rows.length };
     return [{ ...state, evaluated: state.evaluated + 1 }, [{ kind: 'send', to: DRIVER_ID, type: 'evaluation', body: evaluation }]] as const;
   },

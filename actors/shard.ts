@@ -20,7 +20,8 @@
 import { produce } from 'immer';
 import type { ActorContext, ActorKind, Effect, Envelope } from '../runtime/actor';
 import { airtimeS } from '../channels/inverse';
-import { encoderBackwardCachedMany, encoderForwardCachedMany, initOptimizerState, type EncoderCache } from '../models';
+import { initOptimizerState, type EncoderCache } from '../models';
+import { backwardMany } from '../models/compute';
 import type { OptimizerState } from '../models/optimizer';
 import type { CutMessage, SessionOpen, Upload, Weights } from './protocol';
 import { SERVER_ID, type PayloadCosts } from './params';
@@ -78,7 +79,7 @@ function sessionOf(state: ShardState, message: Envelope, slot: number, need: 'se
  * batched passes: updates the sessions and returns each message's effects by its index.
  */
 function runBatched(state: ShardState, backward: ReadonlyArray<[number, Envelope]>, forward: ReadonlyArray<[number, Envelope]>, ctx: ActorContext): [ShardState, Map<number, Effect[]>] {
-  const { foundation, kept } = simulationResources(ctx);
+  const { compute } = simulationResources(ctx);
   const p = state.params;
   const effects = new Map<number, Effect[]>();
   // Every message is checked before any pass runs, so a bad one costs no model work before the fallback.
@@ -94,7 +95,7 @@ function runBatched(state: ShardState, backward: ReadonlyArray<[number, Envelope
       const session = sessions[m.from] as Session;
       return { lora: session.lora, loraOpt: session.loraOptimizer, cache: session.cache as EncoderCache, featureGrad: (m.body as GradientBody).cut, lr: p.learningRate };
     });
-    const steps = encoderBackwardCachedMany(foundation, items, kept);
+    const steps = backwardMany(compute, items);
     group.forEach(([i, m], k) => {
       const body = m.body as GradientBody;
       const session = sessions[m.from] as Session;
@@ -113,7 +114,7 @@ function runBatched(state: ShardState, backward: ReadonlyArray<[number, Envelope
     const items = group.map(([, m]) => ({ lora: (sessions[m.from] as Session).lora, activations: (m.body as ActivationsBody).cut }));
     // A forward pass follows as many backward passes (Adam steps) as came before it: the step count numbers it.
     const keys = group.map(([, m]) => `${ctx.self}/${state.slot}/${m.from}/${(sessions[m.from] as Session).loraOptimizer.step}`);
-    const out = encoderForwardCachedMany(foundation, items, { store: kept, keys });
+    const out = compute.forwardMany(items, keys);
     group.forEach(([i, m], k) => {
       const session = sessions[m.from] as Session;
       const { features, cache } = out[k] as (typeof out)[number];
@@ -138,7 +139,7 @@ export const shardKind: ActorKind<ShardState, ShardParams> = {
       return [next, effects.get(0) ?? []] as const;
     }
     // A new round: free what a dropped device's session left on this worker (a memo: no result changes).
-    if (message.type === 'global-lora' && (message.body as SessionOpen).slot !== state.slot) simulationResources(ctx).kept.release(`${ctx.self}/`);
+    if (message.type === 'global-lora' && (message.body as SessionOpen).slot !== state.slot) simulationResources(ctx).compute.release(`${ctx.self}/`);
     const next = produce(state, (s) => {
       switch (message.type) {
         case 'global-lora': {
