@@ -11,8 +11,8 @@
  *     process (main thread and worker threads together) sampled every 50 ms.
  * (c) throughput: the server's split step (encoder forward + backward with Adam) for D devices of
  *     16 samples each, unbatched (the cached pair once per device) against the multi-adapter
- *     batched pass (the cached pair once over all D, models/cached.ts), in samples per second, on
- *     every backend that loads; and the full split step (embed, encoder, head, backward) both
+ *     batched pass (the cached pair once over all D, models/compute.ts), in samples per second, on
+ *     each of --backends (add cpu to the list for it); and the full split step (embed, encoder, head, backward) both
  *     ways. The two ways alternate within each repetition; medians.
  * (d) share: wall time outside model compute. Method: models/timing.ts adds the wall-clock time
  *     of every model call (each tf.tidy-wrapped call of split.ts / cached.ts, and each Adam
@@ -335,7 +335,7 @@ async function parent(): Promise<void> {
     say('');
     say('(c) split-step throughput, batched (models/cached.ts, ...Many) vs unbatched (per device), b = 16 per device, default model (d 128, 2 blocks, FFN 256, rank 8 on q and v), random weights, one thread, median');
     say('  backend devices | server fwd+bwd: unbatched → batched samples/s (x) | full split step: unbatched → batched samples/s (x) | load');
-    for (const backend of availableBackends().filter((x) => x !== 'node')) {
+    for (const backend of backends) {
       const rows = child<ThroughputRow[]>(['--child', 'throughput', '--backend', backend, ...(backend === 'cpu' ? ['--devices', '1,2,4,7'] : [])]);
       for (const r of rows) {
         const sps = (ms: number): number => (1000 * r.samples) / ms;
