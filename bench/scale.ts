@@ -333,7 +333,7 @@ async function parent(): Promise<void> {
 
   if (parts.includes('throughput')) {
     say('');
-    say('(c) split-step throughput, batched (models/cached.ts, ...Many) vs unbatched (per device), b = 16 per device, default model (d 128, 2 blocks, FFN 256, rank 8 on q and v), random weights, one thread, median');
+    say('(c) split-step throughput, batched (models/compute.ts: one pass over all D) vs unbatched (per device), b = 16 per device, default model (d 128, 2 blocks, FFN 256, rank 8 on q and v), random weights, one thread, median');
     say('  backend devices | server fwd+bwd: unbatched → batched samples/s (x) | full split step: unbatched → batched samples/s (x) | load');
     for (const backend of backends) {
       const rows = child<ThroughputRow[]>(['--child', 'throughput', '--backend', backend, ...(backend === 'cpu' ? ['--devices', '1,2,4,7'] : [])]);
