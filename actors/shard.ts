@@ -12,10 +12,10 @@
  * Multi-adapter batching (issue 7): the devices of a shard send their cut gradients and next
  * activations in the same runtime step, so the shard takes its whole mail at once
  * (`transitionMail`): one batched backward pass over the cut gradients, then one batched forward
- * pass over the activations (models/cached.ts, `...Many`: frozen weights on all rows, each
- * device's adapter on its own rows), in groups of at most `batchDevices` devices. What each
- * device gets is what per-device execution gives, bit for bit on wasm and cpu (the frozen products
- * are row-independent; test/simulation.test.ts); the timing model (t^srv, MODEL.md §4) is unchanged.
+ * pass over the activations (the worker's ServerCompute, models/compute.ts: frozen weights on all
+ * rows, each device's adapter on its own rows), in groups of at most `batchDevices` devices. What
+ * each device gets is what per-device execution gives, bit for bit (the frozen products are
+ * row-independent; test/simulation.test.ts); the timing model (t^srv, MODEL.md §4) is unchanged.
  */
 import { produce } from 'immer';
 import type { ActorContext, ActorKind, Effect, Envelope } from '../runtime/actor';
