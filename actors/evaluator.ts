@@ -4,7 +4,7 @@
  * shard order, so the accuracy does not depend on how many workers scored them.
  */
 import { fromHandlers, senderOf, type ActorKind, type HandlerTable } from '../runtime/actor';
-import { evaluate, selectRows } from '../models';
+import { selectRows } from '../models';
 import type { DriverMessages, Evaluation, EvaluatorMessages } from './protocol';
 import { DRIVER_ID } from './params';
 import { simulationResources } from './resources';
@@ -32,9 +32,9 @@ const toDriver = senderOf<DriverMessages>();
 export const evaluatorHandlers: HandlerTable<EvaluatorState, EvaluatorMessages> = {
   'global-model': (state, message, ctx) => {
     const m = message.body;
-    const { foundation, test } = simulationResources(ctx);
+    const { compute, test } = simulationResources(ctx);
     const rows = evaluatorSlice(state.shard, state.shards, Math.min(state.evalSamples, test.count));
-    const score = rows.length > 0 ? evaluate(foundation, m.lora, m.head, selectRows(test, rows)) : { accuracy: 0, loss: 0 };
+    const score = rows.length > 0 ? compute.evaluate(m.lora, m.head, selectRows(test, rows)) : { accuracy: 0, loss: 0 };
     const evaluation: Evaluation = { slot: m.slot, shard: state.shard, samples: rows.length, correct: Math.round(score.accuracy * rows.length), lossSum: score.loss * rows.length };
     return [{ ...state, evaluated: state.evaluated + 1 }, [toDriver(DRIVER_ID, 'evaluation', evaluation)]];
   },

@@ -12,10 +12,10 @@
  * Multi-adapter batching (issue 7): the devices of a shard send their cut gradients and next
  * activations in the same runtime step, so the shard takes its whole mail at once
  * (`transitionMail`): one batched backward pass over the cut gradients, then one batched forward
- * pass over the activations (models/cached.ts, `...Many`: frozen weights on all rows, each
- * device's adapter on its own rows), in groups of at most `batchDevices` devices. What each
- * device gets is what per-device execution gives, bit for bit on wasm and cpu (the frozen products
- * are row-independent; test/simulation.test.ts); the timing model (t^srv, MODEL.md §4) is unchanged.
+ * pass over the activations (the worker's ServerCompute, models/compute.ts: frozen weights on all
+ * rows, each device's adapter on its own rows), in groups of at most `batchDevices` devices. What
+ * each device gets is what per-device execution gives, bit for bit (the frozen products are
+ * row-independent; test/simulation.test.ts); the timing model (t^srv, MODEL.md §4) is unchanged.
  * The features go down charged on the device's link by the medium's one charge (channels/transfer.ts).
  */
 import { fromHandlers, messageOf, senderOf, type ActorContext, type ActorKind, type Effect, type Envelope, type HandlerTable, type MessageOf } from '../runtime/actor';
@@ -23,7 +23,8 @@ import { completeTransfer } from '../channels/transfer';
 import type { LinkState } from '../channels/linkState';
 import type { RadioConstants } from '../channels/params';
 import { serverComputeS } from '../scheduler/costs';
-import { encoderBackwardCachedMany, encoderForwardCachedMany, initOptimizerState, type EncoderCache } from '../models';
+import { initOptimizerState, type EncoderCache } from '../models';
+import { backwardMany } from '../models/compute';
 import type { OptimizerState } from '../models/optimizer';
 import type { Activations, CutGradient, DeviceMessages, ServerMessages, ShardMessages, Weights } from './protocol';
 import { SERVER_ID, type PayloadCosts } from './params';
@@ -86,7 +87,7 @@ function sessionOf(state: ShardState, message: Envelope, slot: number, need: 'se
  * batched passes: updates the sessions and returns each message's effects by its index.
  */
 function runBatched(state: ShardState, backward: ReadonlyArray<[number, GradientMessage]>, forward: ReadonlyArray<[number, ActivationsMessage]>, ctx: ActorContext): [ShardState, Map<number, Effect[]>] {
-  const { foundation, kept } = simulationResources(ctx);
+  const { compute } = simulationResources(ctx);
   const p = state.params;
   const effects = new Map<number, Effect[]>();
   // Every message is checked before any pass runs, so a bad one costs no model work before the fallback.
@@ -102,7 +103,7 @@ function runBatched(state: ShardState, backward: ReadonlyArray<[number, Gradient
       const session = sessions[m.from] as Session;
       return { lora: session.lora, loraOpt: session.loraOptimizer, cache: session.cache as EncoderCache, featureGrad: m.body.cut, lr: p.learningRate };
     });
-    const steps = encoderBackwardCachedMany(foundation, items, kept);
+    const steps = backwardMany(compute, items);
     group.forEach(([i, m], k) => {
       const session = sessions[m.from] as Session;
       const step = steps[k] as (typeof steps)[number];
@@ -119,7 +120,7 @@ function runBatched(state: ShardState, backward: ReadonlyArray<[number, Gradient
     const items = group.map(([, m]) => ({ lora: (sessions[m.from] as Session).lora, activations: m.body.cut }));
     // A forward pass follows as many backward passes (Adam steps) as came before it: the step count numbers it.
     const keys = group.map(([, m]) => `${ctx.self}/${state.slot}/${m.from}/${(sessions[m.from] as Session).loraOptimizer.step}`);
-    const out = encoderForwardCachedMany(foundation, items, { store: kept, keys });
+    const out = compute.forwardMany(items, keys);
     group.forEach(([i, m], k) => {
       const session = sessions[m.from] as Session;
       const { features, cache } = out[k] as (typeof out)[number];
@@ -138,7 +139,7 @@ export const shardHandlers: HandlerTable<ShardState, ShardMessages> = {
   'global-lora': (state, message, ctx) => {
     const m = message.body;
     // A new round: free what a dropped device's session left on this worker (a memo: no result changes).
-    if (m.slot !== state.slot) simulationResources(ctx).kept.release(`${ctx.self}/`);
+    if (m.slot !== state.slot) simulationResources(ctx).compute.release(`${ctx.self}/`);
     const sessions = m.slot !== state.slot ? {} : state.sessions; // sessions live for one round
     const session: Session = { lora: m.lora, loraOptimizer: initOptimizerState(m.lora), cache: null, link: m.link, admittedCount: m.admittedCount, dataSize: m.dataSize };
     return [{ ...state, slot: m.slot, sessions: { ...sessions, [m.device]: session } }, []];

@@ -144,6 +144,11 @@ const runtimeSchema = z.strictObject({
   batchDevices: z.number().int().min(1).max(1024).default(8),
   /** Write a checkpoint every N rounds. */
   checkpointEvery: z.number().int().min(1).default(10),
+  /**
+   * Compute backend (models/backend.ts): `auto` (onnxruntime if it loads, else wasm, else cpu) or
+   * one by name. The one used is written in the log header; a replay runs on it.
+   */
+  backend: z.enum(['auto', 'onnxruntime', 'wasm', 'cpu', 'node']).default('auto'),
 });
 
 /** One entry of a declared topology: `count` actors of one kind; `{i}` in `id` and `group` is the index. */

@@ -70,6 +70,23 @@ describe('simulation on quick.json', () => {
     expect(one.rounds.at(-1)!.testAccuracy).toBeGreaterThan(one.rounds[0]!.testAccuracy);
   });
 
+  it('runs the server and the evaluator on onnxruntime by default, with the same log hash in-thread (0 workers)', async () => {
+    expect(one.summary.backend).toBe('onnxruntime');
+    const inline = await runToFolder(quick, { outDir: fresh('w0'), workers: 0 });
+    expect(inline.summary.logHash).toBe(one.summary.logHash);
+  }, 300_000);
+
+  it('learns the same on wasm: per-round training loss within 1e-5 relative, the same test accuracy (rounding drift only)', async () => {
+    const wasm = await runToFolder({ ...quick, runtime: { ...quick.runtime, backend: 'wasm' } }, { outDir: fresh('wasm'), workers: 2 });
+    expect(wasm.summary.backend).toBe('wasm');
+    expect(wasm.summary.logHash).not.toBe(one.summary.logHash); // another backend rounds differently
+    wasm.rounds.forEach((r, i) => {
+      const o = one.rounds[i]!;
+      expect(Math.abs(o.trainLoss - r.trainLoss) / r.trainLoss).toBeLessThan(1e-5);
+      expect(o.testAccuracy).toBe(r.testAccuracy);
+    });
+  }, 300_000);
+
   it('gives the same log hash with 2 workers', async () => {
     const two = await runToFolder(quick, { outDir: fresh('w2'), workers: 2 });
     expect(two.summary.logHash).toBe(one.summary.logHash);
@@ -135,7 +152,7 @@ describe('simulation on quick.json', () => {
     writer.append(recorded.events.map(({ hash: _hash, ...record }) => record));
     writer.close();
     // Execute, assert
-    await expect(replayLog(join(dir, 'events.jsonl'), { workers: 1 })).rejects.toThrow(/the header's backend "gpu" is none of node, wasm, cpu/);
+    await expect(replayLog(join(dir, 'events.jsonl'), { workers: 1 })).rejects.toThrow(/the header's backend "gpu" is none of onnxruntime, node, wasm, cpu/);
   });
 
   it('writes version-3 logs: tensors digested with XXH64', () => {
@@ -165,7 +182,7 @@ describe('worker faults on quick.json', () => {
 });
 
 describe('multi-adapter batching on quick.json', () => {
-  it('a shard batching its devices gives the same events as one pass per device (wasm: bit for bit)', async () => {
+  it('a shard batching its devices gives the same events as one pass per device (bit for bit)', async () => {
     // Prepare: one shard, so the 3-4 admitted devices of a round share it.
     const withShards = (batchDevices: number) => ({ ...quick, runtime: { ...quick.runtime, shards: 1, batchDevices } });
     const contents = (dir: string) => readEventLog(join(dir, 'events.jsonl')).events.map((e) => JSON.stringify({ ...e, hash: undefined }));

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { EVENT_LOG_VERSION, EVENT_LOG_WRITERS, readEventLog, type EventLogHeader, type LogEvent } from '../eventLog';
 import { parseScenario, type PolicyName, type Scenario } from '../scenario';
 import type { GainTrace } from '../../channels/trace';
-import { availableBackends, type BackendName } from '../../models/backend';
+import { availableBackends, BACKEND_NAMES, type BackendName } from '../../models/backend';
 import { runToFolder } from './run';
 
 export interface ReplayOptions {
@@ -89,7 +89,7 @@ function checkReplayableVersion(header: EventLogHeader, file: string): void {
 
 /** The backend a log was recorded on, if it loads here: another one rounds differently, so its events could not match. */
 function recordedBackend(recorded: unknown, file: string): BackendName {
-  const known: readonly BackendName[] = ['node', 'wasm', 'cpu'];
+  const known = BACKEND_NAMES;
   if (!known.includes(recorded as BackendName)) throw new ReplayError(`${file}: the header's backend ${JSON.stringify(recorded)} is none of ${known.join(', ')}`);
   const here = availableBackends();
   if (!here.includes(recorded as BackendName))

@@ -14,7 +14,7 @@ import { parseScenario } from '../scenario';
 import type { BitsByType, RoundMetrics, RunSummary } from '../metrics';
 import { createRuntime, truncateEventLog, type EventLogHeader, type Runtime, type RuntimeSnapshot } from '../system';
 import type { Envelope } from '../actor';
-import { availableBackends, type BackendName } from '../../models/backend';
+import { BACKEND_NAMES, resolveBackend, type BackendName } from '../../models/backend';
 import type { GainTrace } from '../../channels/trace';
 import type { FadingState } from '../../channels/fading';
 import { createProgress, metricsCsv, writeReport } from '../report';
@@ -104,11 +104,9 @@ interface Checkpoint {
 
 const CHECKPOINT_FILE = 'checkpoint.json';
 
-/** The backend the workers will pick (the first that loads: tfjs-node, else wasm, else cpu). */
-/** The backend the workers will run: `preferred` when it loads here, else the fastest (models/backend.ts's order). */
-function expectedBackend(preferred?: BackendName): BackendName {
-  const available = availableBackends();
-  return preferred && available.includes(preferred) ? preferred : (available[0] ?? 'cpu');
+/** The backend the workers will run: `preferred` (a replay's recorded one), else the scenario's `runtime.backend`, resolved here (models/backend.ts). */
+function expectedBackend(scenario: Scenario, preferred?: BackendName): BackendName {
+  return resolveBackend(preferred ?? scenario.runtime.backend);
 }
 
 /** The driver's mail of one type: the bodies `DriverMessages` says that type carries. */
@@ -255,7 +253,7 @@ class Driver {
       devices: this.scenario.devices.count,
       energyBudgetJ: this.scenario.devices.energyBudgetJ,
       logHash,
-      backend: expectedBackend(this.options.backend),
+      backend: expectedBackend(this.scenario, this.options.backend),
       costProfile: this.plan.costs.profile,
       wallS: this.wallS(),
     });
@@ -287,10 +285,10 @@ async function startRuntime(scenario: Scenario, plan: RunPlan, outDir: string, o
     seed: scenario.seed,
     workers: workerCount(scenario, options.workers),
     topology,
-    resources: resourcesOf(plan, options.backend),
+    resources: resourcesOf(plan, expectedBackend(scenario, options.backend)),
     log: restore
       ? { path: join(outDir, 'events.jsonl'), header: restore.log.header, continueFrom: { hash: restore.log.hash } }
-      : { path: join(outDir, 'events.jsonl'), header: options.recordedHeader ?? headerOf(headerScenario, expectedBackend(options.backend), options.trace) },
+      : { path: join(outDir, 'events.jsonl'), header: options.recordedHeader ?? headerOf(headerScenario, expectedBackend(scenario, options.backend), options.trace) },
     ...(restore ? { restore: restore.snapshot } : {}),
   });
 }
@@ -347,7 +345,9 @@ export async function resumeFolder(dir: string, options: Omit<RunOptions, 'outDi
   ensureWritable(dir);
   const log = truncateEventLog(join(dir, 'events.jsonl'), cp.runtime.seq);
   const plan = planRun(cp.scenario);
-  const runOptions = { ...options, outDir: dir };
+  // The rest of the run on the backend its first part ran on.
+  const recorded = BACKEND_NAMES.find((name) => name === log.header.backend);
+  const runOptions = { ...options, outDir: dir, ...(recorded && !options.backend ? { backend: recorded } : {}) };
   const runtime = await startRuntime(cp.scenario, plan, dir, runOptions, { snapshot: cp.runtime, log });
   const driver = new Driver(cp.scenario, plan, createLiveMedium(cp.scenario, cp.driver.fading, options.trace), runOptions, cp.driver, runtime);
   return withSigint(driver, dir);
