@@ -4,8 +4,9 @@
  * report this slot is unavailable, and the decision says so. It only adapts messages to calls.
  */
 import type { ActorKind, Effect } from '../runtime/actor';
-import type { PolicyName } from '../runtime/scenario';
+import type { PolicySpec } from '../runtime/scenario';
 import { createPolicy } from '../scheduler';
+import { decideSlot } from '../scheduler/plugins/slotPolicy';
 import type { SlotInstance } from '../scheduler/instance';
 import type { Decide, QueueReport } from './protocol';
 import { DRIVER_ID, SERVER_ID, deviceId, type PayloadCosts } from './params';
@@ -14,7 +15,7 @@ import { DRIVER_ID, SERVER_ID, deviceId, type PayloadCosts } from './params';
 export const REPORT_WINDOW_S = 1e-3;
 
 export interface SchedulerParams {
-  policy: PolicyName;
+  policy: PolicySpec;
   randomCount: number;
   policySeed: number;
   deviceCount: number;
@@ -60,9 +61,11 @@ export const schedulerKind: ActorKind<SchedulerState, SchedulerParams> = {
         return [state, [{ kind: 'send', to: ctx.self, type: 'report-deadline', body: message.body, delayS: REPORT_WINDOW_S }]] as const;
       case 'report-deadline': {
         const m = message.body as Decide;
-        const policy = createPolicy(state.params.policy, { randomCount: state.params.randomCount });
         const instance = slotInstance(state.params, state.reports, m.weight);
-        const { decision, state: policyState } = policy.decide(state.policyState, instance, m.slot);
+        // A process policy's decision comes from the driver: ask, and this message is handled again with the answer.
+        const choice = decideSlot(state.params.policy, { randomCount: state.params.randomCount }, state.policyState, instance, m.slot, ctx.answer);
+        if (choice.ask) return [state, [{ kind: 'ask', question: choice.ask }]] as const;
+        const { decision, state: policyState } = choice;
         const unavailable = instance.devices.filter((d) => d.available === false).map((d) => d.id);
         const published = { ...decision, unavailable };
         const byId = new Map(instance.devices.map((d) => [d.id, d]));

@@ -26,6 +26,9 @@ import { summarise } from './summary';
 import { fromJson, toJson, CorruptCheckpointError } from './serialize';
 import { topologyOf, resourcesOf } from './topology';
 import { ensureWritable, headerOf, RunSetupError, workerCount, writeAtomic } from './outputs';
+import { PolicyProcess, PolicyProcessError } from '../plugins/policyProcess';
+import { policyLabel } from '../plugins/policySpec';
+import type { PolicyQuestion } from '../../scheduler/plugins/slotPolicy';
 
 export interface RunOptions {
   outDir: string;
@@ -156,6 +159,7 @@ class Driver {
       const closing = slot === T;
       const t0 = this.state.t;
       let starts: SlotStart[];
+      const fadingBefore = this.state.fading;
       if (closing) starts = Array.from({ length: s.devices.count }, () => ({ slot, gain: 0, reachable: false, dropout: false, closing: true }));
       else {
         const next = medium.slot(this.state.fading, slot);
@@ -166,7 +170,7 @@ class Driver {
       if (!closing) this.runtime.send(SCHEDULER_ID, 'decide', { slot, weight: roundWeight(s.scheduler.roundWeightBase, slot, T) }, t0);
       const open = this.state.open;
       if (open) this.runtime.send(SERVER_ID, 'aggregate', { slot: open.slot, deadlineT: open.decisionT + s.training.deadlineS, roundStartT: open.decisionT }, t0);
-      const result = await this.runtime.runSlot(slot, { t: t0 });
+      const result = await this.runtime.runSlot(slot, { t: t0 }).catch((e: unknown) => this.policyFailed(e, progress, fadingBefore));
       const mail = result.mail;
       if (open) {
         const row = this.closeRound(open, mail);
@@ -196,6 +200,22 @@ class Driver {
     }
     progress.done();
     return this.finish(false);
+  }
+
+  /**
+   * A policy process that failed in the slot just run (README "Plug-ins"): the hosts are back at
+   * the last commit, so the driver goes back to the slot's start too, writes a checkpoint and the
+   * summary of the rounds done, and the run stops with the error; `resume` retries that slot.
+   */
+  private async policyFailed(e: unknown, progress: { done(): void }, fadingBefore: FadingState): Promise<never> {
+    if (e instanceof PolicyProcessError) {
+      this.state.fading = fadingBefore;
+      await this.checkpoint();
+      progress.done();
+      await this.finish(true);
+      console.error(`stopped after round ${this.state.rounds.length}; fix the policy, then continue with: airlora resume ${this.options.outDir}`);
+    }
+    throw e;
   }
 
   /** Completes round `open.slot` from the mail of the slot after it. */
@@ -244,7 +264,7 @@ class Driver {
     await this.runtime.close();
     const summary = summarise(this.state.rounds, {
       scenario: this.scenario.name,
-      policy: this.scenario.scheduler.policy,
+      policy: policyLabel(this.scenario.scheduler.policy),
       seed: this.scenario.seed,
       devices: this.scenario.devices.count,
       energyBudgetJ: this.scenario.devices.energyBudgetJ,
@@ -259,8 +279,9 @@ class Driver {
   }
 }
 
-async function startRuntime(scenario: Scenario, plan: RunPlan, outDir: string, options: RunOptions, restore?: { snapshot: RuntimeSnapshot; log: { hash: string; header: EventLogHeader } }): Promise<Runtime> {
+async function startRuntime(scenario: Scenario, plan: RunPlan, outDir: string, options: RunOptions, restore?: { snapshot: RuntimeSnapshot; log: { hash: string; header: EventLogHeader } }, policy?: PolicyProcess): Promise<Runtime> {
   return createRuntime({
+    ...(policy ? { answer: (ask) => policy.decide(ask.question as PolicyQuestion) } : {}),
     seed: scenario.seed,
     workers: workerCount(scenario, options.workers),
     topology: topologyOf(plan),
@@ -277,11 +298,24 @@ export async function runToFolder(scenario: Scenario, options: RunOptions): Prom
   ensureWritable(options.outDir);
   writeFileSync(join(options.outDir, 'scenario.json'), `${JSON.stringify(scenario, null, 2)}\n`);
   const plan = planRun(scenario);
-  const runtime = await startRuntime(scenario, plan, options.outDir, options);
-  for (const c of options.crashWorkers ?? []) runtime.injectWorkerCrash(c.worker, { slot: c.slot, step: c.step ?? 0 });
-  const medium = createSlotMedium(scenario, options.trace);
-  const driver = new Driver(scenario, plan, medium, options, { slot: 0, t: 0, fading: medium.initialState(), rounds: [], open: null, wallBeforeS: 0 }, runtime);
-  return withSigint(driver, options.outDir);
+  return withPolicyProcess(scenario, options.outDir, async (policy) => {
+    const runtime = await startRuntime(scenario, plan, options.outDir, options, undefined, policy);
+    for (const c of options.crashWorkers ?? []) runtime.injectWorkerCrash(c.worker, { slot: c.slot, step: c.step ?? 0 });
+    const medium = createSlotMedium(scenario, options.trace);
+    const driver = new Driver(scenario, plan, medium, options, { slot: 0, t: 0, fading: medium.initialState(), rounds: [], open: null, wallBeforeS: 0 }, runtime);
+    return withSigint(driver, options.outDir);
+  });
+}
+
+/** Runs `body` with the scenario's policy process started (when its policy is one), and stops the process after it. */
+async function withPolicyProcess<T>(scenario: Scenario, outDir: string, body: (policy?: PolicyProcess) => Promise<T>): Promise<T> {
+  const spec = scenario.scheduler.policy;
+  const policy = typeof spec === 'object' && 'command' in spec ? new PolicyProcess(spec, outDir) : undefined;
+  try {
+    return await body(policy);
+  } finally {
+    await policy?.close();
+  }
 }
 
 async function withSigint(driver: Driver, outDir: string): Promise<RunResult> {
@@ -323,9 +357,11 @@ export async function resumeFolder(dir: string, options: Omit<RunOptions, 'outDi
   const log = truncateEventLog(join(dir, 'events.jsonl'), cp.runtime.seq);
   const plan = planRun(cp.scenario);
   const runOptions = { ...options, outDir: dir };
-  const runtime = await startRuntime(cp.scenario, plan, dir, runOptions, { snapshot: cp.runtime, log });
-  const driver = new Driver(cp.scenario, plan, createSlotMedium(cp.scenario, options.trace), runOptions, cp.driver, runtime);
-  return withSigint(driver, dir);
+  return withPolicyProcess(cp.scenario, dir, async (policy) => {
+    const runtime = await startRuntime(cp.scenario, plan, dir, runOptions, { snapshot: cp.runtime, log }, policy);
+    const driver = new Driver(cp.scenario, plan, createSlotMedium(cp.scenario, options.trace), runOptions, cp.driver, runtime);
+    return withSigint(driver, dir);
+  });
 }
 
 export type { Checkpoint, DriverState };
