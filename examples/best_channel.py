@@ -76,6 +76,7 @@ def decide(inst):
     return {"admitted": [devices[k]["id"] for k in chosen], "bandwidth": "earliest-finish"}
 
 
-for line in sys.stdin:
-    message = json.loads(line)
-    print(json.dumps(decide(message["instance"])), flush=True)
+if __name__ == "__main__":
+    for line in sys.stdin:
+        message = json.loads(line)
+        print(json.dumps(decide(message["instance"])), flush=True)
