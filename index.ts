@@ -7,3 +7,5 @@ export * from './runtime/report';
 export * from './runtime/system';
 export * from './models';
 export * from './scheduler';
+export * from './runtime/plugins';
+export * from './runtime/library';
