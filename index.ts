@@ -9,3 +9,5 @@ export * from './models';
 export * from './scheduler';
 export * from './runtime/plugins';
 export * from './runtime/library';
+export type { Strategy, FitResult, FitFailure, GlobalModel } from './actors/strategy';
+export { createStrategy, type PluginStrategy } from './actors/strategyModule';

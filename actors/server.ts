@@ -12,7 +12,9 @@ import type { Aggregate, RoundSummary, SessionOpen, Upload, Weights } from './pr
 import type { Decision } from '../scheduler/instance';
 import { DRIVER_ID, evaluatorId, shardId, type LinkParams, type PayloadCosts } from './params';
 import { simulationResources } from './resources';
-import { createFedAvg, type FitFailure, type FitResult } from './strategy';
+import { type FitFailure, type FitResult } from './strategy';
+import { createStrategy } from './strategyModule';
+import type { StrategySpec } from '../runtime/scenario';
 
 export interface ServerParams {
   /** Edge-server shards the admitted devices are dealt to, in turn. */
@@ -21,7 +23,7 @@ export interface ServerParams {
   evaluators: number;
   link: LinkParams;
   costs: PayloadCosts;
-  aggregation: 'fedavg' | 'fedavg-product';
+  aggregation: StrategySpec;
   loraRank: number;
 }
 
@@ -61,7 +63,7 @@ export const serverKind: ActorKind<ServerState, ServerParams> = {
     let effects: Effect[] = [];
     const next = produce(state, (s) => {
       const p = s.params;
-      const strategy = createFedAvg(p.aggregation, p.loraRank);
+      const strategy = createStrategy(p.aggregation, p.loraRank);
       switch (message.type) {
         case 'decision': {
           const m = message.body as RoundOpenWithGains;

@@ -7,7 +7,7 @@ import { dirname } from 'node:path';
 import { z } from 'zod';
 import { DIGIT_COUNT_TOTAL, PRETRAIN_POOL } from '../models/data/digits';
 import { SENTENCE_COUNT_TOTAL, SENTIMENT_PRETRAIN_POOL } from '../models/data/sentiment';
-import { withResolvedPolicy } from './plugins/policySpec';
+import { withResolvedPlugins } from './plugins/policySpec';
 
 /** Each task's corpus: its size, and the head the committed foundation model was pre-trained on (the test split is the tail). */
 const CORPUS = {
@@ -45,6 +45,12 @@ export const policySpecSchema = z.union([z.enum(POLICY_NAMES), modulePolicySchem
 export type PolicySpec = z.infer<typeof policySpecSchema>;
 export type ModulePolicySpec = z.infer<typeof modulePolicySchema>;
 export type CommandPolicySpec = z.infer<typeof commandPolicySchema>;
+
+/** `training.aggregation`: a built-in strategy, or one from a module exporting `createStrategy(params)` (README "Plug-ins"). */
+export const strategySpecSchema = z.union([z.enum(['fedavg', 'fedavg-product']), z.strictObject({ module: z.string().min(1), params: z.unknown().optional() })], {
+  error: 'must be fedavg, fedavg-product or { "module": PATH, "params": {…} }',
+});
+export type StrategySpec = z.infer<typeof strategySpecSchema>;
 
 const cellSchema = z.strictObject({
   /** Cell radius R. */
@@ -121,7 +127,7 @@ const trainingSchema = z.strictObject({
   learningRate: positive().default(1e-3),
   /** T_max: round deadline. */
   deadlineS: positive().default(2),
-  aggregation: z.enum(['fedavg', 'fedavg-product']).default('fedavg'),
+  aggregation: strategySpecSchema.default('fedavg'),
   /** Test samples scored by the evaluator after each round. */
   evalSamples: z.number().int().min(1).default(1000),
 });
@@ -270,11 +276,11 @@ function fieldOf(path: readonly PropertyKey[]): string {
 
 /**
  * Validates a parsed scenario object; `file` names where it came from in errors. With `baseDir`,
- * the policy's relative paths (module, process cwd) are resolved against it (README "Plug-ins").
+ * the plug-ins' relative paths (modules, a process's cwd) are resolved against it (README "Plug-ins").
  */
 export function parseScenario(input: unknown, file = '<scenario>', baseDir?: string): Scenario {
   const result = scenarioSchema.safeParse(input);
-  if (result.success) return baseDir === undefined ? result.data : withResolvedPolicy(result.data, baseDir);
+  if (result.success) return baseDir === undefined ? result.data : withResolvedPlugins(result.data, baseDir);
   const problems = result.error.issues.map((issue) => {
     if (issue.code === 'unrecognized_keys')
       return issue.keys.map((k) => ({ field: fieldOf([...issue.path, k]), rule: 'unknown field' }));

@@ -4,19 +4,21 @@
  * names the same files wherever the run is replayed or resumed from.
  */
 import { basename, isAbsolute, resolve } from 'node:path';
-import { POLICY_NAMES, type PolicySpec, type Scenario } from '../scenario';
-import { loadModulePolicy, policyModuleDigest, resolvePolicyModule, SHIPPED_PREFIX } from '../../scheduler/plugins/modulePolicy';
+import { POLICY_NAMES, type PolicySpec, type Scenario, type StrategySpec } from '../scenario';
+import { loadModulePolicy } from '../../scheduler/plugins/modulePolicy';
+import { pluginModuleDigest, resolvePluginModule, SHIPPED_PREFIX } from '../../scheduler/plugins/pluginModule';
 
 /** The spec with relative paths made absolute against `baseDir` (the scenario file's folder), and a process's cwd filled in. */
 export function resolvePolicySpec(spec: PolicySpec, baseDir: string): PolicySpec {
   if (typeof spec !== 'object') return spec;
-  if ('module' in spec) return { ...spec, module: resolvePolicyModule(spec.module, baseDir) };
+  if ('module' in spec) return { ...spec, module: resolvePluginModule(spec.module, baseDir) };
   return { ...spec, cwd: spec.cwd === undefined ? resolve(baseDir) : resolve(baseDir, spec.cwd) };
 }
 
-/** The scenario with its policy's paths resolved against `baseDir`. */
-export function withResolvedPolicy(scenario: Scenario, baseDir: string): Scenario {
-  return { ...scenario, scheduler: { ...scenario.scheduler, policy: resolvePolicySpec(scenario.scheduler.policy, baseDir) } };
+/** The scenario with its plug-ins' paths (policy, aggregation strategy) resolved against `baseDir`. */
+export function withResolvedPlugins(scenario: Scenario, baseDir: string): Scenario {
+  const aggregation: StrategySpec = typeof scenario.training.aggregation === 'object' ? { ...scenario.training.aggregation, module: resolvePluginModule(scenario.training.aggregation.module, baseDir) } : scenario.training.aggregation;
+  return { ...scenario, scheduler: { ...scenario.scheduler, policy: resolvePolicySpec(scenario.scheduler.policy, baseDir) }, training: { ...scenario.training, aggregation } };
 }
 
 /** A short name for summaries, reports and folder names: the built-in name, the module policy's own name, or the process's script. */
@@ -49,11 +51,15 @@ export function looksLikeModule(arg: string): boolean {
 }
 
 /**
- * Header fields for the policy (INTERFACE.md "events.jsonl"): a module policy's file digest, so a
- * replay with a changed module is refused. A process policy's script is not digested here: a run
+ * Header fields for the plug-ins (INTERFACE.md "events.jsonl"): a module policy's and a module
+ * strategy's file digests, so a replay with a changed module is refused. A process policy's script is not digested here: a run
  * stopped by a broken script must resume, once it is fixed, into the log of the fixed script.
  */
-export function policyHeaderFields(spec: PolicySpec): { policyDigest?: { module: string; sha256: string } } {
-  if (typeof spec !== 'object' || !('module' in spec)) return {};
-  return { policyDigest: { module: spec.module, sha256: policyModuleDigest(spec.module) } };
+export function pluginHeaderFields(scenario: Scenario): { policyDigest?: { module: string; sha256: string }; strategyDigest?: { module: string; sha256: string } } {
+  const policy = scenario.scheduler.policy;
+  const strategy = scenario.training.aggregation;
+  return {
+    ...(typeof policy === 'object' && 'module' in policy ? { policyDigest: { module: policy.module, sha256: pluginModuleDigest('policy', policy.module) } } : {}),
+    ...(typeof strategy === 'object' ? { strategyDigest: { module: strategy.module, sha256: pluginModuleDigest('strategy', strategy.module) } } : {}),
+  };
 }

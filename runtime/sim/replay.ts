@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { readEventLog, type LogEvent } from '../eventLog';
 import { parseScenario, type PolicySpec, type Scenario } from '../scenario';
 import { policyLabel } from '../plugins/policySpec';
-import { policyModuleDigest } from '../../scheduler/plugins/modulePolicy';
+import { pluginModuleDigest, type PluginKind } from '../../scheduler/plugins/pluginModule';
 import type { GainTrace } from '../../channels/trace';
 import { availableBackends, type BackendName } from '../../models/backend';
 import { runToFolder } from './run';
@@ -68,20 +68,21 @@ export async function replayLog(file: string, options: ReplayOptions = {}): Prom
     const result = await runToFolder(scenario, { outDir, trace, progress: options.progress, workers: options.workers });
     return { ok: true, outDir, message: `counterfactual with policy ${policyLabel(options.policy)} on the recorded channel: final accuracy ${(100 * result.summary.finalAccuracy).toFixed(1)}%; written to ${outDir}` };
   }
-  checkPolicyDigest(contents.header['policyDigest'], file);
+  checkPluginDigest('policy', contents.header['policyDigest'], file);
+  checkPluginDigest('strategy', contents.header['strategyDigest'], file);
   if (contents.header['trace']) throw new ReplayError(`${file}: this log is itself a counterfactual on a recorded trace; replay the original log instead`);
   const backend = recordedBackend(contents.header.backend, file);
   await runToFolder(scenario, { outDir, progress: options.progress, workers: options.workers, recordedHeader: contents.header, backend });
   return compareLogs(contents.events, contents.hash, outDir);
 }
 
-/** A module policy must be the one recorded: a changed module could not give the same events (README "Plug-ins"). */
-function checkPolicyDigest(recorded: unknown, file: string): void {
+/** A plug-in module must be the one recorded: a changed module could not give the same events (README "Plug-ins"). */
+function checkPluginDigest(kind: PluginKind, recorded: unknown, file: string): void {
   if (recorded === undefined) return;
   const r = recorded as { module?: unknown; sha256?: unknown };
-  if (typeof r.module !== 'string' || typeof r.sha256 !== 'string') throw new ReplayError(`${file}: the header's policyDigest is malformed`);
-  const now = policyModuleDigest(r.module);
-  if (now !== r.sha256) throw new ReplayError(`${file}: the policy module ${r.module} changed since the run (recorded sha256 ${r.sha256.slice(0, 16)}…, now ${now.slice(0, 16)}…); restore it to replay, or replay with --policy for a counterfactual`);
+  if (typeof r.module !== 'string' || typeof r.sha256 !== 'string') throw new ReplayError(`${file}: the header's ${kind}Digest is malformed`);
+  const now = pluginModuleDigest(kind, r.module);
+  if (now !== r.sha256) throw new ReplayError(`${file}: the ${kind} module ${r.module} changed since the run (recorded sha256 ${r.sha256.slice(0, 16)}…, now ${now.slice(0, 16)}…); restore it to replay, or replay with --policy for a counterfactual`);
 }
 
 /** The backend a log was recorded on, if it loads here: another one rounds differently, so its events could not match. */
