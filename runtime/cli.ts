@@ -73,8 +73,9 @@ async function commandCompare(file: string, options: RunLikeOptions & { policies
   const out = resolve(options.out ?? `runs/${scenario.name}-compare-seed${scenario.seed}`);
   const { compareToFolder } = await import('./sim/compare');
   const summaries = await compareToFolder(scenario, names, { outDir: out, progress: !options.quiet, workers: options.workers });
+  const width = Math.max(14, ...summaries.map((s) => s.policy.length));
   for (const s of summaries)
-    console.log(`${s.policy.padEnd(14)} accuracy ${(100 * s.finalAccuracy).toFixed(1)}%  admitted ${s.meanAdmitted.toFixed(2)}  energy ${s.meanEnergyJPerDevice.toFixed(4)} J (max ${s.maxEnergyJPerDevice.toFixed(4)}, budget ${s.energyBudgetJ})  over budget ${s.devicesOverBudget}`);
+    console.log(`${s.policy.padEnd(width)} accuracy ${(100 * s.finalAccuracy).toFixed(1)}%  admitted ${s.meanAdmitted.toFixed(2)}  energy ${s.meanEnergyJPerDevice.toFixed(4)} J (max ${s.maxEnergyJPerDevice.toFixed(4)}, budget ${s.energyBudgetJ})  over budget ${s.devicesOverBudget}`);
   console.log(`report: ${resolve(out, 'report.html')}`);
   return 0;
 }
