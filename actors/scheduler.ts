@@ -6,8 +6,9 @@
  * messages to calls.
  */
 import { fromHandlers, senderOf, type ActorKind, type HandlerTable } from '../runtime/actor';
-import type { PolicyName } from '../runtime/scenario';
+import type { PolicySpec } from '../runtime/scenario';
 import { createPolicy } from '../scheduler';
+import { decideSlot } from '../scheduler/plugins/slotPolicy';
 import type { SlotInstance } from '../scheduler/instance';
 import type { DriverMessages, QueueReport, SchedulerMessages } from './protocol';
 import { DRIVER_ID, deviceId, type PayloadCosts } from './params';
@@ -16,7 +17,7 @@ import { DRIVER_ID, deviceId, type PayloadCosts } from './params';
 export const REPORT_WINDOW_S = 1e-3;
 
 export interface SchedulerParams {
-  policy: PolicyName;
+  policy: PolicySpec;
   randomCount: number;
   policySeed: number;
   deviceCount: number;
@@ -58,9 +59,11 @@ export const schedulerHandlers: HandlerTable<SchedulerState, SchedulerMessages> 
   decide: (state, message, ctx) => [state, [toSelf(ctx.self, 'report-deadline', message.body, REPORT_WINDOW_S)]],
   'report-deadline': (state, message, ctx) => {
     const m = message.body;
-    const policy = createPolicy(state.params.policy, { randomCount: state.params.randomCount });
     const instance = slotInstance(state.params, state.reports, m.weight);
-    const { decision, state: policyState } = policy.decide(state.policyState, instance, m.slot);
+    // A process policy's decision comes from the driver: ask, and this message is handled again with the answer.
+    const choice = decideSlot(state.params.policy, { randomCount: state.params.randomCount }, state.policyState, instance, m.slot, ctx.answer);
+    if (choice.ask) return [state, [{ kind: 'ask', question: choice.ask }]];
+    const { decision, state: policyState } = choice;
     const unavailable = instance.devices.filter((d) => d.available === false).map((d) => d.id);
     const byId = new Map(instance.devices.map((d) => [d.id, d]));
     const dataSizes = Object.fromEntries(decision.admitted.map((id) => [id, byId.get(id)?.dataSize ?? 0]));

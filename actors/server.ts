@@ -15,7 +15,9 @@ import { initHead, initLora } from '../models';
 import type { DeviceMessages, DriverMessages, EvaluatorMessages, HeadUpload, RoundSummary, ServerMessages, ShardMessages, Upload, Weights } from './protocol';
 import { DRIVER_ID, evaluatorId, shardId, type PayloadCosts } from './params';
 import { simulationResources } from './resources';
-import { createFedAvg, type FitFailure, type FitResult } from './strategy';
+import { type FitFailure, type FitResult } from './strategy';
+import { createStrategy } from './strategyModule';
+import type { StrategySpec } from '../runtime/scenario';
 
 export interface ServerParams {
   /** Edge-server shards the admitted devices are dealt to, in turn. */
@@ -24,7 +26,7 @@ export interface ServerParams {
   evaluators: number;
   radio: RadioConstants;
   costs: PayloadCosts;
-  aggregation: 'fedavg' | 'fedavg-product';
+  aggregation: StrategySpec;
   loraRank: number;
   /** T_max, s. */
   deadlineS: number;
@@ -78,7 +80,7 @@ export const serverHandlers: HandlerTable<ServerState, ServerMessages> = {
   'round-open': (state, message) => {
     const m = message.body;
     const p = state.params;
-    const strategy = createFedAvg(p.aggregation, p.loraRank);
+    const strategy = createStrategy(p.aggregation, p.loraRank);
     const starts = strategy.configureFit(m.slot, { lora: state.lora, head: state.head }, m.admitted);
     const effects: Effect[] = [];
     m.admitted.forEach((id, i) => {
@@ -116,7 +118,7 @@ export const serverHandlers: HandlerTable<ServerState, ServerMessages> = {
       const head = (state.heads[id] as Arrival<HeadUpload>).upload;
       return { device: id, dataSize: head.dataSize, head: head.weights, lora: (state.loras[id] as Arrival<Upload>).upload.weights };
     });
-    const global = createFedAvg(p.aggregation, p.loraRank).aggregateFit(m.slot, results, failures, { lora: state.lora, head: state.head });
+    const global = createStrategy(p.aggregation, p.loraRank).aggregateFit(m.slot, results, failures, { lora: state.lora, head: state.head });
     const summary: RoundSummary = {
       slot: m.slot,
       decidedT: state.decidedT,

@@ -22,7 +22,13 @@ export type Effect =
   /** Send a message; it is delivered at virtual time ctx.t + delayS (default 0). */
   | { readonly kind: 'send'; readonly to: string; readonly type: string; readonly body: unknown; readonly delayS?: number }
   /** Record a domain event (a decision, a random draw that matters) in the event log. */
-  | { readonly kind: 'log'; readonly type: string; readonly data: unknown };
+  | { readonly kind: 'log'; readonly type: string; readonly data: unknown }
+  /**
+   * Ask the driver (a policy process, README "Plug-ins"): must be the transition's only effect. The
+   * runtime gets the answer (`RuntimeOptions.answer`) and handles the same message again, in the
+   * same step, with `ctx.answer` set; only that second handling counts. Neither is logged as such.
+   */
+  | { readonly kind: 'ask'; readonly question: unknown };
 
 /** What a transition may read besides its state and message. */
 export interface ActorContext {
@@ -35,6 +41,8 @@ export interface ActorContext {
   readonly random: RandomStream;
   /** Large immutable things loaded once per worker (frozen weights, data sets), by name. */
   readonly resources: Readonly<Record<string, unknown>>;
+  /** The driver's answer when this message is handled again after an `ask` effect; undefined otherwise. */
+  readonly answer?: unknown;
 }
 
 /** An actor kind: the logic only. */

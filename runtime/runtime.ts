@@ -51,6 +51,19 @@ export interface RuntimeOptions {
   readonly restore?: RuntimeSnapshot;
   /** Called with every event as its slot commits. */
   readonly onEvent?: (event: LogEvent) => void;
+  /**
+   * Answers an actor's `ask` effect (a policy process, README "Plug-ins"). A rejection fails the
+   * slot: the hosts roll back to the last commit and `runSlot` rejects with it.
+   */
+  readonly answer?: (ask: DriverAsk) => Promise<unknown>;
+}
+
+/** An actor's question to the driver, from the message it handled at virtual time `t` of slot `slot`. */
+export interface DriverAsk {
+  readonly slot: number;
+  readonly actor: string;
+  readonly t: number;
+  readonly question: unknown;
 }
 
 /** What `runSlot` returns once the slot is quiescent and committed. */
@@ -302,7 +315,11 @@ class ActorRuntime implements Runtime {
           const input = this.transport.canFail ? structuredClone(injected) : injected;
           return await this.attempt(slot, startT, input, recoveries, options.pass === true);
         } catch (err) {
-          if (!(err instanceof WorkerDiedError)) throw err;
+          if (!(err instanceof WorkerDiedError)) {
+            // The slot failed (e.g. a driver answer): leave every host at the last commit, as if it never ran.
+            await this.recover('rollback').catch(() => undefined);
+            throw err;
+          }
           if (++recoveries > (this.options.maxRecoveriesPerSlot ?? 3))
             throw new RuntimeError(`slot ${slot}: workers died ${recoveries} times; giving up`, { cause: err });
           await this.recover('rollback');
@@ -432,7 +449,23 @@ class ActorRuntime implements Runtime {
       );
       draft.add(records.slice(drafted));
       drafted = records.length;
-      const results = await stepDone;
+      const results = [...(await stepDone)];
+      // Actors that asked the driver: their step is held by their host until the answers come back.
+      for (let asks = results.flatMap((r, h) => (r.asks ?? []).map((a) => ({ ...a, host: h }))); asks.length > 0; ) {
+        const answer = this.options.answer;
+        if (!answer) throw new RuntimeError(`slot ${slot}: ${asks[0]!.actor} asked the driver, and this runtime has no answer function`);
+        const answers = await Promise.all(asks.map((a) => answer({ slot, actor: a.actor, t: a.t, question: a.question })));
+        const again = await Promise.all(
+          this.endpoints.map((ep, h) => {
+            const mine = asks.flatMap((a, i) => (a.host === h ? [[a.actor, answers[i]] as const] : []));
+            return mine.length === 0 ? EMPTY_STEP : ep.step({ slot, step, mail: [], answers: mine }, []);
+          }),
+        );
+        again.forEach((r, h) => {
+          if (r.effects.length > 0) results[h] = { ...results[h]!, effects: [...results[h]!.effects, ...r.effects], mailFallbacks: (results[h]!.mailFallbacks ?? 0) + (r.mailFallbacks ?? 0) };
+        });
+        asks = again.flatMap((r, h) => (r.asks ?? []).map((a) => ({ ...a, host: h })));
+      }
       const effects: OutEffect[] = [];
       results.forEach((r, h) => {
         handled += r.handled;

@@ -7,13 +7,15 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EVENT_LOG_VERSION, EVENT_LOG_WRITERS, readEventLog, type EventLogHeader, type LogEvent } from '../eventLog';
-import { parseScenario, type PolicyName, type Scenario } from '../scenario';
+import { parseScenario, type PolicySpec, type Scenario } from '../scenario';
+import { policyLabel } from '../plugins/policySpec';
+import { pluginModuleDigest, type PluginKind } from '../../scheduler/plugins/pluginModule';
 import type { GainTrace } from '../../channels/trace';
 import { availableBackends, BACKEND_NAMES, type BackendName } from '../../models/backend';
 import { runToFolder } from './run';
 
 export interface ReplayOptions {
-  policy?: PolicyName;
+  policy?: PolicySpec;
   outDir?: string;
   workers?: number;
   progress?: boolean;
@@ -64,8 +66,10 @@ export async function replayLog(file: string, options: ReplayOptions = {}): Prom
     const trace = traceFromEvents(contents.events, scenario.devices.count, scenario.training.rounds, file);
     scenario = { ...scenario, scheduler: { ...scenario.scheduler, policy: options.policy } };
     const result = await runToFolder(scenario, { outDir, trace, progress: options.progress, workers: options.workers });
-    return { ok: true, outDir, message: `counterfactual with policy ${options.policy} on the recorded channel: final accuracy ${(100 * result.summary.finalAccuracy).toFixed(1)}%; written to ${outDir}` };
+    return { ok: true, outDir, message: `counterfactual with policy ${policyLabel(options.policy)} on the recorded channel: final accuracy ${(100 * result.summary.finalAccuracy).toFixed(1)}%; written to ${outDir}` };
   }
+  checkPluginDigest('policy', contents.header['policyDigest'], file);
+  checkPluginDigest('strategy', contents.header['strategyDigest'], file);
   if (contents.header['trace']) throw new ReplayError(`${file}: this log is itself a counterfactual on a recorded trace; replay the original log instead`);
   checkReplayableVersion(contents.header, file);
   const backend = recordedBackend(contents.header.backend, file);
@@ -85,6 +89,15 @@ function checkReplayableVersion(header: EventLogHeader, file: string): void {
     `${file}: written by airlora ${String(header.packageVersion)} in event log version ${header.version}; this release replays version ${EVENT_LOG_VERSION} logs of the built-in simulation. ` +
       `Replay it with the release that wrote it${writer ? ` (${writer}: git checkout ${writer.replace('commit ', '')} && npm ci && npm run build && node bin/airlora.js replay ${file})` : ''}`,
   );
+}
+
+/** A plug-in module must be the one recorded: a changed module could not give the same events (README "Plug-ins"). */
+function checkPluginDigest(kind: PluginKind, recorded: unknown, file: string): void {
+  if (recorded === undefined) return;
+  const r = recorded as { module?: unknown; sha256?: unknown };
+  if (typeof r.module !== 'string' || typeof r.sha256 !== 'string') throw new ReplayError(`${file}: the header's ${kind}Digest is malformed`);
+  const now = pluginModuleDigest(kind, r.module);
+  if (now !== r.sha256) throw new ReplayError(`${file}: the ${kind} module ${r.module} changed since the run (recorded sha256 ${r.sha256.slice(0, 16)}…, now ${now.slice(0, 16)}…); restore it to replay, or replay with --policy for a counterfactual`);
 }
 
 /** The backend a log was recorded on, if it loads here: another one rounds differently, so its events could not match. */

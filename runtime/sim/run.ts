@@ -29,6 +29,9 @@ import { topologyOf, resourcesOf, samePlannedActors } from './topology';
 import { expandTopology } from './customTopology';
 import type { ActorSpec } from '../topology';
 import { ensureWritable, headerOf, RunSetupError, workerCount, writeAtomic } from './outputs';
+import { PolicyProcess, PolicyProcessError } from '../plugins/policyProcess';
+import { policyLabel } from '../plugins/policySpec';
+import type { PolicyQuestion } from '../../scheduler/plugins/slotPolicy';
 
 export interface RunOptions {
   outDir: string;
@@ -146,11 +149,13 @@ class Driver {
       const slot = this.state.slot;
       const closing = slot === T;
       const t0 = this.state.t;
+      const fadingBefore = this.state.fading;
       const starts: SlotStart[] = closing ? Array.from({ length: s.devices.count }, () => ({ slot, gain: 0, reachable: false, dropout: false, closing: true })) : medium.open(slot, t0);
       this.state.fading = medium.fadingState;
       starts.forEach((start, k) => this.runtime.send(deviceId(k), 'slot-start', start, t0));
       if (!closing) this.runtime.send(SCHEDULER_ID, 'decide', { slot, weight: roundWeight(s.scheduler.roundWeightBase, slot, T) }, t0);
-      const control = await this.runtime.runSlot(slot, { t: t0 });
+      // Pass A is where the scheduler decides: a policy process that fails there stops the run here.
+      const control = await this.runtime.runSlot(slot, { t: t0 }).catch((e: unknown) => this.policyFailed(e, progress, fadingBefore));
       const open = this.state.open;
       if (open) {
         const row = this.closeRound(open, control.mail);
@@ -171,6 +176,22 @@ class Driver {
     }
     progress.done();
     return this.finish(false);
+  }
+
+  /**
+   * A policy process that failed in the slot's pass A (README "Plug-ins"): the hosts are back at
+   * the last commit, so the driver goes back to the slot's start too, writes a checkpoint and the
+   * summary of the rounds done, and the run stops with the error; `resume` retries that slot.
+   */
+  private async policyFailed(e: unknown, progress: { done(): void }, fadingBefore: FadingState): Promise<never> {
+    if (e instanceof PolicyProcessError) {
+      this.state.fading = fadingBefore;
+      await this.checkpoint();
+      progress.done();
+      await this.finish(true);
+      console.error(`stopped after round ${this.state.rounds.length}; fix the policy, then continue with: airlora resume ${this.options.outDir}`);
+    }
+    throw e;
   }
 
   /**
@@ -248,7 +269,7 @@ class Driver {
     await this.runtime.close();
     const summary = summarise(this.state.rounds, {
       scenario: this.scenario.name,
-      policy: this.scenario.scheduler.policy,
+      policy: policyLabel(this.scenario.scheduler.policy),
       seed: this.scenario.seed,
       devices: this.scenario.devices.count,
       energyBudgetJ: this.scenario.devices.energyBudgetJ,
@@ -279,9 +300,10 @@ function actorsOf(scenario: Scenario, plan: RunPlan, baseDir: string): { topolog
   return { topology, headerScenario };
 }
 
-async function startRuntime(scenario: Scenario, plan: RunPlan, outDir: string, options: RunOptions, restore?: { snapshot: RuntimeSnapshot; log: { hash: string; header: EventLogHeader } }): Promise<Runtime> {
+async function startRuntime(scenario: Scenario, plan: RunPlan, outDir: string, options: RunOptions, restore?: { snapshot: RuntimeSnapshot; log: { hash: string; header: EventLogHeader } }, policy?: PolicyProcess): Promise<Runtime> {
   const { topology, headerScenario } = actorsOf(scenario, plan, options.baseDir ?? process.cwd());
   return createRuntime({
+    ...(policy ? { answer: (ask) => policy.decide(ask.question as PolicyQuestion) } : {}),
     seed: scenario.seed,
     workers: workerCount(scenario, options.workers),
     topology,
@@ -298,11 +320,24 @@ export async function runToFolder(scenario: Scenario, options: RunOptions): Prom
   ensureWritable(options.outDir);
   writeFileSync(join(options.outDir, 'scenario.json'), `${JSON.stringify(scenario, null, 2)}\n`);
   const plan = planRun(scenario);
-  const runtime = await startRuntime(scenario, plan, options.outDir, options);
-  for (const c of options.crashWorkers ?? []) runtime.injectWorkerCrash(c.worker, { slot: c.slot, step: c.step ?? 0 });
-  const medium = createLiveMedium(scenario, undefined, options.trace);
-  const driver = new Driver(scenario, plan, medium, options, { slot: 0, t: 0, fading: medium.fadingState, rounds: [], open: null, wallBeforeS: 0 }, runtime);
-  return withSigint(driver, options.outDir);
+  return withPolicyProcess(scenario, options.outDir, async (policy) => {
+    const runtime = await startRuntime(scenario, plan, options.outDir, options, undefined, policy);
+    for (const c of options.crashWorkers ?? []) runtime.injectWorkerCrash(c.worker, { slot: c.slot, step: c.step ?? 0 });
+    const medium = createLiveMedium(scenario, undefined, options.trace);
+    const driver = new Driver(scenario, plan, medium, options, { slot: 0, t: 0, fading: medium.fadingState, rounds: [], open: null, wallBeforeS: 0 }, runtime);
+    return withSigint(driver, options.outDir);
+  });
+}
+
+/** Runs `body` with the scenario's policy process started (when its policy is one), and stops the process after it. */
+async function withPolicyProcess<T>(scenario: Scenario, outDir: string, body: (policy?: PolicyProcess) => Promise<T>): Promise<T> {
+  const spec = scenario.scheduler.policy;
+  const policy = typeof spec === 'object' && 'command' in spec ? new PolicyProcess(spec, outDir) : undefined;
+  try {
+    return await body(policy);
+  } finally {
+    await policy?.close();
+  }
 }
 
 async function withSigint(driver: Driver, outDir: string): Promise<RunResult> {
@@ -348,9 +383,11 @@ export async function resumeFolder(dir: string, options: Omit<RunOptions, 'outDi
   // The rest of the run on the backend its first part ran on.
   const recorded = BACKEND_NAMES.find((name) => name === log.header.backend);
   const runOptions = { ...options, outDir: dir, ...(recorded && !options.backend ? { backend: recorded } : {}) };
-  const runtime = await startRuntime(cp.scenario, plan, dir, runOptions, { snapshot: cp.runtime, log });
-  const driver = new Driver(cp.scenario, plan, createLiveMedium(cp.scenario, cp.driver.fading, options.trace), runOptions, cp.driver, runtime);
-  return withSigint(driver, dir);
+  return withPolicyProcess(cp.scenario, dir, async (policy) => {
+    const runtime = await startRuntime(cp.scenario, plan, dir, runOptions, { snapshot: cp.runtime, log }, policy);
+    const driver = new Driver(cp.scenario, plan, createLiveMedium(cp.scenario, cp.driver.fading, options.trace), runOptions, cp.driver, runtime);
+    return withSigint(driver, dir);
+  });
 }
 
 export type { Checkpoint, DriverState };
