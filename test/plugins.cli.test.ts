@@ -1,6 +1,6 @@
 /** Module paths on the command line (README "Plug-ins"): `--policy` and `--policies` take them wherever they take names. */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -19,14 +19,19 @@ describe('policy modules on the command line', () => {
     expect(misspelt.stderr).toMatch(/unknown policy 'best-chanel' \(known: lyapunov, .*best-channel.*; or a module path/);
   });
 
-  it('compare --policies mixes a built-in name and a module path (relative to the working directory), one folder each', () => {
+  it('compare --policies mixes a built-in name and a module path (relative to the working directory), one run folder each', () => {
     const out = join(dir, 'compare');
     const r = airlora('compare', 'scenarios/quick.json', '--policies', 'best-channel,examples/proportional-fair.js', '--rounds', '1', '--out', out, '--quiet', '--workers', '1');
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^best-channel +accuracy/m);
     expect(r.stdout).toMatch(/^proportional-fair +accuracy/m);
-    const header = JSON.parse(readFileSync(join(out, 'proportional-fair', 'events.jsonl'), 'utf8').split('\n')[0]!) as { policy: unknown; policyDigest: { module: string } };
+    // compare is a study over policies: one run folder per policy under runs/, named by the policy's label.
+    const folders = readdirSync(join(out, 'runs'));
+    expect(folders.filter((f) => f.startsWith('policy=best-channel_'))).toHaveLength(1);
+    const module = folders.find((f) => f.startsWith('policy=proportional-fair_'));
+    expect(module).toBeDefined();
+    const header = JSON.parse(readFileSync(join(out, 'runs', module!, 'events.jsonl'), 'utf8').split('\n')[0]!) as { policy: unknown; policyDigest: { module: string } };
     expect(header.policy).toEqual({ module: join(ROOT, 'examples', 'proportional-fair.js') });
     expect(header.policyDigest.module).toBe(join(ROOT, 'examples', 'proportional-fair.js'));
   });
