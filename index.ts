@@ -8,3 +8,7 @@ export * from './runtime/system';
 export * from './models';
 export * from './scheduler';
 export * from './runtime/study';
+export * from './runtime/plugins';
+export * from './runtime/library';
+export type { Strategy, FitResult, FitFailure, GlobalModel } from './actors/strategy';
+export { createStrategy, type PluginStrategy } from './actors/strategyModule';

@@ -1,32 +1,35 @@
 /**
  * Device actor (MODEL.md §1, §2): holds its data shard (by index into the worker's data set),
  * the frozen embedding (per worker), its task module during a round, and its virtual energy
- * queue Q_k. Every cut it sends is charged with its airtime (delay) and transmit energy.
+ * queue Q_k. Every cut it sends is charged on its link in the applied decision by the medium's one
+ * charge (channels/transfer.ts `completeTransfer`: airtime as the delay, transmit energy), its compute
+ * by scheduler/costs.ts `deviceCompute`: the same code as the scheduler's prediction.
  */
-import { produce } from 'immer';
-import type { ActorContext, ActorKind, Effect, Envelope } from '../runtime/actor';
-import type { BitsByType } from '../runtime/metrics';
-import { uplinkRateBps } from '../channels/linkBudget';
-import { airtimeS } from '../channels/inverse';
+import { current, produce, type Draft } from 'immer';
+import { fromHandlers, senderOf, type ActorContext, type ActorKind, type Effect, type HandlerTable } from '../runtime/actor';
+import { completeTransfer, type TransferCompletion, type TransferRequest } from '../channels/transfer';
+import type { LinkState } from '../channels/linkState';
+import type { RadioConstants } from '../channels/params';
 import { updateQueue } from '../scheduler/queues';
+import { deviceCompute } from '../scheduler/costs';
 import { embed, headStep, initOptimizerState } from '../models';
 import type { OptimizerState } from '../models/optimizer';
-import type { Admission, CutMessage, QueueReport, QueueUpdate, RoundReport, SlotStart, Upload, Weights } from './protocol';
-import { DRIVER_ID, SCHEDULER_ID, SERVER_ID, type LinkParams, type PayloadCosts } from './params';
+import type { DeviceMessages, DriverMessages, HeadUpload, QueueReport, SchedulerMessages, ServerMessages, ShardMessages, Weights } from './protocol';
+import { DRIVER_ID, SCHEDULER_ID, SERVER_ID, type PayloadCosts } from './params';
 import { simulationResources } from './resources';
 
 export interface DeviceParams {
   index: number;
   cpuHz: number;
   flopsPerCycle: number;
-  powerW: number;
   /** Ē_k, J per round. */
   energyBudgetJ: number;
   kappa: number;
   localIterations: number;
   batchSize: number;
   learningRate: number;
-  link: LinkParams;
+  /** The medium's constants, with this device's transmit power p_k. */
+  radio: RadioConstants;
   costs: PayloadCosts;
 }
 
@@ -38,38 +41,44 @@ export interface DeviceState {
   gain: number;
   reachable: boolean;
   dropout: boolean;
-  admitted: boolean;
-  uplinkRateBps: number;
+  /** This round's link in the applied decision (null: not admitted). */
+  link: LinkState | null;
   iteration: number;
   head: Weights | null;
   headOptimizer: OptimizerState | null;
   lossSum: number;
   /** E_k^t spent so far this round, J. */
   energyJ: number;
-  bits: BitsByType;
+  /** Every transfer of this round, both directions, in order. */
+  transfers: TransferCompletion[];
   /** The edge-server shard holding this device's LoRA copy this round. */
   shard: string;
   /** Labels of the mini-batch whose activations are in flight (they never leave the device). */
   labels: Int32Array | null;
 }
 
-const noBits = (): BitsByType => ({ activations: 0, features: 0, gradients: 0, heads: 0 });
-
-/** Device compute time and energy of one local iteration: F/(f c) and κ (F/c) f². MODEL.md §4. */
-function iterationCompute(p: DeviceParams): { timeS: number; energyJ: number } {
-  const cycles = p.costs.deviceFlopsPerIteration / p.flopsPerCycle;
-  return { timeS: cycles / p.cpuHz, energyJ: p.kappa * cycles * p.cpuHz * p.cpuHz };
-}
+const toShard = senderOf<ShardMessages>();
+const toServer = senderOf<ServerMessages>();
+const toScheduler = senderOf<SchedulerMessages>();
+const toDriver = senderOf<DriverMessages>();
 
 function sampleBatch(shard: readonly number[], size: number, ctx: ActorContext): number[] {
   return Array.from({ length: size }, () => shard[ctx.random.int(shard.length)] as number);
 }
 
-/** Embeds a fresh mini-batch and sends its activations up; returns the labels kept for the head step. */
-function sendActivations(s: DeviceState, ctx: ActorContext, afterS: number): { effects: Effect[]; labels: Int32Array } {
+/** Charges an uplink transfer of this round on the device's link: adds its energy and keeps it; returns its airtime. MODEL.md §4. */
+function chargeUplink(s: Draft<DeviceState>, link: LinkState, type: TransferRequest['type'], bits: number): number {
+  const done = completeTransfer({ device: s.params.index, type, direction: 'uplink', bits }, link, s.params.radio, s.slot);
+  s.energyJ += done.energyJ;
+  s.transfers.push(done);
+  return done.airtimeS;
+}
+
+/** Embeds a fresh mini-batch and sends its activations up after `afterS`; returns the labels kept for the head step. */
+function sendActivations(s: Draft<DeviceState>, link: LinkState, ctx: ActorContext, afterS: number): { effects: Effect[]; labels: Int32Array } {
   const { foundation, train, shards } = simulationResources(ctx);
-  const shard = shards[s.params.index] ?? [];
-  const rows = sampleBatch(shard, s.params.batchSize, ctx);
+  const p = s.params;
+  const rows = sampleBatch(shards[p.index] ?? [], p.batchSize, ctx);
   const features = new Float32Array(rows.length * train.featureSize);
   const labels = new Int32Array(rows.length);
   rows.forEach((r, i) => {
@@ -77,15 +86,93 @@ function sendActivations(s: DeviceState, ctx: ActorContext, afterS: number): { e
     labels[i] = train.labels[r] as number;
   });
   const activations = embed(foundation, features, rows.length);
-  const compute = iterationCompute(s.params);
-  const upS = airtimeS(s.params.costs.activationsBits, s.uplinkRateBps);
-  s.energyJ += compute.energyJ + s.params.powerW * upS;
-  s.bits.activations += s.params.costs.activationsBits;
-  return {
-    labels,
-    effects: [{ kind: 'send', to: s.shard, type: 'activations', body: { slot: s.slot, cut: activations }, delayS: afterS + compute.timeS + upS }],
-  };
+  const compute = deviceCompute(p.costs.deviceFlopsPerIteration, p.cpuHz, p.flopsPerCycle, p.kappa);
+  s.energyJ += compute.energyJ;
+  const upS = chargeUplink(s, link, 'activations', p.costs.activationsBits);
+  return { labels, effects: [toShard(s.shard, 'activations', { slot: s.slot, cut: activations }, afterS + compute.timeS + upS)] };
 }
+
+type Transition = readonly [DeviceState, readonly Effect[]];
+
+/** Runs `recipe` on a draft of the state; the effects it returns come back beside the new state. */
+function recipe(state: DeviceState, body: (s: Draft<DeviceState>) => Effect[]): Transition {
+  let effects: Effect[] = [];
+  const next = produce(state, (s) => {
+    effects = body(s);
+  });
+  return [next, effects];
+}
+
+/** The device's handler table: one transition per message of its protocol (actors/protocol.ts). */
+export const deviceHandlers: HandlerTable<DeviceState, DeviceMessages> = {
+  'slot-start': (state, message, ctx) =>
+    recipe(state, (s) => {
+      const m = message.body;
+      const p = s.params;
+      const effects: Effect[] = [];
+      // Close the previous round's virtual energy queue (E = 0 when not admitted). MODEL.md §6.
+      if (s.slot >= 0) {
+        s.queueJ = updateQueue(s.queueJ, s.energyJ, p.energyBudgetJ);
+        effects.push(toDriver(DRIVER_ID, 'queue', { index: p.index, round: s.slot, queue: s.queueJ, energyJ: s.energyJ }));
+      }
+      Object.assign(s, { slot: m.slot, gain: m.gain, reachable: m.reachable, dropout: m.dropout, link: null, energyJ: 0, transfers: [], lossSum: 0, iteration: 0, head: null, headOptimizer: null, labels: null });
+      if (m.closing || !m.reachable) return effects; // silent: no report, so the scheduler treats it as unavailable
+      const { shards } = simulationResources(ctx);
+      const report: QueueReport = {
+        index: p.index, id: ctx.self, queue: s.queueJ, gain: m.gain, powerW: p.radio.powerW, cpuHz: p.cpuHz,
+        flopsPerCycle: p.flopsPerCycle, deviceFlopsPerIteration: p.costs.deviceFlopsPerIteration, dataSize: shards[p.index]?.length ?? 0,
+      };
+      effects.push(toScheduler(SCHEDULER_ID, 'queue-report', report));
+      return effects;
+    }),
+
+  'global-head': (state, message, ctx) =>
+    recipe(state, (s) => {
+      const m = message.body;
+      if (s.dropout) return []; // a dropped device goes quiet; the server records the failure
+      if (m.slot !== s.slot) throw new Error(`${ctx.self}: global head of round ${m.slot} in slot ${s.slot}`);
+      s.link = m.link;
+      s.head = m.head;
+      s.shard = m.shard;
+      s.headOptimizer = initOptimizerState(m.head);
+      s.transfers.push(m.charge);
+      const sent = sendActivations(s, m.link, ctx, 0);
+      s.labels = sent.labels;
+      return sent.effects;
+    }),
+
+  features: (state, message, ctx) =>
+    recipe(state, (s) => {
+      const m = message.body;
+      const p = s.params;
+      const link = s.link;
+      if (!link || !s.head || !s.headOptimizer || !s.labels) throw new Error(`${ctx.self}: features before the global head`);
+      s.transfers.push(m.charge);
+      const step = headStep(simulationResources(ctx).foundation, s.head as Weights, s.headOptimizer as OptimizerState, m.cut, s.labels as Int32Array, p.learningRate);
+      s.head = step.head;
+      s.headOptimizer = step.headOpt;
+      s.lossSum += step.loss;
+      s.iteration += 1;
+      const gradS = chargeUplink(s, link, 'gradients', p.costs.gradientsBits);
+      const effects: Effect[] = [toShard(s.shard, 'cut-gradient', { slot: s.slot, cut: step.featureGrad, last: s.iteration >= p.localIterations }, gradS)];
+      if (s.iteration < p.localIterations) {
+        const sent = sendActivations(s, link, ctx, gradS);
+        s.labels = sent.labels;
+        return [...effects, ...sent.effects];
+      }
+      const headS = chargeUplink(s, link, 'heads', p.costs.headBits);
+      // The head arrives at ctx.t + delay, the runtime's sum: the finish time is that same number.
+      const uploadS = gradS + headS;
+      const upload: HeadUpload = {
+        slot: s.slot, device: ctx.self, dataSize: simulationResources(ctx).shards[p.index]?.length ?? 0, weights: step.head,
+        report: { energyJ: s.energyJ, transfers: current(s.transfers) as TransferCompletion[], meanLoss: s.lossSum / s.iteration, finishT: ctx.t + uploadS },
+      };
+      s.head = null;
+      s.headOptimizer = null;
+      s.labels = null;
+      return [...effects, toServer(SERVER_ID, 'head-upload', upload, uploadS)];
+    }),
+};
 
 export const deviceKind: ActorKind<DeviceState, DeviceParams> = {
   kind: 'device',
@@ -97,97 +184,15 @@ export const deviceKind: ActorKind<DeviceState, DeviceParams> = {
     gain: 0,
     reachable: true,
     dropout: false,
-    admitted: false,
-    uplinkRateBps: 0,
+    link: null,
     iteration: 0,
     head: null,
     headOptimizer: null,
     lossSum: 0,
     energyJ: 0,
-    bits: noBits(),
+    transfers: [],
     labels: null,
     shard: '',
   }),
-
-  transition(state, message: Envelope, ctx) {
-    let effects: Effect[] = [];
-    const next = produce(state, (s) => {
-      const p = s.params;
-      switch (message.type) {
-        case 'slot-start': {
-          const m = message.body as SlotStart;
-          // Close the previous round's virtual energy queue (E = 0 when not admitted). MODEL.md §6.
-          if (s.slot >= 0) {
-            s.queueJ = updateQueue(s.queueJ, s.energyJ, p.energyBudgetJ);
-            const update: QueueUpdate = { index: p.index, round: s.slot, queue: s.queueJ, energyJ: s.energyJ };
-            effects.push({ kind: 'send', to: DRIVER_ID, type: 'queue', body: update });
-          }
-          Object.assign(s, { slot: m.slot, gain: m.gain, reachable: m.reachable, dropout: m.dropout, admitted: false, energyJ: 0, bits: noBits(), lossSum: 0, iteration: 0, head: null, headOptimizer: null, labels: null });
-          if (m.closing || !m.reachable) return; // silent: no report, so the scheduler treats it as unavailable
-          const { shards } = simulationResources(ctx);
-          const report: QueueReport = {
-            index: p.index, id: ctx.self, queue: s.queueJ, gain: m.gain, powerW: p.powerW, cpuHz: p.cpuHz,
-            flopsPerCycle: p.flopsPerCycle, deviceFlopsPerIteration: p.costs.deviceFlopsPerIteration, dataSize: shards[p.index]?.length ?? 0,
-          };
-          effects.push({ kind: 'send', to: SCHEDULER_ID, type: 'queue-report', body: report });
-          return;
-        }
-        case 'admission': {
-          const m = message.body as Admission;
-          s.admitted = true;
-          s.uplinkRateBps = uplinkRateBps(m.fraction, p.link.bandwidthHz, p.powerW, s.gain, p.link.noisePsdWPerHz);
-          return;
-        }
-        case 'global-head': {
-          const m = message.body as { slot: number; head: Weights; shard: string };
-          if (!s.admitted || s.dropout) return; // a dropped device goes quiet; the server records the failure
-          s.head = m.head;
-          s.shard = m.shard;
-          s.headOptimizer = initOptimizerState(m.head);
-          s.bits.heads += p.costs.headBits;
-          const sent = sendActivations(s, ctx, 0);
-          s.labels = sent.labels;
-          effects = sent.effects;
-          return;
-        }
-        case 'features': {
-          const m = message.body as { slot: number; cut: CutMessage };
-          if (!s.head || !s.headOptimizer || !s.labels) throw new Error(`${ctx.self}: features before the global head`);
-          const step = headStep(simulationResources(ctx).foundation, s.head as Weights, s.headOptimizer as OptimizerState, m.cut, s.labels as Int32Array, p.learningRate);
-          s.head = step.head;
-          s.headOptimizer = step.headOpt;
-          s.lossSum += step.loss;
-          s.bits.features += p.costs.featuresBits;
-          s.bits.gradients += p.costs.gradientsBits;
-          s.iteration += 1;
-          const gradS = airtimeS(p.costs.gradientsBits, s.uplinkRateBps);
-          s.energyJ += p.powerW * gradS;
-          effects = [{ kind: 'send', to: s.shard, type: 'cut-gradient', body: { slot: s.slot, cut: step.featureGrad, last: s.iteration >= p.localIterations }, delayS: gradS }];
-          if (s.iteration < p.localIterations) {
-            const sent = sendActivations(s, ctx, gradS);
-            s.labels = sent.labels;
-            effects.push(...sent.effects);
-            return;
-          }
-          const headS = airtimeS(p.costs.headBits, s.uplinkRateBps);
-          s.energyJ += p.powerW * headS;
-          s.bits.heads += p.costs.headBits;
-          const upload: Upload = { slot: s.slot, device: ctx.self, dataSize: simulationResources(ctx).shards[p.index]?.length ?? 0, weights: step.head };
-          const report: RoundReport = { slot: s.slot, device: ctx.self, energyJ: s.energyJ, bits: { ...s.bits }, meanLoss: s.lossSum / s.iteration, finishT: ctx.t + gradS + headS };
-          effects.push(
-            { kind: 'send', to: SERVER_ID, type: 'head-upload', body: upload, delayS: gradS + headS },
-            { kind: 'send', to: DRIVER_ID, type: 'round-report', body: report, delayS: gradS + headS },
-          );
-          s.head = null;
-          s.headOptimizer = null;
-          s.labels = null;
-          return;
-        }
-        default:
-          throw new Error(`${ctx.self}: unexpected message ${message.type}`);
-      }
-    });
-    return [next, effects] as const;
-  },
+  transition: fromHandlers(deviceHandlers),
 };
-

@@ -3,9 +3,9 @@
  * after each round. Slices are fixed by the shard index, and the driver adds the shards' counts in
  * shard order, so the accuracy does not depend on how many workers scored them.
  */
-import type { ActorKind } from '../runtime/actor';
-import { evaluate, selectRows } from '../models';
-import type { Evaluation, Weights } from './protocol';
+import { fromHandlers, senderOf, type ActorKind, type HandlerTable } from '../runtime/actor';
+import { selectRows } from '../models';
+import type { DriverMessages, Evaluation, EvaluatorMessages } from './protocol';
 import { DRIVER_ID } from './params';
 import { simulationResources } from './resources';
 
@@ -24,17 +24,25 @@ export function evaluatorSlice(shard: number, shards: number, samples: number): 
   return Array.from({ length: to - from }, (_, i) => from + i);
 }
 
-export const evaluatorKind: ActorKind<EvaluatorParams & { evaluated: number }, EvaluatorParams> = {
+export type EvaluatorState = EvaluatorParams & { evaluated: number };
+
+const toDriver = senderOf<DriverMessages>();
+
+/** The evaluator's handler table (actors/protocol.ts). */
+export const evaluatorHandlers: HandlerTable<EvaluatorState, EvaluatorMessages> = {
+  'global-model': (state, message, ctx) => {
+    const m = message.body;
+    const { compute, test } = simulationResources(ctx);
+    const rows = evaluatorSlice(state.shard, state.shards, Math.min(state.evalSamples, test.count));
+    const score = rows.length > 0 ? compute.evaluate(m.lora, m.head, selectRows(test, rows)) : { accuracy: 0, loss: 0 };
+    const evaluation: Evaluation = { slot: m.slot, shard: state.shard, samples: rows.length, correct: Math.round(score.accuracy * rows.length), lossSum: score.loss * rows.length };
+    return [{ ...state, evaluated: state.evaluated + 1 }, [toDriver(DRIVER_ID, 'evaluation', evaluation)]];
+  },
+};
+
+export const evaluatorKind: ActorKind<EvaluatorState, EvaluatorParams> = {
   kind: 'evaluator',
   resources: ['simulation'],
   initialState: (params) => ({ ...params, evaluated: 0 }),
-  transition(state, message, ctx) {
-    if (message.type !== 'global-model') throw new Error(`${ctx.self}: unexpected message ${message.type}`);
-    const m = message.body as { slot: number; lora: Weights; head: Weights };
-    const { foundation, test } = simulationResources(ctx);
-    const rows = evaluatorSlice(state.shard, state.shards, Math.min(state.evalSamples, test.count));
-    const score = rows.length > 0 ? evaluate(foundation, m.lora, m.head, selectRows(test, rows)) : { accuracy: 0, loss: 0 };
-    const evaluation: Evaluation = { slot: m.slot, shard: state.shard, samples: rows.length, correct: Math.round(score.accuracy * rows.length), lossSum: score.loss * rows.length };
-    return [{ ...state, evaluated: state.evaluated + 1 }, [{ kind: 'send', to: DRIVER_ID, type: 'evaluation', body: evaluation }]] as const;
-  },
+  transition: fromHandlers(evaluatorHandlers),
 };

@@ -7,11 +7,13 @@
 import type { ActorContext } from '../runtime/actor';
 import { RandomStream } from '../runtime/random';
 import type { Dataset } from '../models/data/dataset';
-import { initBackend, KeptTensors, loadFoundation, loadTaskData, partitionDirichlet, type Foundation, type ModelConfig } from '../models';
+import { initBackend, loadFoundation, loadTaskData, partitionDirichlet, type BackendName, type Foundation, type ModelConfig } from '../models';
+import { tfjsCompute, type ServerCompute } from '../models/compute';
+import { OrtCompute } from '../models/onnx/ortCompute';
 
 export interface SimulationResourceArgs {
   seed: number;
-  backend?: 'node' | 'wasm' | 'cpu';
+  backend?: BackendName;
   checkpointDir?: string;
   model: ModelConfig;
   trainSamples: number;
@@ -28,8 +30,8 @@ export interface SimulationResources {
   test: Dataset;
   /** Training-sample indices of each device, D_k. */
   shards: number[][];
-  /** The server shards' forward intermediates kept between their two passes (a memo, models/keptCache.ts). */
-  kept: KeptTensors;
+  /** The server shards' and the evaluator's model compute on this worker's backend, with the intermediates kept between a shard's two passes (a memo). */
+  compute: ServerCompute;
 }
 
 /** Loads the per-worker resources of a simulation. */
@@ -39,7 +41,8 @@ export async function loadSimulationResources(args: SimulationResourceArgs): Pro
   const { train, test } = loadTaskData(foundation.config.task, args.trainSamples, args.testSamples);
   const random = RandomStream.fromSeed(args.seed).fork('data').fork('partition');
   const shards = partitionDirichlet(train.labels, args.deviceCount, args.dirichletAlpha, args.quantitySkewAlpha, random);
-  return { backend, foundation, train, test, shards, kept: new KeptTensors() };
+  const compute = backend === 'onnxruntime' ? new OrtCompute(foundation) : tfjsCompute(foundation, backend);
+  return { backend, foundation, train, test, shards, compute };
 }
 
 /** The simulation resources of the worker running this transition. */

@@ -1,20 +1,23 @@
 /**
- * Scheduler actor (MODEL.md §1, §6): collects the devices' queue reports of the slot and, on the
- * driver's `decide`, calls the pure policy once and publishes the decision. A device that did not
- * report this slot is unavailable, and the decision says so. It only adapts messages to calls.
+ * Scheduler actor (MODEL.md §1, §6): collects the devices' queue reports of the slot and, after its
+ * report window, calls the pure policy once and publishes the decision to the driver, with the time
+ * it was made; the driver applies it on the live medium, which checks it before anything uses it.
+ * A device that did not report this slot is unavailable, and the decision says so. It only adapts
+ * messages to calls.
  */
-import type { ActorKind, Effect } from '../runtime/actor';
-import type { PolicyName } from '../runtime/scenario';
+import { fromHandlers, senderOf, type ActorKind, type HandlerTable } from '../runtime/actor';
+import type { PolicySpec } from '../runtime/scenario';
 import { createPolicy } from '../scheduler';
+import { decideSlot } from '../scheduler/plugins/slotPolicy';
 import type { SlotInstance } from '../scheduler/instance';
-import type { Decide, QueueReport } from './protocol';
-import { DRIVER_ID, SERVER_ID, deviceId, type PayloadCosts } from './params';
+import type { DriverMessages, QueueReport, SchedulerMessages } from './protocol';
+import { DRIVER_ID, deviceId, type PayloadCosts } from './params';
 
 /** How long the scheduler waits for queue reports after the slot starts (control channel), s. */
 export const REPORT_WINDOW_S = 1e-3;
 
 export interface SchedulerParams {
-  policy: PolicyName;
+  policy: PolicySpec;
   randomCount: number;
   policySeed: number;
   deviceCount: number;
@@ -46,38 +49,36 @@ export function slotInstance(params: SchedulerParams, reports: Record<number, Qu
   };
 }
 
+const toDriver = senderOf<DriverMessages>();
+const toSelf = senderOf<SchedulerMessages>();
+
+/** The scheduler's handler table (actors/protocol.ts). */
+export const schedulerHandlers: HandlerTable<SchedulerState, SchedulerMessages> = {
+  'queue-report': (state, message) => [{ ...state, reports: { ...state.reports, [message.body.index]: message.body } }, []],
+  // Wait one report window: the reports sent this step arrive with the window's end, earlier in t.
+  decide: (state, message, ctx) => [state, [toSelf(ctx.self, 'report-deadline', message.body, REPORT_WINDOW_S)]],
+  'report-deadline': (state, message, ctx) => {
+    const m = message.body;
+    const instance = slotInstance(state.params, state.reports, m.weight);
+    // A process policy's decision comes from the driver: ask, and this message is handled again with the answer.
+    const choice = decideSlot(state.params.policy, { randomCount: state.params.randomCount }, state.policyState, instance, m.slot, ctx.answer);
+    if (choice.ask) return [state, [{ kind: 'ask', question: choice.ask }]];
+    const { decision, state: policyState } = choice;
+    const unavailable = instance.devices.filter((d) => d.available === false).map((d) => d.id);
+    const byId = new Map(instance.devices.map((d) => [d.id, d]));
+    const dataSizes = Object.fromEntries(decision.admitted.map((id) => [id, byId.get(id)?.dataSize ?? 0]));
+    return [
+      { ...state, policyState, slot: m.slot, reports: {} },
+      [
+        { kind: 'log', type: 'decision', data: { slot: m.slot, admitted: decision.admitted, bandwidth: decision.bandwidth, unavailable } },
+        toDriver(DRIVER_ID, 'decision', { slot: m.slot, decision: { ...decision, unavailable }, decidedT: ctx.t, queues: instance.devices.map((d) => d.queue), dataSizes }),
+      ],
+    ];
+  },
+};
+
 export const schedulerKind: ActorKind<SchedulerState, SchedulerParams> = {
   kind: 'scheduler',
   initialState: (params) => ({ params, policyState: createPolicy(params.policy, { randomCount: params.randomCount }).initialState(params.policySeed), slot: -1, reports: {} }),
-  transition(state, message, ctx) {
-    switch (message.type) {
-      case 'queue-report': {
-        const r = message.body as QueueReport;
-        return [{ ...state, reports: { ...state.reports, [r.index]: r } }, []] as const;
-      }
-      case 'decide':
-        // Wait one report window: the reports sent this step arrive with the window's end, earlier in t.
-        return [state, [{ kind: 'send', to: ctx.self, type: 'report-deadline', body: message.body, delayS: REPORT_WINDOW_S }]] as const;
-      case 'report-deadline': {
-        const m = message.body as Decide;
-        const policy = createPolicy(state.params.policy, { randomCount: state.params.randomCount });
-        const instance = slotInstance(state.params, state.reports, m.weight);
-        const { decision, state: policyState } = policy.decide(state.policyState, instance, m.slot);
-        const unavailable = instance.devices.filter((d) => d.available === false).map((d) => d.id);
-        const published = { ...decision, unavailable };
-        const byId = new Map(instance.devices.map((d) => [d.id, d]));
-        const gains = Object.fromEntries(decision.admitted.map((id) => [id, byId.get(id)?.gain ?? 0]));
-        const dataSizes = Object.fromEntries(decision.admitted.map((id) => [id, byId.get(id)?.dataSize ?? 0]));
-        const effects: Effect[] = [
-          { kind: 'log', type: 'decision', data: { slot: m.slot, admitted: published.admitted, bandwidth: published.bandwidth, unavailable } },
-          { kind: 'send', to: SERVER_ID, type: 'decision', body: { slot: m.slot, decision: published, gains, dataSizes } },
-          { kind: 'send', to: DRIVER_ID, type: 'decision', body: { slot: m.slot, decision: published, queues: instance.devices.map((d) => d.queue) } },
-          ...published.admitted.map((id): Effect => ({ kind: 'send', to: id, type: 'admission', body: { slot: m.slot, fraction: published.bandwidth[id] ?? 0, admittedCount: published.admitted.length } })),
-        ];
-        return [{ ...state, policyState, slot: m.slot, reports: {} }, effects] as const;
-      }
-      default:
-        throw new Error(`${ctx.self}: unexpected message ${message.type}`);
-    }
-  },
+  transition: fromHandlers(schedulerHandlers),
 };

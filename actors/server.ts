@@ -1,33 +1,40 @@
 /**
- * Edge-server actor (MODEL.md §1, §2 steps 3 and 5): holds the global LoRA adapters and task
- * module, opens a round for the admitted devices (head down over the channel, LoRA to each
- * device's session) and aggregates what arrives before the deadline with its strategy.
+ * Edge-server actor (MODEL.md §1, §2 steps 3, 5 and 6): holds the global LoRA adapters and task
+ * module and owns its round. It opens the round on the driver's `round-open` (the links of the
+ * applied decision): the head down over the channel to each admitted device, the LoRA copy to the
+ * device's session. On `close-round` it is the one place that decides who met T_max (the head
+ * upload arrived by decision time + T_max) and how long the round lasted, aggregates what arrived
+ * in time with its strategy, and sends the driver the round's summary.
  */
 import { produce } from 'immer';
-import type { ActorKind, Effect } from '../runtime/actor';
-import { downlinkRateBps } from '../channels/linkBudget';
-import { airtimeS } from '../channels/inverse';
+import { fromHandlers, senderOf, type ActorKind, type Effect, type HandlerTable } from '../runtime/actor';
+import { completeTransfer } from '../channels/transfer';
+import { meetsDeadline, roundLatencyS } from '../scheduler/costs';
+import type { RadioConstants } from '../channels/params';
 import { initHead, initLora } from '../models';
-import type { Aggregate, RoundSummary, SessionOpen, Upload, Weights } from './protocol';
-import type { Decision } from '../scheduler/instance';
-import { DRIVER_ID, evaluatorId, shardId, type LinkParams, type PayloadCosts } from './params';
+import type { DeviceMessages, DriverMessages, EvaluatorMessages, HeadUpload, RoundSummary, ServerMessages, ShardMessages, Upload, Weights } from './protocol';
+import { DRIVER_ID, evaluatorId, shardId, type PayloadCosts } from './params';
 import { simulationResources } from './resources';
-import { createFedAvg, type FitFailure, type FitResult } from './strategy';
+import { type FitFailure, type FitResult } from './strategy';
+import { createStrategy } from './strategyModule';
+import type { StrategySpec } from '../runtime/scenario';
 
 export interface ServerParams {
   /** Edge-server shards the admitted devices are dealt to, in turn. */
   shards: number;
   /** Evaluator shards scoring slices of the test set. */
   evaluators: number;
-  link: LinkParams;
+  radio: RadioConstants;
   costs: PayloadCosts;
-  aggregation: 'fedavg' | 'fedavg-product';
+  aggregation: StrategySpec;
   loraRank: number;
+  /** T_max, s. */
+  deadlineS: number;
 }
 
-interface Arrival {
+interface Arrival<U> {
   t: number;
-  upload: Upload;
+  upload: U;
 }
 
 export interface ServerState {
@@ -35,97 +42,108 @@ export interface ServerState {
   lora: Weights;
   head: Weights;
   slot: number;
+  /** When the open round's decision was made, s. */
+  decidedT: number;
   admitted: string[];
-  heads: Record<string, Arrival>;
-  loras: Record<string, Arrival>;
+  heads: Record<string, Arrival<HeadUpload>>;
+  loras: Record<string, Arrival<Upload>>;
 }
 
-export interface RoundOpenWithGains {
-  slot: number;
-  decision: Decision;
-  /** g_k^t of each admitted device, for its downlink rate. */
-  gains: Record<string, number>;
-  /** |D_k| of each admitted device, the FedAvg weight. */
-  dataSizes: Record<string, number>;
+const toDevice = senderOf<DeviceMessages>();
+const toShard = senderOf<ShardMessages>();
+const toEvaluator = senderOf<EvaluatorMessages>();
+const toDriver = senderOf<DriverMessages>();
+
+/**
+ * Who met T_max and the round's latency (MODEL.md §4, scheduler/costs.ts): an admitted device met
+ * it if its head arrived by decision time + T_max and its LoRA copy came back.
+ */
+export function judgeRound(admitted: readonly string[], heads: Readonly<Record<string, Arrival<HeadUpload>>>, loras: Readonly<Record<string, Arrival<Upload>>>, decidedT: number, deadlineS: number): { latencyS: number; met: string[]; failures: FitFailure[] } {
+  const met: string[] = [];
+  const failures: FitFailure[] = [];
+  const latencies = admitted.map((id) => {
+    const head = heads[id];
+    if (!head || !loras[id]) {
+      failures.push({ device: id, reason: 'dropout' });
+      return undefined;
+    }
+    const latencyS = head.t - decidedT;
+    if (meetsDeadline(latencyS, deadlineS)) met.push(id);
+    else failures.push({ device: id, reason: 'deadline' });
+    return latencyS;
+  });
+  return { latencyS: roundLatencyS(latencies, deadlineS), met, failures };
 }
+
+/** The edge server's handler table (actors/protocol.ts). */
+export const serverHandlers: HandlerTable<ServerState, ServerMessages> = {
+  'round-open': (state, message) => {
+    const m = message.body;
+    const p = state.params;
+    const strategy = createStrategy(p.aggregation, p.loraRank);
+    const starts = strategy.configureFit(m.slot, { lora: state.lora, head: state.head }, m.admitted);
+    const effects: Effect[] = [];
+    m.admitted.forEach((id, i) => {
+      const start = starts.get(id);
+      const link = m.links[id];
+      if (!start || !link) throw new Error(`round ${m.slot}: admitted device ${id} has no link`);
+      const shard = shardId(i % p.shards);
+      const charge = completeTransfer({ device: link.device, type: 'heads', direction: 'downlink', bits: p.costs.headBits }, link, p.radio, m.slot);
+      effects.push(
+        toDevice(id, 'global-head', { slot: m.slot, head: start.head, shard, link, charge }, charge.airtimeS),
+        toShard(shard, 'global-lora', { slot: m.slot, device: id, dataSize: m.dataSizes[id] ?? 0, lora: start.lora, link, admittedCount: m.admitted.length }),
+      );
+    });
+    return [{ ...state, slot: m.slot, decidedT: m.decidedT, admitted: [...m.admitted], heads: {}, loras: {} }, effects];
+  },
+
+  'head-upload': (state, message) => {
+    const m = message.body;
+    if (m.slot !== state.slot) return [state, []]; // a late upload of an earlier round: ignored
+    return [produce(state, (s) => void (s.heads[m.device] = { t: message.t, upload: m })), []];
+  },
+
+  'lora-upload': (state, message) => {
+    const m = message.body;
+    if (m.slot !== state.slot) return [state, []];
+    return [produce(state, (s) => void (s.loras[m.device] = { t: message.t, upload: m })), []];
+  },
+
+  'close-round': (state, message) => {
+    const m = message.body;
+    const p = state.params;
+    if (m.slot !== state.slot) throw new Error(`close-round ${m.slot}: the open round is ${state.slot}`);
+    const { latencyS, met, failures } = judgeRound(state.admitted, state.heads, state.loras, state.decidedT, p.deadlineS);
+    const results: FitResult[] = met.map((id) => {
+      const head = (state.heads[id] as Arrival<HeadUpload>).upload;
+      return { device: id, dataSize: head.dataSize, head: head.weights, lora: (state.loras[id] as Arrival<Upload>).upload.weights };
+    });
+    const global = createStrategy(p.aggregation, p.loraRank).aggregateFit(m.slot, results, failures, { lora: state.lora, head: state.head });
+    const summary: RoundSummary = {
+      slot: m.slot,
+      decidedT: state.decidedT,
+      latencyS,
+      aggregated: met,
+      failures: Object.fromEntries(failures.map((f) => [f.device, f.reason])),
+      reports: state.admitted.flatMap((id) => {
+        const head = state.heads[id];
+        return head ? [{ device: id, ...head.upload.report }] : [];
+      }),
+    };
+    const effects: Effect[] = [
+      ...Array.from({ length: p.evaluators }, (_, j) => toEvaluator(evaluatorId(j), 'global-model', { slot: m.slot, lora: global.lora, head: global.head })),
+      toDriver(DRIVER_ID, 'round-summary', summary),
+    ];
+    return [{ ...state, lora: global.lora, head: global.head, heads: {}, loras: {}, admitted: [] }, effects];
+  },
+};
 
 export const serverKind: ActorKind<ServerState, ServerParams> = {
   kind: 'server',
   resources: ['simulation'],
   initialState: (params, ctx) => {
     const { foundation } = simulationResources(ctx);
-    return { params, lora: initLora(foundation, ctx.random.fork('lora')), head: initHead(foundation, ctx.random.fork('head')), slot: -1, admitted: [], heads: {}, loras: {} };
+    return { params, lora: initLora(foundation, ctx.random.fork('lora')), head: initHead(foundation, ctx.random.fork('head')), slot: -1, decidedT: 0, admitted: [], heads: {}, loras: {} };
   },
-
-  transition(state, message, ctx) {
-    let effects: Effect[] = [];
-    const next = produce(state, (s) => {
-      const p = s.params;
-      const strategy = createFedAvg(p.aggregation, p.loraRank);
-      switch (message.type) {
-        case 'decision': {
-          const m = message.body as RoundOpenWithGains;
-          s.slot = m.slot;
-          s.admitted = [...m.decision.admitted];
-          s.heads = {};
-          s.loras = {};
-          // Effects carry the base state's weights, never drafts (they are revoked when the recipe ends).
-          const starts = strategy.configureFit(m.slot, { lora: state.lora, head: state.head }, m.decision.admitted);
-          s.admitted.forEach((id, i) => {
-            const start = starts.get(id);
-            if (!start) return;
-            const fraction = m.decision.bandwidth[id] ?? 0;
-            const rate = downlinkRateBps(fraction, p.link.downlinkBandwidthHz, p.link.serverPowerW, m.gains[id] ?? 0, p.link.noisePsdWPerHz);
-            const shard = shardId(i % p.shards);
-            const open: SessionOpen = { slot: m.slot, device: id, dataSize: m.dataSizes[id] ?? 0, lora: start.lora, downlinkRateBps: rate, admittedCount: s.admitted.length };
-            effects.push(
-              { kind: 'send', to: id, type: 'global-head', body: { slot: m.slot, head: start.head, shard }, delayS: airtimeS(p.costs.headBits, rate) },
-              { kind: 'send', to: shard, type: 'global-lora', body: open },
-            );
-          });
-          return;
-        }
-        case 'head-upload':
-        case 'lora-upload': {
-          const m = message.body as Upload;
-          if (m.slot !== s.slot) return; // a late upload of an earlier round: ignored
-          (message.type === 'head-upload' ? s.heads : s.loras)[m.device] = { t: message.t, upload: m };
-          return;
-        }
-        case 'aggregate': {
-          const m = message.body as Aggregate;
-          const results: FitResult[] = [];
-          const failures: FitFailure[] = [];
-          for (const id of s.admitted) {
-            const head = state.heads[id];
-            const lora = state.loras[id];
-            if (!head || !lora) failures.push({ device: id, reason: 'dropout' });
-            else if (head.t > m.deadlineT + 1e-9) failures.push({ device: id, reason: 'deadline' });
-            else {
-              results.push({ device: id, dataSize: head.upload.dataSize, head: head.upload.weights, lora: lora.upload.weights });
-            }
-          }
-          const global = strategy.aggregateFit(m.slot, results, failures, { lora: state.lora, head: state.head });
-          s.lora = global.lora;
-          s.head = global.head;
-          const summary: RoundSummary = {
-            slot: m.slot,
-            aggregated: results.map((r) => r.device),
-            failures: Object.fromEntries(failures.map((f) => [f.device, f.reason])),
-          };
-          effects = [
-            ...Array.from({ length: p.evaluators }, (_, j): Effect => ({ kind: 'send', to: evaluatorId(j), type: 'global-model', body: { slot: m.slot, lora: global.lora, head: global.head } })),
-            { kind: 'send', to: DRIVER_ID, type: 'round-summary', body: summary },
-          ];
-          s.heads = {};
-          s.loras = {};
-          s.admitted = [];
-          return;
-        }
-        default:
-          throw new Error(`${ctx.self}: unexpected message ${message.type}`);
-      }
-    });
-    return [next, effects] as const;
-  },
+  transition: fromHandlers(serverHandlers),
 };

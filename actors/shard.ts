@@ -12,23 +12,28 @@
  * Multi-adapter batching (issue 7): the devices of a shard send their cut gradients and next
  * activations in the same runtime step, so the shard takes its whole mail at once
  * (`transitionMail`): one batched backward pass over the cut gradients, then one batched forward
- * pass over the activations (models/cached.ts, `...Many`: frozen weights on all rows, each
- * device's adapter on its own rows), in groups of at most `batchDevices` devices. What each
- * device gets is what per-device execution gives, bit for bit on wasm and cpu (the frozen products
- * are row-independent; test/simulation.test.ts); the timing model (t^srv, MODEL.md §4) is unchanged.
+ * pass over the activations (the worker's ServerCompute, models/compute.ts: frozen weights on all
+ * rows, each device's adapter on its own rows), in groups of at most `batchDevices` devices. What
+ * each device gets is what per-device execution gives, bit for bit (the frozen products are
+ * row-independent; test/simulation.test.ts); the timing model (t^srv, MODEL.md §4) is unchanged.
+ * The features go down charged on the device's link by the medium's one charge (channels/transfer.ts).
  */
-import { produce } from 'immer';
-import type { ActorContext, ActorKind, Effect, Envelope } from '../runtime/actor';
-import { airtimeS } from '../channels/inverse';
-import { encoderBackwardCachedMany, encoderForwardCachedMany, initOptimizerState, type EncoderCache } from '../models';
+import { fromHandlers, messageOf, senderOf, type ActorContext, type ActorKind, type Effect, type Envelope, type HandlerTable, type MessageOf } from '../runtime/actor';
+import { completeTransfer } from '../channels/transfer';
+import type { LinkState } from '../channels/linkState';
+import type { RadioConstants } from '../channels/params';
+import { serverComputeS } from '../scheduler/costs';
+import { initOptimizerState, type EncoderCache } from '../models';
+import { backwardMany } from '../models/compute';
 import type { OptimizerState } from '../models/optimizer';
-import type { CutMessage, SessionOpen, Upload, Weights } from './protocol';
+import type { Activations, CutGradient, DeviceMessages, ServerMessages, ShardMessages, Weights } from './protocol';
 import { SERVER_ID, type PayloadCosts } from './params';
 import { simulationResources } from './resources';
 
 export interface ShardParams {
   serverFlops: number;
   costs: PayloadCosts;
+  radio: RadioConstants;
   learningRate: number;
   /** Most devices in one batched encoder pass (1: one pass per device). */
   batchDevices: number;
@@ -44,7 +49,8 @@ export interface Session {
    * anywhere else (plain data, models/cached.ts).
    */
   cache: EncoderCache | null;
-  downlinkRateBps: number;
+  /** The device's link this round. */
+  link: LinkState;
   admittedCount: number;
   dataSize: number;
 }
@@ -55,8 +61,11 @@ export interface ShardState {
   sessions: Record<string, Session>;
 }
 
-type ActivationsBody = { slot: number; cut: CutMessage };
-type GradientBody = { slot: number; cut: CutMessage; last: boolean };
+type ActivationsMessage = Envelope<Activations> & { readonly type: 'activations' };
+type GradientMessage = Envelope<CutGradient> & { readonly type: 'cut-gradient' };
+
+const toDevice = senderOf<DeviceMessages>();
+const toServer = senderOf<ServerMessages>();
 
 /** `items` in groups of at most `size`, in order. */
 function groups<T>(items: readonly T[], size: number): T[][] {
@@ -77,31 +86,29 @@ function sessionOf(state: ShardState, message: Envelope, slot: number, need: 'se
  * The cut gradients (`backward`) and then the activations (`forward`) of several devices, each in
  * batched passes: updates the sessions and returns each message's effects by its index.
  */
-function runBatched(state: ShardState, backward: ReadonlyArray<[number, Envelope]>, forward: ReadonlyArray<[number, Envelope]>, ctx: ActorContext): [ShardState, Map<number, Effect[]>] {
-  const { foundation, kept } = simulationResources(ctx);
+function runBatched(state: ShardState, backward: ReadonlyArray<[number, GradientMessage]>, forward: ReadonlyArray<[number, ActivationsMessage]>, ctx: ActorContext): [ShardState, Map<number, Effect[]>] {
+  const { compute } = simulationResources(ctx);
   const p = state.params;
   const effects = new Map<number, Effect[]>();
   // Every message is checked before any pass runs, so a bad one costs no model work before the fallback.
-  const ending = new Set(backward.filter(([, m]) => (m.body as GradientBody).last).map(([, m]) => m.from));
-  for (const [, m] of backward) sessionOf(state, m, (m.body as GradientBody).slot, 'activations', ctx);
+  const ending = new Set(backward.filter(([, m]) => m.body.last).map(([, m]) => m.from));
+  for (const [, m] of backward) sessionOf(state, m, m.body.slot, 'activations', ctx);
   for (const [, m] of forward) {
     if (ending.has(m.from)) throw new Error(`${ctx.self}: activations from ${m.from} after its last cut gradient`);
-    sessionOf(state, m, (m.body as ActivationsBody).slot, 'session', ctx);
+    sessionOf(state, m, m.body.slot, 'session', ctx);
   }
   const sessions: Record<string, Session> = { ...state.sessions };
   for (const group of groups(backward, p.batchDevices)) {
     const items = group.map(([, m]) => {
       const session = sessions[m.from] as Session;
-      return { lora: session.lora, loraOpt: session.loraOptimizer, cache: session.cache as EncoderCache, featureGrad: (m.body as GradientBody).cut, lr: p.learningRate };
+      return { lora: session.lora, loraOpt: session.loraOptimizer, cache: session.cache as EncoderCache, featureGrad: m.body.cut, lr: p.learningRate };
     });
-    const steps = encoderBackwardCachedMany(foundation, items, kept);
+    const steps = backwardMany(compute, items);
     group.forEach(([i, m], k) => {
-      const body = m.body as GradientBody;
       const session = sessions[m.from] as Session;
       const step = steps[k] as (typeof steps)[number];
-      if (body.last) {
-        const upload: Upload = { slot: body.slot, device: m.from, dataSize: session.dataSize, weights: step.lora };
-        effects.set(i, [{ kind: 'send', to: SERVER_ID, type: 'lora-upload', body: upload }]);
+      if (m.body.last) {
+        effects.set(i, [toServer(SERVER_ID, 'lora-upload', { slot: m.body.slot, device: m.from, dataSize: session.dataSize, weights: step.lora })]);
         delete sessions[m.from];
       } else {
         sessions[m.from] = { ...session, lora: step.lora, loraOptimizer: step.loraOpt, cache: null };
@@ -110,52 +117,48 @@ function runBatched(state: ShardState, backward: ReadonlyArray<[number, Envelope
     });
   }
   for (const group of groups(forward, p.batchDevices)) {
-    const items = group.map(([, m]) => ({ lora: (sessions[m.from] as Session).lora, activations: (m.body as ActivationsBody).cut }));
+    const items = group.map(([, m]) => ({ lora: (sessions[m.from] as Session).lora, activations: m.body.cut }));
     // A forward pass follows as many backward passes (Adam steps) as came before it: the step count numbers it.
     const keys = group.map(([, m]) => `${ctx.self}/${state.slot}/${m.from}/${(sessions[m.from] as Session).loraOptimizer.step}`);
-    const out = encoderForwardCachedMany(foundation, items, { store: kept, keys });
+    const out = compute.forwardMany(items, keys);
     group.forEach(([i, m], k) => {
       const session = sessions[m.from] as Session;
       const { features, cache } = out[k] as (typeof out)[number];
       sessions[m.from] = { ...session, cache };
-      // t^srv per iteration = F^srv n / F_s (the server shared equally); then s_f on the downlink. MODEL.md §4.
-      const serverS = (p.costs.serverFlopsPerIteration * session.admittedCount) / p.serverFlops;
-      const downS = airtimeS(p.costs.featuresBits, session.downlinkRateBps);
-      effects.set(i, [{ kind: 'send', to: m.from, type: 'features', body: { slot: (m.body as ActivationsBody).slot, cut: features }, delayS: serverS + downS }]);
+      // t^srv per iteration (the server shared equally), then s_f down on the device's link. MODEL.md §4.
+      const serverS = serverComputeS(p.costs.serverFlopsPerIteration, session.admittedCount, p.serverFlops);
+      const charge = completeTransfer({ device: session.link.device, type: 'features', direction: 'downlink', bits: p.costs.featuresBits }, session.link, p.radio, m.body.slot);
+      effects.set(i, [toDevice(m.from, 'features', { slot: m.body.slot, cut: features, charge }, serverS + charge.airtimeS)]);
     });
   }
   return [{ ...state, sessions }, effects];
 }
 
+/** The shard's handler table (actors/protocol.ts). */
+export const shardHandlers: HandlerTable<ShardState, ShardMessages> = {
+  'global-lora': (state, message, ctx) => {
+    const m = message.body;
+    // A new round: free what a dropped device's session left on this worker (a memo: no result changes).
+    if (m.slot !== state.slot) simulationResources(ctx).compute.release(`${ctx.self}/`);
+    const sessions = m.slot !== state.slot ? {} : state.sessions; // sessions live for one round
+    const session: Session = { lora: m.lora, loraOptimizer: initOptimizerState(m.lora), cache: null, link: m.link, admittedCount: m.admittedCount, dataSize: m.dataSize };
+    return [{ ...state, slot: m.slot, sessions: { ...sessions, [m.device]: session } }, []];
+  },
+  activations: (state, message, ctx) => {
+    const [next, effects] = runBatched(state, [], [[0, message]], ctx);
+    return [next, effects.get(0) ?? []];
+  },
+  'cut-gradient': (state, message, ctx) => {
+    const [next, effects] = runBatched(state, [[0, message]], [], ctx);
+    return [next, effects.get(0) ?? []];
+  },
+};
+
 export const shardKind: ActorKind<ShardState, ShardParams> = {
   kind: 'shard',
   resources: ['simulation'],
   initialState: (params) => ({ params, slot: -1, sessions: {} }),
-
-  transition(state, message, ctx) {
-    if (message.type === 'activations' || message.type === 'cut-gradient') {
-      const [next, effects] = runBatched(state, message.type === 'cut-gradient' ? [[0, message]] : [], message.type === 'activations' ? [[0, message]] : [], ctx);
-      return [next, effects.get(0) ?? []] as const;
-    }
-    // A new round: free what a dropped device's session left on this worker (a memo: no result changes).
-    if (message.type === 'global-lora' && (message.body as SessionOpen).slot !== state.slot) simulationResources(ctx).kept.release(`${ctx.self}/`);
-    const next = produce(state, (s) => {
-      switch (message.type) {
-        case 'global-lora': {
-          const m = message.body as SessionOpen;
-          if (m.slot !== s.slot) {
-            s.slot = m.slot;
-            s.sessions = {}; // sessions live for one round
-          }
-          s.sessions[m.device] = { lora: m.lora, loraOptimizer: initOptimizerState(m.lora), cache: null, downlinkRateBps: m.downlinkRateBps, admittedCount: m.admittedCount, dataSize: m.dataSize };
-          return;
-        }
-        default:
-          throw new Error(`${ctx.self}: unexpected message ${message.type}`);
-      }
-    });
-    return [next, []] as const;
-  },
+  transition: fromHandlers(shardHandlers),
 
   /**
    * A step's mail at once: sessions opened first, then every cut gradient in batched backward
@@ -164,15 +167,16 @@ export const shardKind: ActorKind<ShardState, ShardParams> = {
    * activations (the device sends them so); any other mail is handled message by message.
    */
   transitionMail(state, mail, ctx) {
-    const opens: Envelope[] = [];
-    const backward: Array<[number, Envelope]> = [];
-    const forward: Array<[number, Envelope]> = [];
+    const opens: MessageOf<ShardMessages>[] = [];
+    const backward: Array<[number, GradientMessage]> = [];
+    const forward: Array<[number, ActivationsMessage]> = [];
     const seen = new Set<string>();
     const notBatchable = (): never => {
       throw new Error(`${ctx.self}: mail not batchable`);
     };
-    mail.forEach((m, i) => {
-      const key = `${m.type}/${m.type === 'global-lora' ? (m.body as SessionOpen).device : m.from}`;
+    mail.forEach((raw, i) => {
+      const m = messageOf<ShardMessages>(shardHandlers, raw, ctx.self);
+      const key = `${m.type}/${m.type === 'global-lora' ? m.body.device : m.from}`;
       if (seen.has(key)) notBatchable();
       seen.add(key);
       if (m.type === 'global-lora') {
@@ -181,8 +185,7 @@ export const shardKind: ActorKind<ShardState, ShardParams> = {
       } else if (m.type === 'cut-gradient') {
         if (seen.has(`activations/${m.from}`)) notBatchable();
         backward.push([i, m]);
-      } else if (m.type === 'activations') forward.push([i, m]);
-      else notBatchable();
+      } else forward.push([i, m]);
     });
     let s = state;
     for (const m of opens) s = shardKind.transition(s, m, { ...ctx, t: m.t })[0];

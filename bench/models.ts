@@ -2,7 +2,9 @@
  * Benchmark of the models package (issue 4): one split training step (device → server → device
  * → server, every hop a message of plain data) on each available backend, the unsplit step in
  * one process, and the gain of restructuring the backward pass around wasm's slow transposed
- * matrix products (STACK.md). Prints and writes bench/results/models.txt.
+ * matrix products (STACK.md). Then the server's compute as the simulation runs it (models/compute.ts:
+ * the cached forward pass, the backward pass with Adam, the evaluator's scoring) on every backend
+ * side by side, onnxruntime against wasm (issue 17). Prints and writes bench/results/models.txt.
  *
  *   npx tsx bench/models.ts [--iterations 30]
  */
@@ -25,6 +27,10 @@ import {
   initOptimizerState,
   loadDigits,
   unsplitStep,
+  backwardMany,
+  tfjsCompute,
+  OrtCompute,
+  type ServerCompute,
   type BackendName,
   type Foundation,
   type TrainState,
@@ -57,6 +63,38 @@ interface Row {
   unsplitMs: number;
   unsplitAsWrittenMs: number;
   eval1000Ms: number;
+}
+
+interface ServerRow {
+  backend: string;
+  forwardMs: number;
+  backwardMs: number;
+  stepMs: number;
+  eval1000Ms: number;
+}
+
+/** The server's step as a shard runs it for one device (forward keeping its cache, backward with Adam) and the evaluator's 1,000 samples. */
+function benchServer(compute: ServerCompute, f: Foundation, iterations: number): ServerRow {
+  const { train, test } = loadDigits(1000, 1000);
+  const b = 16;
+  const lora = initLora(f, RandomStream.fromSeed(1, 'lora'));
+  const head = initHead(f, RandomStream.fromSeed(1, 'head'));
+  const activations = embed(f, train.features.slice(0, b * 784), b);
+  const item = { lora, loraOpt: initOptimizerState(lora), lr: 1e-3 };
+  const first = compute.forwardMany([{ lora, activations }], ['k'])[0]!;
+  const featureGrad = headStep(f, head, initOptimizerState(head), first.features, train.labels.slice(0, b), 1e-3).featureGrad;
+  const forwardMs = timeIt(iterations, () => compute.forwardMany([{ lora, activations }], ['k']));
+  const backwardMs = timeIt(iterations, () => {
+    const { cache } = compute.forwardMany([{ lora, activations }], ['k'])[0]!;
+    backwardMany(compute, [{ ...item, cache, featureGrad }]);
+  }) - forwardMs;
+  const stepMs = timeIt(iterations, () => {
+    const { cache } = compute.forwardMany([{ lora, activations }], ['k'])[0]!;
+    backwardMany(compute, [{ ...item, cache, featureGrad }]);
+  });
+  const eval1000Ms = timeIt(Math.max(2, Math.floor(iterations / 10)), () => compute.evaluate(lora, head, test, 1000));
+  compute.release('');
+  return { backend: compute.backend, forwardMs, backwardMs, stepMs, eval1000Ms };
 }
 
 function benchBackend(backend: string, f: Foundation, iterations: number): Row {
@@ -140,15 +178,31 @@ async function main(argv: string[]): Promise<void> {
   const backends = availableBackends();
   say(`backends available: ${backends.join(', ')} (tfjs-node ${backends.includes('node') ? 'loaded' : 'not installed'})`);
   const rows: Row[] = [];
+  const servers: ServerRow[] = [];
   const matmuls: Record<string, ReturnType<typeof benchMatMul>> = {};
   for (const name of backends) {
     const got = await initBackend(name as BackendName);
     const f = createRandomFoundation(DEFAULT_MODEL_CONFIG, RandomStream.fromSeed(1, 'bench'));
     const its = got === 'cpu' ? Math.max(3, Math.floor(iterations / 10)) : iterations;
-    rows.push(benchBackend(got, f, its));
-    matmuls[got] = benchMatMul(its);
+    if (got === 'onnxruntime') {
+      const ort = new OrtCompute(f);
+      servers.push(benchServer(ort, f, its));
+      ort.dispose();
+    } else {
+      servers.push(benchServer(tfjsCompute(f, got), f, its));
+      rows.push(benchBackend(got, f, its));
+      matmuls[got] = benchMatMul(its);
+    }
     f.dispose();
   }
+  say('');
+  say("the server's compute as a shard runs it (models/compute.ts), one device of 16 samples, one thread, median ms (the device side is tfjs wasm with onnxruntime):");
+  say('backend     | forward (keeps cache) | backward + Adam | server step | eval 1000 | server step vs wasm');
+  const wasmServer = servers.find((r) => r.backend === 'wasm');
+  for (const r of servers)
+    say(
+      `${r.backend.padEnd(11)} | ${r.forwardMs.toFixed(2).padStart(21)} | ${r.backwardMs.toFixed(2).padStart(15)} | ${r.stepMs.toFixed(2).padStart(11)} | ${r.eval1000Ms.toFixed(0).padStart(6)} ms | ${wasmServer ? `${(wasmServer.stepMs / r.stepMs).toFixed(2)}x faster` : '—'}`,
+    );
   say('');
   say('one training step, median ms:');
   say('backend    | embed | enc fwd | head step | enc bwd | split step | unsplit step | split/unsplit | unsplit as written (tfjs grads) | restructure gain | eval 1000');

@@ -2,16 +2,17 @@
  * Scale and speed benchmark (issue 7). Every measured part runs in a child process of its own, so
  * that peak RSS and the model-time counter belong to that part alone.
  *
- *   node dist/bench/scale.js [--rounds 10] [--repeat 1] [--workers 1,2] [--large-rounds 4] [--parts speedup,large,throughput,share] [--set model.checkpoint=DIR]
+ *   node dist/bench/scale.js [--rounds 10] [--repeat 1] [--workers 1,2] [--backends onnxruntime,wasm] [--large-rounds 4] [--parts speedup,large,throughput,share] [--set model.checkpoint=DIR]
  *
  * (a) speed-up: cell-50 for --rounds rounds through runToFolder with 1 and 2 workers: wall per
- *     round (steady state: the rounds after the first, so start-up is apart) and the ratio.
+ *     round (steady state: the rounds after the first, so start-up is apart) and the ratio, on
+ *     each of --backends, then the backends side by side (issue 17).
  * (b) large: cell-500 and cell-1000 run to completion (2 workers): wall per round, peak RSS of the
  *     process (main thread and worker threads together) sampled every 50 ms.
  * (c) throughput: the server's split step (encoder forward + backward with Adam) for D devices of
  *     16 samples each, unbatched (the cached pair once per device) against the multi-adapter
- *     batched pass (the cached pair once over all D, models/cached.ts), in samples per second, on
- *     every backend that loads; and the full split step (embed, encoder, head, backward) both
+ *     batched pass (the cached pair once over all D, models/compute.ts), in samples per second, on
+ *     each of --backends (add cpu to the list for it); and the full split step (embed, encoder, head, backward) both
  *     ways. The two ways alternate within each repetition; medians.
  * (d) share: wall time outside model compute. Method: models/timing.ts adds the wall-clock time
  *     of every model call (each tf.tidy-wrapped call of split.ts / cached.ts, and each Adam
@@ -131,13 +132,15 @@ interface ThroughputRow {
 async function childThroughput(): Promise<void> {
   const m = await import('../models');
   const { RandomStream } = await import('../runtime/random');
-  const backend = opt('backend', 'wasm') as 'wasm' | 'cpu';
+  const backend = opt('backend', 'wasm') as 'onnxruntime' | 'wasm' | 'cpu';
   await m.initBackend(backend);
   const counts = opt('devices', '1,2,3,4,7,12').split(',').map(Number);
   const iterations = Number(opt('iterations', backend === 'cpu' ? '3' : '15'));
   const b = 16;
   const f = m.createRandomFoundation(m.DEFAULT_MODEL_CONFIG, RandomStream.fromSeed(1, 'foundation'));
   const digits = m.loadDigits(2000, 10);
+  const compute = backend === 'onnxruntime' ? new m.OrtCompute(f) : m.tfjsCompute(f, backend);
+  const keys = (n: number): string[] => Array.from({ length: n }, (_, k) => String(k));
   const rows: ThroughputRow[] = [];
   for (const D of counts) {
     const devs = Array.from({ length: D }, (_, k) => {
@@ -170,13 +173,13 @@ async function childThroughput(): Promise<void> {
     const [serverUnbatched, serverBatched] = timePair(
       () => {
         for (const d of devs) {
-          const { cache } = m.encoderForwardCached(f, d.lora, d.activations);
-          m.encoderBackwardCached(f, d.lora, d.loraOpt, cache, d.featureGrad, d.lr);
+          const { cache } = compute.forwardMany([d], keys(1))[0]!;
+          m.backwardMany(compute, [{ ...d, cache }]);
         }
       },
       () => {
-        const out = m.encoderForwardCachedMany(f, devs);
-        m.encoderBackwardCachedMany(f, devs.map((d, k) => ({ ...d, cache: out[k]!.cache })));
+        const out = compute.forwardMany(devs, keys(D));
+        m.backwardMany(compute, devs.map((d, k) => ({ ...d, cache: out[k]!.cache })));
       },
     );
     // Full split step: device parts (embed, head) are per device in both; the server part per device or batched.
@@ -184,16 +187,16 @@ async function childThroughput(): Promise<void> {
       () => {
         for (const d of devs) {
           const a = m.embed(f, d.x, b);
-          const h = m.encoderForwardCached(f, d.lora, a);
+          const h = compute.forwardMany([{ lora: d.lora, activations: a }], keys(1))[0]!;
           const s = m.headStep(f, d.head, d.headOpt, h.features, d.y, d.lr);
-          m.encoderBackwardCached(f, d.lora, d.loraOpt, h.cache, s.featureGrad, d.lr);
+          m.backwardMany(compute, [{ lora: d.lora, loraOpt: d.loraOpt, lr: d.lr, cache: h.cache, featureGrad: s.featureGrad }]);
         }
       },
       () => {
         const acts = devs.map((d) => m.embed(f, d.x, b));
-        const out = m.encoderForwardCachedMany(f, devs.map((d, k) => ({ lora: d.lora, activations: acts[k]! })));
+        const out = compute.forwardMany(devs.map((d, k) => ({ lora: d.lora, activations: acts[k]! })), keys(D));
         const grads = devs.map((d, k) => m.headStep(f, d.head, d.headOpt, out[k]!.features, d.y, d.lr).featureGrad);
-        m.encoderBackwardCachedMany(f, devs.map((d, k) => ({ lora: d.lora, loraOpt: d.loraOpt, lr: d.lr, cache: out[k]!.cache, featureGrad: grads[k]! })));
+        m.backwardMany(compute, devs.map((d, k) => ({ lora: d.lora, loraOpt: d.loraOpt, lr: d.lr, cache: out[k]!.cache, featureGrad: grads[k]! })));
       },
     );
     rows.push({ backend, devices: D, samples: D * b, serverUnbatchedMs: serverUnbatched, serverBatchedMs: serverBatched, stepUnbatchedMs: stepUnbatched, stepBatchedMs: stepBatched, load: load() });
@@ -226,8 +229,12 @@ function machine(): string {
 
 async function parent(): Promise<void> {
   const parts = opt('parts', 'speedup,large,throughput,share').split(',');
-  const sets = opts('set').flatMap((s) => ['--set', s]);
+  const setsAll = opts('set').flatMap((s) => ['--set', s]);
+  const sets = setsAll;
   const rounds = opt('rounds', '10');
+  const { availableBackends } = await import('../models/backend');
+  // --backends onnxruntime,wasm: cell-50 on each, side by side (default: both, when they load).
+  const backends = opt('backends', 'onnxruntime,wasm').split(',').filter((b) => (availableBackends() as string[]).includes(b));
   const lines: string[] = [];
   const say = (s: string): void => {
     lines.push(s);
@@ -239,61 +246,77 @@ async function parent(): Promise<void> {
   if (sets.length) say(`overrides: ${opts('set').join(' ')}`);
   const cell50 = join(REPO, 'scenarios', 'cell-50.json');
 
-  if (parts.includes('speedup') || parts.includes('share')) {
-    say('');
-    say(`(a) cell-50, ${rounds} rounds, runToFolder; wall per round = steady state (rounds 1..${Number(rounds) - 1}; round 0 includes start-up)`);
-    // --repeat N: the 1- and 2-worker runs alternate N times, so drifting load hits both alike; medians reported.
-    const repeat = Number(opt('repeat', '1'));
-    // --workers 1,2,4,8: more workers than cores oversubscribes the machine; measured all the same.
-    const poolSizes = parts.includes('speedup') ? opt('workers', '1,2').split(',').map(Number) : [1];
-    const byWorkers = new Map<number, RunOut[]>(poolSizes.map((w) => [w, []]));
-    const ones = byWorkers.get(1) ?? [];
-    const twos = byWorkers.get(2) ?? [];
-    for (let i = 0; i < repeat; i++) {
-      for (const w of poolSizes) {
-        const r = child<RunOut>(['--child', 'run', '--scenario', cell50, '--workers', String(w), '--rounds', rounds, ...sets]);
-        (byWorkers.get(w) as RunOut[]).push(r);
-        const p = perRound(r);
-        say(`  workers ${w}: total ${r.wallS.toFixed(1)} s, start-up + round 0 ${p.firstS.toFixed(1)} s, ${p.steadyS.toFixed(2)} s/round after; admitted per round ${r.admitted.join(' ')}; peak RSS ${r.peakRssMiB.toFixed(0)} MiB; load ${r.loadBefore} → ${r.loadAfter}`);
-      }
-    }
-    const one = ones[0];
-    if (ones.length > 0 && twos.length > 0) {
-      const ratios = ones.map((o, i) => perRound(o).steadyS / perRound(twos[i] as RunOut).steadyS);
-      const s1 = median(ones.map((o) => perRound(o).steadyS));
-      const s2 = median(twos.map((o) => perRound(o).steadyS));
-      say(`  speed-up 2 workers / 1 worker, steady state: ${ratios.map((x) => `${x.toFixed(2)}x`).join(', ')} (pairs); medians ${s1.toFixed(2)} / ${s2.toFixed(2)} s/round = ${(s1 / s2).toFixed(2)}x  (target ≥ 1.7x)`);
-      // Admitted devices are dealt to the two workers in turn and every step waits for both: n devices
-      // take ceil(n/2) device-steps on the busier worker, so even perfect hardware gives n / ceil(n/2).
-      const steadyAdmitted = (ones[0] as RunOut).admitted.slice(1);
-      const balance = steadyAdmitted.reduce((acc, n) => acc + n / Math.ceil(n / 2), 0) / steadyAdmitted.length;
-      say(`  ceiling from dealing the admitted devices to 2 workers (mean of n / ceil(n/2) over the steady rounds): ${balance.toFixed(2)}x; ratio of the pair medians to it: ${((s1 / s2 / balance) * 100).toFixed(0)}%`);
-      for (const [w, runs] of byWorkers) {
-        if (w <= 2 || runs.length === 0) continue;
-        const sw = median(runs.map((o) => perRound(o).steadyS));
-        say(`  ${w} workers on ${cpus().length} cores: median ${sw.toFixed(2)} s/round = ${(s1 / sw).toFixed(2)}x over 1 worker`);
-      }
-    }
-    if (one) {
+  const steadyBy = new Map<string, number>(); // `${backend}/${workers}` → median steady s/round
+  for (const backend of backends) {
+    if (parts.includes('speedup') || parts.includes('share')) {
+      const sets = [...setsAll, '--set', `runtime.backend=${backend}`];
       say('');
-      say('(d) share of wall time outside model compute, cell-50 with 1 worker (method: see the header of bench/scale.ts)');
-      const shares: number[] = [];
-      for (const r of ones) {
-        const outside = r.wallS - r.modelS;
-        // Rounds 2..N: from the row of round 1 to the last row (start-up, round 0 and the closing report apart).
-        const n = r.wallAtRoundS.length;
-        const wall = (r.wallAtRoundS[n - 1] as number) - (r.wallAtRoundS[1] as number);
-        const model = (r.modelAtRoundS[n - 1] as number) - (r.modelAtRoundS[1] as number);
-        const whole = `  whole run: wall ${r.wallS.toFixed(1)} s, model ${r.modelS.toFixed(1)} s in ${r.modelCalls} calls, outside ${((100 * outside) / r.wallS).toFixed(1)}%`;
-        if (n < 3) {
-          say(`${whole}; too few rounds for a steady state (--rounds 3 at least)`);
-          continue;
+      say(`(a) cell-50 on ${backend}, ${rounds} rounds, runToFolder; wall per round = steady state (rounds 1..${Number(rounds) - 1}; round 0 includes start-up)`);
+      // --repeat N: the 1- and 2-worker runs alternate N times, so drifting load hits both alike; medians reported.
+      const repeat = Number(opt('repeat', '1'));
+      // --workers 1,2,4,8: more workers than cores oversubscribes the machine; measured all the same.
+      const poolSizes = parts.includes('speedup') ? opt('workers', '1,2').split(',').map(Number) : [1];
+      const byWorkers = new Map<number, RunOut[]>(poolSizes.map((w) => [w, []]));
+      const ones = byWorkers.get(1) ?? [];
+      const twos = byWorkers.get(2) ?? [];
+      for (let i = 0; i < repeat; i++) {
+        for (const w of poolSizes) {
+          const r = child<RunOut>(['--child', 'run', '--scenario', cell50, '--workers', String(w), '--rounds', rounds, ...sets]);
+          (byWorkers.get(w) as RunOut[]).push(r);
+          const p = perRound(r);
+          say(`  workers ${w}: total ${r.wallS.toFixed(1)} s, start-up + round 0 ${p.firstS.toFixed(1)} s, ${p.steadyS.toFixed(2)} s/round after; admitted per round ${r.admitted.join(' ')}; peak RSS ${r.peakRssMiB.toFixed(0)} MiB; load ${r.loadBefore} → ${r.loadAfter}`);
         }
-        shares.push((100 * (wall - model)) / wall);
-        say(`${whole}; rounds 2..${n - 1} (steady state): wall ${wall.toFixed(2)} s, model ${model.toFixed(2)} s, outside ${(wall - model).toFixed(2)} s = ${((100 * (wall - model)) / wall).toFixed(1)}%`);
       }
-      if (shares.length > 0) say(`  steady-state share outside model compute, median of ${shares.length}: ${median(shares).toFixed(1)}%  (target < 5%)`);
+      for (const [w, runs] of byWorkers) if (runs.length > 0) steadyBy.set(`${backend}/${w}`, median(runs.map((o) => perRound(o).steadyS)));
+      const one = ones[0];
+      if (ones.length > 0 && twos.length > 0) {
+        const ratios = ones.map((o, i) => perRound(o).steadyS / perRound(twos[i] as RunOut).steadyS);
+        const s1 = median(ones.map((o) => perRound(o).steadyS));
+        const s2 = median(twos.map((o) => perRound(o).steadyS));
+        say(`  speed-up 2 workers / 1 worker, steady state: ${ratios.map((x) => `${x.toFixed(2)}x`).join(', ')} (pairs); medians ${s1.toFixed(2)} / ${s2.toFixed(2)} s/round = ${(s1 / s2).toFixed(2)}x  (target ≥ 1.7x)`);
+        // Admitted devices are dealt to the two workers in turn and every step waits for both: n devices
+        // take ceil(n/2) device-steps on the busier worker, so even perfect hardware gives n / ceil(n/2).
+        const steadyAdmitted = (ones[0] as RunOut).admitted.slice(1);
+        const balance = steadyAdmitted.reduce((acc, n) => acc + n / Math.ceil(n / 2), 0) / steadyAdmitted.length;
+        say(`  ceiling from dealing the admitted devices to 2 workers (mean of n / ceil(n/2) over the steady rounds): ${balance.toFixed(2)}x; ratio of the pair medians to it: ${((s1 / s2 / balance) * 100).toFixed(0)}%`);
+        for (const [w, runs] of byWorkers) {
+          if (w <= 2 || runs.length === 0) continue;
+          const sw = median(runs.map((o) => perRound(o).steadyS));
+          say(`  ${w} workers on ${cpus().length} cores: median ${sw.toFixed(2)} s/round = ${(s1 / sw).toFixed(2)}x over 1 worker`);
+        }
+      }
+      if (one) {
+        say('');
+        say('(d) share of wall time outside model compute, cell-50 with 1 worker (method: see the header of bench/scale.ts)');
+        const shares: number[] = [];
+        for (const r of ones) {
+          const outside = r.wallS - r.modelS;
+          // Rounds 2..N: from the row of round 1 to the last row (start-up, round 0 and the closing report apart).
+          const n = r.wallAtRoundS.length;
+          const wall = (r.wallAtRoundS[n - 1] as number) - (r.wallAtRoundS[1] as number);
+          const model = (r.modelAtRoundS[n - 1] as number) - (r.modelAtRoundS[1] as number);
+          const whole = `  whole run: wall ${r.wallS.toFixed(1)} s, model ${r.modelS.toFixed(1)} s in ${r.modelCalls} calls, outside ${((100 * outside) / r.wallS).toFixed(1)}%`;
+          if (n < 3) {
+            say(`${whole}; too few rounds for a steady state (--rounds 3 at least)`);
+            continue;
+          }
+          shares.push((100 * (wall - model)) / wall);
+          say(`${whole}; rounds 2..${n - 1} (steady state): wall ${wall.toFixed(2)} s, model ${model.toFixed(2)} s, outside ${(wall - model).toFixed(2)} s = ${((100 * (wall - model)) / wall).toFixed(1)}%`);
+        }
+        if (shares.length > 0) say(`  steady-state share outside model compute, median of ${shares.length}: ${median(shares).toFixed(1)}%  (target < 5%)`);
+      }
     }
+  }
+  const sideBySide = [...new Set([...steadyBy.keys()].map((k) => k.split('/')[1]))].map((w) => {
+    const cells = backends.map((b) => `${b} ${steadyBy.get(`${b}/${w}`)?.toFixed(2) ?? '—'} s/round`).join(', ');
+    const ort = steadyBy.get(`onnxruntime/${w}`);
+    const wasm = steadyBy.get(`wasm/${w}`);
+    return `  workers ${w}: ${cells}${ort && wasm ? `; onnxruntime ${(wasm / ort).toFixed(2)}x faster than wasm (target ≥ 2x)` : ''}`;
+  });
+  if (sideBySide.length > 0) {
+    say('');
+    say('cell-50 steady-state seconds per round, backends side by side (medians):');
+    for (const l of sideBySide) say(l);
   }
 
   if (parts.includes('large')) {
@@ -310,10 +333,9 @@ async function parent(): Promise<void> {
 
   if (parts.includes('throughput')) {
     say('');
-    say('(c) split-step throughput, batched (models/cached.ts, ...Many) vs unbatched (per device), b = 16 per device, default model (d 128, 2 blocks, FFN 256, rank 8 on q and v), random weights, one thread, median');
+    say('(c) split-step throughput, batched (models/compute.ts: one pass over all D) vs unbatched (per device), b = 16 per device, default model (d 128, 2 blocks, FFN 256, rank 8 on q and v), random weights, one thread, median');
     say('  backend devices | server fwd+bwd: unbatched → batched samples/s (x) | full split step: unbatched → batched samples/s (x) | load');
-    const { availableBackends } = await import('../models/backend');
-    for (const backend of availableBackends().filter((x) => x !== 'node')) {
+    for (const backend of backends) {
       const rows = child<ThroughputRow[]>(['--child', 'throughput', '--backend', backend, ...(backend === 'cpu' ? ['--devices', '1,2,4,7'] : [])]);
       for (const r of rows) {
         const sps = (ms: number): number => (1000 * r.samples) / ms;

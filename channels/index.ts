@@ -16,4 +16,5 @@ export * from './fadeSlots';
 export * from './applyDecisions';
 export * from './transmit';
 export * from './accountTraffic';
+export * from './applyFaults';
 export * from './medium';

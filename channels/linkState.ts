@@ -42,20 +42,24 @@ export function linkStatesForSlot(frame: FadingFrame, slices: BandwidthSlices, r
   if (slices.uplink.length !== K) throw new BandwidthError(`the decision covers ${slices.uplink.length} devices, the channel has ${K}`, frame.slot);
   const admitted = new Set(slices.admitted);
   const links: LinkState[] = [];
-  for (let k = 0; k < K; k++) {
-    const gain = frame.gain[k] as number;
-    const up = slices.uplink[k] as number;
-    const down = slices.downlink[k] as number;
-    links.push({
-      device: k,
-      admitted: admitted.has(k),
-      gain,
-      fadingPower: frame.fadingPower[k] as number,
-      uplinkFraction: up,
-      downlinkFraction: down,
-      uplinkRateBps: uplinkRateBps(up, radio.bandwidthHz, radio.powerW, gain, radio.noisePsdWPerHz),
-      downlinkRateBps: downlinkRateBps(down, radio.downlinkBandwidthHz, radio.serverPowerW, gain, radio.noisePsdWPerHz),
-    });
-  }
+  for (let k = 0; k < K; k++)
+    links.push(linkStateOf(k, admitted.has(k), frame.gain[k] as number, frame.fadingPower[k] as number, slices.uplink[k] as number, slices.downlink[k] as number, radio));
   return { slot: frame.slot, slices, links };
+}
+
+/**
+ * One device's link: r^ul = β B log2(1 + p g/(β B N0)) and r^dl = β_dl B_dl log2(1 + P_s g/(B_dl N0)).
+ * The link states of a slot and the scheduler's prediction (scheduler/costs.ts) both come from here. MODEL.md §3.
+ */
+export function linkStateOf(device: number, admitted: boolean, gain: number, fadingPower: number, uplinkFraction: number, downlinkFraction: number, radio: RadioConstants): LinkState {
+  return {
+    device,
+    admitted,
+    gain,
+    fadingPower,
+    uplinkFraction,
+    downlinkFraction,
+    uplinkRateBps: uplinkRateBps(uplinkFraction, radio.bandwidthHz, radio.powerW, gain, radio.noisePsdWPerHz),
+    downlinkRateBps: downlinkRateBps(downlinkFraction, radio.downlinkBandwidthHz, radio.serverPowerW, gain, radio.noisePsdWPerHz),
+  };
 }

@@ -3,21 +3,22 @@
  * calls each slot (`createMedium` → cell, fading process, `linkStates(slot, decision)`), and the same
  * pipeline wired as streams (`connectMedium`: clock in, decisions in, link states and transfers out).
  */
-import { share, type Observable } from 'rxjs';
-import type { RandomStream } from '../runtime/random';
+import { map, share, type Observable } from 'rxjs';
+import { RandomStream } from '../runtime/random';
+import { applyFaults, type FaultedFrame } from './applyFaults';
 import { accountTraffic } from './accountTraffic';
 import { applyDecisions } from './applyDecisions';
 import { ChannelParamsError } from './errors';
-import { fadeSlots } from './fadeSlots';
+import { fadeSlotsWithState } from './fadeSlots';
 import { createFadingProcess, validateFadingParams, type FadingFrame, type FadingOptions, type FadingProcess, type FadingState } from './fading';
 import { createCell, validateCellParams, type Cell } from './geometry';
 import type { DeviceLink } from './inverse';
 import { linkStatesForSlot, type LinkFrame } from './linkState';
-import { radioConstants, type MediumParams, type RadioConstants } from './params';
+import { radioConstants, type FaultParams, type MediumParams, type RadioConstants } from './params';
 import { validateDecision, type SliceDecision } from './slices';
 import type { SlotTick } from './slotClock';
 import type { TrafficLedger } from './traffic';
-import { transmit } from './transmit';
+import { chargedTransfers, transmit } from './transmit';
 import type { TransferBatch, TransferFrame, TransferRequest } from './transfer';
 
 /** Checks every parameter of the medium, naming the field and the rule (e.g. a negative bandwidth). MODEL.md §3. */
@@ -81,6 +82,10 @@ export function createMedium(params: MediumParams, random: RandomStream, options
 /** The streams of a connected medium. MODEL.md §3, §4, §9. */
 export interface MediumStreams {
   readonly fading$: Observable<FadingFrame>;
+  /** The fading state after each slot (what a checkpoint keeps). */
+  readonly fadingState$: Observable<FadingState>;
+  /** The channel after the faults (the frame the decisions are applied to). */
+  readonly faulted$: Observable<FaultedFrame>;
   readonly links$: Observable<LinkFrame>;
   readonly transfers$: Observable<TransferFrame>;
   readonly traffic$: Observable<TrafficLedger>;
@@ -91,20 +96,39 @@ export interface MediumInputs {
   readonly clock$: Observable<SlotTick>;
   /** The scheduler's decisions, one per slot (typically computed from `fading$`). */
   readonly decisions: Observable<SliceDecision> | ((fading$: Observable<FadingFrame>) => Observable<SliceDecision>);
-  readonly requests: Observable<TransferBatch> | ((frame: LinkFrame) => readonly TransferRequest[]);
+  /**
+   * What moves each slot: requests the medium completes (a stream of batches or a function of the
+   * link frame), or `{ charged$ }`: the transfers the actors charged themselves on the links they
+   * were given, checked against the applied decision (`chargedTransfers`).
+   */
+  readonly requests: Observable<TransferBatch> | ((frame: LinkFrame) => readonly TransferRequest[]) | { readonly charged$: Observable<TransferFrame> };
+  /** Device faults (outages, silent windows, dropouts) and their stream; none if absent. */
+  readonly faults?: { readonly params: FaultParams; readonly random: RandomStream };
   /** A checkpointed fading state to start from. */
   readonly fadingFrom?: FadingState;
 }
 
+const NO_FAULTS: FaultParams = { dropoutProbability: 0, silentWindows: [], linkOutages: [] };
+
 /**
- * Wires the operators: clock → `fadeSlots` → `applyDecisions` → `transmit` → `accountTraffic`.
- * `fading$` is shared, so a scheduler that reads it and the link states see the same frames. MODEL.md §3, §4.
+ * Wires the operators: clock → `fadeSlots` → `applyFaults` → `applyDecisions` → `transmit` (or
+ * `chargedTransfers`) → `accountTraffic`. Shared stages, so a scheduler that reads `fading$` and
+ * the link states see the same frames. MODEL.md §3, §4.
  */
 export function connectMedium(medium: Medium, inputs: MediumInputs): MediumStreams {
-  const fading$ = inputs.clock$.pipe(fadeSlots(medium.fading, inputs.fadingFrom), share());
+  const faded$ = inputs.clock$.pipe(fadeSlotsWithState(medium.fading, inputs.fadingFrom), share());
+  const fading$ = faded$.pipe(map(([, frame]) => frame));
+  const fadingState$ = faded$.pipe(map(([state]) => state));
+  // Without faults the stream is never drawn from: a fresh stream stands in.
+  const faults = inputs.faults ?? { params: NO_FAULTS, random: RandomStream.fromSeed(0) };
+  const faulted$ = fading$.pipe(applyFaults(faults.params, faults.random), share());
   const decisions$ = typeof inputs.decisions === 'function' ? inputs.decisions(fading$) : inputs.decisions;
-  const links$ = fading$.pipe(applyDecisions(decisions$, medium.radio), share());
-  const transfers$ = links$.pipe(transmit(inputs.requests, medium.radio), share());
+  const links$ = faulted$.pipe(applyDecisions(decisions$, medium.radio), share());
+  const requests = inputs.requests;
+  const transfers$ = links$.pipe(
+    typeof requests === 'object' && 'charged$' in requests ? chargedTransfers(requests.charged$, medium.radio) : transmit(requests, medium.radio),
+    share(),
+  );
   const traffic$ = transfers$.pipe(accountTraffic(medium.cell.deviceCount));
-  return { fading$, links$, transfers$, traffic$ };
+  return { fading$, fadingState$, faulted$, links$, transfers$, traffic$ };
 }

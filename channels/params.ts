@@ -94,3 +94,20 @@ export function radioConstants(params: MediumParams): RadioConstants {
 export function deviceId(index: number): string {
   return `d${index}`;
 }
+
+/** A window of slots [fromSlot, toSlot] (inclusive) in which device `device` is affected. */
+export interface FaultWindow {
+  readonly device: number;
+  readonly fromSlot: number;
+  readonly toSlot: number;
+}
+
+/** Device faults on the medium: the fields of `scenario.faults`. */
+export interface FaultParams {
+  /** Probability that an admitted device drops out of a round (one seeded draw per device per slot). */
+  readonly dropoutProbability: number;
+  /** The device sends nothing (no queue report) in these slots. */
+  readonly silentWindows: readonly FaultWindow[];
+  /** The device's gain is 0 in these slots. */
+  readonly linkOutages: readonly FaultWindow[];
+}

@@ -8,6 +8,8 @@ import { map, range, take, timer, type Observable, type SchedulerLike } from 'rx
 /** One tick of the slot clock. */
 export interface SlotTick {
   readonly slot: number;
+  /** Virtual time at which the slot starts, s (the simulation's clock; absent on a bare clock). */
+  readonly t?: number;
 }
 
 /** Options of `createSlotClock`. */

@@ -66,7 +66,28 @@ export interface RoundPayloadBits {
   readonly head: number;
 }
 
-/** Airtime and transmit energy of one transfer on a device's link state. MODEL.md §4. */
+/** What moving a payload over one direction of a link costs. MODEL.md §4. */
+export interface TransferCost {
+  readonly rateBps: number;
+  /** s / r; Infinity on a dead link (rate 0), 0 for an empty payload. */
+  readonly airtimeS: number;
+  /** p_k · airtime uplink, 0 downlink (the model charges the device's transmit energy only). */
+  readonly energyJ: number;
+}
+
+/**
+ * Airtime s / r and transmit energy p s / r of `bits` sent `direction` on a link's rates (MODEL.md §4).
+ * The one place a transfer is charged: the actors (through `completeTransfer`) and the scheduler's
+ * prediction (scheduler/costs.ts) both call it.
+ */
+export function transferCost(bits: number, direction: Direction, link: Pick<LinkState, 'uplinkRateBps' | 'downlinkRateBps'>, powerW: number): TransferCost {
+  const uplink = direction === 'uplink';
+  const rateBps = uplink ? link.uplinkRateBps : link.downlinkRateBps;
+  const time = airtimeS(bits, rateBps);
+  return { rateBps, airtimeS: time, energyJ: uplink && time > 0 ? powerW * time : 0 };
+}
+
+/** Airtime and transmit energy of one transfer on a device's link state (checked: type, direction, size, admission). MODEL.md §4. */
 export function completeTransfer(request: TransferRequest, link: LinkState, radio: RadioConstants, slot: number): TransferCompletion {
   const where = `transfer of ${request.type} ${request.direction} for device d${request.device}`;
   if (!MESSAGE_DIRECTIONS[request.type]?.includes(request.direction))
@@ -74,10 +95,7 @@ export function completeTransfer(request: TransferRequest, link: LinkState, radi
   if (!(request.bits >= 0 && Number.isFinite(request.bits))) throw new TransferError(`${where}: payload must be a finite number of bits ≥ 0, got ${request.bits}`, slot);
   if (link.device !== request.device) throw new TransferError(`${where}: given the link of device d${link.device}`, slot);
   if (!link.admitted) throw new TransferError(`${where}: the device is not admitted in this slot, it has no bandwidth`, slot);
-  const uplink = request.direction === 'uplink';
-  const rateBps = uplink ? link.uplinkRateBps : link.downlinkRateBps;
-  const time = airtimeS(request.bits, rateBps);
-  return { ...request, slot, rateBps, airtimeS: time, energyJ: uplink && time > 0 ? radio.powerW * time : 0 };
+  return { ...request, slot, ...transferCost(request.bits, request.direction, link, radio.powerW) };
 }
 
 /** Completes every request of a slot against that slot's link frame. MODEL.md §4. */

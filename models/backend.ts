@@ -1,13 +1,20 @@
 /**
- * Picks the TensorFlow.js backend at start-up (STACK.md): tfjs-node when it loads (an
- * optionalDependency that cannot install on every machine), else WebAssembly (SIMD build,
- * picked automatically in Node), else the pure-JS cpu backend. Sets PROD, which silences the
- * cpu backend's banner and some debug checks. Call once per worker thread, before any op.
+ * Picks the compute backend at start-up (STACK.md). `onnxruntime`: the server's encoder passes and
+ * the evaluator on onnxruntime-node (models/onnx/), the device side on TensorFlow.js's WebAssembly
+ * backend. The TensorFlow.js backends: tfjs-node (an optionalDependency that cannot install on
+ * every machine; used only when asked for), WebAssembly (SIMD build, picked automatically in
+ * Node), the pure-JS cpu backend. A run's `runtime.backend` is `auto` (onnxruntime if it loads,
+ * else wasm, else cpu) or a name. Sets PROD, which silences the cpu backend's banner and some
+ * debug checks. Call initBackend once per worker thread, before any op.
  */
 import * as tf from '@tensorflow/tfjs';
+import { onnxRuntimeProblem } from './onnx/session';
 import { useLinearWasmSlice } from './wasmSlice';
 
-export type BackendName = 'node' | 'wasm' | 'cpu';
+export type BackendName = 'onnxruntime' | 'node' | 'wasm' | 'cpu';
+/** What a scenario may ask for: a backend, or `auto`. */
+export type BackendChoice = BackendName | 'auto';
+export const BACKEND_NAMES: readonly BackendName[] = ['onnxruntime', 'node', 'wasm', 'cpu'];
 
 /** Thrown when a requested backend cannot be initialised at all. */
 export class BackendError extends Error {
@@ -45,6 +52,16 @@ function registerWasm(): boolean {
  */
 export async function initBackend(preferred?: BackendName): Promise<string> {
   tf.env().set('PROD', true);
+  if (preferred === 'onnxruntime') {
+    const problem = onnxRuntimeProblem();
+    if (problem) throw new BackendError(`onnxruntime-node does not load: ${problem}`);
+    // The device side (embedding, task module) runs on wasm.
+    if (registerWasm() && (await trySet('wasm'))) {
+      useLinearWasmSlice();
+      return 'onnxruntime';
+    }
+    throw new BackendError('the onnxruntime backend runs the device side on tfjs wasm, which could not be initialised');
+  }
   const order: BackendName[] = preferred === 'cpu' ? ['cpu'] : preferred === 'wasm' ? ['wasm', 'cpu'] : ['node', 'wasm', 'cpu'];
   for (const name of order) {
     if (name === 'node') {
@@ -71,11 +88,32 @@ async function trySet(name: string): Promise<boolean> {
   }
 }
 
-/** The backends that can be initialised here, for benchmarks. */
+/** The backends that can be initialised here (onnxruntime first when it loads). */
 export function availableBackends(): BackendName[] {
   const out: BackendName[] = [];
+  if (onnxRuntimeProblem() === null && registerWasm()) out.push('onnxruntime');
   if (tryLoadNode()) out.push('node');
   if (registerWasm()) out.push('wasm');
   out.push('cpu');
   return out;
+}
+
+let fallbackTold = false;
+
+/**
+ * The backend a run will use for `choice`: `auto` is onnxruntime if it loads here, else wasm,
+ * else cpu; a name is that backend if it loads, else the same order. A fall-back says why, once
+ * per process (on stderr).
+ */
+export function resolveBackend(choice: BackendChoice = 'auto'): BackendName {
+  const here = availableBackends();
+  if (choice !== 'auto' && here.includes(choice)) return choice;
+  const picked = (['onnxruntime', 'wasm', 'cpu'] as const).find((b) => here.includes(b)) ?? 'cpu';
+  const wanted = choice === 'auto' ? 'onnxruntime' : choice;
+  if (picked !== wanted && !fallbackTold) {
+    fallbackTold = true;
+    const why = wanted === 'onnxruntime' ? `onnxruntime-node does not load here (${onnxRuntimeProblem() ?? 'tfjs wasm did not load'})` : `the ${wanted} backend does not load here`;
+    process.stderr.write(`airlora: ${why}; running on ${picked}\n`);
+  }
+  return picked;
 }

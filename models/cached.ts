@@ -467,7 +467,11 @@ export function encoderGradientsCached(foundation: Foundation, lora: LoraWeights
 
 /** Server: encoderGradientsCachedMany, then each device's Adam step on its own LoRA copy. */
 export function encoderBackwardCachedMany(foundation: Foundation, items: readonly CachedBackwardItem[], store?: KeptTensors): Array<{ lora: LoraWeights; loraOpt: OptimizerState }> {
-  const grads = encoderGradientsCachedMany(foundation, items, store);
+  return adamSteps(items, encoderGradientsCachedMany(foundation, items, store));
+}
+
+/** Each device's Adam step on its own LoRA copy with its gradients (`grads[k]` for `items[k]`). */
+export function adamSteps(items: ReadonlyArray<Pick<CachedBackwardItem, 'lora' | 'loraOpt' | 'lr'>>, grads: readonly LoraWeights[]): Array<{ lora: LoraWeights; loraOpt: OptimizerState }> {
   return items.map((it, k) => {
     const u = adamUpdate(it.lora, grads[k] as LoraWeights, it.loraOpt, it.lr);
     return { lora: u.weights, loraOpt: u.state };

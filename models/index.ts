@@ -1,5 +1,7 @@
 /** The models package (issue 4): foundation model, split execution, aggregation, costs, data. */
-export { initBackend, availableBackends, BackendError, type BackendName } from './backend';
+export { initBackend, availableBackends, resolveBackend, BackendError, BACKEND_NAMES, type BackendName, type BackendChoice } from './backend';
+export { tfjsCompute, backwardMany, type ServerCompute } from './compute';
+export { OrtCompute } from './onnx/ortCompute';
 export {
   DEFAULT_MODEL_CONFIG,
   LORA_TARGETS,

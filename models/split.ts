@@ -111,7 +111,8 @@ export function ownedValues(t: tf.Tensor): Float32Array {
 /** A tensor as a Cut the caller owns. */
 export const toCut = (t: tf.Tensor): Cut => ({ data: ownedValues(t), shape: t.shape.slice() });
 
-function embedTensor(f: Foundation, features: Float32Array, batchSize: number): tf.Tensor3D {
+/** Checks that `features` holds `batchSize` samples of the model's input (token ids in range for a token task). */
+export function checkSamples(f: Foundation, features: Float32Array, batchSize: number): void {
   const c = f.config;
   if (features.length < batchSize * c.inputSize) throw new ShapeError(`embed: ${batchSize} samples need ${batchSize * c.inputSize} values, got ${features.length}`);
   if (c.task.kind === 'tokens') {
@@ -121,7 +122,11 @@ function embedTensor(f: Foundation, features: Float32Array, batchSize: number): 
       if (!Number.isInteger(id) || id < 0 || id >= c.task.vocabSize) throw new ShapeError(`embed: value ${i} is ${id}, not a token id in [0, ${c.task.vocabSize})`);
     }
   }
-  return embedSamples(c, f.weights, features, batchSize);
+}
+
+function embedTensor(f: Foundation, features: Float32Array, batchSize: number): tf.Tensor3D {
+  checkSamples(f, features, batchSize);
+  return embedSamples(f.config, f.weights, features, batchSize);
 }
 
 /** Device: the frozen embedding module on `batchSize` samples (rows of `features`) → activations [b, L, d]. */
@@ -254,27 +259,39 @@ export function splitStep(foundation: Foundation, s: TrainState, features: Float
 /** Accuracy and mean cross-entropy of the model on (up to `maxSamples` first rows of) `data`, in batches of 250. */
 export function evaluate(foundation: Foundation, lora: LoraWeights, head: HeadWeights, data: Dataset, maxSamples?: number): { accuracy: number; loss: number } {
   const c = foundation.config;
+  return scoreBatches(data, c.classCount, maxSamples, (samples, b) =>
+    tidyData(() => {
+      const x = embedTensor(foundation, samples, b);
+      const l = tensors(lora, loraShapes(c), 'lora');
+      const h = tensors(head, headShapes(c), 'head');
+      const feats = encoderApply(c, { weights: foundation.weights, transposed: foundation.transposed, lora: l, mode: 'fast' }, x, b);
+      return ownedValues(headApply(h, feats));
+    }),
+  );
+}
+
+/**
+ * Accuracy and mean cross-entropy on (up to `maxSamples` first rows of) `data`, from `logitsOf`
+ * (b samples' rows → logits [b, classCount]) run on batches of 250: the evaluator's arithmetic,
+ * whichever backend computes the logits.
+ */
+export function scoreBatches(data: Dataset, classCount: number, maxSamples: number | undefined, logitsOf: (samples: Float32Array, b: number) => Float32Array): { accuracy: number; loss: number } {
   const n = Math.min(data.count, maxSamples ?? data.count);
   if (n === 0) return { accuracy: 0, loss: 0 };
   let correct = 0;
   let lossSum = 0;
   const batch = 250;
+  const size = data.featureSize;
   for (let start = 0; start < n; start += batch) {
     const b = Math.min(batch, n - start);
-    const logits = tidyData(() => {
-      const x = embedTensor(foundation, data.features.subarray(start * c.inputSize, (start + b) * c.inputSize), b);
-      const l = tensors(lora, loraShapes(c), 'lora');
-      const h = tensors(head, headShapes(c), 'head');
-      const feats = encoderApply(c, { weights: foundation.weights, transposed: foundation.transposed, lora: l, mode: 'fast' }, x, b);
-      return ownedValues(headApply(h, feats));
-    });
+    const logits = logitsOf(data.features.subarray(start * size, (start + b) * size), b);
     for (let i = 0; i < b; i++) {
-      const row = logits.subarray(i * c.classCount, (i + 1) * c.classCount);
+      const row = logits.subarray(i * classCount, (i + 1) * classCount);
       let best = 0;
       let max = -Infinity;
-      for (let k = 0; k < c.classCount; k++) if ((row[k] as number) > max) (max = row[k] as number), (best = k);
+      for (let k = 0; k < classCount; k++) if ((row[k] as number) > max) (max = row[k] as number), (best = k);
       let z = 0;
-      for (let k = 0; k < c.classCount; k++) z += Math.exp((row[k] as number) - max);
+      for (let k = 0; k < classCount; k++) z += Math.exp((row[k] as number) - max);
       const label = data.labels[start + i] as number;
       lossSum += Math.log(z) - ((row[label] as number) - max);
       if (best === label) correct++;

@@ -22,7 +22,13 @@ export type Effect =
   /** Send a message; it is delivered at virtual time ctx.t + delayS (default 0). */
   | { readonly kind: 'send'; readonly to: string; readonly type: string; readonly body: unknown; readonly delayS?: number }
   /** Record a domain event (a decision, a random draw that matters) in the event log. */
-  | { readonly kind: 'log'; readonly type: string; readonly data: unknown };
+  | { readonly kind: 'log'; readonly type: string; readonly data: unknown }
+  /**
+   * Ask the driver (a policy process, README "Plug-ins"): must be the transition's only effect. The
+   * runtime gets the answer (`RuntimeOptions.answer`) and handles the same message again, in the
+   * same step, with `ctx.answer` set; only that second handling counts. Neither is logged as such.
+   */
+  | { readonly kind: 'ask'; readonly question: unknown };
 
 /** What a transition may read besides its state and message. */
 export interface ActorContext {
@@ -35,6 +41,8 @@ export interface ActorContext {
   readonly random: RandomStream;
   /** Large immutable things loaded once per worker (frozen weights, data sets), by name. */
   readonly resources: Readonly<Record<string, unknown>>;
+  /** The driver's answer when this message is handled again after an `ask` effect; undefined otherwise. */
+  readonly answer?: unknown;
 }
 
 /** An actor kind: the logic only. */
@@ -60,4 +68,43 @@ export interface ActorKind<S = unknown, P = unknown> {
    * falls back to `transition` message by message, so a failure is charged to its own message.
    */
   transitionMail?(state: S, mail: readonly Envelope[], ctx: ActorContext): readonly [S, ReadonlyArray<readonly Effect[]>];
+}
+
+/**
+ * A protocol's messages as a discriminated union on `type`: `M` maps each message type to its body
+ * (one body per type name), e.g. `MessageOf<{ ping: { n: number } }>`.
+ */
+export type MessageOf<M> = { [T in keyof M & string]: Envelope<M[T]> & { readonly type: T } }[keyof M & string];
+
+/** A kind's handler table: one pure transition per message type of its protocol `M`. */
+export type HandlerTable<S, M> = {
+  readonly [T in keyof M & string]: (state: S, message: Envelope<M[T]> & { readonly type: T }, ctx: ActorContext) => readonly [S, readonly Effect[]];
+};
+
+/** A message whose type the receiving kind's protocol does not have. */
+export class UnexpectedMessageError extends Error {
+  override readonly name = 'UnexpectedMessageError';
+}
+
+/**
+ * `message` as one of the protocol's messages (its type has a handler in `handlers`): the one place
+ * a body's type is decided, from its message type. Throws `UnexpectedMessageError` naming the actor and the type otherwise.
+ */
+export function messageOf<M>(handlers: { readonly [T in keyof M & string]: unknown }, message: Envelope, self: string): MessageOf<M> {
+  if (!Object.prototype.hasOwnProperty.call(handlers, message.type)) throw new UnexpectedMessageError(`${self}: unexpected message ${message.type}`);
+  return message as MessageOf<M>;
+}
+
+/** The transition of a handler table: the message's type picks its handler. */
+export function fromHandlers<S, M>(handlers: HandlerTable<S, M>): ActorKind<S>['transition'] {
+  return (state, message, ctx) => {
+    const m = messageOf<M>(handlers, message, ctx.self);
+    const handler = handlers[m.type] as (state: S, message: MessageOf<M>, ctx: ActorContext) => readonly [S, readonly Effect[]];
+    return handler(state, m, ctx);
+  };
+}
+
+/** A typed `send` for protocol `M`: `const toServer = senderOf<ServerMessages>(); toServer('server', 'close-round', { slot })`. */
+export function senderOf<M>(): <T extends keyof M & string>(to: string, type: T, body: M[T], delayS?: number) => Effect {
+  return (to, type, body, delayS) => (delayS === undefined ? { kind: 'send', to, type, body } : { kind: 'send', to, type, body, delayS });
 }

@@ -7,7 +7,8 @@ import { dirname, resolve } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { collect, commaList, integerAtLeast, UsageError } from './args';
-import { applyOverride, loadScenario, parseScenario, POLICY_NAMES, ScenarioError, type PolicyName, type Scenario } from './scenario';
+import { applyOverride, loadScenario, parseScenario, POLICY_NAMES, ScenarioError, type PolicySpec, type Scenario } from './scenario';
+import { looksLikeModule, policyFromArgument, policyLabel } from './plugins/policySpec';
 
 /** The built-in default scenario of MODEL.md §8. */
 export const DEFAULT_SCENARIO = resolve(__dirname, '..', '..', 'scenarios', 'cell-50.json');
@@ -26,9 +27,11 @@ interface RunLikeOptions extends ScenarioOptions {
   quiet?: boolean;
 }
 
-function policyName(p: string, command: string): PolicyName {
-  if (!(POLICY_NAMES as readonly string[]).includes(p)) throw new UsageError(`${command}: unknown policy '${p}' (known: ${POLICY_NAMES.join(', ')})`);
-  return p as PolicyName;
+/** A built-in policy name, or a module path (README "Plug-ins"; relative to the working directory). */
+function policyName(p: string, command: string): PolicySpec {
+  if (!(POLICY_NAMES as readonly string[]).includes(p) && !looksLikeModule(p))
+    throw new UsageError(`${command}: unknown policy '${p}' (known: ${POLICY_NAMES.join(', ')}; or a module path such as ./my-policy.js)`);
+  return policyFromArgument(p);
 }
 
 /** Loads `file` (or the default), applies --set, --seed, --rounds, --policy, and validates. */
@@ -43,32 +46,43 @@ export function scenarioFromOptions(file: string | undefined, options: ScenarioO
   for (const assignment of options.set ?? []) raw = applyOverride(raw, assignment);
   if (options.seed !== undefined) raw = applyOverride(raw, `seed=${options.seed}`);
   if (options.rounds !== undefined) raw = applyOverride(raw, `training.rounds=${options.rounds}`);
-  if (options.policy !== undefined) raw = applyOverride(raw, `scheduler.policy="${policyName(options.policy, command)}"`);
-  return { scenario: parseScenario(raw, path), file: path };
+  if (options.policy !== undefined) raw = applyOverride(raw, `scheduler.policy=${JSON.stringify(policyName(options.policy, command))}`);
+  return { scenario: parseScenario(raw, path, dirname(path)), file: path };
 }
 
 async function commandRun(file: string | undefined, options: RunLikeOptions): Promise<number> {
   const { scenario, file: path } = scenarioFromOptions(file, options, 'run');
-  if (scenario.topology) {
+  if (scenario.topology && scenario.topology.driver !== 'simulation') {
     const out = resolve(options.out ?? `runs/${scenario.name}-seed${scenario.seed}`);
     const { runTopologyToFolder } = await import('./sim/customTopology');
     const r = await runTopologyToFolder(scenario, { outDir: out, workers: options.workers, baseDir: dirname(path) });
     console.log(`${r.slots} slots of the declared topology, ${r.events} events, log hash ${r.logHash.slice(0, 16)}…; written to ${out}`);
     return 0;
   }
-  const out = resolve(options.out ?? `runs/${scenario.name}-${scenario.scheduler.policy}-seed${scenario.seed}`);
+  const out = resolve(options.out ?? `runs/${scenario.name}-${policyLabel(scenario.scheduler.policy)}-seed${scenario.seed}`);
   const { runToFolder } = await import('./sim/run');
-  const result = await runToFolder(scenario, { outDir: out, progress: !options.quiet, workers: options.workers });
+  const result = await runToFolder(scenario, { outDir: out, progress: !options.quiet, workers: options.workers, baseDir: dirname(path) });
   console.log(`${result.summary.rounds} rounds, final accuracy ${(100 * result.summary.finalAccuracy).toFixed(1)}%, ${result.summary.wallS.toFixed(1)} s wall; report: ${resolve(out, 'report.html')}`);
   return result.interrupted ? 130 : 0;
 }
 
+/** `airlora topology SCENARIO`: the scenario with the actors it runs declared in its own `topology` format, on stdout (README "The built-in simulation as a topology"). */
+async function commandTopology(file: string | undefined, options: ScenarioOptions): Promise<number> {
+  const { scenario } = scenarioFromOptions(file, options, 'topology');
+  const { planRun } = await import('./sim/setup');
+  const { declaredTopologyOf } = await import('./sim/topology');
+  const declared = scenario.topology ?? declaredTopologyOf(planRun(scenario));
+  console.log(JSON.stringify({ ...scenario, topology: declared }, null, 2));
+  return 0;
+}
+
 async function commandCompare(file: string, options: RunLikeOptions & { policies: string[]; parallel?: number }): Promise<number> {
   if (options.policies.length === 0) throw new UsageError('compare: --policies a,b,c names no policy');
-  options.policies.forEach((n) => policyName(n, 'compare'));
+  // Names stay names; module and script paths become specs with absolute paths (the runs' folders hold their scenarios).
+  const specs = options.policies.map((n) => policyName(n, 'compare'));
   const { scenario } = scenarioFromOptions(file, options, 'compare');
   const { commandCompare: compareStudy } = await import('./study/commands');
-  return compareStudy(file, options, scenario.name, scenario.seed);
+  return compareStudy(file, { ...options, specs }, scenario.name, scenario.seed);
 }
 
 async function commandStudy(file: string, options: { out?: string; parallel?: number; workers?: number; quiet?: boolean }): Promise<number> {
@@ -96,7 +110,7 @@ function commandValidate(file: string): number {
     const s = loadScenario(file);
     const what = s.topology
       ? `${s.topology.actors.reduce((n, a) => n + a.count, 0)} actors declared, ${s.training.rounds} slots`
-      : `${s.devices.count} devices, ${s.training.rounds} rounds, policy ${s.scheduler.policy}`;
+      : `${s.devices.count} devices, ${s.training.rounds} rounds, policy ${policyLabel(s.scheduler.policy)}`;
     console.log(`${file}: valid (${what})`);
     return 0;
   } catch (e) {
@@ -147,13 +161,13 @@ function createProgram(status: { code: number }): Command {
     .addHelpText('after', `\nPolicies: ${POLICY_NAMES.join(', ')}. 'airlora COMMAND --help' describes a command.\nExit status: 0 success; 1 the run failed or a replay found a mismatch; 2 bad usage or bad input; 130 interrupted (a checkpoint was written).`);
 
   withScenarioOptions(program.command('run').description('one simulation (without SCENARIO: the built-in scenarios/cell-50.json)').argument('[scenario]', 'scenario file'))
-    .option('--policy <name>', `scheduling policy (${POLICY_NAMES.join(', ')})`)
+    .option('--policy <name>', `scheduling policy (${POLICY_NAMES.join(', ')}, or a module path)`)
     .action(async (file: string | undefined, options: RunLikeOptions) => {
       status.code = await commandRun(file, options);
     });
 
   withScenarioOptions(program.command('compare').description('a study over policies: the scenario once per policy with the same seed, tables and one report side by side').argument('<scenario>', 'scenario file'))
-    .requiredOption('--policies <a,b,c>', `policies to compare (${POLICY_NAMES.join(', ')})`, commaList)
+    .requiredOption('--policies <a,b,c>', `policies to compare (${POLICY_NAMES.join(', ')}, or module paths)`, commaList)
     .addOption(parallelOption())
     .action(async (file: string, options: RunLikeOptions & { policies: string[]; parallel?: number }) => {
       status.code = await commandCompare(file, options);
@@ -175,7 +189,7 @@ function createProgram(status: { code: number }): Command {
     .command('replay')
     .description('re-executes a run and checks every hash (exit 1 on a mismatch); with --policy, the recorded channel with another policy')
     .argument('<log>', 'event log (events.jsonl)')
-    .option('--policy <name>', 'replay the recorded channel and data with this policy (a counterfactual)')
+    .option('--policy <name>', 'replay the recorded channel and data with this policy, a name or a module path (a counterfactual)')
     .option('--out <dir>', 'output folder')
     .addOption(workersOption())
     .addOption(quietOption())
@@ -199,6 +213,18 @@ function createProgram(status: { code: number }): Command {
     .argument('<scenario>', 'scenario file')
     .action((file: string) => {
       status.code = commandValidate(file);
+    });
+
+  program
+    .command('topology')
+    .description('prints the scenario with the actors its run runs declared in its own topology format; running that file gives the same event log')
+    .argument('[scenario]', 'scenario file (default: the built-in scenarios/cell-50.json)')
+    .addOption(new Option('--seed <n>', 'master seed').argParser(integerAtLeast(0)))
+    .addOption(new Option('--rounds <n>', 'training rounds').argParser(integerAtLeast(1)))
+    .option('--policy <name>', `scheduling policy (${POLICY_NAMES.join(', ')})`)
+    .option('--set <path=value>', 'override a scenario field (repeatable)', collect)
+    .action(async (file: string | undefined, options: ScenarioOptions) => {
+      status.code = await commandTopology(file, options);
     });
 
   program
@@ -242,6 +268,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (e instanceof UsageError || e instanceof ScenarioError || (e instanceof Error && e.name.endsWith('Error') && (e as { exitCode?: number }).exitCode === 2)) {
       console.error(`airlora: ${e.message}`);
       return 2;
+    }
+    if (e instanceof Error && e.name.endsWith('Error') && (e as { exitCode?: number }).exitCode === 1) {
+      console.error(`airlora: ${e.message}`); // a run that failed, e.g. a policy process (its rounds and a checkpoint are kept)
+      return 1;
     }
     throw e;
   }

@@ -10,8 +10,16 @@ import { canonicalJson, sha256Hex } from './canonical';
 import type { PayloadSummary } from './protocol';
 
 export const EVENT_LOG_FORMAT = 'airlora-events';
-/** 2: payload digests are XXH64 (version 1: sha256; runtime/payloadDigest.ts). A reader takes both. */
-export const EVENT_LOG_VERSION = 2;
+/**
+ * 3: the built-in simulation's round runs in three passes owned by the edge server, on the live
+ * medium (actors/protocol.ts); 2: payload digests are XXH64 (version 1: sha256; runtime/payloadDigest.ts).
+ * A reader takes every version; a built-in simulation's log of an older version is replayed with
+ * the release that wrote it (`EVENT_LOG_WRITERS`).
+ */
+export const EVENT_LOG_VERSION = 3;
+
+/** The last release (commit) that wrote each older version of the log: replay such a log with it. */
+export const EVENT_LOG_WRITERS: Readonly<Record<number, string>> = { 1: 'commit cba55eb', 2: 'commit ae6f291' };
 
 /** What kind of thing an event records. */
 export type EventKind = 'msg' | 'log' | 'failure' | 'dead-letter';
@@ -45,20 +53,30 @@ export interface EventLogHeader {
   readonly [key: string]: unknown;
 }
 
-let cachedVersion: string | undefined;
-/** This package's version, from the nearest airlora package.json above this file. */
-export function packageVersion(): string {
-  if (cachedVersion) return cachedVersion;
+let cachedPackage: { root: string; version: string } | null | undefined;
+/** The nearest airlora package.json above this file (source or build alike), or null. */
+function findPackage(): { root: string; version: string } | null {
+  if (cachedPackage !== undefined) return cachedPackage;
   let dir = __dirname;
   for (let i = 0; i < 6; i++) {
     const file = path.join(dir, 'package.json');
     if (fs.existsSync(file)) {
       const pkg = JSON.parse(fs.readFileSync(file, 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'airlora' && pkg.version) return (cachedVersion = pkg.version);
+      if (pkg.name === 'airlora' && pkg.version) return (cachedPackage = { root: dir, version: pkg.version });
     }
     dir = path.dirname(dir);
   }
-  return (cachedVersion = '0.0.0');
+  return (cachedPackage = null);
+}
+
+/** This package's version, from the nearest airlora package.json above this file. */
+export function packageVersion(): string {
+  return findPackage()?.version ?? '0.0.0';
+}
+
+/** This package's folder (where its package.json is): shipped plug-ins live under it. */
+export function packageRoot(): string {
+  return findPackage()?.root ?? path.join(__dirname, '..');
 }
 
 /** Whether this code reads and writes logs of format `version`. */

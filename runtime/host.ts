@@ -6,7 +6,7 @@
 import type { ActorContext, ActorKind, Effect, Envelope } from './actor';
 import { collectBuffers, summarizePayload } from './canonical';
 import { loadPayloadDigest, type PayloadDigest } from './payloadDigest';
-import type { ActorLoad, ActorSnapshot, HostInit, LoadResult, OutEffect, PayloadSummary, StepBatch, StepResult } from './protocol';
+import type { ActorLoad, ActorSnapshot, AskOut, HostInit, LoadResult, OutEffect, PayloadSummary, StepBatch, StepResult } from './protocol';
 import { RandomStream, type RandomState } from './random';
 import { loadResources, resolveActorKind, type ActorSpec } from './topology';
 
@@ -86,6 +86,8 @@ export class ActorHost {
   private resources: Readonly<Record<string, unknown>> = {};
   /** Buffers of resources: never moved out of this host. */
   private pinned = new Set<ArrayBufferLike>();
+  /** The step's mail of actors that asked the driver, kept until the answer comes (`StepBatch.answers`). */
+  private readonly held = new Map<string, { envelopes: Envelope[]; answers: Map<number, unknown>; asking: number }>();
 
   async init(init: HostInit): Promise<void> {
     this.seed = init.seed;
@@ -126,24 +128,37 @@ export class ActorHost {
     return summarizePayload(value, this.payloadDigest);
   }
 
-  private context(self: string, slot: number, t: number, random: RandomStream): ActorContext {
-    return { self, slot, t, random, resources: this.resources };
+  private context(self: string, slot: number, t: number, random: RandomStream, answer?: unknown): ActorContext {
+    return answer === undefined ? { self, slot, t, random, resources: this.resources } : { self, slot, t, random, resources: this.resources, answer };
   }
 
   step(batch: StepBatch): LocalStepResult {
     const effects: OutEffect[] = [];
+    const asks: AskOut[] = [];
     const transfer = new Set<ArrayBuffer>();
     const claimed = new Set<ArrayBufferLike>();
     let handled = 0;
     let mailFallbacks = 0;
+    const work: Array<[string, Envelope[], Map<number, unknown>]> = [];
     for (const [id, mail] of batch.mail) {
+      work.push([id, mail.map((w): Envelope => ({ seq: w.seq, slot: w.slot, t: w.t, from: w.from, to: w.to, type: w.type, body: w.bodyRef !== undefined ? this.take(w.bodyRef) : w.body })), new Map()]);
+      handled += mail.length;
+    }
+    for (const [id, answer] of batch.answers ?? []) {
+      const h = this.held.get(id);
+      if (!h) throw new Error(`host ${this.index}: an answer for '${id}', which asked nothing`);
+      this.held.delete(id);
+      h.answers.set(h.asking, answer);
+      work.push([id, h.envelopes, h.answers]);
+    }
+    for (const [id, envelopes, answers] of work) {
       const a = this.actors.get(id);
       if (!a) throw new Error(`host ${this.index} has no actor '${id}'`);
       this.dirty.add(id);
       let idx = 0;
       let stateBuffers: Set<ArrayBuffer> | undefined;
-      const envelopes = mail.map((w): Envelope => ({ seq: w.seq, slot: w.slot, t: w.t, from: w.from, to: w.to, type: w.type, body: w.bodyRef !== undefined ? this.take(w.bodyRef) : w.body }));
-      handled += mail.length;
+      // An ask holds the actor's whole step: back to here, its effects dropped, until the answer comes.
+      const start = { effects: effects.length, state: a.state, random: a.random.state() };
       /** The effects of the message handled at virtual time `t`, as the runtime's data. */
       const emit = (out: readonly Effect[], t0: number): void => {
         for (const e of out) {
@@ -151,6 +166,7 @@ export class ActorHost {
             effects.push({ kind: 'log', from: id, idx: idx++, t: t0, to: 'log', type: e.type, payload: this.summarize(e.data) });
             continue;
           }
+          if (e.kind === 'ask') throw new Error(`${id}: an ask reached emit`); // unreachable: asks are held before
           const t = t0 + (e.delayS ?? 0);
           const payload = this.summarize(e.body);
           let msgBody = e.body;
@@ -175,31 +191,41 @@ export class ActorHost {
           }
         }
       };
-      const whole = envelopes.length > 1 && a.kind.transitionMail ? this.handleMail(a, id, envelopes, batch.slot) : null;
+      const whole = envelopes.length > 1 && a.kind.transitionMail && answers.size === 0 ? this.handleMail(a, id, envelopes, batch.slot) : null;
       if (whole) {
         a.state = whole.state;
         whole.effects.forEach((out, i) => emit(out, (envelopes[i] as Envelope).t));
         continue;
       }
       if (envelopes.length > 1 && a.kind.transitionMail) mailFallbacks++;
-      for (const env of envelopes) {
+      for (const [i, env] of envelopes.entries()) {
         const before = a.random.state();
         let next: unknown;
         let out: readonly Effect[];
         try {
-          [next, out] = checkResult(a.kind.transition(a.state, env, this.context(id, batch.slot, env.t, a.random)), a.kind.kind);
+          [next, out] = checkResult(a.kind.transition(a.state, env, this.context(id, batch.slot, env.t, a.random, answers.get(i))), a.kind.kind);
+          if (out.some((e) => e.kind === 'ask') && (out.length !== 1 || answers.has(i))) throw new TypeError("an 'ask' effect must be the transition's only effect, and a message is answered once");
         } catch (err) {
           a.random = RandomStream.fromState(a.random.seed, a.random.name, before);
           const fbody = { actor: id, error: describeError(err), message: { seq: env.seq, from: env.from, type: env.type } };
           effects.push({ kind: 'failure', from: id, idx: idx++, t: env.t, to: a.spec.supervisor ?? 'runtime', type: 'failure', body: fbody, payload: this.summarize(fbody) });
           continue;
         }
+        const ask = out[0]?.kind === 'ask' ? out[0] : undefined;
+        if (ask) {
+          effects.length = start.effects;
+          a.state = start.state;
+          a.random = RandomStream.fromState(a.random.seed, a.random.name, start.random);
+          this.held.set(id, { envelopes, answers, asking: i });
+          asks.push({ actor: id, t: env.t, question: ask.question });
+          break;
+        }
         a.state = next;
         stateBuffers = undefined; // the buffers the new state keeps
         emit(out, env.t);
       }
     }
-    return { result: { effects, handled, ...(mailFallbacks > 0 ? { mailFallbacks } : {}) }, transfer: [...transfer] };
+    return { result: { effects, handled, ...(mailFallbacks > 0 ? { mailFallbacks } : {}), ...(asks.length > 0 ? { asks } : {}) }, transfer: [...transfer] };
   }
 
   /**
@@ -212,7 +238,9 @@ export class ActorHost {
     try {
       const r = a.kind.transitionMail!(a.state, mail, this.context(id, slot, (mail[0] as Envelope).t, a.random));
       if (!Array.isArray(r) || r.length !== 2 || !Array.isArray(r[1]) || r[1].length !== mail.length) throw new TypeError(`transitionMail of kind '${a.kind.kind}' must return [state, one effect list per message]`);
-      return { state: r[0], effects: r[1].map((out) => checkResult([r[0], out], a.kind.kind)[1]) };
+      const effects = r[1].map((out) => checkResult([r[0], out], a.kind.kind)[1]);
+      if (effects.some((out) => out.some((e) => e.kind === 'ask'))) throw new TypeError('an ask is handled message by message'); // falls back
+      return { state: r[0], effects };
     } catch {
       a.random = RandomStream.fromState(a.random.seed, a.random.name, before);
       return null;
@@ -242,6 +270,7 @@ export class ActorHost {
     }
     this.dirty.clear();
     this.outbox.clear();
+    this.held.clear();
   }
 
   rollback(): void {
@@ -252,6 +281,7 @@ export class ActorHost {
     }
     this.dirty.clear();
     this.outbox.clear();
+    this.held.clear();
   }
 
   snapshot(ids?: readonly string[]): Array<[string, ActorSnapshot]> {
@@ -289,5 +319,7 @@ function checkEffect(e: Effect): void {
     if (e.delayS !== undefined && !(Number.isFinite(e.delayS) && e.delayS >= 0)) throw new RangeError(`delayS must be a finite number >= 0, got ${e.delayS}`);
   } else if (e.kind === 'log') {
     if (typeof e.type !== 'string') throw new TypeError("a 'log' effect needs a string 'type'");
+  } else if (e.kind === 'ask') {
+    if (e.question === undefined) throw new TypeError("an 'ask' effect needs a 'question'");
   } else throw new TypeError(`unknown effect kind '${(e as { kind?: unknown }).kind}'`);
 }

@@ -65,6 +65,18 @@ export interface StepBatch {
   readonly mail: ReadonlyArray<readonly [string, readonly WireEnvelope[]]>;
   /** Test hook: the host exits after computing the step, before answering. */
   readonly crash?: boolean;
+  /**
+   * Answers to the asks of this step's earlier call (`mail` is then empty): each asking actor
+   * handles its held mail of the step again, the asking message with `ctx.answer` set.
+   */
+  readonly answers?: ReadonlyArray<readonly [string, unknown]>;
+}
+
+/** An actor's `ask` effect: the question for the driver, from the message handled at virtual time `t`. */
+export interface AskOut {
+  readonly actor: string;
+  readonly t: number;
+  readonly question: unknown;
 }
 
 export interface StepResult {
@@ -73,6 +85,8 @@ export interface StepResult {
   readonly handled: number;
   /** Mails that `transitionMail` declined by throwing, handled message by message instead. */
   readonly mailFallbacks?: number;
+  /** Actors that asked the driver: their step is held (nothing of it in `effects`) until answered. */
+  readonly asks?: readonly AskOut[];
 }
 
 /** What `load` returns. */

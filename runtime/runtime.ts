@@ -51,6 +51,19 @@ export interface RuntimeOptions {
   readonly restore?: RuntimeSnapshot;
   /** Called with every event as its slot commits. */
   readonly onEvent?: (event: LogEvent) => void;
+  /**
+   * Answers an actor's `ask` effect (a policy process, README "Plug-ins"). A rejection fails the
+   * slot: the hosts roll back to the last commit and `runSlot` rejects with it.
+   */
+  readonly answer?: (ask: DriverAsk) => Promise<unknown>;
+}
+
+/** An actor's question to the driver, from the message it handled at virtual time `t` of slot `slot`. */
+export interface DriverAsk {
+  readonly slot: number;
+  readonly actor: string;
+  readonly t: number;
+  readonly question: unknown;
 }
 
 /** What `runSlot` returns once the slot is quiescent and committed. */
@@ -126,8 +139,12 @@ export class RuntimeError extends Error {
 export interface Runtime {
   /** The driver sends a message, delivered in the next `runSlot` at virtual time `t` (default: now). */
   send(to: string, type: string, body?: unknown, t?: number): void;
-  /** Runs slot `slot` (greater than the last) until quiescent; commits it and returns the driver's mail. */
-  runSlot(slot: number, options?: { readonly t?: number }): Promise<SlotResult>;
+  /**
+   * Runs slot `slot` (greater than the last) until quiescent; commits it and returns the driver's mail.
+   * With `pass: true`, runs another pass of the last slot instead (same slot number, no clock ticks):
+   * the driver acts between a slot's passes on what the first ones returned.
+   */
+  runSlot(slot: number, options?: { readonly t?: number; readonly pass?: boolean }): Promise<SlotResult>;
   /** A checkpoint (between slots). */
   snapshot(): Promise<RuntimeSnapshot>;
   stats(): RuntimeStats;
@@ -279,10 +296,12 @@ class ActorRuntime implements Runtime {
     return this.crashes.splice(i, 1)[0]!.worker;
   }
 
-  async runSlot(slot: number, options: { readonly t?: number } = {}): Promise<SlotResult> {
+  async runSlot(slot: number, options: { readonly t?: number; readonly pass?: boolean } = {}): Promise<SlotResult> {
     if (this.closed) throw new RuntimeError('runSlot: the runtime is closed');
     if (this.busy) throw new RuntimeError('runSlot: a slot is already running');
-    if (!Number.isInteger(slot) || slot <= this.last) throw new RangeError(`runSlot: slot must be an integer greater than ${this.last}, got ${slot}`);
+    if (options.pass) {
+      if (slot !== this.last) throw new RangeError(`runSlot: a further pass runs the last slot (${this.last}), got ${slot}`);
+    } else if (!Number.isInteger(slot) || slot <= this.last) throw new RangeError(`runSlot: slot must be an integer greater than ${this.last}, got ${slot}`);
     const startT = options.t ?? this.t;
     if (!Number.isFinite(startT) || startT < 0) throw new RangeError(`runSlot: t must be a finite number >= 0, got ${startT}`);
     this.busy = true;
@@ -294,9 +313,13 @@ class ActorRuntime implements Runtime {
         try {
           // A host may die mid-slot: keep the slot's inputs, since their buffers move to the hosts.
           const input = this.transport.canFail ? structuredClone(injected) : injected;
-          return await this.attempt(slot, startT, input, recoveries);
+          return await this.attempt(slot, startT, input, recoveries, options.pass === true);
         } catch (err) {
-          if (!(err instanceof WorkerDiedError)) throw err;
+          if (!(err instanceof WorkerDiedError)) {
+            // The slot failed (e.g. a driver answer): leave every host at the last commit, as if it never ran.
+            await this.recover('rollback').catch(() => undefined);
+            throw err;
+          }
           if (++recoveries > (this.options.maxRecoveriesPerSlot ?? 3))
             throw new RuntimeError(`slot ${slot}: workers died ${recoveries} times; giving up`, { cause: err });
           await this.recover('rollback');
@@ -307,8 +330,8 @@ class ActorRuntime implements Runtime {
     }
   }
 
-  private async attempt(slot: number, startT: number, injected: Injected[], recoveries: number): Promise<SlotResult> {
-    const out = await this.execute(slot, startT, injected);
+  private async attempt(slot: number, startT: number, injected: Injected[], recoveries: number, pass: boolean): Promise<SlotResult> {
+    const out = await this.execute(slot, startT, injected, pass);
     if (this.transport.canFail) {
       const collected = await Promise.all(this.endpoints.map((ep) => ep.collect()));
       for (const list of collected) for (const [id, s] of list) this.snapshots.set(id, s);
@@ -322,7 +345,7 @@ class ActorRuntime implements Runtime {
     this.t = out.t;
     this.last = slot;
     const c = this.counters;
-    c.slots++;
+    if (!pass) c.slots++;
     c.steps += out.steps;
     c.messages += out.handled;
     c.failures += out.failures;
@@ -356,7 +379,7 @@ class ActorRuntime implements Runtime {
     );
   }
 
-  private async execute(slot: number, startT: number, injected: readonly Injected[]) {
+  private async execute(slot: number, startT: number, injected: readonly Injected[], pass: boolean) {
     let seq = this.seq;
     let tMax = Math.max(this.t, startT);
     const records: EventRecord[] = [];
@@ -389,7 +412,8 @@ class ActorRuntime implements Runtime {
       records.push({ seq: w.seq, slot, t: w.t, kind, from: w.from, to: w.to, type: w.type, payload });
     };
 
-    const first: Injected[] = [...this.ticking.map((id) => ({ t: startT, from: 'clock', to: id, type: 'slot', body: { slot } })), ...injected];
+    const ticks = pass ? [] : this.ticking.map((id) => ({ t: startT, from: 'clock', to: id, type: 'slot', body: { slot } }));
+    const first: Injected[] = [...ticks, ...injected];
     first.sort((a, b) => a.t - b.t || cmpStr(a.from, b.from)); // stable: ticks by id, driver messages in order sent
     for (const m of first) route({ seq: seq++, slot, t: m.t, from: m.from, to: m.to, type: m.type, body: m.body }, summarizePayload(m.body, this.payloadDigest), false);
 
@@ -425,7 +449,23 @@ class ActorRuntime implements Runtime {
       );
       draft.add(records.slice(drafted));
       drafted = records.length;
-      const results = await stepDone;
+      const results = [...(await stepDone)];
+      // Actors that asked the driver: their step is held by their host until the answers come back.
+      for (let asks = results.flatMap((r, h) => (r.asks ?? []).map((a) => ({ ...a, host: h }))); asks.length > 0; ) {
+        const answer = this.options.answer;
+        if (!answer) throw new RuntimeError(`slot ${slot}: ${asks[0]!.actor} asked the driver, and this runtime has no answer function`);
+        const answers = await Promise.all(asks.map((a) => answer({ slot, actor: a.actor, t: a.t, question: a.question })));
+        const again = await Promise.all(
+          this.endpoints.map((ep, h) => {
+            const mine = asks.flatMap((a, i) => (a.host === h ? [[a.actor, answers[i]] as const] : []));
+            return mine.length === 0 ? EMPTY_STEP : ep.step({ slot, step, mail: [], answers: mine }, []);
+          }),
+        );
+        again.forEach((r, h) => {
+          if (r.effects.length > 0) results[h] = { ...results[h]!, effects: [...results[h]!.effects, ...r.effects], mailFallbacks: (results[h]!.mailFallbacks ?? 0) + (r.mailFallbacks ?? 0) };
+        });
+        asks = again.flatMap((r, h) => (r.asks ?? []).map((a) => ({ ...a, host: h })));
+      }
       const effects: OutEffect[] = [];
       results.forEach((r, h) => {
         handled += r.handled;

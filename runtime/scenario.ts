@@ -3,9 +3,11 @@
  * defaults of MODEL.md §8). Validated with zod at load time; unknown fields are errors.
  */
 import { readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { z } from 'zod';
 import { DIGIT_COUNT_TOTAL, PRETRAIN_POOL } from '../models/data/digits';
 import { SENTENCE_COUNT_TOTAL, SENTIMENT_PRETRAIN_POOL } from '../models/data/sentiment';
+import { withResolvedPlugins } from './plugins/policySpec';
 
 /** Each task's corpus: its size, and the head the committed foundation model was pre-trained on (the test split is the tail). */
 const CORPUS = {
@@ -19,6 +21,36 @@ const probability = () => z.number().min(0).max(1);
 
 export const POLICY_NAMES = ['lyapunov', 'all', 'random', 'round-robin', 'best-channel', 'myopic', 'energy-greedy'] as const;
 export type PolicyName = (typeof POLICY_NAMES)[number];
+
+/** A policy from a module (README "Plug-ins"): `airlora:NAME`, an absolute path, or one relative to the scenario file. */
+const modulePolicySchema = z.strictObject({
+  module: z.string().min(1),
+  /** Handed to the module's `createPolicy(params)`. */
+  params: z.unknown().optional(),
+});
+
+/** A policy as a process in any language: one JSON line in per slot, one decision line out. */
+const commandPolicySchema = z.strictObject({
+  command: z.array(z.string().min(1)).min(1),
+  /** Longest wait for one slot's answer. */
+  timeoutS: positive().default(10),
+  /** Working directory of the process; the scenario file's folder when loaded from a file. */
+  cwd: z.string().min(1).optional(),
+});
+
+/** `scheduler.policy`: a built-in name, a module, or a process. */
+export const policySpecSchema = z.union([z.enum(POLICY_NAMES), modulePolicySchema, commandPolicySchema], {
+  error: `must be a policy name (${POLICY_NAMES.join(', ')}), { "module": PATH, "params": {…} } or { "command": [PROGRAM, ARGS…], "timeoutS": S }`,
+});
+export type PolicySpec = z.infer<typeof policySpecSchema>;
+export type ModulePolicySpec = z.infer<typeof modulePolicySchema>;
+export type CommandPolicySpec = z.infer<typeof commandPolicySchema>;
+
+/** `training.aggregation`: a built-in strategy, or one from a module exporting `createStrategy(params)` (README "Plug-ins"). */
+export const strategySpecSchema = z.union([z.enum(['fedavg', 'fedavg-product']), z.strictObject({ module: z.string().min(1), params: z.unknown().optional() })], {
+  error: 'must be fedavg, fedavg-product or { "module": PATH, "params": {…} }',
+});
+export type StrategySpec = z.infer<typeof strategySpecSchema>;
 
 const cellSchema = z.strictObject({
   /** Cell radius R. */
@@ -95,7 +127,7 @@ const trainingSchema = z.strictObject({
   learningRate: positive().default(1e-3),
   /** T_max: round deadline. */
   deadlineS: positive().default(2),
-  aggregation: z.enum(['fedavg', 'fedavg-product']).default('fedavg'),
+  aggregation: strategySpecSchema.default('fedavg'),
   /** Test samples scored by the evaluator after each round. */
   evalSamples: z.number().int().min(1).default(1000),
 });
@@ -111,7 +143,7 @@ const dataSchema = z.strictObject({
 });
 
 const schedulerSchema = z.strictObject({
-  policy: z.enum(POLICY_NAMES).default('lyapunov'),
+  policy: policySpecSchema.default('lyapunov'),
   /** Lyapunov trade-off V. */
   V: nonNegative().default(10),
   /** Φ_empty, the penalty of an empty round. */
@@ -144,6 +176,11 @@ const runtimeSchema = z.strictObject({
   batchDevices: z.number().int().min(1).max(1024).default(8),
   /** Write a checkpoint every N rounds. */
   checkpointEvery: z.number().int().min(1).default(10),
+  /**
+   * Compute backend (models/backend.ts): `auto` (onnxruntime if it loads, else wasm, else cpu) or
+   * one by name. The one used is written in the log header; a replay runs on it.
+   */
+  backend: z.enum(['auto', 'onnxruntime', 'wasm', 'cpu', 'node']).default('auto'),
 });
 
 /** One entry of a declared topology: `count` actors of one kind; `{i}` in `id` and `group` is the index. */
@@ -165,6 +202,11 @@ const topologyActorSchema = z.strictObject({
 
 /** A topology of the user's own actor kinds, run instead of the built-in simulation (README "Your own topology"). */
 const topologySchema = z.strictObject({
+  /**
+   * What drives the actors: 'clock' (the default), the slot clock alone; 'simulation', the built-in
+   * round driver and live medium (the actors `airlora topology` prints for a scenario).
+   */
+  driver: z.enum(['clock', 'simulation']).optional(),
   actors: z.array(topologyActorSchema).min(1),
 });
 
@@ -249,10 +291,13 @@ export function zodProblems(error: z.ZodError): ScenarioProblem[] {
   );
 }
 
-/** Validates a parsed scenario object; `file` names where it came from in errors. */
-export function parseScenario(input: unknown, file = '<scenario>'): Scenario {
+/**
+ * Validates a parsed scenario object; `file` names where it came from in errors. With `baseDir`,
+ * the plug-ins' relative paths (modules, a process's cwd) are resolved against it (README "Plug-ins").
+ */
+export function parseScenario(input: unknown, file = '<scenario>', baseDir?: string): Scenario {
   const result = scenarioSchema.safeParse(input);
-  if (result.success) return result.data;
+  if (result.success) return baseDir === undefined ? result.data : withResolvedPlugins(result.data, baseDir);
   throw new ScenarioError(file, zodProblems(result.error));
 }
 
@@ -270,7 +315,7 @@ export function loadScenario(file: string): Scenario {
   } catch (cause) {
     throw new ScenarioError(file, [{ field: '', rule: `not valid JSON (${(cause as Error).message})` }], { cause });
   }
-  return parseScenario(json, file);
+  return parseScenario(json, file, dirname(file));
 }
 
 /**

@@ -4,7 +4,9 @@
  * check them; `prepareSlot` rewrites the same formulas in the variable u = a/β (the SNR on the
  * device's slice) that the optimiser works in (scheduler/split.ts).
  */
-import { downlinkRateBps, noisePsdWPerHz, uplinkRateBps } from '../channels/linkBudget';
+import { noisePsdWPerHz } from '../channels/linkBudget';
+import { linkStateOf } from '../channels/linkState';
+import { transferCost } from '../channels/transfer';
 import type { SlotDevice, SlotInstance } from './instance';
 
 /** The terms of T_k and E_k (MODEL.md §4). */
@@ -39,32 +41,40 @@ export function downlinkBitsPerRound(instance: SlotInstance): number {
   return instance.localIterations * p.features + p.head;
 }
 
+/** Device compute of `flops`: time F / (f c) and energy κ (F / c) f². MODEL.md §4. The device actor charges its iterations with it. */
+export function deviceCompute(flops: number, cpuHz: number, flopsPerCycle: number, kappa: number): { timeS: number; energyJ: number } {
+  return { timeS: flops / (cpuHz * flopsPerCycle), energyJ: kappa * (flops / flopsPerCycle) * cpuHz * cpuHz };
+}
+
+/** Server compute time of `flops` per device with n admitted devices sharing F_s equally: F n / F_s. MODEL.md §4. */
+export function serverComputeS(flops: number, admittedCount: number, serverFlops: number): number {
+  return (flops * admittedCount) / serverFlops;
+}
+
 /**
  * Latency and energy of `device` with bandwidth fraction `fraction` in a round with
  * `admittedCount` admitted devices (MODEL.md §4; rates of §3). A zero rate gives an infinite time.
+ * The airtimes and the transmit energy come from the medium's own charge (channels/transfer.ts
+ * `transferCost` on the link of channels/linkState.ts), so the prediction and what the simulation
+ * charges are one computation.
  */
 export function deviceCosts(instance: SlotInstance, device: SlotDevice, fraction: number, admittedCount: number): DeviceCosts {
-  const n0 = noisePsdWPerHz(instance.noisePsdDbmPerHz, instance.noiseFigureDb);
+  const radio = { bandwidthHz: instance.bandwidthHz, downlinkBandwidthHz: instance.downlinkBandwidthHz, noisePsdWPerHz: noisePsdWPerHz(instance.noisePsdDbmPerHz, instance.noiseFigureDb), powerW: device.powerW, serverPowerW: instance.serverPowerW };
   const tau = instance.localIterations;
-  const deviceComputeS = (tau * device.deviceFlopsPerIteration) / (device.cpuHz * device.flopsPerCycle);
-  const serverComputeS = (tau * instance.serverFlopsPerIteration * admittedCount) / instance.serverFlops;
-  const upBits = uplinkBitsPerRound(instance);
-  const downBits = downlinkBitsPerRound(instance);
-  const rUp = uplinkRateBps(fraction, instance.bandwidthHz, device.powerW, device.gain, n0);
-  const rDown = downlinkRateBps(fraction, instance.downlinkBandwidthHz, instance.serverPowerW, device.gain, n0);
-  const uplinkS = upBits === 0 ? 0 : upBits / rUp;
-  const downlinkS = downBits === 0 ? 0 : downBits / rDown;
-  const computeEnergyJ = instance.kappa * ((tau * device.deviceFlopsPerIteration) / device.flopsPerCycle) * device.cpuHz * device.cpuHz;
-  const uplinkEnergyJ = device.powerW * uplinkS;
+  const compute = deviceCompute(tau * device.deviceFlopsPerIteration, device.cpuHz, device.flopsPerCycle, instance.kappa);
+  const serverS = serverComputeS(tau * instance.serverFlopsPerIteration, admittedCount, instance.serverFlops);
+  const link = linkStateOf(0, true, device.gain, 1, fraction, fraction, radio);
+  const up = transferCost(uplinkBitsPerRound(instance), 'uplink', link, device.powerW);
+  const down = transferCost(downlinkBitsPerRound(instance), 'downlink', link, device.powerW);
   return {
-    deviceComputeS,
-    serverComputeS,
-    uplinkS,
-    downlinkS,
-    latencyS: deviceComputeS + serverComputeS + uplinkS + downlinkS,
-    computeEnergyJ,
-    uplinkEnergyJ,
-    energyJ: computeEnergyJ + uplinkEnergyJ,
+    deviceComputeS: compute.timeS,
+    serverComputeS: serverS,
+    uplinkS: up.airtimeS,
+    downlinkS: down.airtimeS,
+    latencyS: compute.timeS + serverS + up.airtimeS + down.airtimeS,
+    computeEnergyJ: compute.energyJ,
+    uplinkEnergyJ: up.energyJ,
+    energyJ: compute.energyJ + up.energyJ,
   };
 }
 
@@ -121,8 +131,9 @@ export function prepareSlot(instance: SlotInstance): PreparedSlot {
     const dlSpectralEff = Math.log2(1 + (instance.serverPowerW * d.gain) / (instance.downlinkBandwidthHz * n0));
     snr[i] = a;
     powerW[i] = d.powerW;
-    fixedS[i] = (tau * d.deviceFlopsPerIteration) / (d.cpuHz * d.flopsPerCycle);
-    computeJ[i] = instance.kappa * ((tau * d.deviceFlopsPerIteration) / d.flopsPerCycle) * d.cpuHz * d.cpuHz;
+    const compute = deviceCompute(tau * d.deviceFlopsPerIteration, d.cpuHz, d.flopsPerCycle, instance.kappa);
+    fixedS[i] = compute.timeS;
+    computeJ[i] = compute.energyJ;
     const linked = a > 0 && dlSpectralEff > 0 && Number.isFinite(a);
     usable[i] = d.available !== false && linked ? 1 : 0;
     cUp[i] = linked ? (upBits * Math.LN2) / (instance.bandwidthHz * a) : 0;
@@ -134,10 +145,31 @@ export function prepareSlot(instance: SlotInstance): PreparedSlot {
     cUp,
     cDown,
     fixedS,
-    serverS: (tau * instance.serverFlopsPerIteration) / instance.serverFlops,
+    serverS: serverComputeS(tau * instance.serverFlopsPerIteration, 1, instance.serverFlops),
     computeJ,
     powerW,
     deadlineS: instance.deadlineS,
     usable,
   };
+}
+
+/** Tolerance on T_k ≤ T_max (rounding in the sums of airtimes and compute times), s. */
+export const DEADLINE_TOLERANCE_S = 1e-9;
+
+/** Whether a device that took `latencyS` met the deadline T_max. MODEL.md §4. */
+export function meetsDeadline(latencyS: number, deadlineS: number): boolean {
+  return latencyS <= deadlineS + DEADLINE_TOLERANCE_S;
+}
+
+/**
+ * The round's latency, MODEL.md §4: max T_k over the admitted devices (`undefined`: never
+ * delivered), or T_max when one of them did not deliver in time; 0 with none admitted.
+ */
+export function roundLatencyS(latencies: readonly (number | undefined)[], deadlineS: number): number {
+  let last = 0;
+  for (const t of latencies) {
+    if (t === undefined || !meetsDeadline(t, deadlineS)) return deadlineS;
+    last = Math.max(last, t);
+  }
+  return last;
 }

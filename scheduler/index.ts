@@ -18,3 +18,7 @@ export { type ExactMethod, type ExactOptions, solveExact } from './exact';
 export { type Policy, type PolicyOptions, createPolicy } from './policy';
 export { solveSlotFile } from './cli';
 export { type RandomInstanceOptions, createRandomInstance, drawGain, DEFAULT_PAYLOAD_BITS } from './generate';
+export { type PluginPolicy, type PluginDecision, EARLIEST_FINISH, PolicyDecisionError, completeDecision, minimumBandwidth } from './plugins/decision';
+export { loadModulePolicy } from './plugins/modulePolicy';
+export { PluginModuleError, pluginModuleDigest, resolvePluginModule, SHIPPED_PREFIX, type PluginKind } from './plugins/pluginModule';
+export type { PolicyQuestion } from './plugins/slotPolicy';

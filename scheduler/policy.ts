@@ -3,7 +3,7 @@
  * baselines, one per file in scheduler/policies/. A policy's state is plain JSON data (a pointer, a
  * generator state) so that a run can be checkpointed; `decide` is pure.
  */
-import type { PolicyName } from '../runtime/scenario';
+import type { PolicySpec } from '../runtime/scenario';
 import type { Decision, SlotInstance } from './instance';
 import { createAllPolicy } from './policies/all';
 import { createBestChannelPolicy } from './policies/bestChannel';
@@ -12,10 +12,13 @@ import { createLyapunovPolicy } from './policies/lyapunov';
 import { createMyopicPolicy } from './policies/myopic';
 import { createRandomPolicy } from './policies/random';
 import { createRoundRobinPolicy } from './policies/roundRobin';
+import { completeDecision, type PluginPolicy } from './plugins/decision';
+import { loadModulePolicy } from './plugins/modulePolicy';
 
 /** A scheduling policy: state and observation (the slot's instance) in, decision and next state out. */
 export interface Policy<S> {
-  readonly name: PolicyName;
+  /** A built-in name (runtime/scenario.ts POLICY_NAMES), or a plug-in's own. */
+  readonly name: string;
   /** The state before the first slot; `seed` seeds any randomness (runtime/random.ts). */
   initialState(seed: number): S;
   /** One slot's decision (MODEL.md §2 step 2). Pure: the same arguments give the same result. */
@@ -28,10 +31,16 @@ export interface PolicyOptions {
   readonly randomCount: number;
 }
 
-/** The policy called `name` (runtime/scenario.ts POLICY_NAMES; MODEL.md §6–§7). */
-export function createPolicy(name: PolicyName, options: PolicyOptions): Policy<unknown> {
+/**
+ * The policy `spec` names (MODEL.md §6–§7): a built-in one (runtime/scenario.ts POLICY_NAMES), or
+ * one from a module, whose decisions are checked and completed with the reference figures. A
+ * process policy is asked by the driver, not here (scheduler/plugins/slotPolicy.ts).
+ */
+export function createPolicy(spec: PolicySpec, options: PolicyOptions): Policy<unknown> {
   if (!(Number.isInteger(options.randomCount) && options.randomCount >= 1))
     throw new RangeError(`randomCount must be an integer ≥ 1, got ${options.randomCount}`);
+  if (typeof spec === 'object') return 'module' in spec ? fromModule(loadModulePolicy(spec.module, spec.params)) : answeredByDriver(spec.command);
+  const name = spec;
   switch (name) {
     case 'lyapunov':
       return createLyapunovPolicy() as Policy<unknown>;
@@ -52,4 +61,27 @@ export function createPolicy(name: PolicyName, options: PolicyOptions): Policy<u
       throw new RangeError(`unknown policy '${String(never)}'`);
     }
   }
+}
+
+/** A module's policy whose decisions are checked against their slot and completed (scheduler/plugins/decision.ts). */
+function fromModule(policy: PluginPolicy<unknown>): Policy<unknown> {
+  return {
+    name: policy.name,
+    initialState: (seed) => policy.initialState(seed),
+    decide: (state, instance, slot) => {
+      const r = policy.decide(state, instance, slot);
+      return { decision: completeDecision(instance, r.decision, slot), state: r.state };
+    },
+  };
+}
+
+/** A process policy: no state here; its decisions come from the driver as answers. */
+function answeredByDriver(command: readonly string[]): Policy<unknown> {
+  return {
+    name: command.join(' '),
+    initialState: () => null,
+    decide: () => {
+      throw new Error(`the process policy '${command.join(' ')}' is asked by the driver (an 'ask' effect), never called in place`);
+    },
+  };
 }

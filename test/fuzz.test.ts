@@ -77,7 +77,7 @@ describe('loaders under random input', () => {
   it('checkpoint: corrupt or partial files give a RunSetupError naming the file', () => {
     const dir = mkdtempSync(join(tmpdir(), 'airlora-cp-'));
     mkdirSync(join(dir, 'checkpoints'));
-    const good = toJson({ format: 'airlora-checkpoint', version: 1, scenario: {}, driver: { rounds: [], slot: 1 }, runtime: { seq: 0 }, w: new Float32Array([1, 2, 3]) });
+    const good = toJson({ format: 'airlora-checkpoint', version: 2, scenario: {}, driver: { rounds: [], slot: 1 }, runtime: { seq: 0 }, w: new Float32Array([1, 2, 3]) });
     fc.assert(
       fc.property(fc.nat({ max: good.length - 1 }), fc.boolean(), (at, cut) => {
         const text = cut ? good.slice(0, at) : good.slice(0, at) + '#' + good.slice(at + 1);

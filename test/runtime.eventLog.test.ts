@@ -40,11 +40,12 @@ describe('event log', () => {
     expect(xxh64.hex(new TextEncoder().encode('abc'))).toBe('44bc2cf5ad770999');
     expect(SHA256_DIGEST.hex(new TextEncoder().encode('abc'))).toBe('ba7816bf8f01cfea');
     expect([1, 2].map(payloadDigestOfVersion)).toEqual(['sha256', 'xxh64']);
-    expect(() => payloadDigestOfVersion(3)).toThrow('event log version 3: known versions are 1, 2');
+    expect(payloadDigestOfVersion(3)).toBe('xxh64');
+    expect(() => payloadDigestOfVersion(4)).toThrow('event log version 4: known versions are 1, 2, 3');
     await expect(loadPayloadDigest('md5' as never)).rejects.toThrow('unknown payload digest "md5"');
-    expect(createEventLogHeader({ seed: 1 }).version).toBe(2);
+    expect(createEventLogHeader({ seed: 1 }).version).toBe(3);
     expect(createEventLogHeader({ seed: 1, version: 1 }).version).toBe(1);
-    expect(() => createEventLogHeader({ seed: 1, version: 0 })).toThrow('header:1: bad-version: version 0; this code writes versions 1 to 2');
+    expect(() => createEventLogHeader({ seed: 1, version: 0 })).toThrow('header:1: bad-version: version 0; this code writes versions 1 to 3');
   });
 
   it('refuses to continue a log in another version than its own', () => {
@@ -56,7 +57,7 @@ describe('event log', () => {
     w.close();
     const cut = truncateEventLog(file, 1);
     expect(() => new EventLogWriter(createEventLogHeader({ seed: 1 }), { path: file, continueFrom: { hash: cut.hash } })).toThrow(
-      /bad-version: the log is version 1, the writer continuing it version 2/,
+      /bad-version: the log is version 1, the writer continuing it version 3/,
     );
     const c = new EventLogWriter(cut.header, { path: file, continueFrom: { hash: cut.hash } });
     c.append([rec(1)]);
@@ -93,8 +94,8 @@ describe('event log', () => {
   it('rejects another version or format on line 1', () => {
     const lines = writeLog(1).split('\n');
     const header = JSON.parse(lines[0]!) as Record<string, unknown>;
-    lines[0] = JSON.stringify({ ...header, version: 3 });
-    expect(parseEventLog(lines.join('\n'), 'e').error?.message).toBe('e:1: bad-version: version 3; this reader knows versions 1 to 2');
+    lines[0] = JSON.stringify({ ...header, version: 4 });
+    expect(parseEventLog(lines.join('\n'), 'e').error?.message).toBe('e:1: bad-version: version 4; this reader knows versions 1 to 3');
     lines[0] = JSON.stringify({ ...header, version: 0 });
     expect(parseEventLog(lines.join('\n'), 'e').error?.problem).toBe('bad-version');
     expect(parseEventLog('{"format":"other"}\n', 'e').error?.problem).toBe('bad-header');

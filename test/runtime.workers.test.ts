@@ -67,7 +67,7 @@ describe('runtime on worker threads', () => {
     }
     const log = readEventLog(path.join(dir, 'w4.jsonl'));
     expect(log.error).toBeUndefined();
-    expect(log.header).toMatchObject({ format: 'airlora-events', version: 2, scenario: 'gossip-test', seed: 42 });
+    expect(log.header).toMatchObject({ format: 'airlora-events', version: 3, scenario: 'gossip-test', seed: 42 });
     expect(log.events.filter((e) => e.kind === 'failure').map((e) => e.slot)).toEqual([2, 7]);
   });
 

@@ -53,4 +53,11 @@ describe('scenario validation', () => {
     expect(s.channel.bandwidthHz).toBe(10e6);
     expect(() => parseScenario(applyOverride({}, 'channel.bandwidthHz=abc'))).toThrow(/channel\.bandwidthHz/);
   });
+
+  it('takes runtime.backend: auto by default, a backend by name, anything else named as the problem', () => {
+    expect(parseScenario({}).runtime.backend).toBe('auto');
+    expect(parseScenario(applyOverride({}, 'runtime.backend=wasm')).runtime.backend).toBe('wasm');
+    expect(parseScenario(applyOverride({}, 'runtime.backend=onnxruntime')).runtime.backend).toBe('onnxruntime');
+    expect(() => parseScenario(applyOverride({}, 'runtime.backend=gpu'))).toThrow(/runtime\.backend/);
+  });
 });

@@ -2,7 +2,7 @@
  * A topology declared in a scenario file (issue 2): kinds by module path, counts, co-location
  * groups and links; run through the CLI's code path on 0 and 2 workers, with the same event log.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadScenario, parseScenario, ScenarioError } from '../runtime/scenario';
@@ -62,4 +62,60 @@ describe('a topology declared in the scenario', () => {
     expect([...new Set(error?.problems.map((p) => p.field))]).toEqual(['topology.actors[0].id', 'topology.actors[1].id']);
     expect(error?.message).toContain('must contain {i} when count is 2');
   });
+});
+
+describe('the built-in simulation as a declared topology (airlora topology)', () => {
+  it('prints the actors quick.json runs in the topology format; running the printed file gives the same log hash', async () => {
+    // Prepare: `airlora topology scenarios/quick.json > t.json`, through the CLI's code path.
+    const { main } = await import('../runtime/cli');
+    const quickFile = join(__dirname, '..', 'scenarios', 'quick.json');
+    const printed: string[] = [];
+    const log = jest.spyOn(console, 'log').mockImplementation((text: string) => void printed.push(text));
+    try {
+      expect(await main(['topology', quickFile])).toBe(0);
+    } finally {
+      log.mockRestore();
+    }
+    const dir = fresh('printed-topology');
+    const file = join(dir, 't.json');
+    writeFileSync(file, printed.join('\n'));
+    const declared = loadScenario(file);
+    // The declaration: kinds, counts, groups, links and params of every actor.
+    const quick = loadScenario(quickFile);
+    expect(declared.topology?.driver).toBe('simulation');
+    const kinds = declared.topology!.actors.map((a) => a.kind);
+    expect(kinds.filter((k) => k === 'device')).toHaveLength(quick.devices.count);
+    expect(new Set(kinds)).toEqual(new Set(['device', 'shard', 'evaluator', 'server', 'scheduler']));
+    const shard0 = declared.topology!.actors.find((a) => a.id === 'shard0')!;
+    expect(shard0).toMatchObject({ module: 'airlora:shard', count: 1, group: 'worker-slot-0' });
+    expect(declared.topology!.actors.find((a) => a.id === 'd0')!.talksTo).toEqual(expect.arrayContaining(['scheduler', 'server', 'shard0']));
+    // Execute: both runs for 2 rounds, as `airlora run FILE --rounds 2 --workers 0`.
+    const runOf = async (scenarioFile: string, out: string) => {
+      const quiet = jest.spyOn(console, 'log').mockImplementation(() => undefined);
+      try {
+        expect(await main(['run', scenarioFile, '--rounds', '2', '--workers', '0', '--quiet', '--out', out])).toBe(0);
+      } finally {
+        quiet.mockRestore();
+      }
+      return JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as { logHash: string };
+    };
+    const fromScenario = await runOf(quickFile, fresh('from-scenario'));
+    const fromTopology = await runOf(file, fresh('from-topology'));
+    // Assert
+    expect(fromTopology.logHash).toBe(fromScenario.logHash);
+  }, 300_000);
+
+  it('a printed topology whose params were edited runs them, and its log says so', async () => {
+    const quick = loadScenario(join(__dirname, '..', 'scenarios', 'quick.json'));
+    const { planRun } = await import('../runtime/sim/setup');
+    const { declaredTopologyOf } = await import('../runtime/sim/topology');
+    const topology = declaredTopologyOf(planRun(quick));
+    const d0 = topology.actors[0]!;
+    const edited = parseScenario({ ...quick, training: { ...quick.training, rounds: 1 }, topology: { ...topology, actors: [{ ...d0, params: { ...(d0.params as object), cpuHz: 9e8 } }, ...topology.actors.slice(1)] } });
+    const { runToFolder } = await import('../runtime/sim/run');
+    const out = fresh('edited-topology');
+    await runToFolder(edited, { outDir: out, workers: 0 });
+    const header = readEventLog(join(out, 'events.jsonl')).header as EventLogHeader & { scenario: { topology?: { driver?: string } } };
+    expect(header.scenario.topology?.driver).toBe('simulation');
+  }, 300_000);
 });

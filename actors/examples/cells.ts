@@ -24,9 +24,9 @@ export const cellDevice: ActorKind<{ rounds: number; edge: string }, { edge: str
 export const edgeServer: ActorKind<{ sum: number; got: number; devices: number }, { devices: number }> = {
   kind: 'edge-server',
   initialState: (p) => ({ sum: 0, got: 0, devices: p.devices }),
-  transition: withImmer((s, m) => {
+  transition: withImmer<{ sum: number; got: number; devices: number }, { value: number }>((s, m) => {
     if (m.type !== 'update') return [];
-    s.sum += (m.body as { value: number }).value;
+    s.sum += m.body.value;
     s.got += 1;
     if (s.got < s.devices) return [];
     const out = [sendTo('cloud', 'cell-sum', { sum: s.sum, t: m.t }, 0.05)];
@@ -40,9 +40,9 @@ export const edgeServer: ActorKind<{ sum: number; got: number; devices: number }
 export const cloud: ActorKind<{ cells: Record<string, number>; expected: number }, { cells: number }> = {
   kind: 'cloud',
   initialState: (p) => ({ cells: {}, expected: p.cells }),
-  transition: withImmer((s, m) => {
+  transition: withImmer<{ cells: Record<string, number>; expected: number }, { sum: number }>((s, m) => {
     if (m.type !== 'cell-sum') return [];
-    s.cells[m.from] = (m.body as { sum: number }).sum;
+    s.cells[m.from] = m.body.sum;
     if (Object.keys(s.cells).length < s.expected) return [];
     const total = Object.values(s.cells).reduce((a, b) => a + b, 0);
     const out = [sendTo('driver', 'round', { total, cells: { ...s.cells } }), logEvent('aggregate', { total })];

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import type { Scenario } from '../scenario';
 import type { GainTrace } from '../../channels/trace';
+import { pluginHeaderFields } from '../plugins/policySpec';
 
 /** A run that cannot start (bad output folder, bad checkpoint); exit status 2. */
 export class RunSetupError extends Error {
@@ -30,9 +31,9 @@ export function writeAtomic(file: string, text: string): void {
   renameSync(tmp, file);
 }
 
-/** The log header: the scenario without its worker count, so the log is the same whatever the number of workers. */
+/** The log header: the scenario without its worker count, so the log is the same whatever the number of workers; a module policy's digest. */
 export function headerOf(scenario: Scenario, backend: string, trace?: GainTrace) {
-  return { scenario: { ...scenario, runtime: { ...scenario.runtime, workers: 0 } }, seed: scenario.seed, backend, policy: scenario.scheduler.policy, ...(trace ? { trace: trace.file } : {}) };
+  return { scenario: { ...scenario, runtime: { ...scenario.runtime, workers: 0 } }, seed: scenario.seed, backend, policy: scenario.scheduler.policy, ...pluginHeaderFields(scenario), ...(trace ? { trace: trace.file } : {}) };
 }
 
 

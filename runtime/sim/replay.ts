@@ -6,14 +6,16 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readEventLog, type LogEvent } from '../eventLog';
-import { parseScenario, type PolicyName, type Scenario } from '../scenario';
+import { EVENT_LOG_VERSION, EVENT_LOG_WRITERS, readEventLog, type EventLogHeader, type LogEvent } from '../eventLog';
+import { parseScenario, type PolicySpec, type Scenario } from '../scenario';
+import { policyLabel } from '../plugins/policySpec';
+import { pluginModuleDigest, type PluginKind } from '../../scheduler/plugins/pluginModule';
 import type { GainTrace } from '../../channels/trace';
-import { availableBackends, type BackendName } from '../../models/backend';
+import { availableBackends, BACKEND_NAMES, type BackendName } from '../../models/backend';
 import { runToFolder } from './run';
 
 export interface ReplayOptions {
-  policy?: PolicyName;
+  policy?: PolicySpec;
   outDir?: string;
   workers?: number;
   progress?: boolean;
@@ -54,8 +56,8 @@ export async function replayLog(file: string, options: ReplayOptions = {}): Prom
   if (!contents.header?.scenario) throw new ReplayError(`${file}: the header holds no scenario`);
   let scenario: Scenario = parseScenario(withEarlierDefaults(contents.header.scenario), `${file} (header scenario)`);
   const outDir = options.outDir ?? mkdtempSync(join(tmpdir(), 'airlora-replay-'));
-  if (scenario.topology) {
-    if (options.policy) throw new ReplayError(`${file}: a declared topology has no scheduling policy to swap`);
+  if (scenario.topology && options.policy) throw new ReplayError(`${file}: a declared topology has no scheduling policy to swap`);
+  if (scenario.topology && scenario.topology.driver !== 'simulation') {
     const { runTopologyToFolder } = await import('./customTopology');
     await runTopologyToFolder(scenario, { outDir, workers: options.workers, recordedHeader: contents.header });
     return compareLogs(contents.events, contents.hash, outDir);
@@ -64,17 +66,43 @@ export async function replayLog(file: string, options: ReplayOptions = {}): Prom
     const trace = traceFromEvents(contents.events, scenario.devices.count, scenario.training.rounds, file);
     scenario = { ...scenario, scheduler: { ...scenario.scheduler, policy: options.policy } };
     const result = await runToFolder(scenario, { outDir, trace, progress: options.progress, workers: options.workers });
-    return { ok: true, outDir, message: `counterfactual with policy ${options.policy} on the recorded channel: final accuracy ${(100 * result.summary.finalAccuracy).toFixed(1)}%; written to ${outDir}` };
+    return { ok: true, outDir, message: `counterfactual with policy ${policyLabel(options.policy)} on the recorded channel: final accuracy ${(100 * result.summary.finalAccuracy).toFixed(1)}%; written to ${outDir}` };
   }
+  checkPluginDigest('policy', contents.header['policyDigest'], file);
+  checkPluginDigest('strategy', contents.header['strategyDigest'], file);
   if (contents.header['trace']) throw new ReplayError(`${file}: this log is itself a counterfactual on a recorded trace; replay the original log instead`);
+  checkReplayableVersion(contents.header, file);
   const backend = recordedBackend(contents.header.backend, file);
   await runToFolder(scenario, { outDir, progress: options.progress, workers: options.workers, recordedHeader: contents.header, backend });
   return compareLogs(contents.events, contents.hash, outDir);
 }
 
+/**
+ * A built-in simulation's log of an older version ran another message flow (version 3: the round in
+ * three passes owned by the edge server), so its events cannot be produced again here: exit 2,
+ * naming the version and the release that replays it. Declared topologies replay in any version.
+ */
+function checkReplayableVersion(header: EventLogHeader, file: string): void {
+  if (header.version === EVENT_LOG_VERSION) return;
+  const writer = EVENT_LOG_WRITERS[header.version];
+  throw new ReplayError(
+    `${file}: written by airlora ${String(header.packageVersion)} in event log version ${header.version}; this release replays version ${EVENT_LOG_VERSION} logs of the built-in simulation. ` +
+      `Replay it with the release that wrote it${writer ? ` (${writer}: git checkout ${writer.replace('commit ', '')} && npm ci && npm run build && node bin/airlora.js replay ${file})` : ''}`,
+  );
+}
+
+/** A plug-in module must be the one recorded: a changed module could not give the same events (README "Plug-ins"). */
+function checkPluginDigest(kind: PluginKind, recorded: unknown, file: string): void {
+  if (recorded === undefined) return;
+  const r = recorded as { module?: unknown; sha256?: unknown };
+  if (typeof r.module !== 'string' || typeof r.sha256 !== 'string') throw new ReplayError(`${file}: the header's ${kind}Digest is malformed`);
+  const now = pluginModuleDigest(kind, r.module);
+  if (now !== r.sha256) throw new ReplayError(`${file}: the ${kind} module ${r.module} changed since the run (recorded sha256 ${r.sha256.slice(0, 16)}…, now ${now.slice(0, 16)}…); restore it to replay, or replay with --policy for a counterfactual`);
+}
+
 /** The backend a log was recorded on, if it loads here: another one rounds differently, so its events could not match. */
 function recordedBackend(recorded: unknown, file: string): BackendName {
-  const known: readonly BackendName[] = ['node', 'wasm', 'cpu'];
+  const known = BACKEND_NAMES;
   if (!known.includes(recorded as BackendName)) throw new ReplayError(`${file}: the header's backend ${JSON.stringify(recorded)} is none of ${known.join(', ')}`);
   const here = availableBackends();
   if (!here.includes(recorded as BackendName))

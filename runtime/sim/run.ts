@@ -1,7 +1,11 @@
 /**
- * The simulation driver (MODEL.md §2, §9): one runtime slot per round, the medium's link state
- * injected at each slot start, the driver's mail turned into the round's metrics. Writes the output
- * folder of INTERFACE.md; checkpoints every N rounds (atomically) so `resume` continues exactly.
+ * The simulation driver (MODEL.md §2, §9): one runtime slot per round, run in three passes
+ * (actors/protocol.ts): A, the live medium's slot start and the scheduler's decision; the decision
+ * applied on the live medium (checked before anything uses it); B, the round opened at the edge
+ * server with the applied links; C, the round closed by the server at its deadline. The driver
+ * only reads what the actors and the medium send it (the server's summary says who met T_max and
+ * how long the round lasted) and turns it into the round's metrics. Writes the output folder of
+ * INTERFACE.md; checkpoints every N rounds (atomically) so `resume` continues exactly.
  */
 import { writeFileSync, readFileSync, existsSync, appendFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,22 +14,24 @@ import { parseScenario } from '../scenario';
 import type { BitsByType, RoundMetrics, RunSummary } from '../metrics';
 import { createRuntime, truncateEventLog, type EventLogHeader, type Runtime, type RuntimeSnapshot } from '../system';
 import type { Envelope } from '../actor';
-import { availableBackends, type BackendName } from '../../models/backend';
+import { BACKEND_NAMES, resolveBackend, type BackendName } from '../../models/backend';
 import type { GainTrace } from '../../channels/trace';
 import type { FadingState } from '../../channels/fading';
 import { createProgress, metricsCsv, writeReport } from '../report';
-import type { Decision } from '../../scheduler/instance';
-import type { QueueUpdate, RoundReport, RoundSummary, Evaluation, SlotStart } from '../../actors/protocol';
+import type { Decided, DriverMessages, RoundOpen, RoundSummary, SlotStart } from '../../actors/protocol';
 import { SCHEDULER_ID, SERVER_ID, deviceId } from '../../actors/params';
-import { REPORT_WINDOW_S } from '../../actors/scheduler';
-import { createSlotMedium, type SlotMedium } from './medium';
-import { validateDecision } from '../../channels/slices';
+import { createLiveMedium, type LiveMedium } from './medium';
 import { planRun, type RunPlan } from './setup';
 import { roundWeight } from '../../scheduler/penalty';
 import { summarise } from './summary';
 import { fromJson, toJson, CorruptCheckpointError } from './serialize';
-import { topologyOf, resourcesOf } from './topology';
+import { topologyOf, resourcesOf, samePlannedActors } from './topology';
+import { expandTopology } from './customTopology';
+import type { ActorSpec } from '../topology';
 import { ensureWritable, headerOf, RunSetupError, workerCount, writeAtomic } from './outputs';
+import { PolicyProcess, PolicyProcessError } from '../plugins/policyProcess';
+import { policyLabel } from '../plugins/policySpec';
+import type { PolicyQuestion } from '../../scheduler/plugins/slotPolicy';
 
 export interface RunOptions {
   outDir: string;
@@ -52,6 +58,10 @@ export interface RunOptions {
   stopAfterRounds?: number;
   /** Test hook: worker threads that die mid-slot (the runtime restores their actors and re-runs the slot). */
   crashWorkers?: { worker: number; slot: number; step?: number }[];
+  /** Folder that a declared topology's relative module paths start from (the scenario file's); default: the working directory. */
+  baseDir?: string;
+  /** Called with each round's decision as the scheduler published it and the edge server's summary of the round. */
+  onRoundClosed?: (round: { decided: Decided; summary: RoundSummary }) => void;
 }
 
 export interface RunResult {
@@ -75,18 +85,21 @@ interface DriverState {
   wallBeforeS: number;
 }
 
+/** A round closed by the edge server, waiting for the devices to settle their queues (next slot's pass A). */
 interface OpenRound {
-  slot: number;
-  decisionT: number;
-  decision: Decision;
-  queuesBefore: number[];
-  reports: RoundReport[];
-  latencyS: number;
+  decided: Decided;
+  summary: RoundSummary;
+  evaluation: { accuracy: number; loss: number };
+  /** Bits moved in the round, per message type, as the live medium accounted them. */
+  bits: BitsByType;
 }
+
+/** 2: the round in three passes, owned by the edge server (event log version 3). */
+const CHECKPOINT_VERSION = 2;
 
 interface Checkpoint {
   format: 'airlora-checkpoint';
-  version: 1;
+  version: typeof CHECKPOINT_VERSION;
   scenario: Scenario;
   driver: DriverState;
   runtime: RuntimeSnapshot;
@@ -94,33 +107,14 @@ interface Checkpoint {
 
 const CHECKPOINT_FILE = 'checkpoint.json';
 
-/** The backend the workers will pick (the first that loads: tfjs-node, else wasm, else cpu). */
-/** The backend the workers will run: `preferred` when it loads here, else the fastest (models/backend.ts's order). */
-function expectedBackend(preferred?: BackendName): BackendName {
-  const available = availableBackends();
-  return preferred && available.includes(preferred) ? preferred : (available[0] ?? 'cpu');
+/** The backend the workers will run: `preferred` (a replay's recorded one), else the scenario's `runtime.backend`, resolved here (models/backend.ts). */
+function expectedBackend(scenario: Scenario, preferred?: BackendName): BackendName {
+  return resolveBackend(preferred ?? scenario.runtime.backend);
 }
 
-function sumBits(reports: readonly RoundReport[]): BitsByType {
-  const bits: BitsByType = { activations: 0, features: 0, gradients: 0, heads: 0 };
-  for (const r of reports) for (const k of Object.keys(bits) as (keyof BitsByType)[]) bits[k] += r.bits[k];
-  return bits;
-}
-
-/** Latency of a round (MODEL.md §4): the last admitted device's finish, or T_max if one never delivers in time. */
-function roundLatencyS(decision: Decision, reports: readonly RoundReport[], decisionT: number, deadlineS: number): number {
-  if (decision.admitted.length === 0) return 0;
-  let last = 0;
-  for (const id of decision.admitted) {
-    const r = reports.find((x) => x.device === id);
-    if (!r || r.finishT - decisionT > deadlineS + 1e-9) return deadlineS;
-    last = Math.max(last, r.finishT - decisionT);
-  }
-  return last;
-}
-
-function mailOf<T>(mail: readonly Envelope[], type: string): T[] {
-  return mail.filter((m) => m.type === type).map((m) => m.body as T);
+/** The driver's mail of one type: the bodies `DriverMessages` says that type carries. */
+function mailOf<T extends keyof DriverMessages>(mail: readonly Envelope[], type: T): DriverMessages[T][] {
+  return mail.filter((m) => m.type === type).map((m) => m.body as DriverMessages[T]);
 }
 
 class Driver {
@@ -130,7 +124,7 @@ class Driver {
   constructor(
     private readonly scenario: Scenario,
     private readonly plan: RunPlan,
-    private readonly medium: SlotMedium,
+    private readonly medium: LiveMedium,
     private readonly options: RunOptions,
     private state: DriverState,
     private readonly runtime: Runtime,
@@ -155,37 +149,23 @@ class Driver {
       const slot = this.state.slot;
       const closing = slot === T;
       const t0 = this.state.t;
-      let starts: SlotStart[];
-      if (closing) starts = Array.from({ length: s.devices.count }, () => ({ slot, gain: 0, reachable: false, dropout: false, closing: true }));
-      else {
-        const next = medium.slot(this.state.fading, slot);
-        this.state.fading = next.state;
-        starts = next.starts;
-      }
+      const fadingBefore = this.state.fading;
+      const starts: SlotStart[] = closing ? Array.from({ length: s.devices.count }, () => ({ slot, gain: 0, reachable: false, dropout: false, closing: true })) : medium.open(slot, t0);
+      this.state.fading = medium.fadingState;
       starts.forEach((start, k) => this.runtime.send(deviceId(k), 'slot-start', start, t0));
       if (!closing) this.runtime.send(SCHEDULER_ID, 'decide', { slot, weight: roundWeight(s.scheduler.roundWeightBase, slot, T) }, t0);
+      // Pass A is where the scheduler decides: a policy process that fails there stops the run here.
+      const control = await this.runtime.runSlot(slot, { t: t0 }).catch((e: unknown) => this.policyFailed(e, progress, fadingBefore));
       const open = this.state.open;
-      if (open) this.runtime.send(SERVER_ID, 'aggregate', { slot: open.slot, deadlineT: open.decisionT + s.training.deadlineS, roundStartT: open.decisionT }, t0);
-      const result = await this.runtime.runSlot(slot, { t: t0 });
-      const mail = result.mail;
       if (open) {
-        const row = this.closeRound(open, mail);
+        const row = this.closeRound(open, control.mail);
         this.state.rounds.push(row);
         appendFileSync(csv, metricsCsv([row]).split('\n').slice(1).join('\n'));
         progress.update({ round: row.round + 1, accuracy: row.testAccuracy, virtualTimeS: row.virtualTimeS });
         this.options.onRound?.(row);
       }
-      if (!closing) {
-        const decided = mailOf<{ slot: number; decision: Decision; queues: number[] }>(mail, 'decision')[0];
-        if (!decided) throw new Error(`slot ${slot}: the scheduler published no decision`);
-        // The medium enforces Σβ ≤ 1 and β = 0 outside S_t: a decision that breaks it stops the run (MODEL.md §3).
-        validateDecision({ slot, admitted: decided.decision.admitted, bandwidth: decided.decision.bandwidth }, s.devices.count);
-        const decisionT = t0 + REPORT_WINDOW_S;
-        const reports = mailOf<RoundReport>(mail, 'round-report');
-        const latencyS = roundLatencyS(decided.decision, reports, decisionT, s.training.deadlineS);
-        this.state.open = { slot, decisionT, decision: decided.decision, queuesBefore: decided.queues, reports, latencyS };
-        this.state.t = decisionT + latencyS;
-      } else this.state.open = null;
+      this.state.open = closing ? null : await this.runRound(slot, control.mail);
+      if (this.state.open) this.state.t = this.state.open.summary.decidedT + this.state.open.summary.latencyS;
       this.state.slot = slot + 1;
       const stopHere = this.options.stopAfterRounds !== undefined && slot + 1 >= this.options.stopAfterRounds && this.state.slot <= T;
       if ((this.state.slot <= T && (slot + 1) % s.runtime.checkpointEvery === 0) || this.interrupted || stopHere) await this.checkpoint();
@@ -198,15 +178,59 @@ class Driver {
     return this.finish(false);
   }
 
-  /** Completes round `open.slot` from the mail of the slot after it. */
-  private closeRound(open: OpenRound, mail: readonly Envelope[]): RoundMetrics {
-    const summary = mailOf<RoundSummary>(mail, 'round-summary').find((m) => m.slot === open.slot);
+  /**
+   * A policy process that failed in the slot's pass A (README "Plug-ins"): the hosts are back at
+   * the last commit, so the driver goes back to the slot's start too, writes a checkpoint and the
+   * summary of the rounds done, and the run stops with the error; `resume` retries that slot.
+   */
+  private async policyFailed(e: unknown, progress: { done(): void }, fadingBefore: FadingState): Promise<never> {
+    if (e instanceof PolicyProcessError) {
+      this.state.fading = fadingBefore;
+      await this.checkpoint();
+      progress.done();
+      await this.finish(true);
+      console.error(`stopped after round ${this.state.rounds.length}; fix the policy, then continue with: airlora resume ${this.options.outDir}`);
+    }
+    throw e;
+  }
+
+  /**
+   * Passes B and C of round `slot`: the scheduler's decision applied on the live medium (a bad one
+   * stops the run here, before any actor sees it), the round opened at the edge server with the
+   * applied links, then closed by it at the deadline; the transfers it reports are accounted.
+   */
+  private async runRound(slot: number, mail: readonly Envelope[]): Promise<OpenRound> {
+    const decided = mailOf(mail, 'decision').find((d) => d.slot === slot);
+    if (!decided) throw new Error(`slot ${slot}: the scheduler published no decision`);
+    const { admitted, bandwidth } = decided.decision;
+    const links = this.medium.apply({ slot, admitted, bandwidth });
+    const open: RoundOpen = {
+      slot,
+      decidedT: decided.decidedT,
+      admitted: [...admitted],
+      links: Object.fromEntries(links.links.filter((l) => l.admitted).map((l) => [deviceId(l.device), l])),
+      dataSizes: decided.dataSizes,
+    };
+    this.runtime.send(SERVER_ID, 'round-open', open, decided.decidedT);
+    await this.runtime.runSlot(slot, { t: decided.decidedT, pass: true });
+    const deadlineT = decided.decidedT + this.scenario.training.deadlineS;
+    this.runtime.send(SERVER_ID, 'close-round', { slot }, deadlineT);
+    const closed = await this.runtime.runSlot(slot, { t: deadlineT, pass: true });
+    const summary = mailOf(closed.mail, 'round-summary').find((m) => m.slot === slot);
     // Shards' counts added in shard order: the same sum whatever the worker count.
-    const scores = mailOf<Evaluation>(mail, 'evaluation').filter((m) => m.slot === open.slot).sort((a, b) => a.shard - b.shard);
+    const scores = mailOf(closed.mail, 'evaluation').filter((m) => m.slot === slot).sort((a, b) => a.shard - b.shard);
     const samples = scores.reduce((n, e) => n + e.samples, 0);
-    const evaluation = scores.length > 0 && samples > 0 ? { accuracy: scores.reduce((n, e) => n + e.correct, 0) / samples, loss: scores.reduce((n, e) => n + e.lossSum, 0) / samples } : undefined;
-    const updates = mailOf<QueueUpdate>(mail, 'queue').filter((q) => q.round === open.slot);
-    if (!summary || !evaluation) throw new Error(`round ${open.slot}: no aggregation or evaluation arrived`);
+    if (!summary || scores.length === 0 || samples === 0) throw new Error(`round ${slot}: no summary or evaluation arrived`);
+    const evaluation = { accuracy: scores.reduce((n, e) => n + e.correct, 0) / samples, loss: scores.reduce((n, e) => n + e.lossSum, 0) / samples };
+    const ledger = this.medium.account({ slot, completions: summary.reports.flatMap((r) => r.transfers) });
+    this.options.onRoundClosed?.({ decided, summary });
+    return { decided, summary, evaluation, bits: { ...ledger.slotBits } };
+  }
+
+  /** Completes a closed round with its queue updates, from the mail of the next slot's pass A. */
+  private closeRound(open: OpenRound, mail: readonly Envelope[]): RoundMetrics {
+    const { decided, summary } = open;
+    const updates = mailOf(mail, 'queue').filter((q) => q.round === summary.slot);
     const queues = new Array<number>(this.scenario.devices.count).fill(0);
     const energyJ: Record<string, number> = {};
     for (const u of updates) {
@@ -214,42 +238,43 @@ class Driver {
       if (u.energyJ > 0) energyJ[deviceId(u.index)] = u.energyJ;
     }
     const aggregated = new Set(summary.aggregated);
-    const losses = open.reports.filter((r) => aggregated.has(r.device)).map((r) => r.meanLoss);
+    const losses = summary.reports.filter((r) => aggregated.has(r.device)).map((r) => r.meanLoss);
     return {
-      round: open.slot,
-      admitted: open.decision.admitted,
-      bandwidth: open.decision.bandwidth,
+      round: summary.slot,
+      admitted: decided.decision.admitted,
+      bandwidth: decided.decision.bandwidth,
       failures: summary.failures,
-      latencyS: open.latencyS,
+      latencyS: summary.latencyS,
       energyJ,
       queues,
-      penalty: open.decision.penalty,
-      bits: sumBits(open.reports),
+      penalty: decided.decision.penalty,
+      bits: open.bits,
       trainLoss: losses.length > 0 ? losses.reduce((a, b) => a + b, 0) / losses.length : Number.NaN,
-      testAccuracy: evaluation.accuracy,
-      virtualTimeS: open.decisionT + open.latencyS,
+      testAccuracy: open.evaluation.accuracy,
+      virtualTimeS: summary.decidedT + summary.latencyS,
       wallS: this.wallS(),
     };
   }
 
   private async checkpoint(): Promise<void> {
     const snapshot = await this.runtime.snapshot();
-    const cp: Checkpoint = { format: 'airlora-checkpoint', version: 1, scenario: this.scenario, driver: { ...this.state, wallBeforeS: this.wallS() }, runtime: snapshot };
+    const cp: Checkpoint = { format: 'airlora-checkpoint', version: CHECKPOINT_VERSION, scenario: this.scenario, driver: { ...this.state, wallBeforeS: this.wallS() }, runtime: snapshot };
     writeAtomic(join(this.options.outDir, 'checkpoints', CHECKPOINT_FILE), toJson(cp));
   }
 
   private async finish(interrupted: boolean): Promise<RunResult> {
+    this.medium.close();
     const logHash = this.runtime.logHash;
     const stats = this.runtime.stats();
     await this.runtime.close();
     const summary = summarise(this.state.rounds, {
       scenario: this.scenario.name,
-      policy: this.scenario.scheduler.policy,
+      policy: policyLabel(this.scenario.scheduler.policy),
       seed: this.scenario.seed,
       devices: this.scenario.devices.count,
       energyBudgetJ: this.scenario.devices.energyBudgetJ,
       logHash,
-      backend: expectedBackend(this.options.backend),
+      backend: expectedBackend(this.scenario, this.options.backend),
       costProfile: this.plan.costs.profile,
       wallS: this.wallS(),
     });
@@ -259,15 +284,33 @@ class Driver {
   }
 }
 
-async function startRuntime(scenario: Scenario, plan: RunPlan, outDir: string, options: RunOptions, restore?: { snapshot: RuntimeSnapshot; log: { hash: string; header: EventLogHeader } }): Promise<Runtime> {
+/**
+ * The actors a run runs: the planned topology (MODEL.md §1), or the scenario's declared one with
+ * driver 'simulation' (what `airlora topology` prints). The log's header records the scenario
+ * without its declaration when the declared actors are the planned ones: the same run, the same log.
+ */
+function actorsOf(scenario: Scenario, plan: RunPlan, baseDir: string): { topology: ActorSpec[]; headerScenario: Scenario } {
+  const planned = topologyOf(plan);
+  const declared = scenario.topology;
+  if (!declared) return { topology: planned, headerScenario: scenario };
+  if (declared.driver !== 'simulation') throw new RunSetupError(`${scenario.name}: a topology with driver '${declared.driver ?? 'clock'}' runs on the slot clock alone (runTopologyToFolder), not in the built-in simulation`);
+  const topology = expandTopology(scenario, baseDir);
+  if (!samePlannedActors(topology, planned)) return { topology, headerScenario: scenario };
+  const { topology: _same, ...headerScenario } = scenario;
+  return { topology, headerScenario };
+}
+
+async function startRuntime(scenario: Scenario, plan: RunPlan, outDir: string, options: RunOptions, restore?: { snapshot: RuntimeSnapshot; log: { hash: string; header: EventLogHeader } }, policy?: PolicyProcess): Promise<Runtime> {
+  const { topology, headerScenario } = actorsOf(scenario, plan, options.baseDir ?? process.cwd());
   return createRuntime({
+    ...(policy ? { answer: (ask) => policy.decide(ask.question as PolicyQuestion) } : {}),
     seed: scenario.seed,
     workers: workerCount(scenario, options.workers),
-    topology: topologyOf(plan),
-    resources: resourcesOf(plan, options.backend),
+    topology,
+    resources: resourcesOf(plan, expectedBackend(scenario, options.backend)),
     log: restore
       ? { path: join(outDir, 'events.jsonl'), header: restore.log.header, continueFrom: { hash: restore.log.hash } }
-      : { path: join(outDir, 'events.jsonl'), header: options.recordedHeader ?? headerOf(scenario, expectedBackend(options.backend), options.trace) },
+      : { path: join(outDir, 'events.jsonl'), header: options.recordedHeader ?? headerOf(headerScenario, expectedBackend(scenario, options.backend), options.trace) },
     ...(restore ? { restore: restore.snapshot } : {}),
   });
 }
@@ -277,11 +320,24 @@ export async function runToFolder(scenario: Scenario, options: RunOptions): Prom
   ensureWritable(options.outDir);
   writeFileSync(join(options.outDir, 'scenario.json'), `${JSON.stringify(scenario, null, 2)}\n`);
   const plan = planRun(scenario);
-  const runtime = await startRuntime(scenario, plan, options.outDir, options);
-  for (const c of options.crashWorkers ?? []) runtime.injectWorkerCrash(c.worker, { slot: c.slot, step: c.step ?? 0 });
-  const medium = createSlotMedium(scenario, options.trace);
-  const driver = new Driver(scenario, plan, medium, options, { slot: 0, t: 0, fading: medium.initialState(), rounds: [], open: null, wallBeforeS: 0 }, runtime);
-  return withSigint(driver, options.outDir);
+  return withPolicyProcess(scenario, options.outDir, async (policy) => {
+    const runtime = await startRuntime(scenario, plan, options.outDir, options, undefined, policy);
+    for (const c of options.crashWorkers ?? []) runtime.injectWorkerCrash(c.worker, { slot: c.slot, step: c.step ?? 0 });
+    const medium = createLiveMedium(scenario, undefined, options.trace);
+    const driver = new Driver(scenario, plan, medium, options, { slot: 0, t: 0, fading: medium.fadingState, rounds: [], open: null, wallBeforeS: 0 }, runtime);
+    return withSigint(driver, options.outDir);
+  });
+}
+
+/** Runs `body` with the scenario's policy process started (when its policy is one), and stops the process after it. */
+async function withPolicyProcess<T>(scenario: Scenario, outDir: string, body: (policy?: PolicyProcess) => Promise<T>): Promise<T> {
+  const spec = scenario.scheduler.policy;
+  const policy = typeof spec === 'object' && 'command' in spec ? new PolicyProcess(spec, outDir) : undefined;
+  try {
+    return await body(policy);
+  } finally {
+    await policy?.close();
+  }
 }
 
 async function withSigint(driver: Driver, outDir: string): Promise<RunResult> {
@@ -306,7 +362,9 @@ export function readCheckpoint(dir: string): Checkpoint {
   } catch (e) {
     throw new RunSetupError(e instanceof CorruptCheckpointError ? e.message : `${file}: ${(e as Error).message}`, { cause: e });
   }
-  if (cp?.format !== 'airlora-checkpoint' || cp.version !== 1) throw new RunSetupError(`${file}: not an airlora checkpoint of version 1`);
+  if (cp?.format !== 'airlora-checkpoint') throw new RunSetupError(`${file}: not an airlora checkpoint`);
+  if (cp.version !== CHECKPOINT_VERSION)
+    throw new RunSetupError(`${file}: a checkpoint of version ${JSON.stringify(cp.version)} (this release resumes version ${CHECKPOINT_VERSION}); resume it with the release that wrote it`);
   if (!cp.driver || !cp.runtime || !Array.isArray(cp.driver.rounds)) throw new RunSetupError(`${file}: incomplete checkpoint (driver or runtime state missing)`);
   try {
     cp.scenario = parseScenario(cp.scenario, `${file} (scenario)`);
@@ -322,10 +380,14 @@ export async function resumeFolder(dir: string, options: Omit<RunOptions, 'outDi
   ensureWritable(dir);
   const log = truncateEventLog(join(dir, 'events.jsonl'), cp.runtime.seq);
   const plan = planRun(cp.scenario);
-  const runOptions = { ...options, outDir: dir };
-  const runtime = await startRuntime(cp.scenario, plan, dir, runOptions, { snapshot: cp.runtime, log });
-  const driver = new Driver(cp.scenario, plan, createSlotMedium(cp.scenario, options.trace), runOptions, cp.driver, runtime);
-  return withSigint(driver, dir);
+  // The rest of the run on the backend its first part ran on.
+  const recorded = BACKEND_NAMES.find((name) => name === log.header.backend);
+  const runOptions = { ...options, outDir: dir, ...(recorded && !options.backend ? { backend: recorded } : {}) };
+  return withPolicyProcess(cp.scenario, dir, async (policy) => {
+    const runtime = await startRuntime(cp.scenario, plan, dir, runOptions, { snapshot: cp.runtime, log }, policy);
+    const driver = new Driver(cp.scenario, plan, createLiveMedium(cp.scenario, cp.driver.fading, options.trace), runOptions, cp.driver, runtime);
+    return withSigint(driver, dir);
+  });
 }
 
 export type { Checkpoint, DriverState };

@@ -5,6 +5,7 @@
 import type { Scenario } from '../scenario';
 import { RandomStream } from '../random';
 import { dbmToW, noisePsdWPerHz } from '../../channels/linkBudget';
+import { radioConstants } from '../../channels/params';
 import { costs as modelCosts, type ModelConfig } from '../../models';
 import type { DeviceParams } from '../../actors/device';
 import type { ShardParams } from '../../actors/shard';
@@ -62,26 +63,26 @@ export function planRun(scenario: Scenario): RunPlan {
   const K = scenario.devices.count;
   const hardware = root.fork('hardware');
   const cpuHz = Array.from({ length: K }, (_, k) => hardware.fork(deviceId(k)).between(scenario.devices.cpuHzMin, scenario.devices.cpuHzMax));
-  const powerW = dbmToW(scenario.devices.powerDbm);
+  const radio = radioConstants(scenario);
   const t = scenario.training;
   const actors: ActorPlan[] = [];
   for (let k = 0; k < K; k++) {
     const device: DeviceParams = {
-      index: k, cpuHz: cpuHz[k] as number, flopsPerCycle: scenario.devices.flopsPerCycle, powerW,
+      index: k, cpuHz: cpuHz[k] as number, flopsPerCycle: scenario.devices.flopsPerCycle,
       energyBudgetJ: scenario.devices.energyBudgetJ, kappa: scenario.devices.kappa,
-      localIterations: t.localIterations, batchSize: t.batchSize, learningRate: t.learningRate, link, costs,
+      localIterations: t.localIterations, batchSize: t.batchSize, learningRate: t.learningRate, radio, costs,
     };
     actors.push({ id: deviceId(k), kind: 'device', params: device });
   }
   const shards = scenario.runtime.shards;
-  const shard: ShardParams = { serverFlops: scenario.server.flops, costs, learningRate: t.learningRate, batchDevices: scenario.runtime.batchDevices };
+  const shard: ShardParams = { serverFlops: scenario.server.flops, costs, radio, learningRate: t.learningRate, batchDevices: scenario.runtime.batchDevices };
   for (let j = 0; j < shards; j++) actors.push({ id: shardId(j), kind: 'shard', params: shard, worker: j });
   const evalSamples = Math.min(t.evalSamples, scenario.data.testSamples);
   for (let j = 0; j < shards; j++) {
     const evaluator: EvaluatorParams = { shard: j, shards, evalSamples };
     actors.push({ id: evaluatorId(j), kind: 'evaluator', params: evaluator, worker: j });
   }
-  const server: ServerParams = { link, costs, aggregation: t.aggregation, loraRank: scenario.model.loraRank, shards, evaluators: shards };
+  const server: ServerParams = { radio, costs, aggregation: t.aggregation, loraRank: scenario.model.loraRank, shards, evaluators: shards, deadlineS: t.deadlineS };
   const scheduler: SchedulerParams = {
     policy: scenario.scheduler.policy,
     randomCount: scenario.scheduler.randomCount,

@@ -52,7 +52,10 @@ function setValue(assignment: string): [string, unknown] {
 }
 
 export interface CompareOptions extends StudyCommandOptions {
+  /** The policies as given on the command line (for the command that continues the study). */
   policies: string[];
+  /** The same as scenario values: names, or plug-in specs with absolute paths (default: `policies`). */
+  specs?: unknown[];
   seed?: number;
   rounds?: number;
   set?: string[];
@@ -69,7 +72,7 @@ export async function commandCompare(file: string, options: CompareOptions, scen
     description: `airlora compare of ${policies.join(', ')} on ${file}`,
     scenarioFile,
     set,
-    grid: [['scheduler.policy', [...policies]]],
+    grid: [['scheduler.policy', [...(options.specs ?? policies)]]],
     seeds: options.seed === undefined ? undefined : [options.seed],
   };
   const out = resolve(options.out ?? `runs/${scenarioName}-compare-seed${seed}`);

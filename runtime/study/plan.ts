@@ -4,7 +4,7 @@
  * `--set`) and validated, and its folder named by a readable id plus a digest of that scenario.
  */
 import { readFileSync } from 'node:fs';
-import { basename, extname } from 'node:path';
+import { basename, dirname, extname } from 'node:path';
 import { applyOverride, parseScenario, ScenarioError, type Scenario } from '../scenario';
 import { canonicalJson, sha256Hex } from '../canonical';
 import { StudyError, type Study, type StudyProblem } from './studyFile';
@@ -119,7 +119,8 @@ export function planStudy(study: Study, studyFile = '<study>'): StudyPlan {
       const where = [...cell.map((g) => `${g.field}=${g.label}`), ...(seed === undefined ? [] : [`seed=${seed}`])].join(', ');
       let scenario: Scenario;
       try {
-        scenario = parseScenario(withSeed, study.scenarioFile);
+        // Plug-in paths relative to the scenario file's folder, made absolute: each run's folder holds its resolved scenario.
+        scenario = parseScenario(withSeed, study.scenarioFile, dirname(study.scenarioFile));
       } catch (e) {
         if (!(e instanceof ScenarioError)) throw e;
         problems.push(...e.problems.map((p) => ({ field: p.field, rule: where ? `${p.rule} (run ${where})` : p.rule })));

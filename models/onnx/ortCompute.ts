@@ -1,0 +1,203 @@
+/**
+ * The server's and the evaluator's compute on onnxruntime-node (models/compute.ts): the graphs of
+ * encoderGraphs.ts, built once per worker thread from the foundation's weights, one session per
+ * graph. Multi-adapter batching as in models/cached.ts: the devices of a group with the same batch
+ * size run as one [D, b·L, d] pass (a group of mixed sizes runs as one pass per size, in order).
+ * What the backward pass needs stays in this thread under the device's key (plain arrays, views
+ * of the forward pass's outputs); a key this thread does not hold is rebuilt from the activations
+ * the cache carries, as models/keptCache.ts does for tensors.
+ */
+import { headShapes, loraShapes, sizeOf, type ResolvedModelConfig } from '../config';
+import type { CachedForwardItem, CachedGradientItem, EncoderCache } from '../cached';
+import type { ServerCompute } from '../compute';
+import type { Dataset } from '../data/dataset';
+import { foundationWeights, type Foundation } from '../foundation';
+import { checkCut, checkSamples, scoreBatches, ShapeError, type Cut, type HeadWeights, type LoraWeights } from '../split';
+import { timeModel } from '../timing';
+import { adapterNames, backwardGraph, forwardGraph, keptShapes, scoreGraph } from './encoderGraphs';
+import { GraphSession, type Feed } from './session';
+
+type Kept = Record<string, Float32Array>;
+
+/** Indices of `sizes` grouped by equal value, groups in order of first appearance. */
+function bySize(sizes: readonly number[]): number[][] {
+  const groups = new Map<number, number[]>();
+  sizes.forEach((s, k) => {
+    const g = groups.get(s);
+    if (g) g.push(k);
+    else groups.set(s, [k]);
+  });
+  return [...groups.values()];
+}
+
+/**
+ * Equal-sized parts as one array: the parts' own buffer when they are, in order, the whole of one
+ * (a forward pass's outputs taken back by the same group), else a copy.
+ */
+function stack(parts: readonly Float32Array[]): Float32Array {
+  const first = parts[0] as Float32Array;
+  if (parts.length === 1) return first;
+  const n = first.length;
+  const whole = first.buffer.byteLength === n * parts.length * 4 && parts.every((p, k) => p.buffer === first.buffer && p.byteOffset === k * n * 4 && p.length === n);
+  if (whole) return new Float32Array(first.buffer as ArrayBuffer);
+  const out = new Float32Array(n * parts.length);
+  parts.forEach((p, k) => out.set(p, k * n));
+  return out;
+}
+
+/** The devices' adapters stacked as feeds [D, d, r] and [D, r, d]. */
+function adapterFeeds(c: ResolvedModelConfig, loras: readonly LoraWeights[]): Record<string, Feed> {
+  const shapes = loraShapes(c);
+  const feeds: Record<string, Feed> = {};
+  for (const name of adapterNames(c)) {
+    const shape = shapes[name] as number[];
+    const parts = loras.map((l, k) => {
+      const v = l[name];
+      if (!v || v.length !== sizeOf(shape)) throw new ShapeError(`${loras.length === 1 ? 'lora' : `lora of device ${k}`}: '${name}' missing or not of shape [${shape.join(', ')}]`);
+      return v;
+    });
+    feeds[name] = { data: stack(parts), dims: [loras.length, ...shape] };
+  }
+  return feeds;
+}
+
+/** The ONNX Runtime compute of one worker thread: the foundation's graphs and the kept intermediates. */
+export class OrtCompute implements ServerCompute {
+  readonly backend = 'onnxruntime';
+  private readonly c: ResolvedModelConfig;
+  private readonly forward: GraphSession;
+  private readonly backward: GraphSession;
+  private readonly score: GraphSession;
+  private readonly keptNames: string[];
+  private readonly kept = new Map<string, Kept>();
+
+  constructor(private readonly foundation: Foundation) {
+    this.c = foundation.config;
+    const w = foundationWeights(foundation);
+    this.forward = new GraphSession('forward', forwardGraph(this.c, w));
+    this.backward = new GraphSession('backward', backwardGraph(this.c, w));
+    this.score = new GraphSession('score', scoreGraph(this.c, w));
+    this.keptNames = Object.keys(keptShapes(this.c));
+  }
+
+  forwardMany(items: readonly CachedForwardItem[], keys: readonly string[]): Array<{ features: Cut; cache: EncoderCache }> {
+    if (items.length === 0) throw new ShapeError('encoderForwardCached: no devices');
+    if (keys.length !== items.length) throw new ShapeError(`encoderForwardCached: ${items.length} devices but ${keys.length} keys`);
+    const samples = items.map((it, k) => checkCut(this.foundation, it.activations, items.length === 1 ? 'encoderForwardCached activations' : `encoderForwardCached: device ${k} activations`));
+    const out: Array<{ features: Cut; cache: EncoderCache }> = new Array(items.length);
+    for (const group of bySize(samples)) {
+      const b = samples[group[0] as number] as number;
+      const passes = this.runForward(group.map((k) => items[k] as CachedForwardItem), b);
+      group.forEach((k, j) => {
+        const { features, kept } = passes[j] as { features: Cut; kept: Kept };
+        const key = keys[k] as string;
+        this.kept.set(key, kept);
+        out[k] = { features, cache: { batchSize: b, key, activations: (items[k] as CachedForwardItem).activations } };
+      });
+    }
+    return out;
+  }
+
+  /** One forward pass over devices of `b` samples each: each one's features (its own copy) and kept values (views). */
+  private runForward(items: readonly CachedForwardItem[], b: number): Array<{ features: Cut; kept: Kept }> {
+    const c = this.c;
+    const m = b * c.tokens;
+    const feeds = { x: { data: stack(items.map((it) => it.activations.data)), dims: [items.length, m, c.dModel] }, ...adapterFeeds(c, items.map((it) => it.lora)) };
+    const r = timeModel(() => this.forward.run(feeds, ['features', ...this.keptNames]));
+    const per = (name: string): number => (r[name] as Float32Array).length / items.length;
+    return items.map((_, k) => {
+      const kept: Kept = {};
+      for (const name of this.keptNames) kept[name] = (r[name] as Float32Array).subarray(k * per(name), (k + 1) * per(name));
+      const f = per('features');
+      return { features: { data: (r.features as Float32Array).slice(k * f, (k + 1) * f), shape: [b, c.tokens, c.dModel] }, kept };
+    });
+  }
+
+  gradientsMany(items: readonly CachedGradientItem[]): LoraWeights[] {
+    const what = 'encoderBackwardCached';
+    if (items.length === 0) throw new ShapeError(`${what}: no devices`);
+    const samples = items.map((it, k) => {
+      const b = checkCut(this.foundation, it.featureGrad, items.length === 1 ? `${what} featureGrad` : `${what}: device ${k} featureGrad`);
+      if (b !== it.cache.batchSize) throw new ShapeError(`${what}: ${items.length === 1 ? '' : `device ${k} `}a cache of ${it.cache.batchSize} rows but ${b} gradient rows`);
+      return b;
+    });
+    const kept = items.map((it, k) => this.keptOf(it, k, items.length));
+    const out: LoraWeights[] = new Array(items.length);
+    for (const group of bySize(samples)) {
+      const b = samples[group[0] as number] as number;
+      const grads = this.runBackward(group.map((k) => items[k] as CachedGradientItem), group.map((k) => kept[k] as Kept), b);
+      group.forEach((k, j) => (out[k] = grads[j] as LoraWeights));
+    }
+    return out;
+  }
+
+  /** The device's kept values: taken from this thread, or rebuilt from the activations in its cache. */
+  private keptOf(it: CachedGradientItem, k: number, n: number): Kept {
+    const key = it.cache.key;
+    const mine = key !== undefined ? this.kept.get(key) : undefined;
+    if (mine && key !== undefined) {
+      this.kept.delete(key);
+      return mine;
+    }
+    const activations = it.cache.activations;
+    if (!activations) throw new ShapeError(`encoderBackwardCached: ${n === 1 ? '' : `device ${k} `}cache has no activations to rebuild it from on this backend`);
+    return (this.runForward([{ lora: it.lora, activations }], it.cache.batchSize)[0] as { kept: Kept }).kept;
+  }
+
+  private runBackward(items: readonly CachedGradientItem[], kept: readonly Kept[], b: number): LoraWeights[] {
+    const c = this.c;
+    const m = b * c.tokens;
+    const shapes = keptShapes(c);
+    const feeds: Record<string, Feed> = { featureGrad: { data: stack(items.map((it) => it.featureGrad.data)), dims: [items.length, m, c.dModel] }, ...adapterFeeds(c, items.map((it) => it.lora)) };
+    for (const name of this.keptNames) {
+      const dims = (shapes[name] as (b: number) => number[])(b);
+      const parts = kept.map((kv) => kv[name] as Float32Array);
+      if (parts.some((p) => p === undefined || p.length !== sizeOf(dims))) throw new ShapeError(`encoderBackwardCached: kept value '${name}' missing or not of shape [${dims.join(', ')}]`);
+      // Head-split values are [D·b, h, L, ·]; the others [D, m, ·].
+      feeds[name] = { data: stack(parts), dims: dims.length === 4 ? [items.length * b, ...dims.slice(1)] : [items.length, ...dims] };
+    }
+    const names = adapterNames(c);
+    const r = timeModel(() => this.backward.run(feeds, names.map((n) => `grad/${n}`)));
+    return items.map((_, k) => {
+      const lora: LoraWeights = {};
+      for (const name of names) {
+        const g = r[`grad/${name}`] as Float32Array;
+        const per = g.length / items.length;
+        lora[name] = g.slice(k * per, (k + 1) * per);
+      }
+      return lora;
+    });
+  }
+
+  release(prefix: string): number {
+    let n = 0;
+    for (const key of [...this.kept.keys()])
+      if (key.startsWith(prefix)) {
+        this.kept.delete(key);
+        n++;
+      }
+    return n;
+  }
+
+  evaluate(lora: LoraWeights, head: HeadWeights, data: Dataset, maxSamples?: number): { accuracy: number; loss: number } {
+    const c = this.c;
+    const adapters = adapterFeeds(c, [lora]);
+    const headFeeds: Record<string, Feed> = {};
+    for (const [name, shape] of Object.entries(headShapes(c))) {
+      const v = head[name];
+      if (!v || v.length !== sizeOf(shape)) throw new ShapeError(`head: '${name}' missing or not of shape [${shape.join(', ')}]`);
+      headFeeds[name] = { data: v, dims: shape };
+    }
+    return scoreBatches(data, c.classCount, maxSamples, (samples, b) => {
+      checkSamples(this.foundation, samples, b);
+      const values = samples.subarray(0, b * c.inputSize);
+      const input: Feed = c.task.kind === 'tokens' ? { data: BigInt64Array.from(values, (v) => BigInt(v)), dims: [b, c.inputSize] } : { data: values, dims: [b, c.inputSize] };
+      return timeModel(() => this.score.run({ samples: input, ...adapters, ...headFeeds }, ['logits'])).logits as Float32Array;
+    });
+  }
+
+  dispose(): void {
+    this.kept.clear();
+    for (const s of [this.forward, this.backward, this.score]) s.dispose();
+  }
+}
