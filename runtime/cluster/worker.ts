@@ -150,15 +150,27 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
         continue;
       }
       if (msg && stopping) msg.nak();
-      else if (msg) await handle(msg).catch((e: unknown) => log(`run failed in the worker itself: ${e instanceof Error ? e.stack : String(e)}`));
+      else if (msg) {
+        const handling = handle(msg).catch((e: unknown) => log(`run failed in the worker itself: ${e instanceof Error ? e.stack : String(e)}`));
+        inFlight.add(handling);
+        await handling;
+        inFlight.delete(handling);
+      }
     }
   };
 
   const runs = options.runs ?? availableParallelism();
   log(`airlora ${version} worker ${id} on ${options.url}: ${runs} run${runs === 1 ? '' : 's'} at once`);
+  const inFlight = new Set<Promise<void>>();
   const lanes = Promise.all(Array.from({ length: runs }, () => lane(consumer)));
-  const closed = lanes.then(async () => {
-    await nc.drain().catch(() => undefined);
+  let stopped: () => void = () => undefined;
+  const closed = new Promise<void>((resolve) => (stopped = resolve)).then(async () => {
+    // The runs in flight checkpoint and go back to the queue; then the connection closes, even if the server is gone.
+    for (const c of children) c.kill('SIGINT');
+    await Promise.all(inFlight);
+    await Promise.race([nc.drain(), new Promise((r) => setTimeout(r, 2 * PULL_EXPIRES_MS))]).catch(() => undefined);
+    if (!nc.isClosed()) await nc.close();
+    await lanes;
     if (ownDir) rmSync(baseDir, { recursive: true, force: true });
   });
   return {
@@ -166,7 +178,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     closed,
     stop: async () => {
       stopping = true;
-      for (const c of children) c.kill('SIGINT');
+      stopped();
       await closed;
     },
   };

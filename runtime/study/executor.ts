@@ -106,9 +106,11 @@ export async function runInFolder(run: Pick<StudyRun, 'scenario'>, dir: string, 
   return { exit: exit as ChildExit, resumed, started };
 }
 
-/** Why a run child did not leave a finished run (its exit status, the folder's state, its last output lines). */
+/** Why a run child did not leave a finished run (its exit status, the folder's state, its error line or else its last output lines). */
 export function failureReason(exit: ChildExit, after: RunState): string {
-  return `exit ${exit.code ?? exit.signal}${exit.code === 0 ? `, but ${after.state === 'finished' ? '' : after.why}` : ''}: ${exit.output.trim().split('\n').slice(-3).join(' / ')}`;
+  const lines = exit.output.trim().split('\n');
+  const error = lines.filter((l) => /^(\w*Error\b|airlora:)/.test(l)).pop();
+  return `exit ${exit.code ?? exit.signal}${exit.code === 0 ? `, but ${after.state === 'finished' ? '' : after.why}` : ''}: ${error ?? lines.slice(-3).join(' / ')}`;
 }
 
 /** Executes the plan (see the file comment). */
@@ -164,6 +166,8 @@ export async function executeStudy(plan: StudyPlan, options: ExecuteOptions): Pr
   }
   progress.done();
   outcome.interrupted = stopping && finishedIds.size < plan.runs.length;
+  // With --only, the other runs are other processes' (a job array's tasks): read how they stand now.
+  if (options.only !== undefined) for (const r of plan.runs) if (runState(runDir(options.outDir, r)).state === 'finished') finishedIds.add(r.id);
   for (const r of plan.runs) if (finishedIds.has(r.id)) outcome.results.push(readRunResult(r, runDir(options.outDir, r)));
   return outcome;
 }
