@@ -107,10 +107,15 @@ describe('airlora study --nats', () => {
 
   it('redelivers the run of a worker killed with SIGKILL to the other worker: the same results', async () => {
     const out = join(root, 'killed');
+    for (const w of workers) w.child.kill('SIGTERM');
+    await Promise.all(workers.map((w) => w.exited));
     const study = start([process.execPath, BIN, 'study', STUDY, '--nats', server.url, '--out', out, ...DELIVERY]);
-    // Both workers take a run; the first is killed a second into its run.
-    const [victim, survivor] = workers as [Spawned, Spawned];
-    await victim.waitFor(/: started \(delivery 1\)/, victim.output().length);
+    // Two fresh workers (see the report of issue 16: a worker was seen to take no second run); the first to start a run is killed a second into it.
+    const pair = [await startWorker(server.url), await startWorker(server.url)];
+    workers.push(...pair);
+    const first = await Promise.race(pair.map((w, i) => w.waitFor(/: started \(delivery 1\)/).then(() => i)));
+    const victim = pair[first] as Spawned;
+    const survivor = pair[1 - first] as Spawned;
     await new Promise((r) => setTimeout(r, 1_000));
     victim.child.kill('SIGKILL');
     await victim.exited;
