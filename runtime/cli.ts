@@ -7,6 +7,7 @@ import { dirname, resolve } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { collect, commaList, integerAtLeast, UsageError } from './args';
+import { addClusterCommands, clusterExecution, withClusterStudyOptions, type ClusterStudyOptions } from './cluster/commands';
 import { applyOverride, loadScenario, parseScenario, POLICY_NAMES, ScenarioError, type PolicySpec, type Scenario } from './scenario';
 import { looksLikeModule, policyFromArgument, policyLabel } from './plugins/policySpec';
 
@@ -85,9 +86,9 @@ async function commandCompare(file: string, options: RunLikeOptions & { policies
   return compareStudy(file, { ...options, specs }, scenario.name, scenario.seed);
 }
 
-async function commandStudy(file: string, options: { out?: string; parallel?: number; workers?: number; quiet?: boolean }): Promise<number> {
+async function commandStudy(file: string, options: { out?: string; parallel?: number; workers?: number; quiet?: boolean } & ClusterStudyOptions): Promise<number> {
   const { commandStudy: study } = await import('./study/commands');
-  return study(file, options);
+  return study(file, { ...options, ...(await clusterExecution(options)) });
 }
 
 async function commandReplay(log: string, options: { policy?: string; out?: string; workers?: number; quiet?: boolean }): Promise<number> {
@@ -173,17 +174,18 @@ function createProgram(status: { code: number }): Command {
       status.code = await commandCompare(file, options);
     });
 
-  program
+  withClusterStudyOptions(program
     .command('study')
     .description('runs a grid of scenario overrides times seeds in parallel, resumably; writes runs.csv, rounds.csv, summary.csv, paired.csv and report.html')
     .argument('<study>', 'study file (JSON)')
     .option('--out <dir>', 'study folder (default: runs/study-NAME)')
     .addOption(parallelOption())
     .addOption(new Option('--workers <n>', 'worker threads per run (default: the cores over --parallel, at least 1)').argParser(integerAtLeast(0)))
-    .addOption(quietOption())
-    .action(async (file: string, options: { out?: string; parallel?: number; workers?: number; quiet?: boolean }) => {
+    .addOption(quietOption()))
+    .action(async (file: string, options: { out?: string; parallel?: number; workers?: number; quiet?: boolean } & ClusterStudyOptions) => {
       status.code = await commandStudy(file, options);
     });
+  addClusterCommands(program, status);
 
   program
     .command('replay')

@@ -5,7 +5,7 @@
  */
 import { resolve } from 'node:path';
 import { loadStudy, type Study } from './studyFile';
-import { runStudy, type StudyResult } from './index';
+import { runStudy, type StudyExecutor, type StudyResult } from './index';
 import { figure } from './results';
 
 export interface StudyCommandOptions {
@@ -13,12 +13,18 @@ export interface StudyCommandOptions {
   parallel?: number;
   workers?: number;
   quiet?: boolean;
+  /** Run only this run of the plan (0-based). */
+  only?: number;
+  /** Another executor than local processes (runtime/cluster: workers on NATS). */
+  execute?: StudyExecutor;
+  /** Options that continue the study after an interruption, besides the local ones (e.g. --nats URL). */
+  againArgs?: string[];
 }
 
 const silent = { isTTY: false, write: () => true };
 
 async function runAndReport(study: Study, file: string, out: string, options: StudyCommandOptions, continueWith: string): Promise<{ code: number; result: StudyResult }> {
-  const result = await runStudy(study, { outDir: out, parallel: options.parallel, workers: options.workers, ...(options.quiet ? { stream: silent } : {}) }, file);
+  const result = await runStudy(study, { outDir: out, parallel: options.parallel, workers: options.workers, only: options.only, ...(options.quiet ? { stream: silent } : {}) }, file, options.execute);
   const total = result.plan.runs.length;
   console.log(
     `${result.results.length} of ${total} runs finished (${result.skipped} already, ${result.resumed} resumed, ${result.started} started; ${result.parallel} at once, ${result.workers} worker${result.workers === 1 ? '' : 's'} each)${result.failed.length > 0 ? `, ${result.failed.length} failed` : ''}`,
@@ -36,7 +42,7 @@ async function runAndReport(study: Study, file: string, out: string, options: St
 export async function commandStudy(file: string, options: StudyCommandOptions): Promise<number> {
   const study = loadStudy(file);
   const out = resolve(options.out ?? `runs/study-${study.name}`);
-  const again = ['airlora study', file, '--out', out, ...(options.parallel ? ['--parallel', String(options.parallel)] : []), ...(options.workers !== undefined ? ['--workers', String(options.workers)] : [])].join(' ');
+  const again = ['airlora study', file, '--out', out, ...(options.parallel ? ['--parallel', String(options.parallel)] : []), ...(options.workers !== undefined ? ['--workers', String(options.workers)] : []), ...(options.againArgs ?? [])].join(' ');
   return (await runAndReport(study, file, out, options, again)).code;
 }
 

@@ -4,7 +4,7 @@
  * ordinary, replayable run whose log depends on its scenario alone. Finished runs are skipped.
  * SIGINT stops the runs in flight at their next slot (they checkpoint) and starts no more.
  */
-import { fork } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -24,6 +24,8 @@ export interface ExecuteOptions {
   workers?: number;
   /** Progress output (default stdout; a plain line per run when it is not a terminal). */
   stream?: ProgressStream;
+  /** Run only the run at this index of the plan (0-based; a job array's task). */
+  only?: number;
 }
 
 export interface ExecuteOutcome {
@@ -61,20 +63,64 @@ function childEntry(): { file: string; execArgv: string[] } {
   return __filename.endsWith('.ts') ? { file: join(__dirname, 'child.ts'), execArgv: ['--import', 'tsx'] } : { file: join(__dirname, 'child.js'), execArgv: [] };
 }
 
-interface ChildExit {
+export interface ChildExit {
   code: number | null;
   signal: NodeJS.Signals | null;
   output: string;
 }
 
+/** Forks the run child (child.ts) with `args` (an `airlora run`/`resume` command line), its output captured. */
+export function forkRunChild(args: string[]): { child: ChildProcess; exited: Promise<ChildExit> } {
+  const entry = childEntry();
+  const child = fork(entry.file, args, { execArgv: entry.execArgv, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  let output = '';
+  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  return { child, exited: new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, output }))) };
+}
+
+/**
+ * Executes one run in `dir` as a study does: `airlora resume` from its checkpoint when it has one
+ * (starting over when that checkpoint is unusable), else `airlora run` on its resolved scenario,
+ * written first into the folder. `spawnChild` forks the child (forkRunChild, watched by the caller).
+ */
+export async function runInFolder(run: Pick<StudyRun, 'scenario'>, dir: string, workers: number, spawnChild: (args: string[]) => Promise<ChildExit>, stopping: () => boolean): Promise<{ exit: ChildExit; resumed: boolean; started: boolean }> {
+  let state = runState(dir);
+  const w = String(workers);
+  let exit: ChildExit | undefined;
+  const resumed = state.state === 'resume';
+  if (state.state === 'resume') {
+    exit = await spawnChild(['resume', dir, '--quiet', '--workers', w]);
+    // A checkpoint that cannot be used (exit 2) is not fatal: the run starts over.
+    if (exit.code === 2 && !stopping()) state = { state: 'start', why: 'unusable checkpoint' };
+  }
+  const started = state.state === 'start';
+  if (state.state === 'start') {
+    rmSync(dir, { recursive: true, force: true }); // a partial attempt without a checkpoint
+    mkdirSync(dir, { recursive: true });
+    // The resolved scenario first: the run is reproducible from its folder alone.
+    const scenarioFile = join(dir, 'scenario.json');
+    writeFileSync(scenarioFile, `${JSON.stringify(run.scenario, null, 2)}\n`);
+    exit = await spawnChild(['run', scenarioFile, '--out', dir, '--quiet', '--workers', w]);
+  }
+  return { exit: exit as ChildExit, resumed, started };
+}
+
+/** Why a run child did not leave a finished run (its exit status, the folder's state, its error line or else its last output lines). */
+export function failureReason(exit: ChildExit, after: RunState): string {
+  const lines = exit.output.trim().split('\n');
+  const error = lines.filter((l) => /^(\w*Error\b|airlora:)/.test(l)).pop();
+  return `exit ${exit.code ?? exit.signal}${exit.code === 0 ? `, but ${after.state === 'finished' ? '' : after.why}` : ''}: ${error ?? lines.slice(-3).join(' / ')}`;
+}
+
 /** Executes the plan (see the file comment). */
 export async function executeStudy(plan: StudyPlan, options: ExecuteOptions): Promise<ExecuteOutcome> {
   const states = new Map<string, RunState>(plan.runs.map((r) => [r.id, runState(runDir(options.outDir, r))]));
-  const todo = plan.runs.filter((r) => states.get(r.id)?.state !== 'finished');
+  const todo = plan.runs.filter((r, i) => states.get(r.id)?.state !== 'finished' && (options.only === undefined || i === options.only));
   const finishedIds = new Set(plan.runs.filter((r) => states.get(r.id)?.state === 'finished').map((r) => r.id));
   const { parallel, workers } = sizeStudy(options);
-  const progress = createStudyProgress({ total: plan.runs.length, finishedBefore: plan.runs.length - todo.length, ...(options.stream ? { stream: options.stream } : {}) });
-  const outcome: ExecuteOutcome = { results: [], started: 0, resumed: 0, skipped: plan.runs.length - todo.length, failed: [], interrupted: false, parallel, workers };
+  const progress = createStudyProgress({ total: plan.runs.length, finishedBefore: finishedIds.size, ...(options.stream ? { stream: options.stream } : {}) });
+  const outcome: ExecuteOutcome = { results: [], started: 0, resumed: 0, skipped: finishedIds.size, failed: [], interrupted: false, parallel, workers };
   const children = new Set<ReturnType<typeof fork>>();
   let stopping = false;
   const onSigint = () => {
@@ -83,42 +129,17 @@ export async function executeStudy(plan: StudyPlan, options: ExecuteOptions): Pr
   };
 
   const spawnChild = (args: string[]): Promise<ChildExit> => {
-    const entry = childEntry();
-    const child = fork(entry.file, args, { execArgv: entry.execArgv, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+    const { child, exited } = forkRunChild(args);
     children.add(child);
-    let output = '';
-    child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-    return new Promise((resolve) =>
-      child.on('close', (code, signal) => {
-        children.delete(child);
-        resolve({ code, signal, output });
-      }),
-    );
+    return exited.finally(() => children.delete(child));
   };
 
   const execute = async (run: StudyRun): Promise<void> => {
     const dir = runDir(options.outDir, run);
-    let state = states.get(run.id) as RunState;
     progress.started(run.id);
-    const w = String(workers);
-    let exit: ChildExit;
-    if (state.state === 'resume') {
-      outcome.resumed += 1;
-      exit = await spawnChild(['resume', dir, '--quiet', '--workers', w]);
-      // A checkpoint that cannot be used (exit 2) is not fatal: the run starts over.
-      if (exit.code === 2 && !stopping) state = { state: 'start', why: 'unusable checkpoint' };
-    }
-    if (state.state === 'start') {
-      outcome.started += 1;
-      rmSync(dir, { recursive: true, force: true }); // a partial attempt without a checkpoint
-      mkdirSync(dir, { recursive: true });
-      // The resolved scenario first: the run is reproducible from its folder alone.
-      const scenarioFile = join(dir, 'scenario.json');
-      writeFileSync(scenarioFile, `${JSON.stringify(run.scenario, null, 2)}\n`);
-      exit = await spawnChild(['run', scenarioFile, '--out', dir, '--quiet', '--workers', w]);
-    }
-    exit = exit!;
+    const { exit, resumed, started } = await runInFolder(run, dir, workers, spawnChild, () => stopping);
+    if (resumed) outcome.resumed += 1;
+    if (started) outcome.started += 1;
     const after = runState(dir);
     if (exit.code === 0 && after.state === 'finished') {
       const result = readRunResult(run, dir);
@@ -127,7 +148,7 @@ export async function executeStudy(plan: StudyPlan, options: ExecuteOptions): Pr
     } else if (exit.code === 130 || (stopping && exit.signal === 'SIGINT')) {
       progress.ended(run.id, 'stopped', 'interrupted; its checkpoint continues it');
     } else {
-      const why = `exit ${exit.code ?? exit.signal}${exit.code === 0 ? `, but ${after.state === 'finished' ? '' : after.why}` : ''}: ${exit.output.trim().split('\n').slice(-3).join(' / ')}`;
+      const why = failureReason(exit, after);
       outcome.failed.push({ id: run.id, why });
       progress.ended(run.id, 'failed', why);
     }
@@ -145,6 +166,8 @@ export async function executeStudy(plan: StudyPlan, options: ExecuteOptions): Pr
   }
   progress.done();
   outcome.interrupted = stopping && finishedIds.size < plan.runs.length;
+  // With --only, the other runs are other processes' (a job array's tasks): read how they stand now.
+  if (options.only !== undefined) for (const r of plan.runs) if (runState(runDir(options.outDir, r)).state === 'finished') finishedIds.add(r.id);
   for (const r of plan.runs) if (finishedIds.has(r.id)) outcome.results.push(readRunResult(r, runDir(options.outDir, r)));
   return outcome;
 }

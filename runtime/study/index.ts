@@ -9,7 +9,7 @@ import { RunSetupError } from '../sim/outputs';
 import { executeStudy, type ExecuteOptions, type ExecuteOutcome } from './executor';
 import { planStudy, type StudyPlan } from './plan';
 import { writeStudyOutputs } from './outputs';
-import type { Study } from './studyFile';
+import { StudyError, type Study } from './studyFile';
 
 export { loadStudy, parseStudy, StudyError, type Study, type StudyInput, type StudyProblem } from './studyFile';
 export { planStudy, valueLabel, scenarioDigest, type StudyPlan, type StudyRun, type GridValue } from './plan';
@@ -19,6 +19,9 @@ export { runsTable, roundsTable, summaryTable, pairedTable, POLICY_FIELD, type T
 export { STUDY_FILES, writeStudyOutputs } from './outputs';
 export { runState, type RunState } from './runState';
 
+/** What runs a study's plan: local child processes (executeStudy) or workers on NATS (runtime/cluster). */
+export type StudyExecutor = (plan: StudyPlan, options: ExecuteOptions) => Promise<ExecuteOutcome>;
+
 export interface StudyResult extends ExecuteOutcome {
   plan: StudyPlan;
 }
@@ -27,8 +30,9 @@ export interface StudyResult extends ExecuteOutcome {
  * Plans, runs (skipping finished runs, resuming interrupted ones) and writes the study's tables
  * and report into `options.outDir`, from every run finished so far. `file` names the study in errors.
  */
-export async function runStudy(study: Study, options: ExecuteOptions, file = '<study>'): Promise<StudyResult> {
+export async function runStudy(study: Study, options: ExecuteOptions, file = '<study>', execute: StudyExecutor = executeStudy): Promise<StudyResult> {
   const plan = planStudy(study, file);
+  if (options.only !== undefined && options.only >= plan.runs.length) throw new StudyError(file, [{ field: '--only', rule: `is ${options.only}, but the study has ${plan.runs.length} runs (0 to ${plan.runs.length - 1})` }]);
   // The study as resolved (which runs it has and what each one varies), written first: an unwritable folder fails here.
   const description = { ...study, runs: plan.runs.map((r) => ({ id: r.id, seed: r.seed, cell: Object.fromEntries(r.cell.map((g) => [g.field, g.value])), digest: r.digest })) };
   try {
@@ -37,7 +41,9 @@ export async function runStudy(study: Study, options: ExecuteOptions, file = '<s
   } catch (cause) {
     throw new RunSetupError(`study folder ${options.outDir} is not writable (${(cause as NodeJS.ErrnoException).code ?? String(cause)})`, { cause });
   }
-  const outcome = await executeStudy(plan, options);
-  if (outcome.results.length > 0) await writeStudyOutputs(plan, outcome.results, options.outDir);
+  const outcome = await execute(plan, options);
+  // One run of a job array writes the tables only once every run is in: its peers finish in any order.
+  const complete = options.only === undefined || outcome.results.length === plan.runs.length;
+  if (outcome.results.length > 0 && complete) await writeStudyOutputs(plan, outcome.results, options.outDir);
   return { ...outcome, plan };
 }
