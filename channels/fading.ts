@@ -3,7 +3,8 @@
  * - 'rayleigh': |h|² ~ Exp(1), i.i.d. across slots;
  * - 'rician': h = sqrt(κ/(κ+1)) + sqrt(1/(κ+1)) w, w ~ CN(0, 1), i.i.d. across slots (E|h|² = 1);
  * - 'gauss-markov': h⁰ ~ CN(0, 1), h^{t+1} = ρ h^t + sqrt(1 − ρ²) w^{t+1}, ρ = J0(2π f_D T_slot);
- * - 'trace': a recorded g_k^t replaces the whole gain (see trace.ts).
+ * - 'trace': a recorded g_k^t replaces the whole gain (see trace.ts);
+ * - `module`: a model from a user's module (fadingPlugin.ts), stepped slot by slot like Gauss-Markov.
  * The draws of device k in slot t come from `random.fork('fading').fork('d<k>').fork('t<t>')`: a
  * function of (seed, k, t) only, so they do not depend on the number of devices, on the order
  * in which slots are asked for, or on a resume. The only state is the Gauss-Markov h, kept in a
@@ -14,6 +15,7 @@ import { jakesCorrelation } from './bessel';
 import { ChannelParamsError, TraceError } from './errors';
 import type { Cell } from './geometry';
 import type { FadingModel, FadingParams } from './params';
+import { checkFadingPower, loadFadingModule, type FadingContext } from './fadingPlugin';
 import { checkTraceCovers, loadTrace, type GainTrace } from './trace';
 
 /** The channel of every device in one slot, in device order. MODEL.md §3. */
@@ -32,13 +34,15 @@ export interface FadingState {
   /** Gauss-Markov only: Re and Im of h_k at `slot` (empty for the memoryless models). */
   readonly hRe: readonly number[];
   readonly hIm: readonly number[];
+  /** A module's own state (plain JSON), for `channel.fading.module` only. */
+  readonly plugin?: unknown;
 }
 
 /** A fading process over a drawn cell. `step` is pure; `gainsForSlot` is a caching convenience. MODEL.md §3. */
 export interface FadingProcess {
-  readonly model: FadingModel;
+  readonly model: FadingModel | 'module';
   readonly deviceCount: number;
-  /** ρ of the Gauss-Markov model; 0 for the i.i.d. models; NaN for a trace. */
+  /** ρ of the Gauss-Markov model; 0 for the i.i.d. models; NaN for a trace or a module. */
   readonly correlation: number;
   /** The state before slot 0. */
   initialState(): FadingState;
@@ -89,13 +93,31 @@ export function createFadingProcess(params: FadingParams, cell: Cell, random: Ra
     fadingPower,
     gain: fadingPower.map((p, k) => (large[k] as number) * p),
   });
-  const initialState = (): FadingState => ({ slot: -1, hRe: [], hIm: [] });
+  const plugin = params.module === undefined ? undefined : loadFadingModule(params.module, params.params);
+  const context: FadingContext = { deviceCount: K, draw };
+  const initialState = (): FadingState => (plugin === undefined ? { slot: -1, hRe: [], hIm: [] } : { slot: -1, hRe: [], hIm: [], plugin: plugin.initialState(context) });
 
   let step: (state: FadingState, slot: number) => readonly [FadingState, FadingFrame];
   let correlation = 0;
   let memoryless = true;
 
-  if (params.model === 'rayleigh') {
+  if (plugin !== undefined) {
+    const module = params.module as string;
+    memoryless = false;
+    correlation = NaN;
+    step = (state, slot) => {
+      checkSlot(slot);
+      if (slot <= state.slot) throw new RangeError(`fading module ${module} cannot go back: state is at slot ${state.slot}, asked for slot ${slot}`);
+      let pluginState = state.plugin;
+      let power: readonly number[] = [];
+      for (let t = state.slot + 1; t <= slot; t++) {
+        const next = plugin.step(pluginState, t, context);
+        power = checkFadingPower(module, t, K, next?.fadingPower);
+        pluginState = next.state;
+      }
+      return [{ slot, hRe: [], hIm: [], plugin: pluginState }, frameOf(slot, power.slice())];
+    };
+  } else if (params.model === 'rayleigh') {
     step = (_state, slot) => {
       checkSlot(slot);
       const power = Array.from({ length: K }, (_, k) => draw(k, slot).exponential(1));
@@ -166,7 +188,7 @@ export function createFadingProcess(params: FadingParams, cell: Cell, random: Ra
   let cachedFrame: FadingFrame | undefined;
   const stepFn = step;
   return {
-    model: params.model,
+    model: plugin === undefined ? params.model : 'module',
     deviceCount: K,
     correlation,
     initialState,

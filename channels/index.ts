@@ -6,6 +6,7 @@ export * from './bessel';
 export * from './geometry';
 export * from './trace';
 export * from './fading';
+export * from './fadingPlugin';
 export * from './slices';
 export * from './linkState';
 export * from './inverse';

@@ -29,6 +29,10 @@ export interface FadingParams {
   readonly slotS: number;
   /** Recorded trace (CSV or JSON: device, slot, gain) for model 'trace'. */
   readonly tracePath?: string | undefined;
+  /** A fading model from a module exporting `createFading(params)` (fadingPlugin.ts); replaces `model`. */
+  readonly module?: string | undefined;
+  /** Handed to the module's `createFading(params)`. */
+  readonly params?: unknown;
 }
 
 /** The band and the noise: the fields of `scenario.channel`. MODEL.md §3. */

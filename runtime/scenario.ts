@@ -71,6 +71,10 @@ const fadingSchema = z.strictObject({
   slotS: positive().default(0.01),
   /** Path of a recorded gain trace (CSV or JSON: device, slot, gain), for model 'trace'. */
   tracePath: z.string().min(1).optional(),
+  /** A fading model from a module exporting `createFading(params)` (README "Plug-ins"); `model` is then ignored. */
+  module: z.string().min(1).optional(),
+  /** Handed to the module's `createFading(params)`. */
+  params: z.unknown().optional(),
 });
 
 const channelSchema = z.strictObject({

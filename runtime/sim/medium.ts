@@ -50,7 +50,7 @@ class Latest<T> {
 /** The live medium of `scenario` from fading state `from`; `trace` replaces the fading model (replay with another policy). */
 export function createLiveMedium(scenario: Scenario, from?: FadingState, trace?: GainTrace): LiveMedium {
   const root = RandomStream.fromSeed(scenario.seed);
-  const params = trace ? { ...scenario, channel: { ...scenario.channel, fading: { ...scenario.channel.fading, model: 'trace' as const } } } : scenario;
+  const params = trace ? { ...scenario, channel: { ...scenario.channel, fading: { ...scenario.channel.fading, model: 'trace' as const, module: undefined } } } : scenario;
   const medium = createMedium(params, root.fork('channel'), { trace, slotCount: scenario.training.rounds });
   const clock$ = new Subject<SlotTick>();
   const decisions$ = new Subject<SliceDecision>();

@@ -70,6 +70,7 @@ export async function replayLog(file: string, options: ReplayOptions = {}): Prom
   }
   checkPluginDigest('policy', contents.header['policyDigest'], file);
   checkPluginDigest('strategy', contents.header['strategyDigest'], file);
+  checkPluginDigest('fading', contents.header['fadingDigest'], file);
   if (contents.header['trace']) throw new ReplayError(`${file}: this log is itself a counterfactual on a recorded trace; replay the original log instead`);
   checkReplayableVersion(contents.header, file);
   const backend = recordedBackend(contents.header.backend, file);

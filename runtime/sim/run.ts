@@ -321,9 +321,10 @@ export async function runToFolder(scenario: Scenario, options: RunOptions): Prom
   writeFileSync(join(options.outDir, 'scenario.json'), `${JSON.stringify(scenario, null, 2)}\n`);
   const plan = planRun(scenario);
   return withPolicyProcess(scenario, options.outDir, async (policy) => {
+    // The medium first: a fading module that does not load is exit 2 before any worker starts.
+    const medium = createLiveMedium(scenario, undefined, options.trace);
     const runtime = await startRuntime(scenario, plan, options.outDir, options, undefined, policy);
     for (const c of options.crashWorkers ?? []) runtime.injectWorkerCrash(c.worker, { slot: c.slot, step: c.step ?? 0 });
-    const medium = createLiveMedium(scenario, undefined, options.trace);
     const driver = new Driver(scenario, plan, medium, options, { slot: 0, t: 0, fading: medium.fadingState, rounds: [], open: null, wallBeforeS: 0 }, runtime);
     return withSigint(driver, options.outDir);
   });
@@ -384,8 +385,9 @@ export async function resumeFolder(dir: string, options: Omit<RunOptions, 'outDi
   const recorded = BACKEND_NAMES.find((name) => name === log.header.backend);
   const runOptions = { ...options, outDir: dir, ...(recorded && !options.backend ? { backend: recorded } : {}) };
   return withPolicyProcess(cp.scenario, dir, async (policy) => {
+    const medium = createLiveMedium(cp.scenario, cp.driver.fading, options.trace);
     const runtime = await startRuntime(cp.scenario, plan, dir, runOptions, { snapshot: cp.runtime, log }, policy);
-    const driver = new Driver(cp.scenario, plan, createLiveMedium(cp.scenario, cp.driver.fading, options.trace), runOptions, cp.driver, runtime);
+    const driver = new Driver(cp.scenario, plan, medium, runOptions, cp.driver, runtime);
     return withSigint(driver, dir);
   });
 }

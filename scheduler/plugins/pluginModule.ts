@@ -1,5 +1,5 @@
 /**
- * Plug-in modules (README "Plug-ins"): a scheduling policy or an aggregation strategy from a
+ * Plug-in modules (README "Plug-ins"): a scheduling policy, an aggregation strategy or a fading model from a
  * CommonJS module (plain JS, or TypeScript compiled to JS), loaded with `require`, so that it loads
  * in a worker thread as well as in the main thread. The file's sha256 goes into the log header, so
  * that a replay notices a changed module.
@@ -13,7 +13,7 @@ import { packageRoot } from '../../runtime/eventLog';
 export const SHIPPED_PREFIX = 'airlora:';
 
 /** What a plug-in module is for, as error messages name it. */
-export type PluginKind = 'policy' | 'strategy';
+export type PluginKind = 'policy' | 'strategy' | 'fading';
 
 /** A plug-in module that cannot be used (missing, without its factory, a wrong shape); exit status 2. */
 export class PluginModuleError extends Error {
