@@ -9,7 +9,7 @@ import { appendFileSync, copyFileSync, mkdtempSync, readFileSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadScenario, type Scenario } from '../runtime/scenario';
-import { runToFolder } from '../runtime/sim/run';
+import { resumeFolder, runToFolder } from '../runtime/sim/run';
 import { createFadingProcess } from '../channels/fading';
 import { createCell } from '../channels/geometry';
 import { RandomStream } from '../runtime/random';
@@ -80,6 +80,17 @@ describe('a fading module', () => {
     const again = ge.step(JSON.parse(JSON.stringify(state)), 1)[1];
     expect(again.fadingPower).toEqual(ge.step(state, 1)[1].fadingPower);
     expect(() => ge.step(state, 0)).toThrow(/cannot go back/);
+  });
+});
+
+describe('a fading module in a checkpoint', () => {
+  it('stopped after round 1 and resumed: the same logHash as a run never stopped (the module state is checkpointed)', async () => {
+    const ge = scenario({ module: 'airlora:gilbert-elliott', params: { pBlock: 0.3, pUnblock: 0.3 } });
+    const whole = await runToFolder({ ...ge, training: { ...ge.training, rounds: 3 } }, { outDir: fresh('whole') });
+    const out = fresh('stopped');
+    await runToFolder({ ...ge, training: { ...ge.training, rounds: 3 } }, { outDir: out, stopAfterRounds: 1 });
+    const resumed = await resumeFolder(out);
+    expect(resumed.summary.logHash).toBe(whole.summary.logHash);
   });
 });
 
