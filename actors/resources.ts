@@ -1,5 +1,5 @@
 /**
- * What every worker loads once and shares among all the actors it hosts (STACK.md: frozen weights
+ * What every worker loads once and shares among all the actors it hosts (frozen weights
  * once per worker, not once per actor): the frozen foundation model, the data sets and the
  * devices' shards. Each worker computes the same shards from the same seed. The data set follows
  * the model's task (digits, or the generated sentiment sentences).

@@ -1,5 +1,5 @@
 /**
- * What the server does with a round's results, in Flower's shape (STYLE.md §5): `configureFit`
+ * What the server does with a round's results, in Flower's shape: `configureFit`
  * says what each admitted device starts from, `aggregateFit(round, results, failures)` folds the
  * results into the new global model. Failures are values, not exceptions. Device selection is the
  * scheduler's job, never the strategy's.
@@ -43,7 +43,7 @@ export function createFedAvg(mode: 'fedavg' | 'fedavg-product', rank: number): S
     configureFit: (_round, global, admitted) => new Map(admitted.map((id) => [id, global])),
     aggregateFit(_round, results, _failures, global) {
       if (results.length === 0) return global;
-      // A fixed order (by device id), so the sum does not depend on arrival order (STYLE.md §10).
+      // A fixed order (by device id), so the sum does not depend on arrival order.
       const ordered = [...results].sort((a, b) => (a.device < b.device ? -1 : a.device > b.device ? 1 : 0));
       return {
         lora: aggregateLora(ordered.map((r) => ({ lora: r.lora, weight: r.dataSize })), mode, rank),

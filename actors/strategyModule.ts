@@ -1,5 +1,5 @@
 /**
- * Aggregation strategies from modules (README "Plug-ins"), in Flower's shape (STYLE.md §5): a
+ * Aggregation strategies from modules (README "Plug-ins"), in Flower's shape: a
  * module exporting `createStrategy(params)` that returns `{ name, configureFit?, aggregateFit }`
  * (actors/strategy.ts `Strategy`; `configureFit` defaults to every admitted device starting from the
  * global model). Loaded by scheduler/plugins/pluginModule.ts, in whichever thread runs the server.

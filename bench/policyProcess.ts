@@ -5,7 +5,7 @@
  * decisions) asked over its pipe; and a Python process that answers at once (an empty round),
  * which is the protocol alone: the instance to JSON, the pipe both ways, Python's json, the answer
  * parsed and checked. The runtime adds one host call per slot besides (the asking actor handles its
- * message again): about 0.1 ms between threads (STACK.md).
+ * message again): about 0.1 ms between threads.
  * Run: npm run build && node dist/bench/policyProcess.js   (writes bench/results/policyProcess.txt)
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';

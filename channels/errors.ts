@@ -1,4 +1,4 @@
-/** Named errors of the medium (STYLE.md §16): each message names the problem. */
+/** Named errors of the medium: each message names the problem. */
 
 /** A scheduler decision the medium cannot carry (MODEL.md §3: Σβ ≤ 1, β ≥ 0, β = 0 outside S_t). */
 export class BandwidthError extends Error {

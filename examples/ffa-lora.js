@@ -10,7 +10,7 @@
  * this is FFA-LoRA's aggregation rule, not its local training.
  *
  * Scenario: "training": { "aggregation": { "module": "airlora:ffa-lora" } }
- * Flower's shape (STYLE.md §5): `configureFit` is left out (every admitted device starts from the
+ * Flower's shape: `configureFit` is left out (every admitted device starts from the
  * global model); `aggregateFit(round, results, failures, global)` returns the new global model.
  */
 

@@ -8,7 +8,7 @@
  *   column of A and a zero row of B, so the product is unchanged and training can still move them
  *   (B = 0 everywhere, as at the start, gives exactly FedAvg).
  * Sums run in float64 in the order of `items`, so the result never depends on which worker
- * finished first (STYLE.md §10).
+ * finished first.
  */
 import type { HeadWeights, LoraWeights } from './split';
 

@@ -1,5 +1,5 @@
 /**
- * Picks the compute backend at start-up (STACK.md). `onnxruntime`: the server's encoder passes and
+ * Picks the compute backend at start-up. `onnxruntime`: the server's encoder passes and
  * the evaluator on onnxruntime-node (models/onnx/), the device side on TensorFlow.js's WebAssembly
  * backend. The TensorFlow.js backends: tfjs-node (an optionalDependency that cannot install on
  * every machine; used only when asked for), WebAssembly (SIMD build, picked automatically in

@@ -93,7 +93,7 @@ export const DEFAULT_MODEL_CONFIG: ModelConfig = {
   loraAlpha: 16,
 };
 
-/** Thrown for a configuration that cannot describe a model; names the field and the rule (STYLE.md §16). */
+/** Thrown for a configuration that cannot describe a model; names the field and the rule. */
 export class ModelConfigError extends Error {
   override readonly name = 'ModelConfigError';
   constructor(readonly field: string, readonly rule: string) {

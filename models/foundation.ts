@@ -1,7 +1,7 @@
 /**
  * The frozen foundation model (MODEL.md §1): embedding and encoder weights, loaded once per
  * worker thread and shared by every actor on it. Holds tensors (the frozen weights and
- * transposed copies of the encoder's kernels for the fast backward pass, STACK.md); everything
+ * transposed copies of the encoder's kernels for the fast backward pass); everything
  * that changes during training (LoRA, heads, optimiser state) lives outside as typed arrays.
  */
 import { existsSync } from 'node:fs';

@@ -1,6 +1,6 @@
 /**
  * Tensor operations of the transformer, with hand-written gradients that avoid the wasm
- * backend's slow transposed matrix products (STACK.md: transposeA/transposeB kernels are
+ * backend's slow transposed matrix products (transposeA/transposeB kernels are
  * 10–20x slower than the plain one, and tfjs's matMul gradient uses them). Every product
  * here is a plain `matMul(a, b)`; transposes are explicit copies, and frozen weights are
  * multiplied against a transposed copy made once at load time.
@@ -107,7 +107,7 @@ export function layerNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor): tf.T
   return tf.add(tf.mul(tf.mul(c, tf.rsqrt(tf.add(variance, 1e-5))), gamma), beta);
 }
 
-/** GELU, sigmoid approximation x·σ(1.702x) (Hendrycks & Gimpel 2016): tanh is slow on wasm (STACK.md). */
+/** GELU, sigmoid approximation x·σ(1.702x) (Hendrycks & Gimpel 2016): tanh is slow on wasm. */
 export function gelu(x: tf.Tensor): tf.Tensor {
   return tf.mul(x, tf.sigmoid(tf.mul(x, 1.702)));
 }

@@ -1,5 +1,5 @@
 /**
- * Actor logic (STYLE.md §1): an actor kind is an initial state and a pure transition from
+ * Actor logic: an actor kind is an initial state and a pure transition from
  * (state, message) to (new state, effects). The runtime owns mailboxes, workers, clocks and
  * delivery; the logic never touches them. State changes through immer recipes.
  */

@@ -1,5 +1,5 @@
 /**
- * Transitions written as immer recipes (STYLE.md §2): the recipe changes a draft of the state
+ * Transitions written as immer recipes: the recipe changes a draft of the state
  * and returns the effects as data. Typed arrays are not drafted: replace them, never write
  * into them in place (immer would not see the change, and a rollback would not undo it).
  */

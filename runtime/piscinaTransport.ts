@@ -1,5 +1,5 @@
 /**
- * Hosts on a piscina pool, one long-lived "host" task per worker (STACK.md, "Two ways to host
+ * Hosts on a piscina pool, one long-lived "host" task per worker ("two ways to host
  * many actors"): the task receives a transferred MessagePort, exposes the host on it with
  * comlink, and resolves only at shutdown, so each of the N tasks holds one of the N workers
  * (minThreads = maxThreads = N, concurrentTasksPerWorker 1): that is the pinning, with no

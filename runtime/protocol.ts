@@ -1,7 +1,7 @@
 /**
  * The wire protocol between the runtime (main thread) and the actor hosts (worker threads, or
  * the main thread itself for the in-process executor). Types only: the one RPC boundary
- * (STYLE.md §6) is built on these, by the transports in `transport.ts`.
+ * is built on these, by the transports in `transport.ts`.
  */
 import type { Envelope } from './actor';
 import type { PayloadDigestName } from './payloadDigest';

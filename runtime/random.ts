@@ -1,5 +1,5 @@
 /**
- * Seeded random streams (STYLE.md §10). One master seed; every actor and every
+ * Seeded random streams. One master seed; every actor and every
  * random process forks its own named stream, so adding a draw in one place never
  * shifts the draws of another, and a worker count cannot change any draw.
  *

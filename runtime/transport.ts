@@ -1,12 +1,12 @@
 /**
  * Transport: the one path messages take between the runtime and the actor hosts (issue 2,
  * "Transport"). The runtime only sees `Transport` and `HostEndpoint`; the comlink RPC boundary
- * (STYLE.md §6) lives here and in `worker.ts`, with typed-array buffers moved, not copied.
+ * lives here and in `worker.ts`, with typed-array buffers moved, not copied.
  * A later transport (hosts on other machines over NATS) implements the same two interfaces.
  *
  * Implementations: `InlineTransport` (hosts in this thread, called directly through a
  * structured clone: the `workers: 0` executor), `ChannelTransport` (hosts in this thread behind
- * comlink over a MessageChannel: the RPC tested in one thread, STYLE.md §14) and
+ * comlink over a MessageChannel: the RPC tested in one thread) and
  * `PiscinaTransport` (hosts in worker threads, `piscinaTransport.ts`).
  */
 import * as Comlink from 'comlink';
@@ -131,7 +131,7 @@ export function comlinkEndpoint(index: number, port: MessagePort, died: Promise<
 
 /**
  * Hosts in this thread, behind comlink over a MessageChannel: the same RPC as the worker
- * threads, without threads (STYLE.md §14). A crash injected in a step closes the host's port.
+ * threads, without threads. A crash injected in a step closes the host's port.
  */
 export class ChannelTransport implements Transport {
   readonly name = 'channel';

@@ -1,5 +1,5 @@
 /**
- * The worker entry (STYLE.md §7): one named function, `host`, run as a long-lived piscina task
+ * The worker entry: one named function, `host`, run as a long-lived piscina task
  * that serves an ActorHost over comlink on the port it is given, until `close`.
  */
 import type { MessagePort } from 'node:worker_threads';

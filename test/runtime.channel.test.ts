@@ -1,5 +1,5 @@
 /**
- * The RPC boundary tested in one thread (STYLE.md §14): hosts behind comlink over a
+ * The RPC boundary tested in one thread: hosts behind comlink over a
  * MessageChannel give the same log as direct calls, survive an injected host death, and move
  * typed arrays between hosts without aliasing what an actor keeps.
  */

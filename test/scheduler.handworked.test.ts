@@ -1,5 +1,5 @@
 /**
- * Hand-worked scheduling cases (STYLE.md §11), MODEL.md §4–§6. Every expected set and fraction
+ * Hand-worked scheduling cases, MODEL.md §4–§6. Every expected set and fraction
  * below is derived in the comments from the formulas, in Prepare / Execute / Assert form.
  */
 import { noisePsdWPerHz } from '../channels/linkBudget';

@@ -1,5 +1,5 @@
 /**
- * Invariants of every decision (STYLE.md §11, fast-check): feasibility (Σβ ≤ 1, every admitted
+ * Invariants of every decision (fast-check): feasibility (Σβ ≤ 1, every admitted
  * device meets T_max with the decision's own rates, MODEL.md §6), queues never negative, a device
  * with T_k(1) > T_max never admitted, unavailable devices reported and never admitted; for the
  * Lyapunov policy and every baseline (MODEL.md §7). Plus instance validation and solve-slot.

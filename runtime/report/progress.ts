@@ -1,6 +1,6 @@
 /**
  * A progress bar for long runs. It measures the simulator itself, so it is the one
- * place in the report code that reads the wall clock (STYLE.md §9).
+ * place in the report code that reads the wall clock.
  */
 import { performance } from 'node:perf_hooks';
 

@@ -1,7 +1,7 @@
 /**
  * A study's progress: runs finished of the total, the runs in flight and an ETA, redrawn in place
  * on a terminal; elsewhere (a pipe, a CI log) a plain line per finished run. It measures the
- * study's own wall time, so it reads the clock (STYLE.md §9).
+ * study's own wall time, so it reads the clock.
  */
 import { performance } from 'node:perf_hooks';
 import { formatDurationS, type ProgressStream } from '../report';
