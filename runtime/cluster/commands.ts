@@ -8,6 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { integerAtLeast, UsageError } from '../args';
 import type { StudyExecutor } from '../study';
+import type { SlurmOptions } from './slurm';
 
 /** `--ack-wait` seconds: a positive number. */
 function positiveSeconds(raw: string): number {
@@ -68,18 +69,8 @@ async function commandWorker(options: { nats: string; runs?: number; dir?: strin
   return 0;
 }
 
-interface SlurmCommandOptions {
-  nodes?: number;
-  array?: boolean;
-  out?: string;
-  script?: string;
-  workers?: number;
-  cpusPerNode?: number;
-  partition?: string;
-  account?: string;
-  time?: string;
-  shared?: boolean;
-}
+/** The slurm command's options: the script's settings that the user gives, plus where to write it. */
+type SlurmCommandOptions = Partial<Omit<SlurmOptions, 'studyFile' | 'studyName' | 'runs' | 'airlora'>> & { script?: string };
 
 /** `airlora slurm STUDY.json`: writes the sbatch script (server form, or --array) and says how to submit it. */
 async function commandSlurm(file: string, options: SlurmCommandOptions): Promise<number> {
@@ -91,7 +82,8 @@ async function commandSlurm(file: string, options: SlurmCommandOptions): Promise
   const plan = planStudy(study, file);
   const out = resolve(options.out ?? `runs/study-${study.name}`);
   const script = resolve(options.script ?? join(out, options.array ? 'slurm-array.sbatch' : 'slurm.sbatch'));
-  const settings = { studyFile: resolve(file), studyName: study.name, runs: plan.runs.length, out, nodes: options.nodes, workers: options.workers, cpusPerNode: options.cpusPerNode, partition: options.partition, account: options.account, time: options.time, shared: options.shared };
+  const { script: _script, array: _array, ...given } = options;
+  const settings: SlurmOptions = { ...given, studyFile: resolve(file), studyName: study.name, runs: plan.runs.length, out };
   mkdirSync(out, { recursive: true }); // SLURM opens the job's output file there before the script starts
   mkdirSync(dirname(script), { recursive: true });
   writeFileSync(script, options.array ? slurmArrayScript(settings) : slurmServerScript(settings), { mode: 0o755 });

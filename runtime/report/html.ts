@@ -97,6 +97,18 @@ export function reportHtml(
         `<figure id="${escapeHtml(p.name)}">\n<h3>${escapeHtml(p.title)}</h3>\n${p.svg}\n<figcaption>${escapeHtml(p.caption)}</figcaption>\n</figure>`,
     )
     .join('\n');
+  const main = `<h2>Summary</h2>
+<table>
+${head}
+${body}
+</table>
+<h2>Plots</h2>
+${figures}`;
+  return htmlPage(title, header, main, "Written by airlora. Energies are time averages over the run's rounds; times marked virtual are simulated, wall times are the simulator's own cost.");
+}
+
+/** A self-contained page of the house style: title, the header's terms, `main`, the footer. `intro` is a paragraph under the title. */
+export function htmlPage(title: string, headerHtml: string, main: string, footer: string, intro?: string): string {
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -108,16 +120,10 @@ export function reportHtml(
 <body>
 <header>
 <h1>${escapeHtml(title)}</h1>
-<dl class="header">${header}</dl>
+${intro === undefined ? '' : `${intro}\n`}<dl class="header">${headerHtml}</dl>
 </header>
-<h2>Summary</h2>
-<table>
-${head}
-${body}
-</table>
-<h2>Plots</h2>
-${figures}
-<footer>Written by airlora. Energies are time averages over the run's rounds; times marked virtual are simulated, wall times are the simulator's own cost.</footer>
+${main}
+<footer>${footer}</footer>
 </body>
 </html>
 `;

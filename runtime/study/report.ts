@@ -4,7 +4,7 @@
  * bars, and the summary, paired and per-run tables.
  */
 import type { MetricsCsvColumn } from '../report';
-import { escapeHtml, num, STYLE } from '../report/html';
+import { escapeHtml, htmlPage, num } from '../report/html';
 import { compactSvg, prefixSvgIds, renderSvg } from '../report/render';
 import type { StudyPlan } from './plan';
 import { figure, figuresOf, type RunResult } from './results';
@@ -111,30 +111,15 @@ export async function studyReportHtml(plan: StudyPlan, results: readonly RunResu
     ['runs', `${results.length} finished of ${plan.runs.length}`],
   ];
   const title = `airlora study: ${plan.study.name}`;
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(title)}</title>
-<style>${STYLE}</style>
-</head>
-<body>
-<header>
-<h1>${escapeHtml(title)}</h1>
-${plan.study.description ? `<p>${escapeHtml(plan.study.description)}</p>` : ''}
-<dl class="header">${header.map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`).join('')}</dl>
-</header>
-<h2>Plots</h2>
+  const main = `<h2>Plots</h2>
 ${figuresHtml}
 <h2>Summary per grid cell (95% Student t intervals across seeds)</h2>
 ${htmlTable(tables.summary)}
 <h2>Paired differences between policies (policyA − policyB over common seeds, 95% paired t)</h2>
 ${tables.paired.rows.length > 0 ? htmlTable(tables.paired) : '<p>No policy field in the grid: no pairs.</p>'}
 <h2>Runs</h2>
-${htmlTable(tables.runs, (c, v) => (c === 'logHash' ? String(v).slice(0, 16) : typeof v === 'number' ? num(v) : v))}
-<footer>Written by airlora. Each run is an ordinary run in runs/&lt;id&gt;/ (replayable); the tables are also runs.csv, rounds.csv, summary.csv and paired.csv beside this page.</footer>
-</body>
-</html>
-`;
+${htmlTable(tables.runs, (c, v) => (c === 'logHash' ? String(v).slice(0, 16) : typeof v === 'number' ? num(v) : v))}`;
+  const intro = plan.study.description ? `<p>${escapeHtml(plan.study.description)}</p>` : '';
+  const headerHtml = header.map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`).join('');
+  return htmlPage(title, headerHtml, main, 'Written by airlora. Each run is an ordinary run in runs/&lt;id&gt;/ (replayable); the tables are also runs.csv, rounds.csv, summary.csv and paired.csv beside this page.', intro);
 }
