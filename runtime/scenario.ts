@@ -305,20 +305,24 @@ export function parseScenario(input: unknown, file = '<scenario>', baseDir?: str
   throw new ScenarioError(file, zodProblems(result.error));
 }
 
-/** Reads and validates a scenario file. */
-export function loadScenario(file: string): Scenario {
+/** The JSON in `file`; an unreadable file or bad JSON throws `fail(rule)`, the rule naming the problem. Shared with study files. */
+export function readJsonFile(file: string, fail: (rule: string, cause: unknown) => Error): unknown {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (cause) {
-    throw new ScenarioError(file, [{ field: '', rule: `cannot read file (${(cause as NodeJS.ErrnoException).code ?? String(cause)})` }], { cause });
+    throw fail(`cannot read file (${(cause as NodeJS.ErrnoException).code ?? String(cause)})`, cause);
   }
-  let json: unknown;
   try {
-    json = JSON.parse(text);
+    return JSON.parse(text) as unknown;
   } catch (cause) {
-    throw new ScenarioError(file, [{ field: '', rule: `not valid JSON (${(cause as Error).message})` }], { cause });
+    throw fail(`not valid JSON (${(cause as Error).message})`, cause);
   }
+}
+
+/** Reads and validates a scenario file. */
+export function loadScenario(file: string): Scenario {
+  const json = readJsonFile(file, (rule, cause) => new ScenarioError(file, [{ field: '', rule }], { cause }));
   return parseScenario(json, file, dirname(file));
 }
 

@@ -3,10 +3,9 @@
  * the seeds. Validated with zod at load time like scenario files: unknown fields and bad values
  * are errors naming the field; `set` and `grid` keys are the paths `--set` takes.
  */
-import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
-import { zodProblems } from '../scenario';
+import { readJsonFile, zodProblems } from '../scenario';
 
 /** A `--set` path: dotted field names (`scheduler.V`, `training.rounds`). */
 const fieldPath = z.string().regex(/^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*$/, 'must be a dotted field path like scheduler.V');
@@ -89,17 +88,6 @@ export function parseStudy(input: unknown, file = '<study>', baseDir = process.c
 
 /** Reads and validates a study file. */
 export function loadStudy(file: string): Study {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (cause) {
-    throw new StudyError(file, [{ field: '', rule: `cannot read file (${(cause as NodeJS.ErrnoException).code ?? String(cause)})` }], { cause });
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (cause) {
-    throw new StudyError(file, [{ field: '', rule: `not valid JSON (${(cause as Error).message})` }], { cause });
-  }
+  const json = readJsonFile(file, (rule, cause) => new StudyError(file, [{ field: '', rule }], { cause }));
   return parseStudy(json, file, dirname(resolve(file)));
 }
