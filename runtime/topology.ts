@@ -1,6 +1,6 @@
 /**
  * Topology: which actors exist, of which kind, who supervises them and where they run
- * (issue 2, "Topology"). Kinds are found by module path (so that worker threads can load
+ * (docs/architecture.md). Kinds are found by module path (so that worker threads can load
  * them, a user's own kinds too) or, for the in-process executor, in a registry.
  */
 import * as path from 'node:path';

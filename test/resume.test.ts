@@ -1,5 +1,5 @@
 /**
- * Interruptions lose nothing (issue 8): a real child process killed with SIGKILL at a random point,
+ * Interruptions lose nothing: a real child process killed with SIGKILL at a random point,
  * then `resume`, finishes with the same log hash and metrics as a run never interrupted; SIGINT
  * stops cleanly with a checkpoint, a report of the rounds done and the command to resume.
  */
