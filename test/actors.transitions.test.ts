@@ -131,7 +131,7 @@ describe('scheduler', () => {
 
 describe('edge server', () => {
   const tiny = (x: number) => ({ w: new Float32Array([x, x]) });
-  const base: ServerState = { params: { ...serverParams, shards: 2, evaluators: 1 } as ServerParams, lora: tiny(0), head: tiny(0), slot: -1, decidedT: 0, admitted: [], heads: {}, loras: {} };
+  const base: ServerState = { params: { ...serverParams, shards: ['shard0', 'shard1'], evaluators: ['eval0'] }, lora: tiny(0), head: tiny(0), slot: -1, decidedT: 0, admitted: [], heads: {}, loras: {}, samplesSinceMerge: 0 };
 
   it('round-open: sends each admitted device its head (charged on its link, delayed by the airtime) and deals sessions to shards in turn', () => {
     const links = { d0: link, d4: linkStateOf(4, true, 3e-12, 1, 0.2, 0.2, radio), d5: linkStateOf(5, true, 5e-13, 1, 0.1, 0.1, radio) };

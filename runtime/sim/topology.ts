@@ -10,7 +10,7 @@ import type { BackendName } from '../../models/backend';
 import type { RunPlan } from './setup';
 
 const ACTORS_DIR = join(__dirname, '..', '..', 'actors');
-const MODULES = { device: 'device', shard: 'shard', server: 'server', scheduler: 'scheduler', evaluator: 'evaluator' } as const;
+const MODULES = { device: 'device', shard: 'shard', server: 'server', scheduler: 'scheduler', evaluator: 'evaluator', cloud: 'cloud' } as const;
 
 /** Actor specs of a planned run: shards and evaluator shards pinned round-robin, the rest spread evenly. */
 export function topologyOf(plan: RunPlan): ActorSpec[] {
@@ -44,6 +44,7 @@ export function declaredTopologyOf(plan: RunPlan): { driver: 'simulation'; actor
     server: [...devices, ...shards, ...evaluators, 'driver'],
     scheduler: ['driver'],
     evaluator: ['driver'],
+    cloud: [],
   };
   const actors = plan.actors.map((a): DeclaredActor => ({
     id: a.id,
