@@ -58,7 +58,10 @@ export function openRound(runtime: Runtime, cell: DrivenCell, slot: number, mail
   const decided = cellMail(cell, mail, 'decision').find((d) => d.slot === slot);
   if (!decided) throw new Error(`slot ${slot}: the scheduler ${cell.ids.scheduler} published no decision`);
   const { admitted, bandwidth } = decided.decision;
-  const links = cell.medium.apply({ slot, admitted, bandwidth });
+  // The medium names a cell's devices by index ('d3'): the cell's prefix comes off (none in a single-cell run).
+  const prefix = cell.ids.prefix;
+  const local = (id: string) => (prefix && id.startsWith(prefix) ? id.slice(prefix.length) : id);
+  const links = cell.medium.apply(prefix ? { slot, admitted: admitted.map(local), bandwidth: Object.fromEntries(Object.entries(bandwidth).map(([id, b]) => [local(id), b])) } : { slot, admitted, bandwidth });
   const open: RoundOpen = {
     slot,
     decidedT: decided.decidedT,

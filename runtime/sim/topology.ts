@@ -13,7 +13,7 @@ const ACTORS_DIR = join(__dirname, '..', '..', 'actors');
 const MODULES = { device: 'device', shard: 'shard', server: 'server', scheduler: 'scheduler', evaluator: 'evaluator', cloud: 'cloud' } as const;
 
 /** Actor specs of a planned run: shards and evaluator shards pinned round-robin, the rest spread evenly. */
-export function topologyOf(plan: RunPlan): ActorSpec[] {
+export function topologyOf(plan: Pick<RunPlan, 'actors'>): ActorSpec[] {
   return plan.actors.map((a) => ({ id: a.id, kind: a.kind, module: join(ACTORS_DIR, MODULES[a.kind]), params: a.params, ...(a.worker !== undefined ? { placement: { worker: a.worker } } : {}) }));
 }
 
