@@ -39,8 +39,8 @@ export function declaredTopologyOf(plan: RunPlan): { driver: 'simulation'; actor
   const evaluators = plan.actors.filter((a) => a.kind === 'evaluator').map((a) => a.id);
   const devices = plan.actors.filter((a) => a.kind === 'device').map((a) => a.id);
   const talksTo: Record<ActorPlanKind, string[]> = {
-    device: ['scheduler', 'server', ...shards, 'driver'],
-    shard: [...devices, 'server'],
+    device: [plan.ids.scheduler, plan.ids.server, ...shards, 'driver'],
+    shard: [...devices, plan.ids.server],
     server: [...devices, ...shards, ...evaluators, 'driver'],
     scheduler: ['driver'],
     evaluator: ['driver'],
