@@ -15,7 +15,7 @@ import { deviceCompute } from '../scheduler/costs';
 import { embed, headStep, initOptimizerState } from '../models';
 import type { OptimizerState } from '../models/optimizer';
 import type { DeviceMessages, DriverMessages, HeadUpload, QueueReport, SchedulerMessages, ServerMessages, ShardMessages, Weights } from './protocol';
-import { DRIVER_ID, SCHEDULER_ID, SERVER_ID, type PayloadCosts } from './params';
+import { DRIVER_ID, type PayloadCosts } from './params';
 import { simulationResources } from './resources';
 
 export interface DeviceParams {
@@ -31,6 +31,11 @@ export interface DeviceParams {
   /** The medium's constants, with this device's transmit power p_k. */
   radio: RadioConstants;
   costs: PayloadCosts;
+  /** Its training shard in the worker's data set (the index among every device of the system). */
+  dataIndex: number;
+  /** Its cell's edge server and scheduler. */
+  server: string;
+  scheduler: string;
 }
 
 export interface DeviceState {
@@ -78,7 +83,7 @@ function chargeUplink(s: Draft<DeviceState>, link: LinkState, type: TransferRequ
 function sendActivations(s: Draft<DeviceState>, link: LinkState, ctx: ActorContext, afterS: number): { effects: Effect[]; labels: Int32Array } {
   const { foundation, train, shards } = simulationResources(ctx);
   const p = s.params;
-  const rows = sampleBatch(shards[p.index] ?? [], p.batchSize, ctx);
+  const rows = sampleBatch(shards[p.dataIndex] ?? [], p.batchSize, ctx);
   const features = new Float32Array(rows.length * train.featureSize);
   const labels = new Int32Array(rows.length);
   rows.forEach((r, i) => {
@@ -120,9 +125,9 @@ export const deviceHandlers: HandlerTable<DeviceState, DeviceMessages> = {
       const { shards } = simulationResources(ctx);
       const report: QueueReport = {
         index: p.index, id: ctx.self, queue: s.queueJ, gain: m.gain, powerW: p.radio.powerW, cpuHz: p.cpuHz,
-        flopsPerCycle: p.flopsPerCycle, deviceFlopsPerIteration: p.costs.deviceFlopsPerIteration, dataSize: shards[p.index]?.length ?? 0,
+        flopsPerCycle: p.flopsPerCycle, deviceFlopsPerIteration: p.costs.deviceFlopsPerIteration, dataSize: shards[p.dataIndex]?.length ?? 0,
       };
-      effects.push(toScheduler(SCHEDULER_ID, 'queue-report', report));
+      effects.push(toScheduler(p.scheduler, 'queue-report', report));
       return effects;
     }),
 
@@ -164,13 +169,13 @@ export const deviceHandlers: HandlerTable<DeviceState, DeviceMessages> = {
       // The head arrives at ctx.t + delay, the runtime's sum: the finish time is that same number.
       const uploadS = gradS + headS;
       const upload: HeadUpload = {
-        slot: s.slot, device: ctx.self, dataSize: simulationResources(ctx).shards[p.index]?.length ?? 0, weights: step.head,
+        slot: s.slot, device: ctx.self, dataSize: simulationResources(ctx).shards[p.dataIndex]?.length ?? 0, weights: step.head,
         report: { energyJ: s.energyJ, transfers: current(s.transfers) as TransferCompletion[], meanLoss: s.lossSum / s.iteration, finishT: ctx.t + uploadS },
       };
       s.head = null;
       s.headOptimizer = null;
       s.labels = null;
-      return [...effects, toServer(SERVER_ID, 'head-upload', upload, uploadS)];
+      return [...effects, toServer(p.server, 'head-upload', upload, uploadS)];
     }),
 };
 

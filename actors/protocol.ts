@@ -14,7 +14,10 @@
  *     charged), shard → server `lora-upload`.
  *  C. driver → server `close-round` at the deadline; the server decides who met T_max and the
  *     round's latency, aggregates, → evaluators `global-model`, → driver `round-summary`; evaluators
- *     → driver `evaluation`.
+ *     → driver `evaluation`. In a multi-cell system, every H rounds the server sends its model up
+ *     the backhaul instead (→ cloud `edge-model`); when every cell's arrived the cloud merges them,
+ *     → each server `cloud-model`, → driver `merge`; each server then sends the merged model to its
+ *     evaluators.
  */
 import type { Decision } from '../scheduler/instance';
 import type { Cut } from '../models/split';
@@ -167,6 +170,47 @@ export interface RoundSummary {
   reports: Array<RoundReport & { device: string }>;
 }
 
+/** Pass C of a merge round: an edge server's model, up the backhaul to the cloud (README "Several cells"). */
+export interface EdgeModel {
+  /** The round after which the cloud merges. */
+  round: number;
+  /** Training samples behind this model since the last merge: Σ |D_k| of the devices aggregated (the merge weight). */
+  samples: number;
+  /** Virtual time the edge's round ended (decision time + its latency), s. */
+  readyT: number;
+  lora: Weights;
+  head: Weights;
+}
+
+/** The cloud's merged model, down the backhaul to an edge server. */
+export interface CloudModel {
+  round: number;
+  lora: Weights;
+  head: Weights;
+  /** Virtual time the merged model reaches this edge server, s. */
+  arrivesT: number;
+}
+
+/** One cell's part in a merge: what its backhaul carried and when. */
+export interface MergedCell {
+  server: string;
+  samples: number;
+  /** Bits each way over the backhaul. */
+  upBits: number;
+  downBits: number;
+  /** When the edge's model reached the cloud, and the merged one came back, s. */
+  upT: number;
+  downT: number;
+}
+
+/** The cloud's account of a merge, to the driver. */
+export interface Merge {
+  round: number;
+  /** When the last edge model arrived and the cloud merged, s. */
+  mergedT: number;
+  cells: MergedCell[];
+}
+
 /** One evaluator shard's score on its slice of the test set; the driver adds the slices in shard order. */
 export interface Evaluation {
   slot: number;
@@ -204,6 +248,12 @@ export interface ServerMessages {
   'head-upload': HeadUpload;
   'lora-upload': Upload;
   'close-round': CloseRound;
+  'cloud-model': CloudModel;
+}
+
+/** Protocol of the cloud aggregator kind. */
+export interface CloudMessages {
+  'edge-model': EdgeModel;
 }
 
 /** Protocol of the edge-server shard kind. */
@@ -224,4 +274,5 @@ export interface DriverMessages {
   queue: QueueUpdate;
   'round-summary': RoundSummary;
   evaluation: Evaluation;
+  merge: Merge;
 }

@@ -21,6 +21,8 @@ export interface SchedulerParams {
   randomCount: number;
   policySeed: number;
   deviceCount: number;
+  /** Its cell's actor-id prefix: device k is `${devicePrefix}d${k}`. */
+  devicePrefix: string;
   /** The slot-independent part of the per-slot instance (INTERFACE.md), without devices and weight. */
   constants: Omit<SlotInstance, 'devices' | 'weight' | 'payloadBits' | 'serverFlopsPerIteration'>;
   costs: PayloadCosts;
@@ -38,7 +40,7 @@ export function slotInstance(params: SchedulerParams, reports: Record<number, Qu
   const devices = Array.from({ length: params.deviceCount }, (_, k) => {
     const r = reports[k];
     if (r) return { id: r.id, queue: r.queue, gain: r.gain, powerW: r.powerW, cpuHz: r.cpuHz, flopsPerCycle: r.flopsPerCycle, deviceFlopsPerIteration: r.deviceFlopsPerIteration, dataSize: r.dataSize };
-    return { id: deviceId(k), queue: 0, gain: 0, powerW: 0, cpuHz: 1, flopsPerCycle: 1, deviceFlopsPerIteration: params.costs.deviceFlopsPerIteration, dataSize: 0, available: false };
+    return { id: `${params.devicePrefix}${deviceId(k)}`, queue: 0, gain: 0, powerW: 0, cpuHz: 1, flopsPerCycle: 1, deviceFlopsPerIteration: params.costs.deviceFlopsPerIteration, dataSize: 0, available: false };
   });
   return {
     ...params.constants,

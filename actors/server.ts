@@ -12,24 +12,30 @@ import { completeTransfer } from '../channels/transfer';
 import { meetsDeadline, roundLatencyS } from '../scheduler/costs';
 import type { RadioConstants } from '../channels/params';
 import { initHead, initLora } from '../models';
-import type { DeviceMessages, DriverMessages, EvaluatorMessages, HeadUpload, RoundSummary, ServerMessages, ShardMessages, Upload, Weights } from './protocol';
-import { DRIVER_ID, evaluatorId, shardId, type PayloadCosts } from './params';
+import type { CloudMessages, DeviceMessages, DriverMessages, EvaluatorMessages, HeadUpload, RoundSummary, ServerMessages, ShardMessages, Upload, Weights } from './protocol';
+import { backhaulTransfer, weightBits } from '../channels/backhaul';
+import { RandomStream } from '../runtime/random';
+import { DRIVER_ID, type CloudLink, type PayloadCosts } from './params';
 import { simulationResources } from './resources';
 import { type FitFailure, type FitResult } from './strategy';
 import { createStrategy } from './strategyModule';
 import type { StrategySpec } from '../runtime/scenario';
 
 export interface ServerParams {
-  /** Edge-server shards the admitted devices are dealt to, in turn. */
-  shards: number;
-  /** Evaluator shards scoring slices of the test set. */
-  evaluators: number;
+  /** Its edge-server shards (ids), the admitted devices dealt to them in turn. */
+  shards: string[];
+  /** Its evaluator shards (ids), scoring slices of the test set. */
+  evaluators: string[];
   radio: RadioConstants;
   costs: PayloadCosts;
   aggregation: StrategySpec;
   loraRank: number;
   /** T_max, s. */
   deadlineS: number;
+  /** The seed of the initial global model; without it, the actor's own stream (every cell of a system starts from one model). */
+  modelSeed?: number;
+  /** The cloud aggregator above this edge server (multi-cell systems). */
+  cloud?: CloudLink;
 }
 
 interface Arrival<U> {
@@ -47,12 +53,15 @@ export interface ServerState {
   admitted: string[];
   heads: Record<string, Arrival<HeadUpload>>;
   loras: Record<string, Arrival<Upload>>;
+  /** Σ |D_k| of the devices aggregated since the last cloud merge (its weight there). */
+  samplesSinceMerge: number;
 }
 
 const toDevice = senderOf<DeviceMessages>();
 const toShard = senderOf<ShardMessages>();
 const toEvaluator = senderOf<EvaluatorMessages>();
 const toDriver = senderOf<DriverMessages>();
+const toCloud = senderOf<CloudMessages>();
 
 /**
  * Who met T_max and the round's latency (MODEL.md §4, scheduler/costs.ts): an admitted device met
@@ -87,7 +96,7 @@ export const serverHandlers: HandlerTable<ServerState, ServerMessages> = {
       const start = starts.get(id);
       const link = m.links[id];
       if (!start || !link) throw new Error(`round ${m.slot}: admitted device ${id} has no link`);
-      const shard = shardId(i % p.shards);
+      const shard = p.shards[i % p.shards.length] as string;
       const charge = completeTransfer({ device: link.device, type: 'heads', direction: 'downlink', bits: p.costs.headBits }, link, p.radio, m.slot);
       effects.push(
         toDevice(id, 'global-head', { slot: m.slot, head: start.head, shard, link, charge }, charge.airtimeS),
@@ -130,20 +139,36 @@ export const serverHandlers: HandlerTable<ServerState, ServerMessages> = {
         return head ? [{ device: id, ...head.upload.report }] : [];
       }),
     };
-    const effects: Effect[] = [
-      ...Array.from({ length: p.evaluators }, (_, j) => toEvaluator(evaluatorId(j), 'global-model', { slot: m.slot, lora: global.lora, head: global.head })),
-      toDriver(DRIVER_ID, 'round-summary', summary),
-    ];
-    return [{ ...state, lora: global.lora, head: global.head, heads: {}, loras: {}, admitted: [] }, effects];
+    const samplesSinceMerge = state.samplesSinceMerge + results.reduce((n, r) => n + r.dataSize, 0);
+    const next: ServerState = { ...state, lora: global.lora, head: global.head, heads: {}, loras: {}, admitted: [], samplesSinceMerge };
+    const cloud = p.cloud;
+    if (cloud && (m.slot + 1) % cloud.everyRounds === 0) {
+      // A merge round: the model goes up the backhaul; the evaluators score the merged one when it comes back.
+      const up = backhaulTransfer(weightBits(global.lora, cloud.bitsPerElement) + weightBits(global.head, cloud.bitsPerElement), cloud.backhaul);
+      const edge = { round: m.slot, samples: samplesSinceMerge, readyT: state.decidedT + latencyS, lora: global.lora, head: global.head };
+      return [{ ...next, samplesSinceMerge: 0 }, [toCloud(cloud.id, 'edge-model', edge, up.delayS), toDriver(DRIVER_ID, 'round-summary', summary)]];
+    }
+    return [next, [...toEvaluators(p, m.slot, global.lora, global.head), toDriver(DRIVER_ID, 'round-summary', summary)]];
+  },
+
+  'cloud-model': (state, message) => {
+    const m = message.body;
+    return [{ ...state, lora: m.lora, head: m.head }, toEvaluators(state.params, m.round, m.lora, m.head)];
   },
 };
+
+/** The global model of round `slot` to every evaluator shard of the cell. */
+function toEvaluators(p: ServerParams, slot: number, lora: Weights, head: Weights): Effect[] {
+  return p.evaluators.map((id) => toEvaluator(id, 'global-model', { slot, lora, head }));
+}
 
 export const serverKind: ActorKind<ServerState, ServerParams> = {
   kind: 'server',
   resources: ['simulation'],
   initialState: (params, ctx) => {
     const { foundation } = simulationResources(ctx);
-    return { params, lora: initLora(foundation, ctx.random.fork('lora')), head: initHead(foundation, ctx.random.fork('head')), slot: -1, decidedT: 0, admitted: [], heads: {}, loras: {} };
+    const random = params.modelSeed === undefined ? ctx.random : RandomStream.fromSeed(params.modelSeed);
+    return { params, lora: initLora(foundation, random.fork('lora')), head: initHead(foundation, random.fork('head')), slot: -1, decidedT: 0, admitted: [], heads: {}, loras: {}, samplesSinceMerge: 0 };
   },
   transition: fromHandlers(serverHandlers),
 };

@@ -27,7 +27,7 @@ import { initOptimizerState, type EncoderCache } from '../models';
 import { backwardMany } from '../models/compute';
 import type { OptimizerState } from '../models/optimizer';
 import type { Activations, CutGradient, DeviceMessages, ServerMessages, ShardMessages, Weights } from './protocol';
-import { SERVER_ID, type PayloadCosts } from './params';
+import type { PayloadCosts } from './params';
 import { simulationResources } from './resources';
 
 export interface ShardParams {
@@ -37,6 +37,8 @@ export interface ShardParams {
   learningRate: number;
   /** Most devices in one batched encoder pass (1: one pass per device). */
   batchDevices: number;
+  /** Its cell's edge server. */
+  server: string;
 }
 
 /** One device's session on this shard during a round. */
@@ -108,7 +110,7 @@ function runBatched(state: ShardState, backward: ReadonlyArray<[number, Gradient
       const session = sessions[m.from] as Session;
       const step = steps[k] as (typeof steps)[number];
       if (m.body.last) {
-        effects.set(i, [toServer(SERVER_ID, 'lora-upload', { slot: m.body.slot, device: m.from, dataSize: session.dataSize, weights: step.lora })]);
+        effects.set(i, [toServer(p.server, 'lora-upload', { slot: m.body.slot, device: m.from, dataSize: session.dataSize, weights: step.lora })]);
         delete sessions[m.from];
       } else {
         sessions[m.from] = { ...session, lora: step.lora, loraOptimizer: step.loraOpt, cache: null };

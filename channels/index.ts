@@ -19,3 +19,4 @@ export * from './transmit';
 export * from './accountTraffic';
 export * from './applyFaults';
 export * from './medium';
+export * from './backhaul';

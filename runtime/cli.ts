@@ -60,6 +60,14 @@ async function commandRun(file: string | undefined, options: RunLikeOptions): Pr
     console.log(`${r.slots} slots of the declared topology, ${r.events} events, log hash ${r.logHash.slice(0, 16)}…; written to ${out}`);
     return 0;
   }
+  if (scenario.cells) {
+    const out = resolve(options.out ?? `runs/${scenario.name}-seed${scenario.seed}`);
+    const { runCellsToFolder } = await import('./sim/cells');
+    const r = await runCellsToFolder(scenario, { outDir: out, workers: options.workers });
+    for (const [name, cell] of Object.entries(r.cells)) console.log(`cell ${name}: ${cell.summary.rounds} rounds, final accuracy ${(100 * cell.summary.finalAccuracy).toFixed(1)}%, ${cell.summary.devicesOverBudget} devices over budget`);
+    console.log(`${r.merges.length} cloud merges, log hash ${r.logHash.slice(0, 16)}…, ${r.wallS.toFixed(1)} s wall; written to ${out}`);
+    return 0;
+  }
   const out = resolve(options.out ?? `runs/${scenario.name}-${policyLabel(scenario.scheduler.policy)}-seed${scenario.seed}`);
   const { runToFolder } = await import('./sim/run');
   const result = await runToFolder(scenario, { outDir: out, progress: !options.quiet, workers: options.workers, baseDir: dirname(path) });
@@ -70,6 +78,7 @@ async function commandRun(file: string | undefined, options: RunLikeOptions): Pr
 /** `airlora topology SCENARIO`: the scenario with the actors it runs declared in its own `topology` format, on stdout (README "The built-in simulation as a topology"). */
 async function commandTopology(file: string | undefined, options: ScenarioOptions): Promise<number> {
   const { scenario } = scenarioFromOptions(file, options, 'topology');
+  if (scenario.cells) throw new UsageError(`topology: ${file ?? 'the scenario'} declares cells; a multi-cell system is run from its cells section (airlora run), and has no single-cell topology to print`);
   const { planRun } = await import('./sim/setup');
   const { declaredTopologyOf } = await import('./sim/topology');
   const declared = scenario.topology ?? declaredTopologyOf(planRun(scenario));
@@ -111,7 +120,9 @@ function commandValidate(file: string): number {
     const s = loadScenario(file);
     const what = s.topology
       ? `${s.topology.actors.reduce((n, a) => n + a.count, 0)} actors declared, ${s.training.rounds} slots`
-      : `${s.devices.count} devices, ${s.training.rounds} rounds, policy ${policyLabel(s.scheduler.policy)}`;
+      : s.cells
+        ? `${s.cells.length} cells under a cloud merging every ${s.cloud?.everyRounds} rounds, ${s.training.rounds} rounds`
+        : `${s.devices.count} devices, ${s.training.rounds} rounds, policy ${policyLabel(s.scheduler.policy)}`;
     console.log(`${file}: valid (${what})`);
     return 0;
   } catch (e) {

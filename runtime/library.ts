@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseScenario, type ScenarioInput } from './scenario';
 import { resumeFolder, runToFolder, type RunOptions, type RunResult } from './sim/run';
+import { runCellsToFolder, type CellsRunOptions, type CellsRunResult } from './sim/cells';
 
 export interface LibraryRunOptions extends Omit<RunOptions, 'outDir'> {
   /** The run's folder (events.jsonl, metrics.csv, summary.json, report.html, checkpoints/); default: a fresh temporary folder. */
@@ -33,4 +34,12 @@ export async function run(scenario: ScenarioInput, options: LibraryRunOptions = 
 export async function resume(outDir: string, options: Omit<RunOptions, 'outDir'> = {}): Promise<LibraryRunResult> {
   const dir = resolve(outDir);
   return { ...(await resumeFolder(dir, options)), outDir: dir };
+}
+
+/** Validates a multi-cell `scenario` (its `cells` and `cloud` sections) and runs the system (README "Several cells"). */
+export async function runCells(scenario: ScenarioInput, options: Partial<CellsRunOptions> = {}): Promise<CellsRunResult & { outDir: string }> {
+  const { outDir, ...rest } = options;
+  const valid = parseScenario(scenario, '<runCells>');
+  const dir = resolve(outDir ?? mkdtempSync(join(tmpdir(), `airlora-${valid.name}-`)));
+  return { ...(await runCellsToFolder(valid, { ...rest, outDir: dir })), outDir: dir };
 }

@@ -187,6 +187,39 @@ const runtimeSchema = z.strictObject({
   backend: z.enum(['auto', 'onnxruntime', 'wasm', 'cpu', 'node']).default('auto'),
 });
 
+/**
+ * One cell of a multi-cell system (README "Several cells"): a name, and the sections that differ
+ * from the scenario's own. A section given here replaces the scenario's section whole (its unset
+ * fields take the defaults); one left out is the scenario's. Model, data, training and runtime are
+ * the system's.
+ */
+const cellEntrySchema = z.strictObject({
+  /** The cell's name: its actors' id prefix (`NAME.d0`, `NAME.server`, …). */
+  name: z.string().regex(/^[A-Za-z][A-Za-z0-9_-]*$/, 'must start with a letter and hold only letters, digits, _ and -'),
+  cell: cellSchema.optional(),
+  channel: channelSchema.optional(),
+  devices: devicesSchema.optional(),
+  server: serverSchema.optional(),
+  scheduler: schedulerSchema.optional(),
+  faults: faultsSchema.optional(),
+});
+export type CellEntry = z.infer<typeof cellEntrySchema>;
+
+/** The cloud aggregator above the cells' edge servers (hierarchical FedAvg, MODEL.md §2). */
+const cloudSchema = z.strictObject({
+  /** H: the cloud merges the edge servers' LoRA adapters and heads after every H rounds. */
+  everyRounds: z.number().int().min(1).default(2),
+  /** The backhaul link edge ↔ cloud, each way (channels/backhaul.ts). */
+  backhaul: z
+    .strictObject({
+      /** Rate of the link, bit/s. */
+      rateBps: positive().default(1e8),
+      /** One-way latency, s. */
+      latencyS: nonNegative().default(0.01),
+    })
+    .default(() => ({ rateBps: 1e8, latencyS: 0.01 })),
+});
+
 /** One entry of a declared topology: `count` actors of one kind; `{i}` in `id` and `group` is the index. */
 const topologyActorSchema = z.strictObject({
   id: z.string().min(1),
@@ -214,8 +247,7 @@ const topologySchema = z.strictObject({
   actors: z.array(topologyActorSchema).min(1),
 });
 
-export const scenarioSchema = z
-  .strictObject({
+const scenarioBaseSchema = z.strictObject({
     $schema: z.string().optional(),
     name: z.string().min(1).default('unnamed'),
     description: z.string().default(''),
@@ -231,8 +263,12 @@ export const scenarioSchema = z
     faults: faultsSchema.default(() => faultsSchema.parse({})),
     runtime: runtimeSchema.default(() => runtimeSchema.parse({})),
     topology: topologySchema.optional(),
-  })
-  .superRefine((s, ctx) => {
+    /** Several cells under one cloud aggregator (README "Several cells"); without it, one cell. */
+    cells: z.array(cellEntrySchema).min(1).optional(),
+    cloud: cloudSchema.optional(),
+  });
+
+export const scenarioSchema = scenarioBaseSchema.superRefine((s, ctx) => {
     if (s.cell.minDistanceM >= s.cell.radiusM)
       ctx.addIssue({ code: 'custom', path: ['cell', 'minDistanceM'], message: `must be less than cell.radiusM (${s.cell.radiusM})` });
     if (s.devices.cpuHzMin > s.devices.cpuHzMax)
@@ -252,6 +288,7 @@ export const scenarioSchema = z
         }
       });
     }
+    checkCells(s, ctx);
     const corpus = CORPUS[s.model.task];
     if (s.data.trainSamples + s.data.testSamples > corpus.samples)
       ctx.addIssue({ code: 'custom', path: ['data', 'trainSamples'], message: `plus data.testSamples (${s.data.testSamples}) must be at most ${corpus.samples}, the size of model.task '${s.model.task}''s corpus` });
@@ -264,6 +301,34 @@ export const scenarioSchema = z
     for (const [i, w] of [...s.faults.linkOutages.entries()])
       if (w.device >= s.devices.count) ctx.addIssue({ code: 'custom', path: ['faults', 'linkOutages', i, 'device'], message: `no such device (devices.count = ${s.devices.count})` });
   });
+
+/** The rules a cell breaks against the system (names, devices named by faults, the data to share), each naming its field. */
+function checkCells(s: z.infer<typeof scenarioBaseSchema>, ctx: z.RefinementCtx): void {
+  if (!s.cells) {
+    if (s.cloud) ctx.addIssue({ code: 'custom', path: ['cloud'], message: 'needs a cells section (the cloud aggregates the cells\' edge servers)' });
+    return;
+  }
+  if (!s.cloud) ctx.addIssue({ code: 'custom', path: ['cloud'], message: 'is required with cells (the aggregator above the edge servers): { "everyRounds": H, "backhaul": { "rateBps": R, "latencyS": L } }' });
+  if (s.topology) ctx.addIssue({ code: 'custom', path: ['topology'], message: 'cannot be declared together with cells' });
+  const names = new Set<string>();
+  let devices = 0;
+  s.cells.forEach((c, i) => {
+    if (names.has(c.name)) ctx.addIssue({ code: 'custom', path: ['cells', i, 'name'], message: `duplicate cell name '${c.name}'` });
+    names.add(c.name);
+    const cell = c.cell ?? s.cell;
+    const count = (c.devices ?? s.devices).count;
+    devices += count;
+    if (cell.minDistanceM >= cell.radiusM) ctx.addIssue({ code: 'custom', path: ['cells', i, 'cell', 'minDistanceM'], message: `must be less than the cell's radiusM (${cell.radiusM})` });
+    if ((c.scheduler ?? s.scheduler).randomCount > count)
+      ctx.addIssue({ code: 'custom', path: ['cells', i, 'scheduler', 'randomCount'], message: `admits more devices than the cell has (devices.count = ${count})` });
+    const faults = c.faults ?? s.faults;
+    for (const list of ['silentWindows', 'linkOutages'] as const)
+      faults[list].forEach((w, j) => {
+        if (w.device >= count) ctx.addIssue({ code: 'custom', path: ['cells', i, 'faults', list, j, 'device'], message: `no such device in cell '${c.name}' (devices.count = ${count})` });
+      });
+  });
+  if (devices > s.data.trainSamples) ctx.addIssue({ code: 'custom', path: ['data', 'trainSamples'], message: `must be at least the cells' devices (${devices}): each device needs a share` });
+}
 
 /** A validated scenario with every default filled in. */
 export type Scenario = z.infer<typeof scenarioSchema>;

@@ -16,7 +16,8 @@ import { serverKind, type ServerParams, type ServerState } from '../actors/serve
 import { schedulerKind, REPORT_WINDOW_S, type SchedulerParams } from '../actors/scheduler';
 import { shardKind, type ShardParams } from '../actors/shard';
 import { evaluatorKind, type EvaluatorParams } from '../actors/evaluator';
-import type { Decided, GlobalHead, HeadUpload, QueueReport, RoundSummary, SessionOpen } from '../actors/protocol';
+import type { Decided, GlobalHead, HeadUpload, Merge, QueueReport, RoundSummary, SessionOpen, Weights } from '../actors/protocol';
+import { cloudKind, type CloudParams } from '../actors/cloud';
 import { linkStateOf, completeTransfer, transferCost, type LinkState } from '../channels';
 import { deviceCompute, serverComputeS } from '../scheduler/costs';
 import { updateQueue } from '../scheduler/queues';
@@ -131,7 +132,7 @@ describe('scheduler', () => {
 
 describe('edge server', () => {
   const tiny = (x: number) => ({ w: new Float32Array([x, x]) });
-  const base: ServerState = { params: { ...serverParams, shards: 2, evaluators: 1 } as ServerParams, lora: tiny(0), head: tiny(0), slot: -1, decidedT: 0, admitted: [], heads: {}, loras: {} };
+  const base: ServerState = { params: { ...serverParams, shards: ['shard0', 'shard1'], evaluators: ['eval0'] }, lora: tiny(0), head: tiny(0), slot: -1, decidedT: 0, admitted: [], heads: {}, loras: {}, samplesSinceMerge: 0 };
 
   it('round-open: sends each admitted device its head (charged on its link, delayed by the airtime) and deals sessions to shards in turn', () => {
     const links = { d0: link, d4: linkStateOf(4, true, 3e-12, 1, 0.2, 0.2, radio), d5: linkStateOf(5, true, 5e-13, 1, 0.1, 0.1, radio) };
@@ -163,6 +164,60 @@ describe('edge server', () => {
     expect((sends(onlyD0).find((e) => e.type === 'round-summary')!.body as RoundSummary).latencyS).toBeCloseTo(1.2, 12);
     expect(Array.from(closed.head['w']!)).toEqual([1, 1]);
     expect(sends(effects).map((e) => `${e.to} ${e.type}`)).toEqual(['eval0 global-model', 'driver round-summary']);
+  });
+});
+
+describe('edge server under a cloud, and the cloud (multi-cell systems)', () => {
+  const tiny = (x: number) => ({ w: new Float32Array([x, x]) });
+  const backhaul = { rateBps: 1e6, latencyS: 0.01 };
+  const cloudLink = { id: 'cloud', everyRounds: 2, backhaul, bitsPerElement: 32 };
+  const under: ServerState = { params: { ...serverParams, shards: ['A.shard0'], evaluators: ['A.eval0'], cloud: cloudLink }, lora: tiny(0), head: tiny(0), slot: 3, decidedT: 10, admitted: ['A.d0'], heads: {}, loras: {}, samplesSinceMerge: 7 };
+  const arrived = (device: string): Pick<ServerState, 'heads' | 'loras'> => ({
+    heads: { [device]: { t: 11, upload: { slot: 3, device, dataSize: 10, weights: tiny(1), report: { energyJ: 0.1, transfers: [], meanLoss: 1, finishT: 11 } } } },
+    loras: { [device]: { t: 10.9, upload: { slot: 3, device, dataSize: 10, weights: tiny(2) } } },
+  });
+
+  it('close-round of a merge round (round 3, H = 2): the model goes up the backhaul, the evaluators wait for the merged one', () => {
+    // Execute
+    const [next, effects] = serverKind.transition({ ...under, ...arrived('A.d0') }, envelope('driver', 'A.server', 'close-round', { slot: 3 }, 12), ctxOf('A.server', 12));
+    // Assert: 4 floats of LoRA and head at 32 bits over 1 Mbit/s after 10 ms.
+    const up = sends(effects).find((e) => e.type === 'edge-model')!;
+    expect([up.to, up.delayS]).toEqual(['cloud', 0.01 + (4 * 32) / 1e6]);
+    expect(up.body).toMatchObject({ round: 3, samples: 17, readyT: 11 });
+    expect(sends(effects).map((e) => `${e.to} ${e.type}`)).toEqual(['cloud edge-model', 'driver round-summary']);
+    expect(next.samplesSinceMerge).toBe(0);
+    // Round 2 is no merge round: evaluators at once, samples kept for the next merge.
+    const [kept, plain] = serverKind.transition({ ...under, slot: 2, ...arrived('A.d0') }, envelope('driver', 'A.server', 'close-round', { slot: 2 }, 12), ctxOf('A.server', 12));
+    expect(sends(plain).map((e) => `${e.to} ${e.type}`)).toEqual(['A.eval0 global-model', 'driver round-summary']);
+    expect(kept.samplesSinceMerge).toBe(17);
+    // The merged model comes back: it is the edge's model now, and the evaluators score it.
+    const [merged, scored] = serverKind.transition(next, envelope('cloud', 'A.server', 'cloud-model', { round: 3, lora: tiny(5), head: tiny(6), arrivesT: 12.5 }, 12.1), ctxOf('A.server', 12.1));
+    expect(Array.from(merged.head['w']!)).toEqual([6, 6]);
+    expect(sends(scored).map((e) => `${e.to} ${e.type} ${(e.body as { slot: number }).slot}`)).toEqual(['A.eval0 global-model 3']);
+  });
+
+  it('the cloud merges when every cell has sent, weighted by samples, and sends the merged model down each backhaul', () => {
+    // Prepare
+    const params: CloudParams = { servers: ['A.server', 'B.server'], backhaul, bitsPerElement: 32, aggregation: 'fedavg', loraRank: 1 };
+    const edge = (x: number, samples: number, readyT: number) => ({ round: 3, samples, readyT, lora: tiny(x), head: tiny(x) });
+    const start = cloudKind.initialState(params, ctxOf('cloud', 0));
+    // Execute
+    const [waiting, none] = cloudKind.transition(start, envelope('B.server', 'cloud', 'edge-model', edge(4, 30, 11.5), 12.01), ctxOf('cloud', 12.01));
+    const [done, effects] = cloudKind.transition(waiting, envelope('A.server', 'cloud', 'edge-model', edge(0, 10, 11), 12.01), ctxOf('cloud', 12.01));
+    // Assert
+    expect(none).toEqual([]);
+    const down = sends(effects).filter((e) => e.type === 'cloud-model');
+    expect(down.map((e) => e.to)).toEqual(['A.server', 'B.server']);
+    expect(Array.from((down[0]!.body as { head: Weights }).head['w']!)).toEqual([3, 3]); // (10·0 + 30·4) / 40
+    const delayS = 0.01 + (4 * 32) / 1e6;
+    expect(down[0]!.delayS).toBe(delayS);
+    const merge = sends(effects).find((e) => e.type === 'merge')!.body as Merge;
+    expect(merge.mergedT).toBe(11.5 + delayS); // B's model arrives last
+    expect(merge.cells.map((c) => [c.server, c.samples, c.upBits])).toEqual([['A.server', 10, 128], ['B.server', 30, 128]]);
+    expect(effects.some((e) => e.kind === 'log' && e.type === 'cloud-merge')).toBe(true);
+    expect(done.arrived).toEqual({});
+    // An edge model from an actor that is no cell's server is refused by name.
+    expect(() => cloudKind.transition(start, envelope('C.server', 'cloud', 'edge-model', edge(1, 1, 1), 1), ctxOf('cloud', 1))).toThrow(/C\.server/);
   });
 });
 

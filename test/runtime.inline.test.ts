@@ -4,9 +4,9 @@ import { createRuntime, registerActorKind, TopologyError, type ActorSpec } from 
 import type { ActorKind } from '../runtime/actor';
 import { sendTo, withImmer } from '../runtime/immer';
 import { flaky, KINDS, watcher } from './runtimeKinds';
-import { cellDevice, cloud, edgeServer } from '../actors/examples/cells';
+import { cellDevice, cloud, edgeServer } from './fixtures/toyCells';
 
-const CELLS = join(__dirname, '..', 'actors', 'examples', 'cells');
+const CELLS = join(__dirname, 'fixtures', 'toyCells');
 
 /** A kind registered without a module: runs only in this thread. */
 const echo: ActorKind<{ n: number }> = {

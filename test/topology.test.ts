@@ -4,14 +4,16 @@
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { loadScenario, parseScenario, ScenarioError } from '../runtime/scenario';
-import { expandTopology, runTopologyToFolder } from '../runtime/sim/customTopology';
+import { expandTopology, resolveTopologyModule, runTopologyToFolder } from '../runtime/sim/customTopology';
 import { replayLog } from '../runtime/sim/replay';
 import { readEventLog, type EventLogHeader } from '../runtime/eventLog';
 
-const FILE = join(__dirname, '..', 'scenarios', 'two-cells.json');
-const scenario = loadScenario(FILE);
+const FILE = join(__dirname, 'fixtures', 'toy-cells.json');
+// The toy kinds' module as an absolute path, so that a replay (which runs from the log's header) finds it too.
+const loaded = loadScenario(FILE);
+const scenario = { ...loaded, topology: { ...loaded.topology!, actors: loaded.topology!.actors.map((a) => ({ ...a, module: resolveTopologyModule(a.module, dirname(FILE)) })) } };
 const fresh = (name: string) => mkdtempSync(join(tmpdir(), `airlora-${name}-`));
 
 describe('a topology declared in the scenario', () => {
@@ -19,7 +21,7 @@ describe('a topology declared in the scenario', () => {
     const specs = expandTopology(scenario, __dirname);
     expect(specs.map((s) => s.id)).toEqual(['cloud', 'cellA', 'cellA.d0', 'cellA.d1', 'cellA.d2', 'cellB', 'cellB.d0', 'cellB.d1', 'cellB.d2', 'cellB.d3']);
     expect(specs[3]).toMatchObject({ kind: 'cell-device', placement: { group: 'cellA' }, talksTo: ['cellA'], params: { edge: 'cellA' } });
-    expect(specs[0]!.module).toMatch(/actors[/\\]examples[/\\]cells$/);
+    expect(specs[0]!.module).toMatch(/fixtures[/\\]toyCells$/);
   });
 
   it('runs on the runtime with the same log on 0 and 2 workers, and replays', async () => {

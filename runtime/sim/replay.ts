@@ -62,6 +62,7 @@ export async function replayLog(file: string, options: ReplayOptions = {}): Prom
     await runTopologyToFolder(scenario, { outDir, workers: options.workers, recordedHeader: contents.header });
     return compareLogs(contents.events, contents.hash, outDir);
   }
+  if (options.policy && scenario.cells) throw new ReplayError(`${file}: a counterfactual with another policy is for single-cell runs; this log is of a multi-cell system`);
   if (options.policy) {
     const trace = traceFromEvents(contents.events, scenario.devices.count, scenario.training.rounds, file);
     scenario = { ...scenario, scheduler: { ...scenario.scheduler, policy: options.policy } };
@@ -74,6 +75,11 @@ export async function replayLog(file: string, options: ReplayOptions = {}): Prom
   if (contents.header['trace']) throw new ReplayError(`${file}: this log is itself a counterfactual on a recorded trace; replay the original log instead`);
   checkReplayableVersion(contents.header, file);
   const backend = recordedBackend(contents.header.backend, file);
+  if (scenario.cells) {
+    const { runCellsToFolder } = await import('./cells');
+    await runCellsToFolder(scenario, { outDir, workers: options.workers, recordedHeader: contents.header, backend });
+    return compareLogs(contents.events, contents.hash, outDir);
+  }
   await runToFolder(scenario, { outDir, progress: options.progress, workers: options.workers, recordedHeader: contents.header, backend });
   return compareLogs(contents.events, contents.hash, outDir);
 }

@@ -11,18 +11,17 @@ import { writeFileSync, readFileSync, existsSync, appendFileSync } from 'node:fs
 import { join } from 'node:path';
 import type { Scenario } from '../scenario';
 import { parseScenario } from '../scenario';
-import type { BitsByType, RoundMetrics, RunSummary } from '../metrics';
+import type { RoundMetrics, RunSummary } from '../metrics';
 import { createRuntime, truncateEventLog, type EventLogHeader, type Runtime, type RuntimeSnapshot } from '../system';
 import type { Envelope } from '../actor';
 import { BACKEND_NAMES, resolveBackend, type BackendName } from '../../models/backend';
 import type { GainTrace } from '../../channels/trace';
 import type { FadingState } from '../../channels/fading';
 import { createProgress, metricsCsv, writeReport } from '../report';
-import type { Decided, DriverMessages, RoundOpen, RoundSummary, SlotStart } from '../../actors/protocol';
-import { SCHEDULER_ID, SERVER_ID, deviceId } from '../../actors/params';
+import type { Decided, RoundSummary } from '../../actors/protocol';
 import { createLiveMedium, type LiveMedium } from './medium';
 import { planRun, type RunPlan } from './setup';
-import { roundWeight } from '../../scheduler/penalty';
+import { closeRound, openRound, readRound, roundMetrics, startSlot, type DrivenCell, type OpenRound } from './cellRound';
 import { summarise } from './summary';
 import { fromJson, toJson, CorruptCheckpointError } from './serialize';
 import { topologyOf, resourcesOf, samePlannedActors } from './topology';
@@ -85,15 +84,6 @@ interface DriverState {
   wallBeforeS: number;
 }
 
-/** A round closed by the edge server, waiting for the devices to settle their queues (next slot's pass A). */
-interface OpenRound {
-  decided: Decided;
-  summary: RoundSummary;
-  evaluation: { accuracy: number; loss: number };
-  /** Bits moved in the round, per message type, as the live medium accounted them. */
-  bits: BitsByType;
-}
-
 /** 2: the round in three passes, owned by the edge server (event log version 3). */
 const CHECKPOINT_VERSION = 2;
 
@@ -112,11 +102,6 @@ function expectedBackend(scenario: Scenario, preferred?: BackendName): BackendNa
   return resolveBackend(preferred ?? scenario.runtime.backend);
 }
 
-/** The driver's mail of one type: the bodies `DriverMessages` says that type carries. */
-function mailOf<T extends keyof DriverMessages>(mail: readonly Envelope[], type: T): DriverMessages[T][] {
-  return mail.filter((m) => m.type === type).map((m) => m.body as DriverMessages[T]);
-}
-
 class Driver {
   private interrupted = false;
   private readonly startWall = Date.now(); // the simulator's own cost: the only wall-clock read
@@ -128,7 +113,12 @@ class Driver {
     private readonly options: RunOptions,
     private state: DriverState,
     private readonly runtime: Runtime,
-  ) {}
+  ) {
+    this.cell = { scenario, ids: plan.ids, medium };
+  }
+
+  /** The run's one cell, with the default topology's ids. */
+  private readonly cell: DrivenCell;
 
   stop(): void {
     this.interrupted = true;
@@ -150,15 +140,13 @@ class Driver {
       const closing = slot === T;
       const t0 = this.state.t;
       const fadingBefore = this.state.fading;
-      const starts: SlotStart[] = closing ? Array.from({ length: s.devices.count }, () => ({ slot, gain: 0, reachable: false, dropout: false, closing: true })) : medium.open(slot, t0);
+      startSlot(this.runtime, this.cell, slot, t0);
       this.state.fading = medium.fadingState;
-      starts.forEach((start, k) => this.runtime.send(deviceId(k), 'slot-start', start, t0));
-      if (!closing) this.runtime.send(SCHEDULER_ID, 'decide', { slot, weight: roundWeight(s.scheduler.roundWeightBase, slot, T) }, t0);
       // Pass A is where the scheduler decides: a policy process that fails there stops the run here.
       const control = await this.runtime.runSlot(slot, { t: t0 }).catch((e: unknown) => this.policyFailed(e, progress, fadingBefore));
       const open = this.state.open;
       if (open) {
-        const row = this.closeRound(open, control.mail);
+        const row = roundMetrics(this.cell, open, control.mail, this.wallS());
         this.state.rounds.push(row);
         appendFileSync(csv, metricsCsv([row]).split('\n').slice(1).join('\n'));
         progress.update({ round: row.round + 1, accuracy: row.testAccuracy, virtualTimeS: row.virtualTimeS });
@@ -200,60 +188,13 @@ class Driver {
    * applied links, then closed by it at the deadline; the transfers it reports are accounted.
    */
   private async runRound(slot: number, mail: readonly Envelope[]): Promise<OpenRound> {
-    const decided = mailOf(mail, 'decision').find((d) => d.slot === slot);
-    if (!decided) throw new Error(`slot ${slot}: the scheduler published no decision`);
-    const { admitted, bandwidth } = decided.decision;
-    const links = this.medium.apply({ slot, admitted, bandwidth });
-    const open: RoundOpen = {
-      slot,
-      decidedT: decided.decidedT,
-      admitted: [...admitted],
-      links: Object.fromEntries(links.links.filter((l) => l.admitted).map((l) => [deviceId(l.device), l])),
-      dataSizes: decided.dataSizes,
-    };
-    this.runtime.send(SERVER_ID, 'round-open', open, decided.decidedT);
+    const decided = openRound(this.runtime, this.cell, slot, mail);
     await this.runtime.runSlot(slot, { t: decided.decidedT, pass: true });
-    const deadlineT = decided.decidedT + this.scenario.training.deadlineS;
-    this.runtime.send(SERVER_ID, 'close-round', { slot }, deadlineT);
-    const closed = await this.runtime.runSlot(slot, { t: deadlineT, pass: true });
-    const summary = mailOf(closed.mail, 'round-summary').find((m) => m.slot === slot);
-    // Shards' counts added in shard order: the same sum whatever the worker count.
-    const scores = mailOf(closed.mail, 'evaluation').filter((m) => m.slot === slot).sort((a, b) => a.shard - b.shard);
-    const samples = scores.reduce((n, e) => n + e.samples, 0);
-    if (!summary || scores.length === 0 || samples === 0) throw new Error(`round ${slot}: no summary or evaluation arrived`);
-    const evaluation = { accuracy: scores.reduce((n, e) => n + e.correct, 0) / samples, loss: scores.reduce((n, e) => n + e.lossSum, 0) / samples };
-    const ledger = this.medium.account({ slot, completions: summary.reports.flatMap((r) => r.transfers) });
-    this.options.onRoundClosed?.({ decided, summary });
-    return { decided, summary, evaluation, bits: { ...ledger.slotBits } };
-  }
-
-  /** Completes a closed round with its queue updates, from the mail of the next slot's pass A. */
-  private closeRound(open: OpenRound, mail: readonly Envelope[]): RoundMetrics {
-    const { decided, summary } = open;
-    const updates = mailOf(mail, 'queue').filter((q) => q.round === summary.slot);
-    const queues = new Array<number>(this.scenario.devices.count).fill(0);
-    const energyJ: Record<string, number> = {};
-    for (const u of updates) {
-      queues[u.index] = u.queue;
-      if (u.energyJ > 0) energyJ[deviceId(u.index)] = u.energyJ;
-    }
-    const aggregated = new Set(summary.aggregated);
-    const losses = summary.reports.filter((r) => aggregated.has(r.device)).map((r) => r.meanLoss);
-    return {
-      round: summary.slot,
-      admitted: decided.decision.admitted,
-      bandwidth: decided.decision.bandwidth,
-      failures: summary.failures,
-      latencyS: summary.latencyS,
-      energyJ,
-      queues,
-      penalty: decided.decision.penalty,
-      bits: open.bits,
-      trainLoss: losses.length > 0 ? losses.reduce((a, b) => a + b, 0) / losses.length : Number.NaN,
-      testAccuracy: open.evaluation.accuracy,
-      virtualTimeS: summary.decidedT + summary.latencyS,
-      wallS: this.wallS(),
-    };
+    closeRound(this.runtime, this.cell, slot, decided);
+    const closed = await this.runtime.runSlot(slot, { t: decided.decidedT + this.scenario.training.deadlineS, pass: true });
+    const round = readRound(this.cell, slot, decided, closed.mail);
+    this.options.onRoundClosed?.({ decided, summary: round.summary });
+    return round;
   }
 
   private async checkpoint(): Promise<void> {
@@ -317,6 +258,7 @@ async function startRuntime(scenario: Scenario, plan: RunPlan, outDir: string, o
 
 /** Runs `scenario` into `options.outDir` (INTERFACE.md output folder). SIGINT stops cleanly after the slot in flight. */
 export async function runToFolder(scenario: Scenario, options: RunOptions): Promise<RunResult> {
+  if (scenario.cells) throw new RunSetupError(`${scenario.name}: a multi-cell scenario (cells) runs with runCellsToFolder (runtime/sim/cells.ts; the library's runCells, or airlora run)`);
   ensureWritable(options.outDir);
   writeFileSync(join(options.outDir, 'scenario.json'), `${JSON.stringify(scenario, null, 2)}\n`);
   const plan = planRun(scenario);

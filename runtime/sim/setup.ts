@@ -13,12 +13,12 @@ import type { ServerParams } from '../../actors/server';
 import type { SchedulerParams } from '../../actors/scheduler';
 import type { EvaluatorParams } from '../../actors/evaluator';
 import type { SimulationResourceArgs } from '../../actors/resources';
-import { SCHEDULER_ID, SERVER_ID, deviceId, evaluatorId, shardId, type LinkParams, type PayloadCosts } from '../../actors/params';
+import { cellIds, deviceId, type CellIds, type LinkParams, type PayloadCosts } from '../../actors/params';
 
 /** One actor of the topology: id, kind (module and export), params and placement hint. */
 export interface ActorPlan {
   id: string;
-  kind: 'device' | 'shard' | 'server' | 'scheduler' | 'evaluator';
+  kind: 'device' | 'shard' | 'server' | 'scheduler' | 'evaluator' | 'cloud';
   params: unknown;
   /** Shards are pinned: shard j runs on worker j mod W, so a round's work spreads evenly. */
   worker?: number;
@@ -33,6 +33,17 @@ export interface RunPlan {
   actors: ActorPlan[];
   /** Per device, in order: CPU clock f_k. */
   cpuHz: number[];
+  /** The actor ids of the cell (single-cell runs: the default topology's names). */
+  ids: CellIds;
+}
+
+/** Where a cell sits in a multi-cell system (runtime/sim/cells.ts); a single-cell run has none. */
+export interface CellPlacement {
+  ids: CellIds;
+  /** Index of the cell's first device among every device of the system (its data shards follow). */
+  firstDevice: number;
+  /** The server's extra params: the system's one initial model and its cloud. */
+  server: Pick<ServerParams, 'modelSeed' | 'cloud'>;
 }
 
 export function modelConfigOf(scenario: Scenario): ModelConfig {
@@ -40,8 +51,9 @@ export function modelConfigOf(scenario: Scenario): ModelConfig {
   return { task: m.task, dModel: m.dModel, blocks: m.blocks, heads: m.heads, ffnDim: m.ffnDim, loraRank: m.loraRank, loraTargets: m.loraTargets };
 }
 
-/** Plans a run of `scenario` (policy already resolved in scenario.scheduler.policy). */
-export function planRun(scenario: Scenario): RunPlan {
+/** Plans a run of `scenario` (policy already resolved in scenario.scheduler.policy); `placement`: the cell's place in a multi-cell system. */
+export function planRun(scenario: Scenario, placement?: CellPlacement): RunPlan {
+  const ids = placement?.ids ?? cellIds();
   const root = RandomStream.fromSeed(scenario.seed);
   const link: LinkParams = {
     bandwidthHz: scenario.channel.bandwidthHz,
@@ -71,23 +83,27 @@ export function planRun(scenario: Scenario): RunPlan {
       index: k, cpuHz: cpuHz[k] as number, flopsPerCycle: scenario.devices.flopsPerCycle,
       energyBudgetJ: scenario.devices.energyBudgetJ, kappa: scenario.devices.kappa,
       localIterations: t.localIterations, batchSize: t.batchSize, learningRate: t.learningRate, radio, costs,
+      dataIndex: (placement?.firstDevice ?? 0) + k, server: ids.server, scheduler: ids.scheduler,
     };
-    actors.push({ id: deviceId(k), kind: 'device', params: device });
+    actors.push({ id: ids.device(k), kind: 'device', params: device });
   }
   const shards = scenario.runtime.shards;
-  const shard: ShardParams = { serverFlops: scenario.server.flops, costs, radio, learningRate: t.learningRate, batchDevices: scenario.runtime.batchDevices };
-  for (let j = 0; j < shards; j++) actors.push({ id: shardId(j), kind: 'shard', params: shard, worker: j });
+  const shard: ShardParams = { serverFlops: scenario.server.flops, costs, radio, learningRate: t.learningRate, batchDevices: scenario.runtime.batchDevices, server: ids.server };
+  for (let j = 0; j < shards; j++) actors.push({ id: ids.shard(j), kind: 'shard', params: shard, worker: j });
   const evalSamples = Math.min(t.evalSamples, scenario.data.testSamples);
   for (let j = 0; j < shards; j++) {
     const evaluator: EvaluatorParams = { shard: j, shards, evalSamples };
-    actors.push({ id: evaluatorId(j), kind: 'evaluator', params: evaluator, worker: j });
+    actors.push({ id: ids.evaluator(j), kind: 'evaluator', params: evaluator, worker: j });
   }
-  const server: ServerParams = { radio, costs, aggregation: t.aggregation, loraRank: scenario.model.loraRank, shards, evaluators: shards, deadlineS: t.deadlineS };
+  const shardIds = Array.from({ length: shards }, (_, j) => ids.shard(j));
+  const evaluatorIds = Array.from({ length: shards }, (_, j) => ids.evaluator(j));
+  const server: ServerParams = { radio, costs, aggregation: t.aggregation, loraRank: scenario.model.loraRank, shards: shardIds, evaluators: evaluatorIds, deadlineS: t.deadlineS, ...placement?.server };
   const scheduler: SchedulerParams = {
     policy: scenario.scheduler.policy,
     randomCount: scenario.scheduler.randomCount,
     policySeed: root.fork('policy').nextUint32(),
     deviceCount: K,
+    devicePrefix: ids.prefix,
     costs,
     constants: {
       V: scenario.scheduler.V, phiEmpty: scenario.scheduler.phiEmpty, penalty: scenario.scheduler.penalty,
@@ -97,8 +113,8 @@ export function planRun(scenario: Scenario): RunPlan {
       localIterations: t.localIterations, kappa: scenario.devices.kappa,
     },
   };
-  actors.push({ id: SERVER_ID, kind: 'server', params: server });
-  actors.push({ id: SCHEDULER_ID, kind: 'scheduler', params: scheduler });
+  actors.push({ id: ids.server, kind: 'server', params: server });
+  actors.push({ id: ids.scheduler, kind: 'scheduler', params: scheduler });
   const resourceArgs: SimulationResourceArgs = {
     seed: scenario.seed,
     checkpointDir: scenario.model.checkpoint || undefined,
@@ -109,6 +125,6 @@ export function planRun(scenario: Scenario): RunPlan {
     dirichletAlpha: scenario.data.dirichletAlpha,
     quantitySkewAlpha: scenario.data.quantitySkewAlpha,
   };
-  return { scenario, link, costs, modelConfig, resourceArgs, actors, cpuHz };
+  return { scenario, link, costs, modelConfig, resourceArgs, actors, cpuHz, ids };
 }
 

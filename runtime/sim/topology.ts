@@ -10,10 +10,10 @@ import type { BackendName } from '../../models/backend';
 import type { RunPlan } from './setup';
 
 const ACTORS_DIR = join(__dirname, '..', '..', 'actors');
-const MODULES = { device: 'device', shard: 'shard', server: 'server', scheduler: 'scheduler', evaluator: 'evaluator' } as const;
+const MODULES = { device: 'device', shard: 'shard', server: 'server', scheduler: 'scheduler', evaluator: 'evaluator', cloud: 'cloud' } as const;
 
 /** Actor specs of a planned run: shards and evaluator shards pinned round-robin, the rest spread evenly. */
-export function topologyOf(plan: RunPlan): ActorSpec[] {
+export function topologyOf(plan: Pick<RunPlan, 'actors'>): ActorSpec[] {
   return plan.actors.map((a) => ({ id: a.id, kind: a.kind, module: join(ACTORS_DIR, MODULES[a.kind]), params: a.params, ...(a.worker !== undefined ? { placement: { worker: a.worker } } : {}) }));
 }
 
@@ -39,11 +39,12 @@ export function declaredTopologyOf(plan: RunPlan): { driver: 'simulation'; actor
   const evaluators = plan.actors.filter((a) => a.kind === 'evaluator').map((a) => a.id);
   const devices = plan.actors.filter((a) => a.kind === 'device').map((a) => a.id);
   const talksTo: Record<ActorPlanKind, string[]> = {
-    device: ['scheduler', 'server', ...shards, 'driver'],
-    shard: [...devices, 'server'],
+    device: [plan.ids.scheduler, plan.ids.server, ...shards, 'driver'],
+    shard: [...devices, plan.ids.server],
     server: [...devices, ...shards, ...evaluators, 'driver'],
     scheduler: ['driver'],
     evaluator: ['driver'],
+    cloud: [],
   };
   const actors = plan.actors.map((a): DeclaredActor => ({
     id: a.id,
