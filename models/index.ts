@@ -77,7 +77,7 @@ export {
 export { enableModelTiming, modelTiming, resetModelTiming, timeModel } from './timing';
 export { AggregationError, aggregateLora, aggregateHeads, weightedMean, type LoraAggregation } from './aggregate';
 export { COST_PROFILES, costs, moduleFlops, headParamCount, type CostProfileName, type CostProfileSpec, type Costs, type ModuleFlops } from './costs';
-export { finetuneCentralised, type FinetuneOptions } from './finetune';
+export { finetuneCentralised, type FinetuneOptions } from './pretrain/finetune';
 export type { Dataset } from './data/dataset';
 export { selectRows } from './data/dataset';
 export { loadDigits, allDigits, pretrainImages, DigitsError, PRETRAIN_POOL, DIGIT_PIXELS } from './data/digits';
