@@ -1,7 +1,7 @@
 /**
  * The server's and the evaluator's compute on onnxruntime-node (models/compute.ts): the graphs of
  * encoderGraphs.ts, built once per worker thread from the foundation's weights, one session per
- * graph. Multi-adapter batching as in models/cached.ts: the devices of a group with the same batch
+ * graph. Multi-adapter batching as in models/tfjsCompute.ts: the devices of a group with the same batch
  * size run as one [D, b·L, d] pass (a group of mixed sizes runs as one pass per size, in order).
  * What the backward pass needs stays in this thread under the device's key (plain arrays, views
  * of the forward pass's outputs); a key this thread does not hold is rebuilt from the activations
