@@ -5,7 +5,6 @@ import {
   ShapeError,
   createRandomFoundation,
   embed,
-  backward,
   evaluate,
   headGradients,
   initBackend,

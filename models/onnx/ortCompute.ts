@@ -12,7 +12,7 @@ import { checkCuts, checkGradientItems, type EncoderCache, type ForwardItem, typ
 import type { Dataset } from '../data/dataset';
 import { foundationWeights, type Foundation } from '../foundation';
 import { checkSamples, scoreBatches, type HeadWeights, type LoraWeights } from '../split';
-import { checkCut, ShapeError, type Cut } from '../tensors';
+import { ShapeError, type Cut } from '../tensors';
 import { timeModel } from '../timing';
 import { adapterNames, backwardGraph, forwardGraph, keptShapes, scoreGraph } from './encoderGraphs';
 import { GraphSession, type Feed } from './session';
