@@ -92,6 +92,14 @@ export function checkCuts(foundation: Foundation, cuts: readonly Cut[], fn: stri
   return cuts.map((cut, k) => checkCut(foundation, cut, cuts.length === 1 ? `${fn} ${name}` : `${fn}: ${deviceLabel(k, cuts.length)}${name}`));
 }
 
+/** Checks the forward pass's items (and one key per device when keys are given) and returns each one's samples. */
+export function checkForwardItems(foundation: Foundation, items: readonly ForwardItem[], options?: ForwardOptions): number[] {
+  const samples = checkCuts(foundation, items.map((it) => it.activations), 'encoderForward', 'activations');
+  const keys = options?.keys;
+  if (keys && keys.length !== items.length) throw new ShapeError(`encoderForward: ${items.length} devices but ${keys.length} keys`);
+  return samples;
+}
+
 /** Checks the backward pass's items (cut gradients against their caches) and returns each one's samples. */
 export function checkGradientItems(foundation: Foundation, items: readonly GradientItem[], fn: string): number[] {
   const samples = checkCuts(foundation, items.map((it) => it.featureGrad), fn, 'featureGrad');

@@ -5,15 +5,15 @@
  * this compute's store (keptCache.ts), never copied out.
  */
 import * as tf from '@tensorflow/tfjs';
-import { checkCuts, type EncoderCache, type ForwardItem, type ForwardOptions, type ServerCompute } from './compute';
+import { checkForwardItems, type EncoderCache, type ForwardItem, type ForwardOptions, type ServerCompute } from './compute';
 import { encoderGradients, serverForward, stackedDevices } from './encoderBackward';
 import type { Foundation } from './foundation';
 import { KeptTensors } from './keptCache';
 import { evaluate } from './split';
-import { ShapeError, stackCuts, tidyData, toCut, type Cut } from './tensors';
+import { stackCuts, tidyData, toCut, type Cut } from './tensors';
 
 /** Each device's rows of a stacked tensor whose leading dimension is proportional to the samples (linear on wasm: wasmSlice.ts). */
-export function splitSamples(t: tf.Tensor, samples: readonly number[], total: number): tf.Tensor[] {
+function splitSamples(t: tf.Tensor, samples: readonly number[], total: number): tf.Tensor[] {
   if (samples.length === 1) return [t];
   const perSample = (t.shape[0] as number) / total;
   return tf.split(t, samples.map((b) => b * perSample), 0);
@@ -21,8 +21,7 @@ export function splitSamples(t: tf.Tensor, samples: readonly number[], total: nu
 
 function forward(foundation: Foundation, store: KeptTensors, items: readonly ForwardItem[], options?: ForwardOptions): Array<{ features: Cut; cache: EncoderCache }> {
   const keys = options?.keys;
-  const samples = checkCuts(foundation, items.map((it) => it.activations), 'encoderForward', 'activations');
-  if (keys && keys.length !== items.length) throw new ShapeError(`encoderForward: ${items.length} devices but ${keys.length} keys`);
+  const samples = checkForwardItems(foundation, items, options);
   const b = samples.reduce((a, x) => a + x, 0);
   return tidyData(() => {
     const record: Record<string, tf.Tensor> | undefined = keys ? {} : undefined;

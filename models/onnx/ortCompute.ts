@@ -8,7 +8,7 @@
  * the cache carries, as models/keptCache.ts does for tensors.
  */
 import { headShapes, loraShapes, sizeOf, type ResolvedModelConfig } from '../config';
-import { checkCuts, checkGradientItems, type EncoderCache, type ForwardItem, type ForwardOptions, type GradientItem, type ServerCompute } from '../compute';
+import { checkForwardItems, checkGradientItems, type EncoderCache, type ForwardItem, type ForwardOptions, type GradientItem, type ServerCompute } from '../compute';
 import type { Dataset } from '../data/dataset';
 import { foundationWeights, type Foundation } from '../foundation';
 import { checkSamples, scoreBatches, type HeadWeights, type LoraWeights } from '../split';
@@ -82,8 +82,7 @@ export class OrtCompute implements ServerCompute {
 
   forward(items: readonly ForwardItem[], options?: ForwardOptions): Array<{ features: Cut; cache: EncoderCache }> {
     const keys = options?.keys;
-    const samples = checkCuts(this.foundation, items.map((it) => it.activations), 'encoderForward', 'activations');
-    if (keys && keys.length !== items.length) throw new ShapeError(`encoderForward: ${items.length} devices but ${keys.length} keys`);
+    const samples = checkForwardItems(this.foundation, items, options);
     const out: Array<{ features: Cut; cache: EncoderCache }> = new Array(items.length);
     for (const group of bySize(samples)) {
       const b = samples[group[0] as number] as number;
