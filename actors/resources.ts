@@ -8,7 +8,7 @@ import type { ActorContext } from '../runtime/actor';
 import { RandomStream } from '../runtime/random';
 import type { Dataset } from '../models/data/dataset';
 import { initBackend, loadFoundation, loadTaskData, partitionDirichlet, type BackendName, type Foundation, type ModelConfig } from '../models';
-import { tfjsCompute, type ServerCompute } from '../models/compute';
+import { tfjsCompute, type ServerCompute } from '../models';
 import { OrtCompute } from '../models/onnx/ortCompute';
 
 export interface SimulationResourceArgs {

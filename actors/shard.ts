@@ -24,7 +24,7 @@ import type { LinkState } from '../channels/linkState';
 import type { RadioConstants } from '../channels/params';
 import { serverComputeS } from '../scheduler/costs';
 import { initOptimizerState, type EncoderCache } from '../models';
-import { backwardMany } from '../models/compute';
+import { backward as backwardPass } from '../models/compute';
 import type { OptimizerState } from '../models/optimizer';
 import type { Activations, CutGradient, DeviceMessages, ServerMessages, ShardMessages, Weights } from './protocol';
 import type { PayloadCosts } from './params';
@@ -48,7 +48,7 @@ export interface Session {
   /**
    * What the backward pass needs from the forward pass of the iteration in flight: a key to the
    * tensors this worker keeps (models/keptCache.ts) and the activations to rebuild them from
-   * anywhere else (plain data, models/cached.ts).
+   * anywhere else (models/compute.ts).
    */
   cache: EncoderCache | null;
   /** The device's link this round. */
@@ -105,7 +105,7 @@ function runBatched(state: ShardState, backward: ReadonlyArray<[number, Gradient
       const session = sessions[m.from] as Session;
       return { lora: session.lora, loraOpt: session.loraOptimizer, cache: session.cache as EncoderCache, featureGrad: m.body.cut, lr: p.learningRate };
     });
-    const steps = backwardMany(compute, items);
+    const steps = backwardPass(compute, items);
     group.forEach(([i, m], k) => {
       const session = sessions[m.from] as Session;
       const step = steps[k] as (typeof steps)[number];
@@ -122,7 +122,7 @@ function runBatched(state: ShardState, backward: ReadonlyArray<[number, Gradient
     const items = group.map(([, m]) => ({ lora: (sessions[m.from] as Session).lora, activations: m.body.cut }));
     // A forward pass follows as many backward passes (Adam steps) as came before it: the step count numbers it.
     const keys = group.map(([, m]) => `${ctx.self}/${state.slot}/${m.from}/${(sessions[m.from] as Session).loraOptimizer.step}`);
-    const out = compute.forwardMany(items, keys);
+    const out = compute.forward(items, { keys });
     group.forEach(([i, m], k) => {
       const session = sessions[m.from] as Session;
       const { features, cache } = out[k] as (typeof out)[number];

@@ -17,8 +17,6 @@ import {
   availableBackends,
   createRandomFoundation,
   embed,
-  encoderBackward,
-  encoderForward,
   evaluate,
   headStep,
   initBackend,
@@ -26,8 +24,9 @@ import {
   initLora,
   initOptimizerState,
   loadDigits,
+  splitStep,
   unsplitStep,
-  backwardMany,
+  backward,
   tfjsCompute,
   OrtCompute,
   type ServerCompute,
@@ -81,16 +80,16 @@ function benchServer(compute: ServerCompute, f: Foundation, iterations: number):
   const head = initHead(f, RandomStream.fromSeed(1, 'head'));
   const activations = embed(f, train.features.slice(0, b * 784), b);
   const item = { lora, loraOpt: initOptimizerState(lora), lr: 1e-3 };
-  const first = compute.forwardMany([{ lora, activations }], ['k'])[0]!;
+  const first = compute.forward([{ lora, activations }], { keys: ['k'] })[0]!;
   const featureGrad = headStep(f, head, initOptimizerState(head), first.features, train.labels.slice(0, b), 1e-3).featureGrad;
-  const forwardMs = timeIt(iterations, () => compute.forwardMany([{ lora, activations }], ['k']));
+  const forwardMs = timeIt(iterations, () => compute.forward([{ lora, activations }], { keys: ['k'] }));
   const backwardMs = timeIt(iterations, () => {
-    const { cache } = compute.forwardMany([{ lora, activations }], ['k'])[0]!;
-    backwardMany(compute, [{ ...item, cache, featureGrad }]);
+    const { cache } = compute.forward([{ lora, activations }], { keys: ['k'] })[0]!;
+    backward(compute, [{ ...item, cache, featureGrad }]);
   }) - forwardMs;
   const stepMs = timeIt(iterations, () => {
-    const { cache } = compute.forwardMany([{ lora, activations }], ['k'])[0]!;
-    backwardMany(compute, [{ ...item, cache, featureGrad }]);
+    const { cache } = compute.forward([{ lora, activations }], { keys: ['k'] })[0]!;
+    backward(compute, [{ ...item, cache, featureGrad }]);
   });
   const eval1000Ms = timeIt(Math.max(2, Math.floor(iterations / 10)), () => compute.evaluate(lora, head, test, 1000));
   compute.release('');
@@ -106,21 +105,19 @@ function benchBackend(backend: string, f: Foundation, iterations: number): Row {
   const head = initHead(f, RandomStream.fromSeed(1, 'head'));
   let s: TrainState = { lora, head, loraOpt: initOptimizerState(lora), headOpt: initOptimizerState(head) };
   const lr = 1e-3;
+  // The stateless server (no intermediates kept: its backward pass runs the forward pass again).
+  const server = tfjsCompute(f, backend);
   const a = embed(f, x, b);
-  const h = encoderForward(f, s.lora, a);
-  const d = headStep(f, s.head, s.headOpt, h, y, lr);
+  const fw = server.forward([{ lora: s.lora, activations: a }])[0]!;
+  const d = headStep(f, s.head, s.headOpt, fw.features, y, lr);
   const parts = {
     embedMs: timeIt(iterations, () => embed(f, x, b)),
-    encoderForwardMs: timeIt(iterations, () => encoderForward(f, s.lora, a)),
-    headStepMs: timeIt(iterations, () => headStep(f, s.head, s.headOpt, h, y, lr)),
-    encoderBackwardMs: timeIt(iterations, () => encoderBackward(f, s.lora, s.loraOpt, a, d.featureGrad, lr)),
+    encoderForwardMs: timeIt(iterations, () => server.forward([{ lora: s.lora, activations: a }])),
+    headStepMs: timeIt(iterations, () => headStep(f, s.head, s.headOpt, fw.features, y, lr)),
+    encoderBackwardMs: timeIt(iterations, () => backward(server, [{ lora: s.lora, loraOpt: s.loraOpt, cache: fw.cache, featureGrad: d.featureGrad, lr }])),
   };
   const splitMs = timeIt(iterations, () => {
-    const act = embed(f, x, b);
-    const feats = encoderForward(f, s.lora, act);
-    const dev = headStep(f, s.head, s.headOpt, feats, y, lr);
-    const srv = encoderBackward(f, s.lora, s.loraOpt, act, dev.featureGrad, lr);
-    s = { lora: srv.lora, loraOpt: srv.loraOpt, head: dev.head, headOpt: dev.headOpt };
+    s = { ...s, ...splitStep(f, server, s, x, y, lr) };
   });
   const unsplitMs = timeIt(iterations, () => {
     s = unsplitStep(f, s, x, y, lr, 'fast');

@@ -2,8 +2,8 @@
  * The hardware ceiling for the worker pool: the same split training steps run in 1 and in 2 worker
  * threads at once, with no runtime, log or channel in between. Compare its speed-up with the
  * simulation's (bench/scale.ts). Two kinds of step: 'plain' (split.ts's splitStep, the server
- * recomputing the forward pass) and 'cached' (the pair the server shards run: encoderForwardCached,
- * headStep, encoderBackwardCached). Two probes of the cores themselves, no model: 'alu', a
+ * recomputing the forward pass) and 'cached' (the pair the server shards run: compute.forward with a key,
+ * headStep, backward from the kept intermediates). Two probes of the cores themselves, no model: 'alu', a
  * latency-bound integer loop (one dependent chain), and 'fp', a throughput-bound floating-point
  * loop (eight independent multiply-add chains over 4 KiB that stay in L1). Two separate cores run
  * both at 2x; two hardware threads of one core (SMT) share the floating-point units, so 'fp'
@@ -57,18 +57,19 @@ async function workerMain(steps: number, kind: string): Promise<void> {
   state = { ...state, loraOpt: m.initOptimizerState(state.lora), headOpt: m.initOptimizerState(state.head) };
   const batch = () => m.selectBatch(train, 16, random);
   const cached = kind === 'cached';
+  const server = m.tfjsCompute(f);
   const one = () => {
     const b = batch();
     if (cached) {
       const s = state as unknown as { lora: Record<string, Float32Array>; head: Record<string, Float32Array>; loraOpt: import('../models').OptimizerState; headOpt: import('../models').OptimizerState };
       const a = m.embed(f, b.features, 16);
-      const fw = m.encoderForwardCached(f, s.lora, a);
+      const fw = server.forward([{ lora: s.lora, activations: a }], { keys: ['k'] })[0]!;
       const h = m.headStep(f, s.head, s.headOpt, fw.features, b.labels, 1e-3);
-      const bw = m.encoderBackwardCached(f, s.lora, s.loraOpt, fw.cache, h.featureGrad, 1e-3);
+      const bw = m.backward(server, [{ lora: s.lora, loraOpt: s.loraOpt, cache: fw.cache, featureGrad: h.featureGrad, lr: 1e-3 }])[0]!;
       state = { lora: bw.lora, loraOpt: bw.loraOpt, head: h.head, headOpt: h.headOpt } as never;
       return;
     }
-    const r = m.splitStep(f, state as never, b.features, b.labels, 1e-3);
+    const r = m.splitStep(f, server, state as never, b.features, b.labels, 1e-3);
     state = r as never;
   };
   for (let i = 0; i < 5; i++) one(); // warm-up

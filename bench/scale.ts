@@ -15,7 +15,7 @@
  *     each of --backends (add cpu to the list for it); and the full split step (embed, encoder, head, backward) both
  *     ways. The two ways alternate within each repetition; medians.
  * (d) share: wall time outside model compute. Method: models/timing.ts adds the wall-clock time
- *     of every model call (each tf.tidy-wrapped call of split.ts / cached.ts, and each Adam
+ *     of every model call (each tf.tidy-wrapped call of split.ts / tfjsCompute.ts, and each Adam
  *     update) into a SharedArrayBuffer shared with the worker threads. With 1 worker every model
  *     call runs on that one worker while the main thread waits (a superstep is synchronous), so
  *     wall − model is the time spent in the runtime, messages, channel, scheduler, log and
@@ -149,7 +149,7 @@ async function childThroughput(): Promise<void> {
       const x = digits.train.features.slice(k * b * 784, (k + 1) * b * 784);
       const y = digits.train.labels.slice(k * b, (k + 1) * b);
       const activations = m.embed(f, x, b);
-      const featureGrad = m.headGradients(f, head, m.encoderForward(f, lora, activations), y).featureGrad;
+      const featureGrad = m.headGradients(f, head, compute.forward([{ lora, activations }])[0]!.features, y).featureGrad;
       return { lora, loraOpt: m.initOptimizerState(lora), head, headOpt: m.initOptimizerState(head), x, y, activations, featureGrad, lr: 1e-3 };
     });
     // The two ways alternate within every repetition, so load that comes and goes hits both alike.
@@ -173,13 +173,13 @@ async function childThroughput(): Promise<void> {
     const [serverUnbatched, serverBatched] = timePair(
       () => {
         for (const d of devs) {
-          const { cache } = compute.forwardMany([d], keys(1))[0]!;
-          m.backwardMany(compute, [{ ...d, cache }]);
+          const { cache } = compute.forward([d], { keys: keys(1) })[0]!;
+          m.backward(compute, [{ ...d, cache }]);
         }
       },
       () => {
-        const out = compute.forwardMany(devs, keys(D));
-        m.backwardMany(compute, devs.map((d, k) => ({ ...d, cache: out[k]!.cache })));
+        const out = compute.forward(devs, { keys: keys(D) });
+        m.backward(compute, devs.map((d, k) => ({ ...d, cache: out[k]!.cache })));
       },
     );
     // Full split step: device parts (embed, head) are per device in both; the server part per device or batched.
@@ -187,16 +187,16 @@ async function childThroughput(): Promise<void> {
       () => {
         for (const d of devs) {
           const a = m.embed(f, d.x, b);
-          const h = compute.forwardMany([{ lora: d.lora, activations: a }], keys(1))[0]!;
+          const h = compute.forward([{ lora: d.lora, activations: a }], { keys: keys(1) })[0]!;
           const s = m.headStep(f, d.head, d.headOpt, h.features, d.y, d.lr);
-          m.backwardMany(compute, [{ lora: d.lora, loraOpt: d.loraOpt, lr: d.lr, cache: h.cache, featureGrad: s.featureGrad }]);
+          m.backward(compute, [{ lora: d.lora, loraOpt: d.loraOpt, lr: d.lr, cache: h.cache, featureGrad: s.featureGrad }]);
         }
       },
       () => {
         const acts = devs.map((d) => m.embed(f, d.x, b));
-        const out = compute.forwardMany(devs.map((d, k) => ({ lora: d.lora, activations: acts[k]! })), keys(D));
+        const out = compute.forward(devs.map((d, k) => ({ lora: d.lora, activations: acts[k]! })), { keys: keys(D) });
         const grads = devs.map((d, k) => m.headStep(f, d.head, d.headOpt, out[k]!.features, d.y, d.lr).featureGrad);
-        m.backwardMany(compute, devs.map((d, k) => ({ lora: d.lora, loraOpt: d.loraOpt, lr: d.lr, cache: out[k]!.cache, featureGrad: grads[k]! })));
+        m.backward(compute, devs.map((d, k) => ({ lora: d.lora, loraOpt: d.loraOpt, lr: d.lr, cache: out[k]!.cache, featureGrad: grads[k]! })));
       },
     );
     rows.push({ backend, devices: D, samples: D * b, serverUnbatchedMs: serverUnbatched, serverBatchedMs: serverBatched, stepUnbatchedMs: stepUnbatched, stepBatchedMs: stepBatched, load: load() });

@@ -25,7 +25,7 @@ export interface Foundation {
 }
 
 /**
- * The checkpoint committed with the project for `task` (built by `models/pretrain.ts`): next to
+ * The checkpoint committed with the project for `task` (built by `models/pretrain/pretrain.ts`): next to
  * this file when run from the sources, `../../models/checkpoints` when run from `dist/models/`.
  */
 export function defaultCheckpointDir(task: TaskName): string {

@@ -1,6 +1,7 @@
 /** The models package: foundation model, split execution, aggregation, costs, data. */
 export { initBackend, availableBackends, resolveBackend, BackendError, BACKEND_NAMES, type BackendName, type BackendChoice } from './backend';
-export { tfjsCompute, backwardMany, type ServerCompute } from './compute';
+export { backward, type ServerCompute, type ForwardItem, type GradientItem, type BackwardItem, type ForwardOptions, type EncoderCache } from './compute';
+export { tfjsCompute } from './tfjsCompute';
 export { OrtCompute } from './onnx/ortCompute';
 export {
   DEFAULT_MODEL_CONFIG,
@@ -32,52 +33,27 @@ export {
   type Foundation,
 } from './foundation';
 export { ADAM, adamUpdate, initOptimizerState, type OptimizerState, type Weights } from './optimizer';
+export { ShapeError, tidyData, type Cut } from './tensors';
 export {
-  ShapeError,
   initLora,
   initHead,
   embed,
-  encoderForward,
   headStep,
   headGradients,
-  encoderBackward,
-  encoderGradients,
   unsplitGradients,
   unsplitStep,
   splitStep,
   evaluate,
   selectBatch,
-  tidyData,
-  type Cut,
   type LoraWeights,
   type HeadWeights,
   type TrainState,
 } from './split';
-export {
-  encoderForwardCached,
-  encoderGradientsCached,
-  encoderBackwardCached,
-  encoderForwardCachedMany,
-  encoderGradientsCachedMany,
-  encoderBackwardCachedMany,
-  type EncoderCache,
-  type CachedForwardItem,
-  type CachedGradientItem,
-  type CachedBackwardItem,
-} from './cached';
 export { KeptTensors } from './keptCache';
-export {
-  batchedEncoderForward,
-  batchedEncoderGradients,
-  batchedEncoderBackward,
-  type BatchedForwardItem,
-  type BatchedGradientItem,
-  type BatchedBackwardItem,
-} from './batched';
 export { enableModelTiming, modelTiming, resetModelTiming, timeModel } from './timing';
 export { AggregationError, aggregateLora, aggregateHeads, weightedMean, type LoraAggregation } from './aggregate';
 export { COST_PROFILES, costs, moduleFlops, headParamCount, type CostProfileName, type CostProfileSpec, type Costs, type ModuleFlops } from './costs';
-export { finetuneCentralised, type FinetuneOptions } from './finetune';
+export { finetuneCentralised, type FinetuneOptions } from './pretrain/finetune';
 export type { Dataset } from './data/dataset';
 export { selectRows } from './data/dataset';
 export { loadDigits, allDigits, pretrainImages, DigitsError, PRETRAIN_POOL, DIGIT_PIXELS } from './data/digits';

@@ -99,15 +99,28 @@ export function bmm(a: T3, b: T3): T3 {
   return f(a, b) as T3;
 }
 
-/** LayerNorm over the last axis (Ba et al. 2016), eps 1e-5. */
-export function layerNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor): tf.Tensor {
+/** LayerNorm over the last axis (Ba et al. 2016), eps 1e-5, with the parts its gradient needs: x − mean, variance + ε and its rsqrt. */
+export function layerNormParts(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor): { y: tf.Tensor; centered: tf.Tensor; varEps: tf.Tensor; rstd: tf.Tensor } {
   const mean = tf.mean(x, -1, true);
-  const c = tf.sub(x, mean);
-  const variance = tf.mean(tf.mul(c, c), -1, true);
-  return tf.add(tf.mul(tf.mul(c, tf.rsqrt(tf.add(variance, 1e-5))), gamma), beta);
+  const centered = tf.sub(x, mean);
+  const variance = tf.mean(tf.mul(centered, centered), -1, true);
+  const varEps = tf.add(variance, 1e-5);
+  const rstd = tf.rsqrt(varEps);
+  return { y: tf.add(tf.mul(tf.mul(centered, rstd), gamma), beta), centered, varEps, rstd };
 }
 
-/** GELU, sigmoid approximation x·σ(1.702x) (Hendrycks & Gimpel 2016): tanh is slow on wasm. */
+/** LayerNorm over the last axis (Ba et al. 2016), eps 1e-5. */
+export function layerNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor): tf.Tensor {
+  return layerNormParts(x, gamma, beta).y;
+}
+
+/** GELU, sigmoid approximation x·σ(1.702x) (Hendrycks & Gimpel 2016; tanh is slow on wasm), with σ(1.702x), which its gradient needs. */
+export function geluParts(x: tf.Tensor): { y: tf.Tensor; sigmoid: tf.Tensor } {
+  const sigmoid = tf.sigmoid(tf.mul(x, 1.702));
+  return { y: tf.mul(x, sigmoid), sigmoid };
+}
+
+/** GELU, sigmoid approximation x·σ(1.702x). */
 export function gelu(x: tf.Tensor): tf.Tensor {
-  return tf.mul(x, tf.sigmoid(tf.mul(x, 1.702)));
+  return geluParts(x).y;
 }

@@ -1,39 +1,31 @@
 /**
  * Split execution (MODEL.md §2, step 4) as pure functions on typed arrays. Every value that
  * crosses a cut is a `Cut` (a Float32Array and a shape) that can be sent as a message:
- *   device  embed()          → activations X [b, L, d]   (uplink)
- *   server  encoderForward() → features H    [b, L, d]   (downlink)
- *   device  headStep()       → ∂loss/∂H      [b, L, d]   (uplink), head updated
- *   server  encoderBackward()→ LoRA copy updated
- * The server keeps no tensors between calls: encoderBackward recomputes the encoder's forward
- * pass from the activations it was sent (the price of statelessness, about one forward pass).
- * Each call runs inside tf.tidy and leaves no tensor behind. Optimiser: Adam on typed arrays
- * (optimizer.ts), one state for the head on the device and one per LoRA copy on the server.
+ *   device  embed()             → activations X [b, L, d]   (uplink)
+ *   server  compute.forward()   → features H    [b, L, d]   (downlink)
+ *   device  headStep()          → ∂loss/∂H      [b, L, d]   (uplink), head updated
+ *   server  backward(compute)   → LoRA copy updated
+ * The server's side is compute.ts's API; this file holds the device's side, the same model run
+ * unsplit (the reference and the centralised baseline) and the evaluator's scoring. Each call runs
+ * inside tf.tidy and leaves no tensor behind. Optimiser: Adam on typed arrays (optimizer.ts), one
+ * state for the head on the device and one per LoRA copy on the server.
  */
 import * as tf from '@tensorflow/tfjs';
 import { headShapes, loraShapes, sizeOf } from './config';
+import { backward, type EncoderCache, type ForwardOptions, type ServerCompute } from './compute';
 import type { Foundation } from './foundation';
 import { adamUpdate, type OptimizerState } from './optimizer';
-import { timeModel } from './timing';
+import { checkCut, ownedValues, ShapeError, tensors, tidyData, toCut, type Cut } from './tensors';
 import { crossEntropy, embedSamples, encoderApply, headApply, type EncoderMode } from './transformer';
 import type { Dataset } from './data/dataset';
 import type { RandomStream } from '../runtime/random';
 
-/** A value crossing a cut: row-major data and its shape. */
-export interface Cut {
-  data: Float32Array;
-  shape: number[];
-}
+export { ShapeError, type Cut } from './tensors';
 
 /** LoRA adapters: `block<i>/<target>/A` [d, r] and `.../B` [r, d] (config.ts, loraShapes). */
 export type LoraWeights = Record<string, Float32Array>;
 /** Task module: `head/ln/gamma`, `head/ln/beta`, `head/dense/kernel` [d, C], `head/dense/bias` [C]. */
 export type HeadWeights = Record<string, Float32Array>;
-
-/** Thrown when a message or weight set does not fit the model. */
-export class ShapeError extends Error {
-  override readonly name = 'ShapeError';
-}
 
 /** LoRA initialisation (Hu et al. 2021): B = 0, A uniform in ±1/√dIn from `random` (so ΔW = 0 at the start). */
 export function initLora(foundation: Foundation, random: RandomStream): LoraWeights {
@@ -64,53 +56,6 @@ export function initHead(foundation: Foundation, random: RandomStream): HeadWeig
   return out;
 }
 
-/** Checks that `cut` is [b, tokens, dModel] and returns b (ShapeError otherwise). */
-export function checkCut(f: Foundation, cut: Cut, what: string): number {
-  const c = f.config;
-  const [b, l, d] = cut.shape;
-  if (cut.shape.length !== 3 || l !== c.tokens || d !== c.dModel || !b || cut.data.length !== b * l * d)
-    throw new ShapeError(`${what}: expected shape [b, ${c.tokens}, ${c.dModel}] with b·${c.tokens}·${c.dModel} values, got [${cut.shape.join(', ')}] with ${cut.data.length}`);
-  return b;
-}
-
-/** Tensors of `map`'s arrays with `shapes` (ShapeError if one is missing or mis-sized); callers own tf.tidy. */
-export function tensors(map: Readonly<Record<string, Float32Array>>, shapes: Record<string, number[]>, what: string): Record<string, tf.Tensor> {
-  const out: Record<string, tf.Tensor> = {};
-  for (const [name, shape] of Object.entries(shapes)) {
-    const v = map[name];
-    if (!v || v.length !== sizeOf(shape)) throw new ShapeError(`${what}: '${name}' missing or not of shape [${shape.join(', ')}]`);
-    out[name] = tf.tensor(v, shape, 'float32');
-  }
-  return out;
-}
-
-/**
- * Runs `fn` inside tf.tidy and returns its plain-data result. (tf.tidy scans what it returns for
- * tensors, walking every index of a typed array: returning Cuts from tidy directly cost tens of ms.)
- */
-export function tidyData<T>(fn: () => T): T {
-  let result: T | undefined;
-  timeModel(() =>
-    tf.tidy(() => {
-      result = fn();
-    }),
-  );
-  return result as T;
-}
-
-/**
- * A tensor's values in an array the caller owns. wasm's dataSync already returns a fresh copy of
- * its heap; other backends (cpu) may hand out the tensor's own storage, which is copied. (The
- * copy it saves on wasm is a cut message, 0.14 MB, per device and pass, or a plain-data cache.)
- */
-export function ownedValues(t: tf.Tensor): Float32Array {
-  const v = t.dataSync() as Float32Array;
-  return tf.getBackend() === 'wasm' ? v : new Float32Array(v);
-}
-
-/** A tensor as a Cut the caller owns. */
-export const toCut = (t: tf.Tensor): Cut => ({ data: ownedValues(t), shape: t.shape.slice() });
-
 /** Checks that `features` holds `batchSize` samples of the model's input (token ids in range for a token task). */
 export function checkSamples(f: Foundation, features: Float32Array, batchSize: number): void {
   const c = f.config;
@@ -132,16 +77,6 @@ function embedTensor(f: Foundation, features: Float32Array, batchSize: number): 
 /** Device: the frozen embedding module on `batchSize` samples (rows of `features`) → activations [b, L, d]. */
 export function embed(foundation: Foundation, features: Float32Array, batchSize: number): Cut {
   return tidyData(() => toCut(embedTensor(foundation, features, batchSize)));
-}
-
-/** Server: the encoder with one device's LoRA copy → features [b, L, d]. */
-export function encoderForward(foundation: Foundation, lora: LoraWeights, activations: Cut): Cut {
-  const b = checkCut(foundation, activations, 'encoderForward activations');
-  return tidyData(() => {
-    const x = tf.tensor3d(activations.data, activations.shape as [number, number, number]);
-    const l = tensors(lora, loraShapes(foundation.config), 'lora');
-    return toCut(encoderApply(foundation.config, { weights: foundation.weights, transposed: foundation.transposed, lora: l, mode: 'fast' }, x, b));
-  });
 }
 
 /** Device: loss, head gradients and ∂loss/∂features (mean cross-entropy over the batch). */
@@ -170,35 +105,6 @@ export function headStep(foundation: Foundation, head: HeadWeights, headOpt: Opt
   const g = headGradients(foundation, head, features, labels);
   const u = adamUpdate(head, g.grads, headOpt, lr);
   return { head: u.weights, headOpt: u.state, featureGrad: g.featureGrad, loss: g.loss };
-}
-
-/** Server: gradients of the device's loss with respect to its LoRA copy (vector-Jacobian product with `featureGrad`). */
-export function encoderGradients(foundation: Foundation, lora: LoraWeights, activations: Cut, featureGrad: Cut, mode: EncoderMode = 'fast'): LoraWeights {
-  const b = checkCut(foundation, activations, 'encoderBackward activations');
-  checkCut(foundation, featureGrad, 'encoderBackward featureGrad');
-  if (featureGrad.shape[0] !== b) throw new ShapeError(`encoderBackward: ${b} activation rows but ${featureGrad.shape[0]} gradient rows`);
-  const c = foundation.config;
-  return tidyData(() => {
-    const x = tf.tensor3d(activations.data, activations.shape as [number, number, number]);
-    const dy = tf.tensor3d(featureGrad.data, featureGrad.shape as [number, number, number]);
-    const l = tensors(lora, loraShapes(c), 'lora');
-    const names = Object.keys(l);
-    const grads = tf.grads((...args: tf.Tensor[]) => {
-      const lp: Record<string, tf.Tensor> = {};
-      names.forEach((n, i) => (lp[n] = args[i] as tf.Tensor));
-      return encoderApply(c, { weights: foundation.weights, transposed: foundation.transposed, lora: lp, mode }, x, b);
-    })(names.map((n) => l[n] as tf.Tensor), dy);
-    const out: LoraWeights = {};
-    names.forEach((n, i) => (out[n] = ownedValues(grads[i] as tf.Tensor)));
-    return out;
-  });
-}
-
-/** Server: back-propagates the device's cut gradient into its LoRA copy and applies one Adam step. */
-export function encoderBackward(foundation: Foundation, lora: LoraWeights, loraOpt: OptimizerState, activations: Cut, featureGrad: Cut, lr: number): { lora: LoraWeights; loraOpt: OptimizerState } {
-  const g = encoderGradients(foundation, lora, activations, featureGrad);
-  const u = adamUpdate(lora, g, loraOpt, lr);
-  return { lora: u.weights, loraOpt: u.state };
 }
 
 /**
@@ -247,13 +153,19 @@ export function unsplitStep(foundation: Foundation, s: TrainState, features: Flo
   return { lora: l.weights, loraOpt: l.state, head: h.weights, headOpt: h.state, loss: g.loss };
 }
 
-/** One split step, device → server → device → server, in one process (tests, benchmark). */
-export function splitStep(foundation: Foundation, s: TrainState, features: Float32Array, labels: Int32Array, lr: number): TrainState & { loss: number } {
+/**
+ * One split step, device → server → device → server, in one process (tests, benchmark): the
+ * server's part on `compute` (compute.ts); without `options.keys` a stateless server (its
+ * backward pass runs the forward pass again).
+ */
+export function splitStep(foundation: Foundation, compute: ServerCompute, s: TrainState, features: Float32Array, labels: Int32Array, lr: number, options?: ForwardOptions): TrainState & { loss: number } {
   const activations = embed(foundation, features, labels.length);
-  const feats = encoderForward(foundation, s.lora, activations);
+  const [server] = compute.forward([{ lora: s.lora, activations }], options);
+  const { features: feats, cache } = server as { features: Cut; cache: EncoderCache };
   const h = headStep(foundation, s.head, s.headOpt, feats, labels, lr);
-  const l = encoderBackward(foundation, s.lora, s.loraOpt, activations, h.featureGrad, lr);
-  return { lora: l.lora, loraOpt: l.loraOpt, head: h.head, headOpt: h.headOpt, loss: h.loss };
+  const [l] = backward(compute, [{ lora: s.lora, loraOpt: s.loraOpt, cache, featureGrad: h.featureGrad, lr }]);
+  const { lora, loraOpt } = l as { lora: LoraWeights; loraOpt: OptimizerState };
+  return { lora, loraOpt, head: h.head, headOpt: h.headOpt, loss: h.loss };
 }
 
 /** Accuracy and mean cross-entropy of the model on (up to `maxSamples` first rows of) `data`, in batches of 250. */

@@ -13,7 +13,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { LORA_TARGETS, type ResolvedModelConfig } from './config';
-import { bmm, frozenDense, gelu, layerNorm, loraDense, tokenLookup, trainableDense } from './ops';
+import { bmm, frozenDense, geluParts, layerNorm, layerNormParts, loraDense, tokenLookup, trainableDense } from './ops';
 
 type T2 = tf.Tensor2D;
 type T3 = tf.Tensor3D;
@@ -27,7 +27,28 @@ export interface EncoderParams {
   readonly transposed?: Readonly<Record<string, tf.Tensor>>;
   /** LoRA adapters by name (`block0/query/A`, ...); absent or partial means no adapter there. */
   readonly lora?: Readonly<Record<string, tf.Tensor>>;
+  /**
+   * Instead of `lora`, several devices' activations stacked by rows ('fast' mode): device k's
+   * adapters act on its `rows[k]` rows only, the frozen weights on all rows at once (multi-adapter
+   * batching). With more than one device, no gradient is taken through the stacked products.
+   */
+  readonly devices?: StackedDevices;
   readonly mode: EncoderMode;
+}
+
+/** Devices stacked by rows: each one's LoRA adapters and its number of rows (b_k·L). */
+export interface StackedDevices {
+  readonly loras: ReadonlyArray<Readonly<Record<string, tf.Tensor>>>;
+  readonly rows: readonly number[];
+}
+
+/**
+ * Where encoderApply leaves the intermediates a hand-written backward pass needs (names
+ * `block<i>/<what>`, the set chosen by its caller: encoderBackward.ts, cacheNames).
+ */
+export interface EncoderRecord {
+  readonly names: ReadonlySet<string>;
+  readonly into: Record<string, tf.Tensor>;
 }
 
 function get(map: Readonly<Record<string, tf.Tensor>> | undefined, name: string): tf.Tensor {
@@ -93,8 +114,11 @@ export function embedSamples(c: ResolvedModelConfig, w: Readonly<Record<string, 
 function project(c: ResolvedModelConfig, p: EncoderParams, name: string, x: T2): T2 {
   const w = get(p.weights, `${name}/kernel`) as T2;
   const b = get(p.weights, `${name}/bias`) as tf.Tensor1D;
-  const a = p.lora?.[`${name}/A`] as T2 | undefined;
-  const bb = p.lora?.[`${name}/B`] as T2 | undefined;
+  const devices = p.devices;
+  if (devices && devices.loras.length > 1) return projectStacked(c, p, devices, name, x);
+  const lora = devices ? devices.loras[0] : p.lora;
+  const a = lora?.[`${name}/A`] as T2 | undefined;
+  const bb = lora?.[`${name}/B`] as T2 | undefined;
   const scale = c.loraAlpha / c.loraRank;
   if (p.mode === 'trainable') {
     const y = trainableDense(x, w, b);
@@ -106,6 +130,27 @@ function project(c: ResolvedModelConfig, p: EncoderParams, name: string, x: T2):
   }
   const wT = get(p.transposed, `${name}/kernel`) as T2;
   return a && bb ? loraDense(x, w, wT, b, a, bb, scale) : frozenDense(x, w, wT, b);
+}
+
+/**
+ * The projection `name` for stacked devices: x·W + b on all rows, plus s·(x_k·A_k)·B_k on device
+ * k's rows when `name` carries an adapter (loraDense's ops, device by device on its row slice; 2-D
+ * products, as wasm's batched 3-D matMul is several times slower).
+ */
+function projectStacked(c: ResolvedModelConfig, p: EncoderParams, devices: StackedDevices, name: string, x: T2): T2 {
+  const kernel = get(p.weights, `${name}/kernel`) as T2;
+  const bias = get(p.weights, `${name}/bias`) as tf.Tensor1D;
+  if (!devices.loras[0]?.[`${name}/A`]) return frozenDense(x, kernel, get(p.transposed, `${name}/kernel`) as T2, bias);
+  const scale = c.loraAlpha / c.loraRank;
+  const xs = tf.split(x, devices.rows as number[], 0) as T2[];
+  const delta = tf.concat(
+    xs.map((xk, k) => {
+      const lora = devices.loras[k];
+      return tf.matMul(tf.matMul(xk, get(lora, `${name}/A`) as T2), tf.mul(get(lora, `${name}/B`), scale) as T2);
+    }),
+    0,
+  );
+  return tf.add(tf.fused.matMul({ a: x, b: kernel, bias }), delta) as T2;
 }
 
 /** [b·L, d] → [b·h, L, dh]. */
@@ -122,29 +167,47 @@ export function mergeHeads(c: ResolvedModelConfig, x: T3, batchSize: number): T2
   return tf.reshape(tf.transpose(r, [0, 2, 1, 3]), [batchSize * c.tokens, c.dModel]) as T2;
 }
 
-/** Encoder module: activations [b, L, d] → features [b, L, d] (the residual stream after L blocks). */
-export function encoderApply(c: ResolvedModelConfig, p: EncoderParams, activations: T3, batchSize: number): T3 {
+/**
+ * Encoder module: activations [b, L, d] → features [b, L, d] (the residual stream after L blocks),
+ * the one forward pass of every caller (the server's passes, the evaluator, the unsplit reference,
+ * pre-training). With `record`, the intermediates it names are left in `record.into`.
+ */
+export function encoderApply(c: ResolvedModelConfig, p: EncoderParams, activations: T3, batchSize: number, record?: EncoderRecord): T3 {
+  const keep = (name: string, t: tf.Tensor): void => {
+    if (record?.names.has(name)) record.into[name] = t;
+  };
   const n = batchSize * c.tokens;
   let x = tf.reshape(activations, [n, c.dModel]) as T2;
   const invSqrt = 1 / Math.sqrt(c.dModel / c.heads);
   for (let i = 0; i < c.blocks; i++) {
     const pre = `block${i}`;
-    const h1 = layerNorm(x, get(p.weights, `${pre}/ln1/gamma`), get(p.weights, `${pre}/ln1/beta`)) as T2;
+    const ln1 = layerNormParts(x, get(p.weights, `${pre}/ln1/gamma`), get(p.weights, `${pre}/ln1/beta`));
+    const h1 = ln1.y as T2;
     const q = splitHeads(c, project(c, p, `${pre}/query`, h1), batchSize);
     const k = splitHeads(c, project(c, p, `${pre}/key`, h1), batchSize);
     const v = splitHeads(c, project(c, p, `${pre}/value`, h1), batchSize);
+    let probs: T3;
     let ctx: T3;
     if (p.mode === 'reference') {
-      const probs = tf.softmax(tf.mul(tf.matMul(q, k, false, true), invSqrt)) as T3;
+      probs = tf.softmax(tf.mul(tf.matMul(q, k, false, true), invSqrt)) as T3;
       ctx = tf.matMul(probs, v) as T3;
     } else {
-      const probs = tf.softmax(tf.mul(bmm(q, tf.transpose(k, [0, 2, 1]) as T3), invSqrt)) as T3;
+      probs = tf.softmax(tf.mul(bmm(q, tf.transpose(k, [0, 2, 1]) as T3), invSqrt)) as T3;
       ctx = bmm(probs, v);
     }
-    x = tf.add(x, project(c, p, `${pre}/output`, mergeHeads(c, ctx, batchSize))) as T2;
-    const h2 = layerNorm(x, get(p.weights, `${pre}/ln2/gamma`), get(p.weights, `${pre}/ln2/beta`)) as T2;
-    const f = gelu(project(c, p, `${pre}/ffn1`, h2)) as T2;
-    x = tf.add(x, project(c, p, `${pre}/ffn2`, f)) as T2;
+    const merged = mergeHeads(c, ctx, batchSize);
+    x = tf.add(x, project(c, p, `${pre}/output`, merged)) as T2;
+    const ln2 = layerNormParts(x, get(p.weights, `${pre}/ln2/gamma`), get(p.weights, `${pre}/ln2/beta`));
+    const f1 = project(c, p, `${pre}/ffn1`, ln2.y as T2);
+    const g = geluParts(f1);
+    x = tf.add(x, project(c, p, `${pre}/ffn2`, g.y as T2)) as T2;
+    if (record) {
+      for (const [what, t] of Object.entries({ centered: ln1.centered, varEps: ln1.varEps, rstd: ln1.rstd })) keep(`${pre}/ln1/${what}`, t);
+      for (const [what, t] of Object.entries({ h1, q, k, v, probs, merged })) keep(`${pre}/${what}`, t);
+      for (const [what, t] of Object.entries({ centered: ln2.centered, varEps: ln2.varEps, rstd: ln2.rstd })) keep(`${pre}/ln2/${what}`, t);
+      keep(`${pre}/ffn1`, f1);
+      keep(`${pre}/sigmoid`, g.sigmoid);
+    }
   }
   return tf.reshape(x, [batchSize, c.tokens, c.dModel]) as T3;
 }

@@ -1,20 +1,18 @@
-/** The cached encoder pair (models/cached.ts): bit-identical to encoderForward / encoderBackward, plain-data cache, leak-free. */
+/** The server's backward pass from kept intermediates (models/encoderBackward.ts through models/compute.ts): bit-identical to tfjs's tape, the cache plain data, leak-free. */
 import * as tf from '@tensorflow/tfjs';
 import {
   DEFAULT_MODEL_CONFIG,
   ShapeError,
+  backward,
   createRandomFoundation,
   embed,
-  encoderBackward,
-  encoderBackwardCached,
-  encoderForward,
-  encoderForwardCached,
   headStep,
   initBackend,
   initHead,
   initLora,
   initOptimizerState,
   loadDigits,
+  tfjsCompute,
   type EncoderCache,
   type Foundation,
   type HeadWeights,
@@ -23,6 +21,7 @@ import {
   type OptimizerState,
 } from '../models';
 import { RandomStream } from '../runtime/random';
+import { tapeBackward, tapeForward } from './gradientCheck';
 
 let digits: ReturnType<typeof loadDigits>;
 const b = 16;
@@ -68,7 +67,11 @@ describe.each(CONFIGS)('cached encoder pair, %s', (_, config) => {
   });
   afterAll(() => f.dispose());
 
-  it('gives bit-identical features, LoRA and Adam state to encoderForward/encoderBackward over 5 steps', () => {
+  it.each([
+    ['kept under a key', true],
+    ['not kept (the backward pass runs the forward pass again)', false],
+  ])('gives bit-identical features, LoRA and Adam state to the tape over 5 steps, intermediates %s', (_w, keep) => {
+    const compute = tfjsCompute(f);
     const head0 = initHead(f, RandomStream.fromSeed(2, 'head'));
     let lora = trainedLora(f, 1);
     let loraOpt: OptimizerState = initOptimizerState(lora);
@@ -79,13 +82,14 @@ describe.each(CONFIGS)('cached encoder pair, %s', (_, config) => {
     for (let i = 0; i < 5; i++) {
       const { x, y } = batch(i);
       const activations = embed(f, x, b);
-      const features = encoderForward(f, lora, activations);
-      const cached = encoderForwardCached(f, cLora, activations);
+      const features = tapeForward(f, lora, activations);
+      const cached = compute.forward([{ lora: cLora, activations }], keep ? { keys: [`k${i}`] } : undefined)[0]!;
       expect(cached.features.shape).toEqual(features.shape);
       expect(bytes(cached.features.data).equals(bytes(features.data))).toBe(true);
+      expect(cached.cache.key).toBe(keep ? `k${i}` : undefined);
       const h = headStep(f, head, headOpt, features, y, 1e-2);
-      const old = encoderBackward(f, lora, loraOpt, activations, h.featureGrad, 1e-2);
-      const neu = encoderBackwardCached(f, cLora, cOpt, cached.cache, h.featureGrad, 1e-2);
+      const old = tapeBackward(f, lora, loraOpt, activations, h.featureGrad, 1e-2);
+      const neu = backward(compute, [{ lora: cLora, loraOpt: cOpt, cache: cached.cache, featureGrad: h.featureGrad, lr: 1e-2 }])[0]!;
       expectBitIdentical(neu.lora, old.lora);
       expectBitIdentical(neu.loraOpt.m, old.loraOpt.m);
       expectBitIdentical(neu.loraOpt.v, old.loraOpt.v);
@@ -95,37 +99,37 @@ describe.each(CONFIGS)('cached encoder pair, %s', (_, config) => {
       ({ head, headOpt } = h);
     }
     expect(loraOpt.step).toBe(5);
+    expect(compute.release('')).toBe(0); // every kept entry was taken by its backward pass
   });
 
-  it('keeps a plain-data cache: a structured clone gives the same update, and the inputs are not mutated', () => {
+  it('keeps a plain-data cache: a structured clone handed to another compute (which holds no such key) gives the same update, and the inputs are not mutated', () => {
+    const here = tfjsCompute(f);
+    const elsewhere = tfjsCompute(f);
     const lora = trainedLora(f, 3);
     const loraCopy = Object.fromEntries(Object.entries(lora).map(([k, v]) => [k, v.slice()]));
     const { x, y } = batch(0);
     const activations = embed(f, x, b);
-    const { features, cache } = encoderForwardCached(f, lora, activations);
-    for (const v of Object.values(cache.values!)) {
-      expect(v.data).toBeInstanceOf(Float32Array);
-      expect(v.data.length).toBe(v.shape.reduce((p, q) => p * q, 1));
-    }
+    const { features, cache } = here.forward([{ lora, activations }], { keys: ['s/0/d'] })[0]!;
     const cacheCopy: EncoderCache = structuredClone(cache);
     const h = headStep(f, initHead(f, RandomStream.fromSeed(3, 'head')), initOptimizerState(initHead(f, RandomStream.fromSeed(3, 'head'))), features, y, 1e-2);
-    const one = encoderBackwardCached(f, lora, initOptimizerState(lora), cache, h.featureGrad, 1e-2);
-    const two = encoderBackwardCached(f, lora, initOptimizerState(lora), cacheCopy, h.featureGrad, 1e-2);
+    const one = backward(here, [{ lora, loraOpt: initOptimizerState(lora), cache, featureGrad: h.featureGrad, lr: 1e-2 }])[0]!;
+    const two = backward(elsewhere, [{ lora, loraOpt: initOptimizerState(lora), cache: cacheCopy, featureGrad: h.featureGrad, lr: 1e-2 }])[0]!;
     expectBitIdentical(two.lora, one.lora);
     expect(lora).toEqual(loraCopy);
-    for (const [k, v] of Object.entries(cache.values!)) expect(bytes(v.data).equals(bytes((cacheCopy.values![k] as typeof v).data))).toBe(true);
+    expect(bytes(cacheCopy.activations.data).equals(bytes(activations.data))).toBe(true);
   });
 
   it('leaks no tensors: the count does not grow over 20 steps', () => {
+    const compute = tfjsCompute(f);
     let lora = trainedLora(f, 4);
     let loraOpt = initOptimizerState(lora);
     const head = initHead(f, RandomStream.fromSeed(4, 'head'));
     const headOpt = initOptimizerState(head);
     const step = (i: number): void => {
       const { x, y } = batch(i);
-      const { features, cache } = encoderForwardCached(f, lora, embed(f, x, b));
+      const { features, cache } = compute.forward([{ lora, activations: embed(f, x, b) }], { keys: ['k'] })[0]!;
       const h = headStep(f, head, headOpt, features, y, 1e-3);
-      ({ lora, loraOpt } = encoderBackwardCached(f, lora, loraOpt, cache, h.featureGrad, 1e-3));
+      ({ lora, loraOpt } = backward(compute, [{ lora, loraOpt, cache, featureGrad: h.featureGrad, lr: 1e-3 }])[0]!);
     };
     const before = tf.memory().numTensors;
     step(0);
@@ -136,17 +140,17 @@ describe.each(CONFIGS)('cached encoder pair, %s', (_, config) => {
   });
 });
 
-describe('encoderBackwardCached', () => {
+describe('the backward pass', () => {
   it('rejects a gradient that does not fit the cache with a ShapeError', () => {
     const f = createRandomFoundation(DEFAULT_MODEL_CONFIG, RandomStream.fromSeed(8, 'foundation'));
     try {
+      const compute = tfjsCompute(f);
       const lora = initLora(f, RandomStream.fromSeed(6, 'lora'));
-      const { cache } = encoderForwardCached(f, lora, embed(f, batch(0).x, b));
+      const { cache } = compute.forward([{ lora, activations: embed(f, batch(0).x, b) }], { keys: ['k'] })[0]!;
       const grad8 = { data: new Float32Array(8 * 17 * 128), shape: [8, 17, 128] };
-      expect(() => encoderBackwardCached(f, lora, initOptimizerState(lora), cache, grad8, 1e-3)).toThrow(ShapeError);
-      const broken: EncoderCache = { batchSize: b, values: { ...cache.values, 'block1/ffn1': { data: new Float32Array(3), shape: [3] } } };
-      const grad = { data: new Float32Array(b * 17 * 128), shape: [b, 17, 128] };
-      expect(() => encoderBackwardCached(f, lora, initOptimizerState(lora), broken, grad, 1e-3)).toThrow(/cache entry 'block1\/ffn1'/);
+      expect(() => compute.gradients([{ lora, cache, featureGrad: grad8 }])).toThrow(ShapeError);
+      expect(() => compute.gradients([{ lora, cache, featureGrad: grad8 }])).toThrow(/a cache of 16 rows but 8 gradient rows/);
+      compute.release('');
     } finally {
       f.dispose();
     }

@@ -1,7 +1,7 @@
 /**
  * Centralised LoRA fine-tuning from the committed checkpoint beats the same procedure on a
  * randomly initialised encoder. A short budget and a weaker bar than the README's full figures
- * (`npx tsx models/finetune.ts`: 1,500 steps of 32, 8,000 train / 1,000 test digits).
+ * (`npx tsx models/pretrain/finetune.ts`: 1,500 steps of 32, 8,000 train / 1,000 test digits).
  */
 import { DEFAULT_MODEL_CONFIG, createRandomFoundation, finetuneCentralised, initBackend, loadDigits, loadFoundation } from '../models';
 import { RandomStream } from '../runtime/random';

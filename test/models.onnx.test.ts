@@ -8,8 +8,6 @@ import {
   DEFAULT_MODEL_CONFIG,
   createRandomFoundation,
   embed,
-  encoderForward,
-  encoderGradients,
   evaluate,
   headGradients,
   initBackend,
@@ -25,7 +23,7 @@ import {
 import type { Dataset } from '../models/data/dataset';
 import { OrtCompute } from '../models/onnx/ortCompute';
 import { RandomStream } from '../runtime/random';
-import { loraWithNonzeroB, maxRelativeError, relativeError } from './gradientCheck';
+import { loraWithNonzeroB, maxRelativeError, relativeError, tapeForward, tapeGradients } from './gradientCheck';
 
 beforeAll(async () => {
   expect(await initBackend('wasm')).toBe('wasm');
@@ -76,15 +74,15 @@ describe.each(CASES)('ONNX Runtime against TensorFlow.js: $what', ({ config, bat
     // Prepare
     const devices = batches.map((_, k) => device(k));
     // Execute: one batched forward pass, the device side on tfjs, one batched backward pass
-    const forward = ort.forwardMany(devices.map((d) => ({ lora: d.lora, activations: d.activations })), devices.map((_, k) => `t/${k}`));
+    const forward = ort.forward(devices.map((d) => ({ lora: d.lora, activations: d.activations })), { keys: devices.map((_, k) => `t/${k}`) });
     const heads = devices.map((d, k) => headGradients(f, d.head, (forward[k] as { features: Cut }).features, d.y));
-    const grads = ort.gradientsMany(devices.map((d, k) => ({ lora: d.lora, cache: forward[k]!.cache, featureGrad: heads[k]!.featureGrad })));
+    const grads = ort.gradients(devices.map((d, k) => ({ lora: d.lora, cache: forward[k]!.cache, featureGrad: heads[k]!.featureGrad })));
     // Assert, device by device
     devices.forEach((d, k) => {
       const features = forward[k]!.features;
       expect(features.shape).toEqual([batches[k], f.config.tokens, f.config.dModel]);
-      expect(relativeError(features.data, encoderForward(f, d.lora, d.activations).data)).toBeLessThan(1e-5);
-      const tfjsGrads = encoderGradients(f, d.lora, d.activations, heads[k]!.featureGrad, 'reference');
+      expect(relativeError(features.data, tapeForward(f, d.lora, d.activations).data)).toBeLessThan(1e-5);
+      const tfjsGrads = tapeGradients(f, d.lora, d.activations, heads[k]!.featureGrad, 'reference');
       expect(maxRelativeError(grads[k] as LoraWeights, tfjsGrads)).toBeLessThan(1e-5);
       expect(maxRelativeError(grads[k] as LoraWeights, unsplitGradients(f, d.lora, d.head, d.x, d.y, 'reference').lora)).toBeLessThan(1e-5);
     });
@@ -93,14 +91,19 @@ describe.each(CASES)('ONNX Runtime against TensorFlow.js: $what', ({ config, bat
 
   it('gives a device in a batch what it gets alone, and rebuilds what this thread does not hold', () => {
     const devices = batches.map((_, k) => device(k));
-    const together = ort.forwardMany(devices.map((d) => ({ lora: d.lora, activations: d.activations })), devices.map((_, k) => `g/${k}`));
-    const alone = ort.forwardMany([{ lora: devices[0]!.lora, activations: devices[0]!.activations }], ['a/0']);
+    const together = ort.forward(devices.map((d) => ({ lora: d.lora, activations: d.activations })), { keys: devices.map((_, k) => `g/${k}`) });
+    const alone = ort.forward([{ lora: devices[0]!.lora, activations: devices[0]!.activations }], { keys: ['a/0'] });
     expect(relativeError(together[0]!.features.data, alone[0]!.features.data)).toBeLessThan(1e-6);
     const featureGrad = headGradients(f, devices[0]!.head, alone[0]!.features, devices[0]!.y).featureGrad;
-    const kept = ort.gradientsMany([{ lora: devices[0]!.lora, cache: alone[0]!.cache, featureGrad }]);
+    const kept = ort.gradients([{ lora: devices[0]!.lora, cache: alone[0]!.cache, featureGrad }]);
     // The same cache under a key no thread holds: rebuilt from its activations.
-    const rebuilt = ort.gradientsMany([{ lora: devices[0]!.lora, cache: { ...alone[0]!.cache, key: 'elsewhere' }, featureGrad }]);
+    const rebuilt = ort.gradients([{ lora: devices[0]!.lora, cache: { ...alone[0]!.cache, key: 'elsewhere' }, featureGrad }]);
     expect(maxRelativeError(rebuilt[0] as LoraWeights, kept[0] as LoraWeights)).toBe(0);
+    // Nothing kept without keys: the backward pass runs the forward pass again, with the same values.
+    const stateless = ort.forward([{ lora: devices[0]!.lora, activations: devices[0]!.activations }])[0]!;
+    expect(stateless.cache.key).toBeUndefined();
+    expect(Buffer.from(stateless.features.data.buffer).equals(Buffer.from(alone[0]!.features.data.buffer))).toBe(true);
+    expect(maxRelativeError(ort.gradients([{ lora: devices[0]!.lora, cache: stateless.cache, featureGrad }])[0] as LoraWeights, kept[0] as LoraWeights)).toBe(0);
     expect(ort.release('g/')).toBe(devices.length);
   });
 

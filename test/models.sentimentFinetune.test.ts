@@ -1,7 +1,7 @@
 /**
  * Centralised LoRA fine-tuning of the text model from the committed sentiment checkpoint beats
  * chance and beats the same procedure on a randomly initialised encoder. A short budget and a
- * weaker bar than the README's full figures (`npx tsx models/finetune.ts --task sentiment`).
+ * weaker bar than the README's full figures (`npx tsx models/pretrain/finetune.ts --task sentiment`).
  */
 import { DEFAULT_MODEL_CONFIG, createRandomFoundation, finetuneCentralised, initBackend, loadFoundation, loadSentiment, type ModelConfig } from '../models';
 import { RandomStream } from '../runtime/random';

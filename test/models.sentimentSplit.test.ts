@@ -5,8 +5,6 @@ import {
   ShapeError,
   createRandomFoundation,
   embed,
-  encoderForward,
-  encoderGradients,
   evaluate,
   headGradients,
   initBackend,
@@ -15,8 +13,10 @@ import {
   initOptimizerState,
   loadSentiment,
   splitStep,
+  tfjsCompute,
   unsplitGradients,
   type Foundation,
+  type ServerCompute,
   type ModelConfig,
   type TrainState,
 } from '../models';
@@ -48,15 +48,16 @@ describe('split step on the text model', () => {
     const { x, y } = batch();
     // Execute: device → server → device → server, every hop a message of plain data
     const activations = embed(f, x, b);
-    const features = encoderForward(f, lora, activations);
+    const compute: ServerCompute = tfjsCompute(f);
+    const { features, cache } = compute.forward([{ lora, activations }], { keys: ['k'] })[0]!;
     const device = headGradients(f, head, features, y);
-    const serverGrads = encoderGradients(f, lora, activations, device.featureGrad);
+    const [serverGrads] = compute.gradients([{ lora, cache, featureGrad: device.featureGrad }]);
     const reference = unsplitGradients(f, lora, head, x, y, 'reference');
     // Assert
     expect(activations.shape).toEqual([b, 15, 128]);
     expect(device.featureGrad.shape).toEqual([b, 15, 128]);
     expect(device.loss).toBeCloseTo(reference.loss, 5);
-    expect(maxRelativeError(serverGrads, reference.lora)).toBeLessThan(1e-5);
+    expect(maxRelativeError(serverGrads!, reference.lora)).toBeLessThan(1e-5);
     expect(maxRelativeError(device.grads, reference.head)).toBeLessThan(1e-5);
   });
 
@@ -74,9 +75,9 @@ describe('split step on the text model', () => {
     const head = initHead(f, RandomStream.fromSeed(4, 'head'));
     let s: TrainState = { lora, head, loraOpt: initOptimizerState(lora), headOpt: initOptimizerState(head) };
     const { x, y } = batch();
-    s = splitStep(f, s, x, y, 1e-3);
+    s = splitStep(f, tfjsCompute(f), s, x, y, 1e-3);
     const afterOne = tf.memory().numTensors;
-    for (let i = 1; i < 20; i++) s = splitStep(f, s, x, y, 1e-3);
+    for (let i = 1; i < 20; i++) s = splitStep(f, tfjsCompute(f), s, x, y, 1e-3);
     evaluate(f, s.lora, s.head, data.test, 50);
     expect(tf.memory().numTensors).toBe(afterOne);
   });

@@ -5,9 +5,7 @@ import {
   ShapeError,
   createRandomFoundation,
   embed,
-  encoderBackward,
-  encoderForward,
-  encoderGradients,
+  backward,
   evaluate,
   headGradients,
   headStep,
@@ -17,8 +15,10 @@ import {
   initOptimizerState,
   loadDigits,
   splitStep,
+  tfjsCompute,
   unsplitGradients,
   type Foundation,
+  type ServerCompute,
   type TrainState,
 } from '../models';
 import { RandomStream } from '../runtime/random';
@@ -47,15 +47,16 @@ describe('split step', () => {
     const { x, y } = batch();
     // Execute: device → server → device → server, every hop a message of plain data
     const activations = embed(f, x, b);
-    const features = encoderForward(f, lora, activations);
+    const compute: ServerCompute = tfjsCompute(f);
+    const { features, cache } = compute.forward([{ lora, activations }], { keys: ['k'] })[0]!;
     const device = headGradients(f, head, features, y);
-    const serverGrads = encoderGradients(f, lora, activations, device.featureGrad);
+    const [serverGrads] = compute.gradients([{ lora, cache, featureGrad: device.featureGrad }]);
     const reference = unsplitGradients(f, lora, head, x, y, 'reference');
     // Assert
     expect(activations.shape).toEqual([b, 17, 128]);
     expect(features.data).toBeInstanceOf(Float32Array);
     expect(device.loss).toBeCloseTo(reference.loss, 5);
-    expect(maxRelativeError(serverGrads, reference.lora)).toBeLessThan(1e-5);
+    expect(maxRelativeError(serverGrads!, reference.lora)).toBeLessThan(1e-5);
     expect(maxRelativeError(device.grads, reference.head)).toBeLessThan(1e-5);
   });
 
@@ -80,7 +81,7 @@ describe('split step', () => {
       let loss = 0;
       for (let i = 0; i < 3; i++) {
         const { x, y } = batch(i * b);
-        const next = splitStep(f, s, x, y, 1e-3);
+        const next = splitStep(f, tfjsCompute(f), s, x, y, 1e-3);
         loss = next.loss;
         s = next;
       }
@@ -99,9 +100,9 @@ describe('split step', () => {
     let s: TrainState = { lora, head, loraOpt: initOptimizerState(lora), headOpt: initOptimizerState(head) };
     const { x, y } = batch();
     const before = tf.memory().numTensors;
-    s = splitStep(f, s, x, y, 1e-3);
+    s = splitStep(f, tfjsCompute(f), s, x, y, 1e-3);
     const afterOne = tf.memory().numTensors;
-    for (let i = 1; i < 100; i++) s = splitStep(f, s, x, y, 1e-3);
+    for (let i = 1; i < 100; i++) s = splitStep(f, tfjsCompute(f), s, x, y, 1e-3);
     evaluate(f, s.lora, s.head, digits.test, 50);
     expect(tf.memory().numTensors).toBe(afterOne);
     expect(afterOne).toBe(before);
@@ -113,10 +114,11 @@ describe('split step', () => {
     const loraCopy = Object.fromEntries(Object.entries(lora).map(([k, v]) => [k, v.slice()]));
     const headCopy = Object.fromEntries(Object.entries(head).map(([k, v]) => [k, v.slice()]));
     const { x, y } = batch();
+    const compute = tfjsCompute(f);
     const a = embed(f, x, b);
-    const h = encoderForward(f, lora, a);
-    const d = headStep(f, head, initOptimizerState(head), h, y, 1e-2);
-    const s = encoderBackward(f, lora, initOptimizerState(lora), a, d.featureGrad, 1e-2);
+    const h = compute.forward([{ lora, activations: a }])[0]!;
+    const d = headStep(f, head, initOptimizerState(head), h.features, y, 1e-2);
+    const s = backward(compute, [{ lora, loraOpt: initOptimizerState(lora), cache: h.cache, featureGrad: d.featureGrad, lr: 1e-2 }])[0]!;
     expect(lora).toEqual(loraCopy);
     expect(head).toEqual(headCopy);
     expect(s.loraOpt.step).toBe(1);
@@ -125,7 +127,8 @@ describe('split step', () => {
 
   it('rejects a cut of the wrong shape with a ShapeError', () => {
     const lora = initLora(f, RandomStream.fromSeed(6, 'lora'));
-    expect(() => encoderForward(f, lora, { data: new Float32Array(10), shape: [1, 17, 128] })).toThrow(ShapeError);
-    expect(() => encoderForward(f, lora, { data: new Float32Array(16 * 16 * 128), shape: [16, 16, 128] })).toThrow(/expected shape \[b, 17, 128\]/);
+    const compute = tfjsCompute(f);
+    expect(() => compute.forward([{ lora, activations: { data: new Float32Array(10), shape: [1, 17, 128] } }])).toThrow(ShapeError);
+    expect(() => compute.forward([{ lora, activations: { data: new Float32Array(16 * 16 * 128), shape: [16, 16, 128] } }])).toThrow(/expected shape \[b, 17, 128\]/);
   });
 });

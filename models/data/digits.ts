@@ -3,7 +3,7 @@
  * ships (1,000 or so per class, 784 floats in [0, 1] each). The package's own `set()` shuffles
  * with Math.random, so the raw per-class arrays are read directly and put in one fixed order
  * (a seeded permutation that never changes); the test split is the tail of that order and the
- * train split its head, so they never overlap. Pre-training (pretrain.ts) uses only the images
+ * train split its head, so they never overlap. Pre-training (pretrain/pretrain.ts) uses only the images
  * of the first PRETRAIN_POOL positions, without labels: a test split of up to 10,000 −
  * PRETRAIN_POOL samples is never seen by the foundation model.
  */

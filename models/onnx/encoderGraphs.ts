@@ -5,12 +5,12 @@
  *   with its own LoRA adapters ([D, d, r], [D, r, d]), → features [D, m, d] and what the backward
  *   pass needs (the `kept` names below);
  * - `backward`: the cut gradients [D, m, d] and those kept values → each device's LoRA gradients,
- *   the hand-written backward pass of models/cached.ts (LayerNorm, GELU, softmax attention and the
+ *   the hand-written backward pass of models/encoderBackward.ts (LayerNorm, GELU, softmax attention and the
  *   adapters' products) written as plain ONNX products;
  * - `score`: raw test samples → logits, through the embedding, the encoder with one adapter and
  *   the task module (whose weights are inputs: they change every round).
  * Frozen weights are initializers; the frozen products act on all D·m rows at once and each
- * adapter on its own device's rows (a batched product over D), as cached.ts's `...Many` do.
+ * adapter on its own device's rows (a batched product over D), as tfjsCompute.ts does.
  */
 import { headShapes, type LoraTarget, type ResolvedModelConfig } from '../config';
 import { GraphBuilder } from './graph';
@@ -18,7 +18,7 @@ import { GraphBuilder } from './graph';
 /** Frozen weights by checkpoint name (models/config.ts, frozenWeightShapes). */
 export type FrozenValues = Readonly<Record<string, Float32Array>>;
 
-/** What block `i` back-propagates into (cached.ts's blockPlan): its input, and its Q, K, V. */
+/** What block `i` back-propagates into (encoderBackward.ts's blockPlan): its input, and its Q, K, V. */
 function blockPlan(c: ResolvedModelConfig, i: number) {
   const needX = i > 0;
   const has = (t: LoraTarget): boolean => c.loraTargets.includes(t);

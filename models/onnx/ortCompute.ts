@@ -1,18 +1,18 @@
 /**
  * The server's and the evaluator's compute on onnxruntime-node (models/compute.ts): the graphs of
  * encoderGraphs.ts, built once per worker thread from the foundation's weights, one session per
- * graph. Multi-adapter batching as in models/cached.ts: the devices of a group with the same batch
+ * graph. Multi-adapter batching as in models/tfjsCompute.ts: the devices of a group with the same batch
  * size run as one [D, b·L, d] pass (a group of mixed sizes runs as one pass per size, in order).
  * What the backward pass needs stays in this thread under the device's key (plain arrays, views
  * of the forward pass's outputs); a key this thread does not hold is rebuilt from the activations
  * the cache carries, as models/keptCache.ts does for tensors.
  */
 import { headShapes, loraShapes, sizeOf, type ResolvedModelConfig } from '../config';
-import type { CachedForwardItem, CachedGradientItem, EncoderCache } from '../cached';
-import type { ServerCompute } from '../compute';
+import { checkForwardItems, checkGradientItems, type EncoderCache, type ForwardItem, type ForwardOptions, type GradientItem, type ServerCompute } from '../compute';
 import type { Dataset } from '../data/dataset';
 import { foundationWeights, type Foundation } from '../foundation';
-import { checkCut, checkSamples, scoreBatches, ShapeError, type Cut, type HeadWeights, type LoraWeights } from '../split';
+import { checkSamples, scoreBatches, type HeadWeights, type LoraWeights } from '../split';
+import { ShapeError, type Cut } from '../tensors';
 import { timeModel } from '../timing';
 import { adapterNames, backwardGraph, forwardGraph, keptShapes, scoreGraph } from './encoderGraphs';
 import { GraphSession, type Feed } from './session';
@@ -65,45 +65,49 @@ function adapterFeeds(c: ResolvedModelConfig, loras: readonly LoraWeights[]): Re
 export class OrtCompute implements ServerCompute {
   readonly backend = 'onnxruntime';
   private readonly c: ResolvedModelConfig;
-  private readonly forward: GraphSession;
-  private readonly backward: GraphSession;
-  private readonly score: GraphSession;
+  private readonly forwardSession: GraphSession;
+  private readonly backwardSession: GraphSession;
+  private readonly scoreSession: GraphSession;
   private readonly keptNames: string[];
   private readonly kept = new Map<string, Kept>();
 
   constructor(private readonly foundation: Foundation) {
     this.c = foundation.config;
     const w = foundationWeights(foundation);
-    this.forward = new GraphSession('forward', forwardGraph(this.c, w));
-    this.backward = new GraphSession('backward', backwardGraph(this.c, w));
-    this.score = new GraphSession('score', scoreGraph(this.c, w));
+    this.forwardSession = new GraphSession('forward', forwardGraph(this.c, w));
+    this.backwardSession = new GraphSession('backward', backwardGraph(this.c, w));
+    this.scoreSession = new GraphSession('score', scoreGraph(this.c, w));
     this.keptNames = Object.keys(keptShapes(this.c));
   }
 
-  forwardMany(items: readonly CachedForwardItem[], keys: readonly string[]): Array<{ features: Cut; cache: EncoderCache }> {
-    if (items.length === 0) throw new ShapeError('encoderForwardCached: no devices');
-    if (keys.length !== items.length) throw new ShapeError(`encoderForwardCached: ${items.length} devices but ${keys.length} keys`);
-    const samples = items.map((it, k) => checkCut(this.foundation, it.activations, items.length === 1 ? 'encoderForwardCached activations' : `encoderForwardCached: device ${k} activations`));
+  forward(items: readonly ForwardItem[], options?: ForwardOptions): Array<{ features: Cut; cache: EncoderCache }> {
+    const keys = options?.keys;
+    const samples = checkForwardItems(this.foundation, items, options);
     const out: Array<{ features: Cut; cache: EncoderCache }> = new Array(items.length);
     for (const group of bySize(samples)) {
       const b = samples[group[0] as number] as number;
-      const passes = this.runForward(group.map((k) => items[k] as CachedForwardItem), b);
+      const passes = this.runForward(group.map((k) => items[k] as ForwardItem), b);
       group.forEach((k, j) => {
         const { features, kept } = passes[j] as { features: Cut; kept: Kept };
+        const activations = (items[k] as ForwardItem).activations;
+        if (!keys) {
+          out[k] = { features, cache: { batchSize: b, activations } };
+          return;
+        }
         const key = keys[k] as string;
         this.kept.set(key, kept);
-        out[k] = { features, cache: { batchSize: b, key, activations: (items[k] as CachedForwardItem).activations } };
+        out[k] = { features, cache: { batchSize: b, key, activations } };
       });
     }
     return out;
   }
 
   /** One forward pass over devices of `b` samples each: each one's features (its own copy) and kept values (views). */
-  private runForward(items: readonly CachedForwardItem[], b: number): Array<{ features: Cut; kept: Kept }> {
+  private runForward(items: readonly ForwardItem[], b: number): Array<{ features: Cut; kept: Kept }> {
     const c = this.c;
     const m = b * c.tokens;
     const feeds = { x: { data: stack(items.map((it) => it.activations.data)), dims: [items.length, m, c.dModel] }, ...adapterFeeds(c, items.map((it) => it.lora)) };
-    const r = timeModel(() => this.forward.run(feeds, ['features', ...this.keptNames]));
+    const r = timeModel(() => this.forwardSession.run(feeds, ['features', ...this.keptNames]));
     const per = (name: string): number => (r[name] as Float32Array).length / items.length;
     return items.map((_, k) => {
       const kept: Kept = {};
@@ -113,38 +117,30 @@ export class OrtCompute implements ServerCompute {
     });
   }
 
-  gradientsMany(items: readonly CachedGradientItem[]): LoraWeights[] {
-    const what = 'encoderBackwardCached';
-    if (items.length === 0) throw new ShapeError(`${what}: no devices`);
-    const samples = items.map((it, k) => {
-      const b = checkCut(this.foundation, it.featureGrad, items.length === 1 ? `${what} featureGrad` : `${what}: device ${k} featureGrad`);
-      if (b !== it.cache.batchSize) throw new ShapeError(`${what}: ${items.length === 1 ? '' : `device ${k} `}a cache of ${it.cache.batchSize} rows but ${b} gradient rows`);
-      return b;
-    });
-    const kept = items.map((it, k) => this.keptOf(it, k, items.length));
+  gradients(items: readonly GradientItem[]): LoraWeights[] {
+    const samples = checkGradientItems(this.foundation, items, 'encoderBackward');
+    const kept = items.map((it) => this.keptOf(it));
     const out: LoraWeights[] = new Array(items.length);
     for (const group of bySize(samples)) {
       const b = samples[group[0] as number] as number;
-      const grads = this.runBackward(group.map((k) => items[k] as CachedGradientItem), group.map((k) => kept[k] as Kept), b);
+      const grads = this.runBackward(group.map((k) => items[k] as GradientItem), group.map((k) => kept[k] as Kept), b);
       group.forEach((k, j) => (out[k] = grads[j] as LoraWeights));
     }
     return out;
   }
 
   /** The device's kept values: taken from this thread, or rebuilt from the activations in its cache. */
-  private keptOf(it: CachedGradientItem, k: number, n: number): Kept {
+  private keptOf(it: GradientItem): Kept {
     const key = it.cache.key;
     const mine = key !== undefined ? this.kept.get(key) : undefined;
     if (mine && key !== undefined) {
       this.kept.delete(key);
       return mine;
     }
-    const activations = it.cache.activations;
-    if (!activations) throw new ShapeError(`encoderBackwardCached: ${n === 1 ? '' : `device ${k} `}cache has no activations to rebuild it from on this backend`);
-    return (this.runForward([{ lora: it.lora, activations }], it.cache.batchSize)[0] as { kept: Kept }).kept;
+    return (this.runForward([{ lora: it.lora, activations: it.cache.activations }], it.cache.batchSize)[0] as { kept: Kept }).kept;
   }
 
-  private runBackward(items: readonly CachedGradientItem[], kept: readonly Kept[], b: number): LoraWeights[] {
+  private runBackward(items: readonly GradientItem[], kept: readonly Kept[], b: number): LoraWeights[] {
     const c = this.c;
     const m = b * c.tokens;
     const shapes = keptShapes(c);
@@ -152,12 +148,12 @@ export class OrtCompute implements ServerCompute {
     for (const name of this.keptNames) {
       const dims = (shapes[name] as (b: number) => number[])(b);
       const parts = kept.map((kv) => kv[name] as Float32Array);
-      if (parts.some((p) => p === undefined || p.length !== sizeOf(dims))) throw new ShapeError(`encoderBackwardCached: kept value '${name}' missing or not of shape [${dims.join(', ')}]`);
+      if (parts.some((p) => p === undefined || p.length !== sizeOf(dims))) throw new ShapeError(`encoderBackward: kept value '${name}' missing or not of shape [${dims.join(', ')}]`);
       // Head-split values are [D·b, h, L, ·]; the others [D, m, ·].
       feeds[name] = { data: stack(parts), dims: dims.length === 4 ? [items.length * b, ...dims.slice(1)] : [items.length, ...dims] };
     }
     const names = adapterNames(c);
-    const r = timeModel(() => this.backward.run(feeds, names.map((n) => `grad/${n}`)));
+    const r = timeModel(() => this.backwardSession.run(feeds, names.map((n) => `grad/${n}`)));
     return items.map((_, k) => {
       const lora: LoraWeights = {};
       for (const name of names) {
@@ -192,12 +188,12 @@ export class OrtCompute implements ServerCompute {
       checkSamples(this.foundation, samples, b);
       const values = samples.subarray(0, b * c.inputSize);
       const input: Feed = c.task.kind === 'tokens' ? { data: BigInt64Array.from(values, (v) => BigInt(v)), dims: [b, c.inputSize] } : { data: values, dims: [b, c.inputSize] };
-      return timeModel(() => this.score.run({ samples: input, ...adapters, ...headFeeds }, ['logits'])).logits as Float32Array;
+      return timeModel(() => this.scoreSession.run({ samples: input, ...adapters, ...headFeeds }, ['logits'])).logits as Float32Array;
     });
   }
 
   dispose(): void {
     this.kept.clear();
-    for (const s of [this.forward, this.backward, this.score]) s.dispose();
+    for (const s of [this.forwardSession, this.backwardSession, this.scoreSession]) s.dispose();
   }
 }

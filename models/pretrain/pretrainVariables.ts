@@ -5,9 +5,9 @@
  * kernels from `random.fork('head')` in the order of its shapes.
  */
 import * as tf from '@tensorflow/tfjs';
-import { frozenWeightShapes, sizeOf, type ResolvedModelConfig } from './config';
-import { randomFoundationWeights } from './foundation';
-import type { RandomStream } from '../runtime/random';
+import { frozenWeightShapes, sizeOf, type ResolvedModelConfig } from '../config';
+import { randomFoundationWeights } from '../foundation';
+import type { RandomStream } from '../../runtime/random';
 
 /** The embedding and encoder (randomly initialised) and a pretext head (LayerNorm gammas 1, kernels U(−limit, limit), the rest 0), as variables by name. */
 export function pretrainVariables(c: ResolvedModelConfig, random: RandomStream, head: Readonly<Record<string, number[]>>, kernelLimit: number): Record<string, tf.Variable> {

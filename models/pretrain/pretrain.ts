@@ -9,7 +9,7 @@
  * patch masking), NT-Xent on a 64-d projection of the pooled features. The committed checkpoint
  * uses it (it fine-tunes better: 93.5% vs 91.6%; models/checkpoints/README.md):
  *
- *   nice npx tsx models/pretrain.ts --out models/checkpoints/digits-foundation --steps 1500 --batch 64 \
+ *   nice npx tsx models/pretrain/pretrain.ts --out models/checkpoints/digits-foundation --steps 1500 --batch 64 \
  *     --lr 1e-3 --seed 1 --shift 3 --method contrastive
  *
  *   options: --steps 3000 --batch 64 --lr 1e-3 --seed 1 --shift 0 --method rotation|contrastive
@@ -22,15 +22,15 @@
  * command is in models/checkpoints/README.md).
  */
 import * as tf from '@tensorflow/tfjs';
-import { initBackend, type BackendName } from './backend';
-import { headShapes, resolveConfig, DEFAULT_MODEL_CONFIG, parseTaskName, type ModelConfig, type ResolvedModelConfig, type TaskName } from './config';
-import { saveFoundation } from './foundation';
-import { crossEntropy, embedForward, encoderApply, headApply, patchify } from './transformer';
-import { DIGIT_PIXELS, pretrainImages } from './data/digits';
-import { SENTIMENT_PRETRAIN_POOL } from './data/sentiment';
+import { initBackend, type BackendName } from '../backend';
+import { headShapes, resolveConfig, DEFAULT_MODEL_CONFIG, parseTaskName, type ModelConfig, type ResolvedModelConfig, type TaskName } from '../config';
+import { saveFoundation } from '../foundation';
+import { crossEntropy, embedForward, encoderApply, headApply, patchify } from '../transformer';
+import { DIGIT_PIXELS, pretrainImages } from '../data/digits';
+import { SENTIMENT_PRETRAIN_POOL } from '../data/sentiment';
 import { MASKED_HOLDOUT, pretrainMasked, type MaskedPretrainOptions } from './pretrainMasked';
-import { RandomStream } from '../runtime/random';
-import { warmupCosineLr } from './optimizer';
+import { RandomStream } from '../../runtime/random';
+import { warmupCosineLr } from '../optimizer';
 import { pretrainVariables, releaseFrozenWeights } from './pretrainVariables';
 
 export const ROTATIONS = 4;
@@ -179,7 +179,7 @@ async function main(argv: string[]): Promise<void> {
     heads: num('heads', DEFAULT_MODEL_CONFIG.heads),
     ffnDim: num('ffnDim', DEFAULT_MODEL_CONFIG.ffnDim),
   };
-  const command = `nice npx tsx models/pretrain.ts ${argv.join(' ')}`.trim();
+  const command = `nice npx tsx models/pretrain/pretrain.ts ${argv.join(' ')}`.trim();
   if (task === 'sentiment') {
     const opts: MaskedPretrainOptions = { config, steps: num('steps', 3000), batchSize: num('batch', 64), lr: num('lr', 2e-3), seed: num('seed', 1), maskFraction: num('mask', 0.15), sentimentMaskFraction: num('sentimentMask', 0.5), log: (l) => console.log(l) };
     console.log(`pre-training (masked tokens + word polarity) on ${backend}: ${JSON.stringify({ ...opts, log: undefined })}`);

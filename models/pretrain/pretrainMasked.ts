@@ -19,16 +19,16 @@
  * random word and 10% stay as they are; the model predicts the original token from the encoder's
  * output there (LayerNorm and a dense layer over the vocabulary, thrown away afterwards).
  * The last MASKED_HOLDOUT sentences of the pool are kept out of training to score the masked-token
- * accuracy. Run through models/pretrain.ts (`--task sentiment`).
+ * accuracy. Run through models/pretrain/pretrain.ts (`--task sentiment`).
  */
 import * as tf from '@tensorflow/tfjs';
-import { resolveConfig, type ModelConfig, type ResolvedModelConfig } from './config';
-import { layerNorm, trainableDense } from './ops';
-import { embedTokens, encoderApply } from './transformer';
-import { SENTIMENT_PRETRAIN_POOL, pretrainSentences } from './data/sentiment';
-import { MASK_ID, PAD_ID, SPECIAL_TOKENS, sentimentVocabulary } from './data/sentimentVocabulary';
-import { RandomStream } from '../runtime/random';
-import { warmupCosineLr } from './optimizer';
+import { resolveConfig, type ModelConfig, type ResolvedModelConfig } from '../config';
+import { layerNorm, trainableDense } from '../ops';
+import { embedTokens, encoderApply } from '../transformer';
+import { SENTIMENT_PRETRAIN_POOL, pretrainSentences } from '../data/sentiment';
+import { MASK_ID, PAD_ID, SPECIAL_TOKENS, sentimentVocabulary } from '../data/sentimentVocabulary';
+import { RandomStream } from '../../runtime/random';
+import { warmupCosineLr } from '../optimizer';
 import { pretrainVariables, releaseFrozenWeights } from './pretrainVariables';
 
 /** Word polarity classes of the tagging head: neutral, positive, negative. */

@@ -2,18 +2,18 @@
  * Centralised LoRA fine-tuning (one process, unsplit): the reference point for the federated
  * runs, and the numbers for the README (pre-trained vs randomly initialised encoder).
  *
- *   nice npx tsx models/finetune.ts [--task digits|sentiment] [--steps 1500] [--batch 32] [--lr 3e-3]
+ *   nice npx tsx models/pretrain/finetune.ts [--task digits|sentiment] [--steps 1500] [--batch 32] [--lr 3e-3]
  *                                   [--schedule cosine|constant] [--train 8000] [--test 1000] [--checkpoint dir]
  *                                   [--only pretrained|random]
  */
-import { initBackend, type BackendName } from './backend';
-import { DEFAULT_MODEL_CONFIG, parseTaskName, resolveConfig, type ModelConfig, type TaskName } from './config';
-import { createRandomFoundation, loadFoundation, type Foundation } from './foundation';
-import { initOptimizerState } from './optimizer';
-import { evaluate, initHead, initLora, selectBatch, unsplitStep, type TrainState } from './split';
-import { loadTaskData } from './data/taskData';
-import type { Dataset } from './data/dataset';
-import { RandomStream } from '../runtime/random';
+import { initBackend, type BackendName } from '../backend';
+import { DEFAULT_MODEL_CONFIG, parseTaskName, resolveConfig, type ModelConfig, type TaskName } from '../config';
+import { createRandomFoundation, loadFoundation, type Foundation } from '../foundation';
+import { initOptimizerState } from '../optimizer';
+import { evaluate, initHead, initLora, selectBatch, unsplitStep, type TrainState } from '../split';
+import { loadTaskData } from '../data/taskData';
+import type { Dataset } from '../data/dataset';
+import { RandomStream } from '../../runtime/random';
 
 export interface FinetuneOptions {
   steps: number;
