@@ -22,12 +22,12 @@ export function natsServerBinary(): string {
   throw new Error('nats-server is not installed: the cluster tests need it (Debian/Ubuntu: sudo apt-get install -y nats-server; `npm test` installs it when it can, ./.ci/run always does)');
 }
 
-/** Starts a server; resolves once its port is known. */
-export async function startNatsServer(): Promise<TestNatsServer> {
+/** Starts a server (with `maxPayloadBytes`, a max_payload below NATS's default 1 MB); resolves once its port is known. */
+export async function startNatsServer(options: { maxPayloadBytes?: number } = {}): Promise<TestNatsServer> {
   const bin = natsServerBinary();
   const dir = mkdtempSync(join(tmpdir(), 'airlora-nats-'));
   const config = join(dir, 'nats.conf');
-  writeFileSync(config, [`listen: "127.0.0.1:-1"`, `ports_file_dir: "${dir}"`, `ping_interval: "1s"`, `ping_max: 2`, `jetstream { store_dir: "${join(dir, 'store')}" }`, ''].join('\n'));
+  writeFileSync(config, [`listen: "127.0.0.1:-1"`, `ports_file_dir: "${dir}"`, `ping_interval: "1s"`, `ping_max: 2`, ...(options.maxPayloadBytes ? [`max_payload: ${options.maxPayloadBytes}`] : []), `jetstream { store_dir: "${join(dir, 'store')}" }`, ''].join('\n'));
   const server: ChildProcess = spawn(bin, ['-c', config], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   server.stderr!.on('data', (d) => (log += d));
