@@ -9,7 +9,7 @@
  * work of a round spreads evenly over the pool whichever devices are admitted. The shard count is part of the scenario, never the
  * worker count, so the log does not depend on the pool.
  *
- * Multi-adapter batching (issue 7): the devices of a shard send their cut gradients and next
+ * Multi-adapter batching: the devices of a shard send their cut gradients and next
  * activations in the same runtime step, so the shard takes its whole mail at once
  * (`transitionMail`): one batched backward pass over the cut gradients, then one batched forward
  * pass over the activations (the worker's ServerCompute, models/compute.ts: frozen weights on all

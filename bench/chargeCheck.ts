@@ -1,5 +1,5 @@
 /**
- * The simulation's charges against the scheduler's predictions over a whole run (issue 13), for a
+ * The simulation's charges against the scheduler's predictions over a whole run, for a
  * scenario too large for the test suite (default cell-50, 5 rounds):
  *
  *   node dist/bench/chargeCheck.js [--scenario scenarios/cell-50.json] [--rounds 5] [--workers 2]

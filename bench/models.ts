@@ -1,10 +1,10 @@
 /**
- * Benchmark of the models package (issue 4): one split training step (device → server → device
+ * Benchmark of the models package: one split training step (device → server → device
  * → server, every hop a message of plain data) on each available backend, the unsplit step in
  * one process, and the gain of restructuring the backward pass around wasm's slow transposed
  * matrix products. Then the server's compute as the simulation runs it (models/compute.ts:
  * the cached forward pass, the backward pass with Adam, the evaluator's scoring) on every backend
- * side by side, onnxruntime against wasm (issue 17). Prints and writes bench/results/models.txt.
+ * side by side, onnxruntime against wasm. Prints and writes bench/results/models.txt.
  *
  *   npx tsx bench/models.ts [--iterations 30]
  */

@@ -1,5 +1,5 @@
 /**
- * What a policy process adds per slot (issue 14, README "Plug-ins"), on instances of the size of
+ * What a policy process adds per slot (README "Plug-ins"), on instances of the size of
  * cell-50 and cell-1000 (MODEL.md §8 cell, 20 MHz, T_max = 2 s): per slot, the built-in
  * best-channel deciding in place; the Python example (examples/best_channel.py, the same
  * decisions) asked over its pipe; and a Python process that answers at once (an empty round),

@@ -1,5 +1,5 @@
 /**
- * Benchmark of the actor runtime (issue 2): messages per second within a worker and across
+ * Benchmark of the actor runtime (docs/architecture.md): messages per second within a worker and across
  * workers, and the cost of moving a 16x32x128 float32 tensor between workers. Wall-clock reads
  * here measure the simulator's own cost only. Run after a build: `node dist/bench/runtime.js`
  * (writes bench/results/runtime.txt).

@@ -1,12 +1,12 @@
 /**
- * Scale and speed benchmark (issue 7). Every measured part runs in a child process of its own, so
+ * Scale and speed benchmark. Every measured part runs in a child process of its own, so
  * that peak RSS and the model-time counter belong to that part alone.
  *
  *   node dist/bench/scale.js [--rounds 10] [--repeat 1] [--workers 1,2] [--backends onnxruntime,wasm] [--large-rounds 4] [--parts speedup,large,throughput,share] [--set model.checkpoint=DIR]
  *
  * (a) speed-up: cell-50 for --rounds rounds through runToFolder with 1 and 2 workers: wall per
  *     round (steady state: the rounds after the first, so start-up is apart) and the ratio, on
- *     each of --backends, then the backends side by side (issue 17).
+ *     each of --backends, then the backends side by side.
  * (b) large: cell-500 and cell-1000 run to completion (2 workers): wall per round, peak RSS of the
  *     process (main thread and worker threads together) sampled every 50 ms.
  * (c) throughput: the server's split step (encoder forward + backward with Adam) for D devices of
@@ -240,7 +240,7 @@ async function parent(): Promise<void> {
     lines.push(s);
     console.log(s);
   };
-  say(`airlora scale benchmark (issue 7), ${new Date().toISOString()}`);
+  say(`airlora scale benchmark, ${new Date().toISOString()}`);
   say(`machine: ${machine()}; the largest machine available (no 4- or 8-core machine to measure 4 and 8 workers on)`);
   say(`load average at start (1/5/15 min): ${load()}  (the 2 cores are shared with other jobs: read every figure with its load)`);
   if (sets.length) say(`overrides: ${opts('set').join(' ')}`);

@@ -25,7 +25,7 @@ let wasmRegistered = false;
 
 function tryLoadNode(): boolean {
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- optional package, absent where its install failed: loaded only when asked for
     require('@tensorflow/tfjs-node');
     return true;
   } catch {
@@ -36,7 +36,7 @@ function tryLoadNode(): boolean {
 function registerWasm(): boolean {
   if (wasmRegistered) return true;
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- registers the wasm backend as a side effect, loaded only when that backend is chosen
     require('@tensorflow/tfjs-backend-wasm');
     wasmRegistered = true;
     return true;

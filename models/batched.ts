@@ -1,5 +1,5 @@
 /**
- * Multi-adapter batching for callers without a cache (issue 7; MODEL.md §1–§2 step 4, the edge
+ * Multi-adapter batching for callers without a cache (MODEL.md §1–§2 step 4, the edge
  * server's work): the forward pass, the gradients and the backward pass with Adam for several
  * devices at once, each with its own LoRA copy. They run cached.ts's batched pair (the frozen
  * weights on all rows in one product, each adapter on its own rows); `batchedEncoderGradients`

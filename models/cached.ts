@@ -15,7 +15,7 @@
  * Adam state are bit-identical to `encoderBackward`'s (test/models.cache.test.ts), and the features
  * to `encoderForward`'s. Keep the two in step if encoderApply or the ops change.
  *
- * Multi-adapter batching (issue 7): the `...Many` functions run several devices at once, as an
+ * Multi-adapter batching: the `...Many` functions run several devices at once, as an
  * edge server would. Their activations are stacked by rows; the frozen weights act on all rows in
  * one product per projection, each device's LoRA adapter on its own rows only (as multi-LoRA
  * serving systems do: S-LoRA, Sheng et al. 2023; Punica, Chen et al. 2023), and LayerNorm,

@@ -1,4 +1,4 @@
-/** The models package (issue 4): foundation model, split execution, aggregation, costs, data. */
+/** The models package: foundation model, split execution, aggregation, costs, data. */
 export { initBackend, availableBackends, resolveBackend, BackendError, BACKEND_NAMES, type BackendName, type BackendChoice } from './backend';
 export { tfjsCompute, backwardMany, type ServerCompute } from './compute';
 export { OrtCompute } from './onnx/ortCompute';

@@ -1,5 +1,5 @@
 /**
- * The server's kept intermediates (issue 7): the tensors a forward pass leaves for its backward
+ * The server's kept intermediates: the tensors a forward pass leaves for its backward
  * pass, kept in a worker's backend under a key instead of being copied out to plain data and back
  * (2-3 MB per device and iteration, and the garbage collection that churn causes), as an edge
  * server keeps activations in accelerator memory between the two passes. A memo, never the source

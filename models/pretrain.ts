@@ -56,9 +56,9 @@ export function rotateImage(src: Float32Array, srcOffset: number, k: number, out
     for (let c = 0; c < side; c++) {
       let sr = r;
       let sc = c;
-      if (k === 1) (sr = c), (sc = side - 1 - r);
-      else if (k === 2) (sr = side - 1 - r), (sc = side - 1 - c);
-      else if (k === 3) (sr = side - 1 - c), (sc = r);
+      if (k === 1) [sr, sc] = [c, side - 1 - r];
+      else if (k === 2) [sr, sc] = [side - 1 - r, side - 1 - c];
+      else if (k === 3) [sr, sc] = [side - 1 - c, r];
       sr -= dy;
       sc -= dx;
       out[offset + r * side + c] = sr >= 0 && sr < side && sc >= 0 && sc < side ? (src[srcOffset + sr * side + sc] as number) : 0;

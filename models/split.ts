@@ -289,7 +289,7 @@ export function scoreBatches(data: Dataset, classCount: number, maxSamples: numb
       const row = logits.subarray(i * classCount, (i + 1) * classCount);
       let best = 0;
       let max = -Infinity;
-      for (let k = 0; k < classCount; k++) if ((row[k] as number) > max) (max = row[k] as number), (best = k);
+      for (let k = 0; k < classCount; k++) if ((row[k] as number) > max) [max, best] = [row[k] as number, k];
       let z = 0;
       for (let k = 0; k < classCount; k++) z += Math.exp((row[k] as number) - max);
       const label = data.labels[start + i] as number;

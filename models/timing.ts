@@ -1,5 +1,5 @@
 /**
- * Opt-in wall-clock counter of model compute (issue 7, the benchmark's "share of time outside
+ * Opt-in wall-clock counter of model compute (bench/scale.ts, the benchmark's "share of time outside
  * model compute"). Off unless the process that starts the workers calls `enableModelTiming()`
  * first: the counter is a SharedArrayBuffer handed to every worker thread started afterwards
  * through `worker_threads` environment data, so all threads add into the same totals and the

@@ -125,7 +125,7 @@ export function collectBuffers(value: unknown, into: Set<ArrayBuffer> = new Set(
   if (seen.has(value)) return into;
   seen.add(value);
   if (Array.isArray(value)) for (const v of value) collectBuffers(v, into, seen);
-  else if (value instanceof Map) for (const [k, v] of value) (collectBuffers(k, into, seen), collectBuffers(v, into, seen));
+  else if (value instanceof Map) for (const entry of value) for (const x of entry) collectBuffers(x, into, seen); // key, then value
   else if (value instanceof Set) for (const v of value) collectBuffers(v, into, seen);
   else for (const k of Object.keys(value)) collectBuffers((value as Record<string, unknown>)[k], into, seen);
   return into;

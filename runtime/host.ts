@@ -1,7 +1,7 @@
 /**
  * An actor host: the actors of one worker (or of the in-process executor). It runs their
  * transitions on the mail of a step and returns the effects as data; it never orders,
- * numbers or logs anything: the runtime does (issue 2, "Execution").
+ * numbers or logs anything: the runtime does (docs/architecture.md).
  */
 import type { ActorContext, ActorKind, Effect, Envelope } from './actor';
 import { collectBuffers, summarizePayload } from './canonical';

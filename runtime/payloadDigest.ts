@@ -2,7 +2,7 @@
  * The digest that stands for a tensor (or a long array) in the event log's payload summaries:
  * 64 bits, as 16 hex digits. Logs of format version 1 used the first 64 bits of sha256; from
  * version 2 on it is XXH64 (seed 0), eight times faster here (12 against 1.5 GB/s,
- * docs/STACK-additions.md), because every activation and gradient that crosses the cut is
+ * docs/stack.md), because every activation and gradient that crosses the cut is
  * digested on the worker's critical path. The log's running hash, which chains the events,
  * stays sha256. A digest only has to tell two runs' payloads apart, not resist an adversary:
  * 64 bits of either do that.

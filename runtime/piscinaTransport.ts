@@ -1,6 +1,6 @@
 /**
- * Hosts on a piscina pool, one long-lived "host" task per worker ("two ways to host
- * many actors"): the task receives a transferred MessagePort, exposes the host on it with
+ * Hosts on a piscina pool, one long-lived "host" task per worker (docs/stack.md, "Two ways to
+ * host many actors"): the task receives a transferred MessagePort, exposes the host on it with
  * comlink, and resolves only at shutdown, so each of the N tasks holds one of the N workers
  * (minThreads = maxThreads = N, concurrentTasksPerWorker 1): that is the pinning, with no
  * load balancer needed. `atomics: 'disabled'` keeps an idle worker answering its port. The
@@ -29,7 +29,7 @@ export function workerEntry(): { filename: string; execArgv: string[] } {
  * 30 MiB) but it allocates fast (tfjs objects, message buffers), and V8 sizes the old generation
  * from the live size: left alone, a worker ran four to five major collections per round of
  * cell-50 (about 25 ms of every second). Starting at 128 MiB leaves one every few rounds; the
- * cost is about 50 MiB of resident memory per worker (docs/STACK-additions.md).
+ * cost is about 50 MiB of resident memory per worker (docs/stack.md).
  * `AIRLORA_WORKER_OLD_SPACE_MIB` overrides it (0: V8's own sizing).
  */
 export const WORKER_INITIAL_OLD_SPACE_MIB = 128;

@@ -1,5 +1,5 @@
 /**
- * The actor runtime (issue 2): delivers messages, performs effects, keeps the slot clock and
+ * The actor runtime (docs/architecture.md): delivers messages, performs effects, keeps the slot clock and
  * the event log, places actors on hosts and restores them when a host dies.
  *
  * Execution, per slot: the slot's first envelopes are the clock ticks (to actors that

@@ -1,4 +1,4 @@
-/** The actor system's public surface (issue 2): re-exported by the package's index. */
+/** The actor system's public surface (docs/architecture.md): re-exported by the package's index. */
 export type { ActorContext, ActorKind, Effect, Envelope } from './actor';
 export { canonicalJson, summarizePayload } from './canonical';
 export * from './eventLog';

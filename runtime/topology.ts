@@ -1,6 +1,6 @@
 /**
  * Topology: which actors exist, of which kind, who supervises them and where they run
- * (issue 2, "Topology"). Kinds are found by module path (so that worker threads can load
+ * (docs/architecture.md). Kinds are found by module path (so that worker threads can load
  * them, a user's own kinds too) or, for the in-process executor, in a registry.
  */
 import * as path from 'node:path';
@@ -48,16 +48,16 @@ export class TopologyError extends Error {
   }
 }
 
-const registry = new Map<string, { kind: ActorKind<any, any>; module?: string }>();
+const registry = new Map<string, { kind: ActorKind; module?: string }>();
 
 /**
  * Registers an actor kind under its name. With `module` (the path of a module exporting it),
  * the kind also runs on worker threads; without, only in the in-process executor (`workers: 0`).
  */
-export function registerActorKind(kind: ActorKind<any, any>, module?: string): void {
+export function registerActorKind<S, P>(kind: ActorKind<S, P>, module?: string): void {
   if (!kind || typeof kind.kind !== 'string' || typeof kind.transition !== 'function' || typeof kind.initialState !== 'function')
     throw new TopologyError('kind', 'an actor kind needs a string `kind`, `initialState` and `transition`');
-  registry.set(kind.kind, { kind, module: module === undefined ? undefined : normalizeModulePath(module) });
+  registry.set(kind.kind, { kind: kind as unknown as ActorKind, module: module === undefined ? undefined : normalizeModulePath(module) });
 }
 
 /** The registered kind named `name`, if any. */
@@ -78,7 +78,7 @@ function isKind(value: unknown, name: string): value is ActorKind {
 
 /** Loads `module` and finds the exported actor kind named `name`. */
 export function loadActorKind(module: string, name: string): ActorKind {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the module path comes from the scenario: known only at run time
   const mod = require(module) as Record<string, unknown>;
   const candidates = [mod[name], mod.default, ...Object.values(mod)];
   for (const c of candidates) if (isKind(c, name)) return c;
@@ -98,7 +98,7 @@ export function resolveActorKind(spec: ActorSpec): ActorKind {
 export async function loadResources(specs: readonly ResourceSpec[]): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {};
   for (const r of specs) {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the module path comes from the scenario: known only at run time
     const mod = require(r.module) as Record<string, unknown>;
     const value = r.export ? mod[r.export] : (mod.default ?? mod);
     if (r.export && value === undefined) throw new TopologyError(`resources.${r.name}.export`, `${r.module} has no export '${r.export}'`);

@@ -1,6 +1,6 @@
 /**
- * Transport: the one path messages take between the runtime and the actor hosts (issue 2,
- * "Transport"). The runtime only sees `Transport` and `HostEndpoint`; the comlink RPC boundary
+ * Transport: the one path messages take between the runtime and the actor hosts
+ * (docs/architecture.md). The runtime only sees `Transport` and `HostEndpoint`; the comlink RPC boundary
  * lives here and in `worker.ts`, with typed-array buffers moved, not copied.
  * A later transport (hosts on other machines over NATS) implements the same two interfaces.
  *

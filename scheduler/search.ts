@@ -126,7 +126,7 @@ export function searchSets(problem: SlotProblem, options: SearchOptions = {}): S
     low[k] = (fixedCost[k] as number) + (omega[k] as number);
     minLow = min(minLow, low[k] as number);
   }
-  let sorted = problem.candidates.slice();
+  const sorted = problem.candidates.slice();
   let lambdaPrev = 0;
   for (let n = 1; n <= sorted.length; n++) {
     // 1. minimum fractions at n (warm start from n − 1), exact on the prefix that matters
@@ -376,12 +376,6 @@ function insertionSort(items: number[], key: Float64Array): void {
     }
     items[j + 1] = k;
   }
-}
-
-function sameSet(x: readonly number[], y: readonly number[]): boolean {
-  if (x.length !== y.length) return false;
-  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
-  return true;
 }
 
 /** KKT split of a fixed set whose minimum fractions (as u) are in uMinOf. */

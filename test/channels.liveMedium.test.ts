@@ -1,5 +1,5 @@
 /**
- * The live medium (issue 13): the pipeline the simulation runs, slot clock → fading → faults → the
+ * The live medium: the pipeline the simulation runs, slot clock → fading → faults → the
  * scheduler's decision applied → the charged transfers checked and accounted, as marble tests on
  * RxJS's TestScheduler, one frame per slot; and `createLiveMedium`, the driver's handle on it.
  */

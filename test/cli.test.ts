@@ -1,6 +1,6 @@
 /** The command line's contract (INTERFACE.md): exit statuses and messages that name the problem. */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, chmodSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync, chmodSync } from 'node:fs';
 import { createEventLogHeader, EventLogWriter } from '../runtime/eventLog';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -71,7 +71,7 @@ describe('airlora command line', () => {
 
   it('refuses an unwritable output folder before the run starts', () => {
     const locked = join(dir, 'locked');
-    require('node:fs').mkdirSync(locked);
+    mkdirSync(locked);
     chmodSync(locked, 0o500);
     const target = join(locked, 'out');
     const r = airlora('run', join(__dirname, '..', 'scenarios', 'quick.json'), '--out', target, '--quiet');

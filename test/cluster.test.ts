@@ -1,5 +1,5 @@
 /**
- * Clusters (issue 16) for real, through the command line on the build, against a throwaway
+ * Clusters for real, through the command line on the build, against a throwaway
  * nats-server (random loopback port, its own JetStream folder): a study over NATS with two
  * `airlora worker` processes writes the runs.csv of the local study (wall time aside; the same log
  * hashes) and runs nothing when started again; a worker killed with SIGKILL mid-run has its run
@@ -110,7 +110,7 @@ describe('airlora study --nats', () => {
     for (const w of workers) w.child.kill('SIGTERM');
     await Promise.all(workers.map((w) => w.exited));
     const study = start([process.execPath, BIN, 'study', STUDY, '--nats', server.url, '--out', out, ...DELIVERY]);
-    // Two fresh workers (see the report of issue 16: a worker was seen to take no second run); the first to start a run is killed a second into it.
+    // Two fresh workers (a worker was once seen to take no second run, so neither has run before); the first to start a run is killed a second into it.
     const pair = [await startWorker(server.url), await startWorker(server.url)];
     workers.push(...pair);
     const first = await Promise.race(pair.map((w, i) => w.waitFor(/: started \(delivery 1\)/).then(() => i)));

@@ -1,5 +1,5 @@
 /**
- * Device faults from the scenario (issue 8): dropout, a silent window and a link outage each show in
+ * Device faults from the scenario: dropout, a silent window and a link outage each show in
  * the log and the metrics, and the run goes on. In-process (workers: 0) on a small cell.
  */
 import { mkdtempSync } from 'node:fs';

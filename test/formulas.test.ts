@@ -1,5 +1,5 @@
 /**
- * One home per formula (issue 13): the channel, latency and energy formulas of MODEL.md §3–4 are
+ * One home per formula: the channel, latency and energy formulas of MODEL.md §3–4 are
  * written in channels/ and scheduler/ only (README "Where each formula lives"); the actors, the
  * driver and the runtime call them. A scan of the other folders' sources for the formulas' shapes.
  */

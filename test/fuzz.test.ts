@@ -1,5 +1,5 @@
 /**
- * Random and mutated inputs to the loaders (issue 8): scenario files, event logs and checkpoints
+ * Random and mutated inputs to the loaders: scenario files, event logs and checkpoints
  * either load or fail with their documented error; nothing else is thrown, and nothing hangs.
  */
 import fc from 'fast-check';

@@ -1,4 +1,4 @@
-/** Multi-adapter batched encoder (issue 7): equals per-device execution to within 1e-5 relative. */
+/** Multi-adapter batched encoder: equals per-device execution to within 1e-5 relative. */
 import * as tf from '@tensorflow/tfjs';
 import {
   DEFAULT_MODEL_CONFIG,

@@ -1,4 +1,4 @@
-/** Fine-tuning task 2 (issue 4): the sentence generator, its labels, splits, vocabulary, layout and costs. */
+/** Fine-tuning task 2: the sentence generator, its labels, splits, vocabulary, layout and costs. */
 import {
   DEFAULT_MODEL_CONFIG,
   ModelConfigError,

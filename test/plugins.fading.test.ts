@@ -1,5 +1,5 @@
 /**
- * Fading models from modules (issue 14, README "Plug-ins"): a module re-implementing the built-in
+ * Fading models from modules (README "Plug-ins"): a module re-implementing the built-in
  * Rayleigh logs the very events of the built-in (only the header differs: the fading spec and the
  * module's digest); the shipped Gilbert-Elliott example runs and replays; a changed module cannot
  * be replayed and a missing one is exit status 2, each naming the module.

@@ -1,5 +1,5 @@
 /**
- * Policies from modules and processes (issue 14, README "Plug-ins"): a module re-implementing the
+ * Policies from modules and processes (README "Plug-ins"): a module re-implementing the
  * built-in best-channel and the Python example each log the very events of the built-in
  * best-channel (only the header differs: the policy and a module's digest); a changed module
  * cannot be replayed.

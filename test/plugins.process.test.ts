@@ -1,5 +1,5 @@
 /**
- * A policy process that fails (issue 14, README "Plug-ins"): a crash, a timeout, a line that is not
+ * A policy process that fails (README "Plug-ins"): a crash, a timeout, a line that is not
  * a decision, Σβ > 1 and an unknown device id each stop `airlora run` with exit status 1 and a
  * message naming the slot, the problem and the stderr file; the rounds done are kept with a
  * checkpoint, and once the script is fixed `resume` finishes with the log hash of an uninterrupted

@@ -1,5 +1,5 @@
 /**
- * Interruptions lose nothing (issue 8): a real child process killed with SIGKILL at a random point,
+ * Interruptions lose nothing: a real child process killed with SIGKILL at a random point,
  * then `resume`, finishes with the same log hash and metrics as a run never interrupted; SIGINT
  * stops cleanly with a checkpoint, a report of the rounds done and the command to resume.
  */
@@ -18,8 +18,14 @@ const quick = loadScenario(QUICK);
 const fresh = (name: string) => mkdtempSync(join(tmpdir(), `airlora-${name}-`));
 const withoutWall = (rounds: RoundMetrics[]) => rounds.map(({ wallS: _wall, ...rest }) => rest);
 
+interface Child {
+  child: ReturnType<typeof spawn>;
+  output: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
 /** Starts `airlora run quick.json` in a child and resolves once its first checkpoint is on disk. */
-function startChild(outDir: string): Promise<{ child: ReturnType<typeof spawn>; output: () => string; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> }> {
+function startChild(outDir: string): Promise<Child> {
   const child = spawn(process.execPath, [BIN, 'run', QUICK, '--out', outDir, '--workers', '1', '--quiet'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let text = '';
   child.stdout!.on('data', (d) => (text += d));

@@ -1,5 +1,5 @@
 /**
- * End to end on scenarios/quick-sentiment.json (issue 4): the text task through the worker pool
+ * End to end on scenarios/quick-sentiment.json: the text task through the worker pool
  * (20 rounds, about 10 s): accuracy clearly above chance, and the log replays with every hash identical.
  */
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';

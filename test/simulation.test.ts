@@ -1,5 +1,5 @@
 /**
- * End to end on scenarios/quick.json (issue 6): real split training over the simulated cell,
+ * End to end on scenarios/quick.json: real split training over the simulated cell,
  * through the worker pool. Loss falls, accuracy rises above chance, the log replays with identical
  * hashes, and 1 and 2 workers give the same log hash.
  */

@@ -1,5 +1,5 @@
 /**
- * Studies for real (issue 15), through the command line on the build: a study of quick.json-sized
+ * Studies for real, through the command line on the build: a study of quick.json-sized
  * runs of 2 rounds (2 policies × 2 seeds). Each run's logHash equals `airlora run` on its resolved
  * scenario; a study stopped by SIGINT, then killed with SIGKILL, then started again ends with the
  * same runs.csv (wall time aside) as one never interrupted; a start of a finished study runs nothing.

@@ -1,5 +1,5 @@
 /**
- * Studies (issue 15), without running anything: the study file's validation (exit-2 errors naming
+ * Studies, without running anything: the study file's validation (exit-2 errors naming
  * the field), the plan (grid × seeds, readable ids, every run's scenario validated), and the
  * statistics against hand-computed cases (means, Student t intervals, paired differences).
  */

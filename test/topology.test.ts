@@ -1,5 +1,5 @@
 /**
- * A topology declared in a scenario file (issue 2): kinds by module path, counts, co-location
+ * A topology declared in a scenario file: kinds by module path, counts, co-location
  * groups and links; run through the CLI's code path on 0 and 2 workers, with the same event log.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';

@@ -107,7 +107,7 @@ export function parseDigits(): Dataset {
   const perClass: { label: number; index: number }[] = [];
   const raw: number[][] = [];
   for (let d = 0; d < 10; d++) {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- a JSON data file of the mnist package, read on demand (one per digit)
     const data = (require(`mnist/src/digits/${d}.json`) as { data: number[] }).data;
     raw.push(data);
     const n = Math.floor(data.length / DIGIT_PIXELS);

@@ -77,7 +77,10 @@ export function partitionDirichlet(labels: ArrayLike<number>, deviceCount: numbe
         let most = -1;
         for (let c = 0; c < classes; c++) {
           const left = (shuffled[c] as number[]).length - (cursor[c] as number);
-          if (left > most) (most = left), (chosen = c);
+          if (left > most) {
+            most = left;
+            chosen = c;
+          }
         }
       }
       mine.push((shuffled[chosen] as number[])[cursor[chosen] as number] as number);

@@ -1,5 +1,5 @@
 /**
- * Fine-tuning task 2 (MODEL.md §1, issue 4): binary sentiment of short generated review sentences
+ * Fine-tuning task 2 (MODEL.md §1): binary sentiment of short generated review sentences
  * such as "the plot was not very good but the music was great". Words and scores come from the
  * AFINN lexicon of the `sentiment` package (sentimentVocabulary.ts). The label is the sign of the
  * sentence's total AFINN score after negation ("not", "never", "no" flip the next sentiment word

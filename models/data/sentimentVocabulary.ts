@@ -58,7 +58,7 @@ let cached: SentimentVocabulary | undefined;
 
 /** The AFINN-165 word → score table of the installed `sentiment` package. */
 export function afinnLexicon(): Readonly<Record<string, number>> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a JSON data file of the sentiment package, read on demand
   return require('sentiment/languages/en/labels.json') as Record<string, number>;
 }
 

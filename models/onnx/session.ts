@@ -44,7 +44,7 @@ let loaded: Ort | Error | undefined;
 function ort(): Ort | Error {
   if (loaded) return loaded;
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- optional native package, absent where its install failed: loaded only when asked for
     const { binding } = require('onnxruntime-node/dist/binding') as { binding: { InferenceSession: new () => NativeSession; initOrtOnce: (logLevel: number, tensor: typeof RawTensor, isMainThread: boolean) => void } };
     binding.initOrtOnce(3, RawTensor, isMainThread); // log level 3: errors only
     loaded = { Session: binding.InferenceSession };

@@ -65,12 +65,6 @@ export function runLabels(runs: readonly ReportRun[]): string[] {
   return withSeed.map((l, i) => (count(withSeed, l) > 1 ? `${l} #${i + 1}` : l));
 }
 
-function sumRecord(record: Record<string, number>): number {
-  let total = 0;
-  for (const key of Object.keys(record).sort()) total += record[key] ?? 0;
-  return total;
-}
-
 /** The per-round values of one round, before binning. */
 function roundPoint(run: string, m: RoundMetrics): RoundPoint {
   let queueSum = 0;

@@ -1,5 +1,5 @@
 /**
- * What the simulation charged against what the scheduler predicted (issue 13): for every admitted
+ * What the simulation charged against what the scheduler predicted: for every admitted
  * device whose head arrived, its energy E_k against the decision's E_k(β_k), and its finish time
  * against decision time + the decision's T_k (MODEL.md §4). The two are one computation (the
  * medium's charge, channels/transfer.ts) summed per transfer instead of once per round, so they

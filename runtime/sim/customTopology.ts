@@ -1,5 +1,5 @@
 /**
- * A scenario's own topology (issue 2: "declared in the scenario"): the actor kinds, counts and links
+ * A scenario's own topology (README "Your own topology"): the actor kinds, counts and links
  * a user lists under `topology`, run on the same runtime as the built-in simulation, for
  * `training.rounds` slots of the slot clock, each lasting `training.deadlineS` virtual seconds.
  * It writes events.jsonl (the same log format), mail.jsonl (what the actors sent the driver, per

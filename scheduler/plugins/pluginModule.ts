@@ -50,7 +50,7 @@ export function pluginFactory(kind: PluginKind, module: string, exportName: stri
   const file = pluginModuleFile(kind, module);
   let exports: Record<string, unknown> & { default?: Record<string, unknown> };
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the module path comes from the scenario: known only at run time
     exports = require(file) as typeof exports;
   } catch (cause) {
     throw new PluginModuleError(kind, module, `cannot be loaded (${(cause as Error).message}); ES modules and uncompiled TypeScript do not load here: give a CommonJS .js file`, { cause });
