@@ -30,7 +30,10 @@ const opt = (name: string, fallback: string): string => {
   const i = argv.indexOf(`--${name}`);
   return i >= 0 && argv[i + 1] !== undefined ? (argv[i + 1] as string) : fallback;
 };
-const load = (): string => loadavg().map((x) => x.toFixed(2)).join(' / ');
+const load = (): string =>
+  loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' / ');
 const machine = (): string => {
   const c = cpus();
   return `${c[0]?.model.trim() ?? '?'} x ${c.length} logical cores, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, node ${process.version}`;
@@ -38,7 +41,9 @@ const machine = (): string => {
 
 /** Starts `airlora worker` (the build) and resolves once it serves hosts. */
 function startWorker(url: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [join(REPO, 'bin', 'airlora.js'), 'worker', '--nats', url, '--runs', '1'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [join(REPO, 'bin', 'airlora.js'), 'worker', '--nats', url, '--runs', '1'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   return new Promise((resolve, reject) => {
     let text = '';
     child.stdout!.on('data', (d) => {
@@ -68,9 +73,18 @@ async function timedRun(name: string, rounds: number, hosts: { url: string; coun
   const out = join(dir, `${name}-${hosts ? 'nats' : 'piscina'}`);
   rmSync(out, { recursive: true, force: true });
   const started = performance.now();
-  const r = await runToFolder(scenario, { outDir: out, onRound: () => walls.push((performance.now() - started) / 1000), ...(hosts ? { hosts } : { workers: 2 }) });
+  const r = await runToFolder(scenario, {
+    outDir: out,
+    onRound: () => walls.push((performance.now() - started) / 1000),
+    ...(hosts ? { hosts } : { workers: 2 }),
+  });
   const firstS = walls[0] ?? Number.NaN;
-  return { firstS, perSlotS: ((walls[walls.length - 1] ?? firstS) - firstS) / Math.max(1, walls.length - 1), logHash: r.summary.logHash, events: readFileSync(join(out, 'events.jsonl')) };
+  return {
+    firstS,
+    perSlotS: ((walls[walls.length - 1] ?? firstS) - firstS) / Math.max(1, walls.length - 1),
+    logHash: r.summary.logHash,
+    events: readFileSync(join(out, 'events.jsonl')),
+  };
 }
 
 /** MB/s of a tensor through NATS frames, one connection to another. */
@@ -98,7 +112,8 @@ async function throughput(url: string, mib: number, sends: number): Promise<{ mb
     publishFrames(a, 'bench.tensor', { call: i, session: 'bench', kind: 'ok' }, serialize(tensor));
     const back = await got;
     const s = (performance.now() - t0) / 1000;
-    if (back.length !== tensor.length || back[12345 % back.length] !== tensor[12345 % tensor.length]) throw new Error('the tensor came back different');
+    if (back.length !== tensor.length || back[12345 % back.length] !== tensor[12345 % tensor.length])
+      throw new Error('the tensor came back different');
     rates.push(tensor.byteLength / 1e6 / s);
   }
   const maxPayload = maxPayloadOf(a);
@@ -116,14 +131,18 @@ async function main(): Promise<void> {
     console.log(s);
   };
   say(`bench/cluster.ts, ${new Date().toISOString()}`);
-  say(`machine: ${machine()}; shared with other jobs while measured (load average 1 / 5 / 15 min given per figure): read the ratios, measured side by side, not the absolute times`);
+  say(
+    `machine: ${machine()}; shared with other jobs while measured (load average 1 / 5 / 15 min given per figure): read the ratios, measured side by side, not the absolute times`,
+  );
   say('nats-server, the coordinator (this process), and both workers (or both piscina threads) on this one machine');
   const server = await startNatsServer();
   const workers = await Promise.all([startWorker(server.url), startWorker(server.url)]);
   const dir = mkdtempSync(join(tmpdir(), 'airlora-bench-cluster-'));
   try {
     say('');
-    say('(a) wall per slot (one slot per round), steady state (rounds after the first); 2 piscina worker threads vs 2 NATS hosts (airlora worker processes), alternating');
+    say(
+      '(a) wall per slot (one slot per round), steady state (rounds after the first); 2 piscina worker threads vs 2 NATS hosts (airlora worker processes), alternating',
+    );
     for (const name of scenarios) {
       const perSlot: Record<'piscina' | 'nats', number[]> = { piscina: [], nats: [] };
       for (let rep = 0; rep < repeat; rep++) {
@@ -134,20 +153,28 @@ async function main(): Promise<void> {
           const t = await timedRun(name, rounds[name] ?? 3, way === 'nats' ? { url: server.url, count: 2 } : undefined, dir);
           got[way] = t;
           perSlot[way].push(t.perSlotS);
-          say(`  ${name}, ${rounds[name]} rounds, ${way.padEnd(7)}: start-up + round 0 ${t.firstS.toFixed(2)} s, ${t.perSlotS.toFixed(3)} s/slot after; load ${before} → ${load()}`);
+          say(
+            `  ${name}, ${rounds[name]} rounds, ${way.padEnd(7)}: start-up + round 0 ${t.firstS.toFixed(2)} s, ${t.perSlotS.toFixed(3)} s/slot after; load ${before} → ${load()}`,
+          );
         }
-        say(`  ${name}: event logs ${got.piscina!.events.equals(got.nats!.events) ? 'identical' : 'DIFFERENT'} (log hash ${got.nats!.logHash.slice(0, 16)}…)`);
+        say(
+          `  ${name}: event logs ${got.piscina!.events.equals(got.nats!.events) ? 'identical' : 'DIFFERENT'} (log hash ${got.nats!.logHash.slice(0, 16)}…)`,
+        );
       }
       const p = median(perSlot.piscina);
       const n = median(perSlot.nats);
       say(`  ${name}: median ${p.toFixed(3)} s/slot on piscina, ${n.toFixed(3)} s/slot on NATS: NATS / piscina = ${(n / p).toFixed(2)}x`);
     }
     say('');
-    say('(b) tensor throughput through NATS: serialize, frames under max_payload, publish, receive on another connection, reassemble, deserialize; median of 5');
+    say(
+      '(b) tensor throughput through NATS: serialize, frames under max_payload, publish, receive on another connection, reassemble, deserialize; median of 5',
+    );
     for (const mib of [1, 8, 32]) {
       const before = load();
       const t = await throughput(server.url, mib, 5);
-      say(`  ${String(mib).padStart(2)} MiB Float32Array: ${t.mbPerS.toFixed(0)} MB/s (${t.frames} frames of at most ${t.maxPayload} bytes); load ${before} → ${load()}`);
+      say(
+        `  ${String(mib).padStart(2)} MiB Float32Array: ${t.mbPerS.toFixed(0)} MB/s (${t.frames} frames of at most ${t.maxPayload} bytes); load ${before} → ${load()}`,
+      );
     }
   } finally {
     for (const w of workers) w.kill('SIGTERM');

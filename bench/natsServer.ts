@@ -19,7 +19,9 @@ export function natsServerBinary(): string {
   const found = spawnSync('sh', ['-c', 'command -v nats-server'], { encoding: 'utf8' });
   if (found.status === 0) return found.stdout.trim();
   if (existsSync('/usr/sbin/nats-server')) return '/usr/sbin/nats-server';
-  throw new Error('nats-server is not installed: the cluster tests need it (Debian/Ubuntu: sudo apt-get install -y nats-server; `npm test` installs it when it can, ./.ci/run always does)');
+  throw new Error(
+    'nats-server is not installed: the cluster tests need it (Debian/Ubuntu: sudo apt-get install -y nats-server; `npm test` installs it when it can, ./.ci/run always does)',
+  );
 }
 
 /** Starts a server (with `maxPayloadBytes`, a max_payload below NATS's default 1 MB); resolves once its port is known. */
@@ -27,7 +29,18 @@ export async function startNatsServer(options: { maxPayloadBytes?: number } = {}
   const bin = natsServerBinary();
   const dir = mkdtempSync(join(tmpdir(), 'airlora-nats-'));
   const config = join(dir, 'nats.conf');
-  writeFileSync(config, [`listen: "127.0.0.1:-1"`, `ports_file_dir: "${dir}"`, `ping_interval: "1s"`, `ping_max: 2`, ...(options.maxPayloadBytes ? [`max_payload: ${options.maxPayloadBytes}`] : []), `jetstream { store_dir: "${join(dir, 'store')}" }`, ''].join('\n'));
+  writeFileSync(
+    config,
+    [
+      `listen: "127.0.0.1:-1"`,
+      `ports_file_dir: "${dir}"`,
+      `ping_interval: "1s"`,
+      `ping_max: 2`,
+      ...(options.maxPayloadBytes ? [`max_payload: ${options.maxPayloadBytes}`] : []),
+      `jetstream { store_dir: "${join(dir, 'store')}" }`,
+      '',
+    ].join('\n'),
+  );
   const server: ChildProcess = spawn(bin, ['-c', config], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   server.stderr!.on('data', (d) => (log += d));

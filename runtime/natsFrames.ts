@@ -44,7 +44,21 @@ export function serialize(value: unknown): Uint8Array {
 }
 
 /** Node's ArrayBufferView type numbers (lib/v8.js): a Buffer comes back as a Uint8Array, as from a structured clone. */
-const VIEW_TYPES = [Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array, Float32Array, Float64Array, DataView, Uint8Array, BigInt64Array, BigUint64Array] as const;
+const VIEW_TYPES = [
+  Int8Array,
+  Uint8Array,
+  Uint8ClampedArray,
+  Int16Array,
+  Uint16Array,
+  Int32Array,
+  Uint32Array,
+  Float32Array,
+  Float64Array,
+  DataView,
+  Uint8Array,
+  BigInt64Array,
+  BigUint64Array,
+] as const;
 
 /** Node's default deserializer, except that every typed array gets a buffer of its own. */
 class CopyingDeserializer extends Deserializer {

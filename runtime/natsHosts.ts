@@ -76,7 +76,10 @@ export async function serveHosts(nc: NatsConnection, options: HostServiceOptions
     const ep = s.endpoint;
     if (header.kind === 'open') {
       const open = args as OpenSession;
-      if (open.airlora !== options.version) throw new Error(`worker ${options.worker} is airlora ${options.version}; the run is airlora ${open.airlora}: run one version across the cluster`);
+      if (open.airlora !== options.version)
+        throw new Error(
+          `worker ${options.worker} is airlora ${options.version}; the run is airlora ${open.airlora}: run one version across the cluster`,
+        );
       s.keepaliveMs = open.keepaliveMs;
       s.root = open.root;
       s.transport = localTransport();
@@ -95,7 +98,11 @@ export async function serveHosts(nc: NatsConnection, options: HostServiceOptions
         return ep.init({ ...init, resources: init.resources.map((r) => ({ ...r, module: moveModule(r.module, s.root, here) })) });
       }
       case 'load':
-        return ep.load((args as ActorLoad[]).map((a) => (a.spec.module ? { ...a, spec: { ...a.spec, module: moveModule(a.spec.module, s.root, here) } } : a)));
+        return ep.load(
+          (args as ActorLoad[]).map((a) =>
+            a.spec.module ? { ...a, spec: { ...a.spec, module: moveModule(a.spec.module, s.root, here) } } : a,
+          ),
+        );
       case 'step': {
         const batch = args as StepBatch;
         const transfer = new Set<ArrayBuffer>();
@@ -128,7 +135,11 @@ export async function serveHosts(nc: NatsConnection, options: HostServiceOptions
       answer(s, header.call, 'ok', value ?? null);
     } catch (err) {
       const died = err instanceof WorkerDiedError;
-      answer(s, header.call, 'error', { name: err instanceof Error ? err.name : 'Error', message: err instanceof Error ? err.message : String(err), died });
+      answer(s, header.call, 'error', {
+        name: err instanceof Error ? err.name : 'Error',
+        message: err instanceof Error ? err.message : String(err),
+        died,
+      });
       if (died) await end(s);
     } finally {
       clearInterval(working);
@@ -138,7 +149,9 @@ export async function serveHosts(nc: NatsConnection, options: HostServiceOptions
 
   const discovery = nc.subscribe(DISCOVER_SUBJECT, {
     callback: (_e, m) => {
-      m.respond(JSON.stringify({ worker: options.worker, airlora: options.version, subject, sessions: sessions.size } satisfies HostServiceInfo));
+      m.respond(
+        JSON.stringify({ worker: options.worker, airlora: options.version, subject, sessions: sessions.size } satisfies HostServiceInfo),
+      );
     },
   });
   const calls = nc.subscribe(subject, {
@@ -153,17 +166,22 @@ export async function serveHosts(nc: NatsConnection, options: HostServiceOptions
       const bytes = frames.add(header, slice);
       if (!bytes) return;
       const session = s;
-      session.queue = session.queue.then(() => handle(session, header, bytes)).catch((e: unknown) => log(`session ${session.id}: ${String(e)}`));
+      session.queue = session.queue
+        .then(() => handle(session, header, bytes))
+        .catch((e: unknown) => log(`session ${session.id}: ${String(e)}`));
     },
   });
   const idleMs = options.idleMs ?? 10 * 60_000;
-  const reaper = setInterval(() => {
-    for (const s of sessions.values())
-      if (Date.now() - s.lastCallMs > idleMs) {
-        log(`session ${s.id}: no call for ${Math.round(idleMs / 1000)} s, ended`);
-        void end(s);
-      }
-  }, Math.min(idleMs, 60_000));
+  const reaper = setInterval(
+    () => {
+      for (const s of sessions.values())
+        if (Date.now() - s.lastCallMs > idleMs) {
+          log(`session ${s.id}: no call for ${Math.round(idleMs / 1000)} s, ended`);
+          void end(s);
+        }
+    },
+    Math.min(idleMs, 60_000),
+  );
   reaper.unref();
 
   return {

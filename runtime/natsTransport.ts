@@ -44,7 +44,11 @@ export interface OpenSession {
 
 /** An error from a worker's host (a bad actor module, a transition bug), named as thrown there. */
 export class RemoteHostError extends Error {
-  constructor(readonly remoteName: string, message: string, readonly worker: string) {
+  constructor(
+    readonly remoteName: string,
+    message: string,
+    readonly worker: string,
+  ) {
     super(`${message} [on worker ${worker}]`);
     this.name = remoteName;
   }
@@ -105,7 +109,10 @@ export class NatsTransport implements Transport {
   private opened = 0;
   private choosing: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly nc: NatsConnection, private readonly options: NatsTransportOptions) {
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly options: NatsTransportOptions,
+  ) {
     if (!(options.callTimeoutMs > 0)) throw new RangeError(`NatsTransport: callTimeoutMs must be > 0, got ${options.callTimeoutMs}`);
   }
 
@@ -123,7 +130,9 @@ export class NatsTransport implements Transport {
     for (;;) {
       const all = await discoverHostServices(this.nc);
       const others = all.filter((w) => w.airlora !== this.options.version);
-      const usable = all.filter((w) => w.airlora === this.options.version && !this.lost.has(w.worker) && !(initial && this.placed.has(w.worker)));
+      const usable = all.filter(
+        (w) => w.airlora === this.options.version && !this.lost.has(w.worker) && !(initial && this.placed.has(w.worker)),
+      );
       if (usable.length >= needed) {
         const chosen = usable.reduce((a, b) => ((this.placed.get(b.worker) ?? 0) < (this.placed.get(a.worker) ?? 0) ? b : a));
         this.placed.set(chosen.worker, (this.placed.get(chosen.worker) ?? 0) + 1);
@@ -131,7 +140,10 @@ export class NatsTransport implements Transport {
         return chosen;
       }
       if (Date.now() >= deadline) {
-        const refused = others.map((w) => `worker ${w.worker} is airlora ${w.airlora}; this run is airlora ${this.options.version}: run one version across the cluster`);
+        const refused = others.map(
+          (w) =>
+            `worker ${w.worker} is airlora ${w.airlora}; this run is airlora ${this.options.version}: run one version across the cluster`,
+        );
         const live = all.length - others.length;
         throw new HostsUnavailableError(
           initial
@@ -150,7 +162,12 @@ export class NatsTransport implements Transport {
     });
     this.endpoints.add(ep);
     try {
-      await ep.call('open', { airlora: this.options.version, index, root: codeRoot(), keepaliveMs: Math.max(50, Math.floor(this.options.callTimeoutMs / 4)) } satisfies OpenSession);
+      await ep.call('open', {
+        airlora: this.options.version,
+        index,
+        root: codeRoot(),
+        keepaliveMs: Math.max(50, Math.floor(this.options.callTimeoutMs / 4)),
+      } satisfies OpenSession);
     } catch (err) {
       ep.dispose();
       throw err;
@@ -222,11 +239,18 @@ class SessionEndpoint implements HostEndpoint {
 
   /** One request: the arguments out in frames, the answer back; no frame for the timeout loses the host. */
   call(kind: string, args: unknown): Promise<unknown> {
-    if (!this.isAlive) return Promise.reject(new WorkerDiedError(this.index, { cause: new Error(`host on worker ${this.worker.worker} was lost`) }));
+    if (!this.isAlive)
+      return Promise.reject(new WorkerDiedError(this.index, { cause: new Error(`host on worker ${this.worker.worker} was lost`) }));
     const call = this.nextCall++;
     return new Promise((resolve, reject) => {
       // Frames already received are handled before the timeout is believed (timers run before I/O in a loop turn).
-      const timer = setTimeout(() => setImmediate(() => this.pending.has(call) && this.die(`gave no sign for ${this.timeoutMs / 1000} s (killed, stopped or cut off)`)), this.timeoutMs);
+      const timer = setTimeout(
+        () =>
+          setImmediate(
+            () => this.pending.has(call) && this.die(`gave no sign for ${this.timeoutMs / 1000} s (killed, stopped or cut off)`),
+          ),
+        this.timeoutMs,
+      );
       this.pending.set(call, { resolve, reject, timer });
       const header: Omit<FrameHeader, 'offset' | 'bytes'> = { call, session: this.session, kind, reply: this.inbox };
       try {
@@ -245,8 +269,10 @@ class SessionEndpoint implements HostEndpoint {
   collect = async (): Promise<Array<[string, ActorSnapshot]>> => (await this.call('collect', null)) as Array<[string, ActorSnapshot]>;
   commit = async (): Promise<void> => void (await this.call('commit', null));
   rollback = async (): Promise<void> => void (await this.call('rollback', null));
-  snapshot = async (ids?: readonly string[]): Promise<Array<[string, ActorSnapshot]>> => (await this.call('snapshot', ids ?? null)) as Array<[string, ActorSnapshot]>;
-  restore = async (snapshots: ReadonlyArray<readonly [string, ActorSnapshot]>): Promise<void> => void (await this.call('restore', snapshots));
+  snapshot = async (ids?: readonly string[]): Promise<Array<[string, ActorSnapshot]>> =>
+    (await this.call('snapshot', ids ?? null)) as Array<[string, ActorSnapshot]>;
+  restore = async (snapshots: ReadonlyArray<readonly [string, ActorSnapshot]>): Promise<void> =>
+    void (await this.call('restore', snapshots));
 
   close = async (): Promise<void> => {
     if (this.isAlive) await this.call('close', null).catch(() => undefined);

@@ -73,7 +73,13 @@ afterAll(async () => {
 async function runOnHosts(out: string, fault?: (victim: Spawned) => void): Promise<{ status: number | null; output: string }> {
   const run = start(['run', ...RUN, ...TIMEOUT, '--nats', server.url, '--hosts', '2', '--out', out]);
   if (fault) {
-    await until(() => /host 1 on worker \S+/.test(run.output()) && existsSync(join(out, 'events.jsonl')) && statSync(join(out, 'events.jsonl')).size > 20_000, 'slot 0 of the run');
+    await until(
+      () =>
+        /host 1 on worker \S+/.test(run.output()) &&
+        existsSync(join(out, 'events.jsonl')) &&
+        statSync(join(out, 'events.jsonl')).size > 20_000,
+      'slot 0 of the run',
+    );
     const id = /host 0 on worker (\S+)/.exec(run.output())![1];
     const victim = workers.find((w) => workerIdOf(w) === id)!;
     fault(victim);
@@ -82,7 +88,8 @@ async function runOnHosts(out: string, fault?: (victim: Spawned) => void): Promi
 }
 
 const events = (dir: string): Buffer => readFileSync(join(dir, 'events.jsonl'));
-const summary = (dir: string) => JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as { logHash: string; runtime: { transport: string; recoveries: number } };
+const summary = (dir: string) =>
+  JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as { logHash: string; runtime: { transport: string; recoveries: number } };
 
 describe('airlora run --nats URL --hosts 2', () => {
   it('writes the events.jsonl of --workers 2, byte for byte (tensors in 64 KiB frames)', async () => {
@@ -95,7 +102,7 @@ describe('airlora run --nats URL --hosts 2', () => {
     expect(summary(out).runtime.transport).toBe('nats');
   }, 120_000);
 
-  it('a host killed with SIGKILL mid-run: its actors restart on another worker from the slot\'s start; the same log', async () => {
+  it("a host killed with SIGKILL mid-run: its actors restart on another worker from the slot's start; the same log", async () => {
     const out = join(root, 'killed');
     const r = await runOnHosts(out, (victim) => victim.child.kill('SIGKILL'));
     expect(r.status).toBe(0);
@@ -122,7 +129,9 @@ describe('airlora run --nats URL --hosts 2', () => {
     const a = spawnSync(process.execPath, [BIN, 'run', ...RUN, '--hosts', '2'], { encoding: 'utf8' });
     expect(a.status).toBe(2);
     expect(a.stderr).toContain('run: --hosts needs --nats URL');
-    const b = spawnSync(process.execPath, [BIN, 'run', ...RUN, '--hosts', '2', '--nats', server.url, '--workers', '2'], { encoding: 'utf8' });
+    const b = spawnSync(process.execPath, [BIN, 'run', ...RUN, '--hosts', '2', '--nats', server.url, '--workers', '2'], {
+      encoding: 'utf8',
+    });
     expect(b.status).toBe(2);
     expect(b.stderr).toContain('--workers (threads here) and --hosts (worker processes) exclude each other');
   });
