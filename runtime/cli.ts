@@ -7,7 +7,7 @@ import { dirname, resolve } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { collect, commaList, integerAtLeast, UsageError } from './args';
-import { addClusterCommands, clusterExecution, withClusterStudyOptions, type ClusterStudyOptions } from './cluster/commands';
+import { addClusterCommands, clusterExecution, runHostsOf, withClusterStudyOptions, withRunHostsOptions, type ClusterStudyOptions, type RunHostsOptions } from './cluster/commands';
 import { applyOverride, loadScenario, parseScenario, POLICY_NAMES, ScenarioError, type PolicySpec, type Scenario } from './scenario';
 import { looksLikeModule, policyFromArgument, policyLabel } from './plugins/policySpec';
 
@@ -22,7 +22,7 @@ export interface ScenarioOptions {
   set?: string[];
 }
 
-interface RunLikeOptions extends ScenarioOptions {
+interface RunLikeOptions extends ScenarioOptions, RunHostsOptions {
   out?: string;
   workers?: number;
   quiet?: boolean;
@@ -53,7 +53,9 @@ export function scenarioFromOptions(file: string | undefined, options: ScenarioO
 
 async function commandRun(file: string | undefined, options: RunLikeOptions): Promise<number> {
   const { scenario, file: path } = scenarioFromOptions(file, options, 'run');
+  const hosts = runHostsOf(options, 'run');
   if (scenario.topology && scenario.topology.driver !== 'simulation') {
+    if (hosts) throw new UsageError('run: --hosts runs the built-in simulation; a topology on the slot clock runs on --workers threads');
     const out = resolve(options.out ?? `runs/${scenario.name}-seed${scenario.seed}`);
     const { runTopologyToFolder } = await import('./sim/customTopology');
     const r = await runTopologyToFolder(scenario, { outDir: out, workers: options.workers, baseDir: dirname(path) });
@@ -70,7 +72,7 @@ async function commandRun(file: string | undefined, options: RunLikeOptions): Pr
   }
   const out = resolve(options.out ?? `runs/${scenario.name}-${policyLabel(scenario.scheduler.policy)}-seed${scenario.seed}`);
   const { runToFolder } = await import('./sim/run');
-  const result = await runToFolder(scenario, { outDir: out, progress: !options.quiet, workers: options.workers, baseDir: dirname(path) });
+  const result = await runToFolder(scenario, { outDir: out, progress: !options.quiet, workers: options.workers, baseDir: dirname(path), ...(hosts ? { hosts, hostLog: (line: string) => console.error(line) } : {}) });
   console.log(`${result.summary.rounds} rounds, final accuracy ${(100 * result.summary.finalAccuracy).toFixed(1)}%, ${result.summary.wallS.toFixed(1)} s wall; report: ${resolve(out, 'report.html')}`);
   return result.interrupted ? 130 : 0;
 }
@@ -108,9 +110,10 @@ async function commandReplay(log: string, options: { policy?: string; out?: stri
   return result.ok ? 0 : 1;
 }
 
-async function commandResume(dir: string, options: { workers?: number; quiet?: boolean }): Promise<number> {
+async function commandResume(dir: string, options: { workers?: number; quiet?: boolean } & RunHostsOptions): Promise<number> {
+  const hosts = runHostsOf(options, 'resume');
   const { resumeFolder } = await import('./sim/run');
-  const result = await resumeFolder(resolve(dir), { workers: options.workers, progress: !options.quiet });
+  const result = await resumeFolder(resolve(dir), { workers: options.workers, progress: !options.quiet, ...(hosts ? { hosts, hostLog: (line: string) => console.error(line) } : {}) });
   console.log(`${result.summary.rounds} rounds, final accuracy ${(100 * result.summary.finalAccuracy).toFixed(1)}%; report: ${resolve(dir, 'report.html')}`);
   return result.interrupted ? 130 : 0;
 }
@@ -172,7 +175,7 @@ function createProgram(status: { code: number }): Command {
     .configureOutput({ outputError: (text, write) => write(`airlora: ${text.replace(/^error: /, '')}`) })
     .addHelpText('after', `\nPolicies: ${POLICY_NAMES.join(', ')}. 'airlora COMMAND --help' describes a command.\nExit status: 0 success; 1 the run failed or a replay found a mismatch; 2 bad usage or bad input; 130 interrupted (a checkpoint was written).`);
 
-  withScenarioOptions(program.command('run').description('one simulation (without SCENARIO: the built-in scenarios/cell-50.json)').argument('[scenario]', 'scenario file'))
+  withRunHostsOptions(withScenarioOptions(program.command('run').description('one simulation (without SCENARIO: the built-in scenarios/cell-50.json)').argument('[scenario]', 'scenario file')))
     .option('--policy <name>', `scheduling policy (${POLICY_NAMES.join(', ')}, or a module path)`)
     .action(async (file: string | undefined, options: RunLikeOptions) => {
       status.code = await commandRun(file, options);
@@ -210,13 +213,13 @@ function createProgram(status: { code: number }): Command {
       status.code = await commandReplay(log, options);
     });
 
-  program
+  withRunHostsOptions(program
     .command('resume')
     .description('continues an interrupted run from its last checkpoint')
     .argument('<dir>', 'the run\'s output folder')
     .addOption(workersOption())
-    .addOption(quietOption())
-    .action(async (dir: string, options: { workers?: number; quiet?: boolean }) => {
+    .addOption(quietOption()))
+    .action(async (dir: string, options: { workers?: number; quiet?: boolean } & RunHostsOptions) => {
       status.code = await commandResume(dir, options);
     });
 

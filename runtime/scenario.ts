@@ -185,6 +185,13 @@ const runtimeSchema = z.strictObject({
    * one by name. The one used is written in the log header; a replay runs on it.
    */
   backend: z.enum(['auto', 'onnxruntime', 'wasm', 'cpu', 'node']).default('auto'),
+  /**
+   * With hosts on NATS workers (`airlora run --nats URL --hosts N`): seconds a host call may go
+   * without a sign from its worker before the host counts as lost (killed, stopped, cut off) and its
+   * actors restart on another worker from the slot's start (default 60). Not part of the run: the log
+   * is the same whatever it is.
+   */
+  hostTimeoutS: z.number().positive().max(3600).optional(),
 });
 
 /**

@@ -8,6 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { integerAtLeast, UsageError } from '../args';
 import type { StudyExecutor } from '../study';
+import type { RunHosts } from './hosts';
 import type { SlurmOptions } from './slurm';
 
 /** `--ack-wait` seconds: a positive number. */
@@ -53,6 +54,29 @@ export async function clusterExecution(options: ClusterStudyOptions): Promise<{ 
   };
 }
 
+/** The options of `airlora run` and `airlora resume` that place the run's hosts on NATS workers. */
+export interface RunHostsOptions {
+  nats?: string;
+  hosts?: number;
+  workers?: number;
+}
+
+/** Adds --nats and --hosts to `airlora run` or `airlora resume`. */
+export function withRunHostsOptions(command: Command): Command {
+  return command
+    .option('--nats <url>', 'with --hosts: place the actor hosts on `airlora worker` processes through this NATS server')
+    .addOption(new Option('--hosts <n>', 'with --nats: actor hosts of the run, each on its own worker process (instead of --workers threads)').argParser(integerAtLeast(1)));
+}
+
+/** Where the run's hosts go, checked: both options or neither, and not with --workers. */
+export function runHostsOf(options: RunHostsOptions, command: string): RunHosts | undefined {
+  if (options.nats === undefined && options.hosts === undefined) return undefined;
+  if (options.nats === undefined) throw new UsageError(`${command}: --hosts needs --nats URL (the server the workers are on)`);
+  if (options.hosts === undefined) throw new UsageError(`${command}: --nats needs --hosts N (how many worker processes the run's actors go on)`);
+  if (options.workers !== undefined) throw new UsageError(`${command}: --workers (threads here) and --hosts (worker processes) exclude each other`);
+  return { url: options.nats, count: options.hosts };
+}
+
 /** `airlora worker --nats URL`: runs until SIGINT or SIGTERM, then hands its runs in flight back. */
 async function commandWorker(options: { nats: string; runs?: number; dir?: string }): Promise<number> {
   const { startWorker } = await import('./worker');
@@ -95,7 +119,7 @@ async function commandSlurm(file: string, options: SlurmCommandOptions): Promise
 export function addClusterCommands(program: Command, status: { code: number }): void {
   program
     .command('worker')
-    .description('takes study runs from a NATS server and runs them, until SIGINT/SIGTERM (one per machine)')
+    .description('takes study runs from a NATS server and runs them, and hosts actors of runs started with --hosts, until SIGINT/SIGTERM (one per machine)')
     .requiredOption('--nats <url>', 'NATS server URL (JetStream on), e.g. nats://head-node:4222')
     .addOption(new Option('--runs <n>', 'runs at once (default: one per core)').argParser(integerAtLeast(1)))
     .option('--dir <dir>', 'folder for runs in progress (default: a temp folder)')

@@ -30,14 +30,18 @@ export interface Cluster {
   jsm: JetStreamManager;
 }
 
-/** Connects to `url` and checks that JetStream is on; `name` shows in the server's connection list. */
-export async function connectCluster(url: string, name: string): Promise<Cluster> {
-  let nc: NatsConnection;
+/** Connects to `url` (core NATS only); `name` shows in the server's connection list. */
+export async function connectNats(url: string, name: string): Promise<NatsConnection> {
   try {
-    nc = await connect({ servers: url, name, pingInterval: PING_INTERVAL_MS, maxPingOut: MAX_PINGS_OUT, maxReconnectAttempts: -1 });
+    return await connect({ servers: url, name, pingInterval: PING_INTERVAL_MS, maxPingOut: MAX_PINGS_OUT, maxReconnectAttempts: -1 });
   } catch (cause) {
     throw new NatsSetupError(`no NATS server at ${url} (${(cause as Error).message}): start one (nats-server -js) or give its URL with --nats`, { cause });
   }
+}
+
+/** Connects to `url` and checks that JetStream is on; `name` shows in the server's connection list. */
+export async function connectCluster(url: string, name: string): Promise<Cluster> {
+  const nc = await connectNats(url, name);
   try {
     return { nc, jsm: await jetstreamManager(nc, { timeout: 10_000 }) };
   } catch (cause) {

@@ -20,6 +20,7 @@ import { connectCluster, ensureQueues } from './connection';
 import { ClusterMessageError, encode, parseJob, type RunJob, type RunOutcome, type RunStarted } from './messages';
 import { progressSubject, resultsSubject, RUNS_STREAM, WORKERS_CONSUMER } from './names';
 import { uploadRunFolder } from './transfer';
+import { serveHosts } from '../natsHosts';
 
 export interface WorkerOptions {
   url: string;
@@ -160,13 +161,16 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   };
 
   const runs = options.runs ?? availableParallelism();
-  log(`airlora ${version} worker ${id} on ${options.url}: ${runs} run${runs === 1 ? '' : 's'} at once`);
+  // The hosts of distributed runs (`airlora run --nats URL --hosts N`), beside the study runs.
+  const hosts = await serveHosts(nc, { worker: id, version, log });
+  log(`airlora ${version} worker ${id} on ${options.url}: ${runs} run${runs === 1 ? '' : 's'} at once, actor hosts of runs on ${hosts.subject}`);
   const inFlight = new Set<Promise<void>>();
   const lanes = Promise.all(Array.from({ length: runs }, () => lane(consumer)));
   let stopped: () => void = () => undefined;
   const closed = new Promise<void>((resolve) => (stopped = resolve)).then(async () => {
     // The runs in flight checkpoint and go back to the queue; then the connection closes, even if the server is gone.
     for (const c of children) c.kill('SIGINT');
+    await hosts.stop();
     await Promise.all(inFlight);
     await Promise.race([nc.drain(), new Promise((r) => setTimeout(r, 2 * PULL_EXPIRES_MS))]).catch(() => undefined);
     if (!nc.isClosed()) await nc.close();

@@ -31,9 +31,13 @@ export function writeAtomic(file: string, text: string): void {
   renameSync(tmp, file);
 }
 
-/** The log header: the scenario without its worker count, so the log is the same whatever the number of workers; a module policy's digest. */
+/**
+ * The log header: the scenario without its worker count (nor its host timeout), so the log is the
+ * same whatever the number of workers or where they run; a module policy's digest.
+ */
 export function headerOf(scenario: Scenario, backend: string, trace?: GainTrace) {
-  return { scenario: { ...scenario, runtime: { ...scenario.runtime, workers: 0 } }, seed: scenario.seed, backend, policy: scenario.scheduler.policy, ...pluginHeaderFields(scenario), ...(trace ? { trace: trace.file } : {}) };
+  const { hostTimeoutS: _notOfTheRun, ...runtime } = scenario.runtime;
+  return { scenario: { ...scenario, runtime: { ...runtime, workers: 0 } }, seed: scenario.seed, backend, policy: scenario.scheduler.policy, ...pluginHeaderFields(scenario), ...(trace ? { trace: trace.file } : {}) };
 }
 
 

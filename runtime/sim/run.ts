@@ -31,6 +31,7 @@ import { ensureWritable, headerOf, RunSetupError, workerCount, writeAtomic } fro
 import { PolicyProcess, PolicyProcessError } from '../plugins/policyProcess';
 import { policyLabel } from '../plugins/policySpec';
 import type { PolicyQuestion } from '../../scheduler/plugins/slotPolicy';
+import type { RunHosts } from '../cluster/hosts';
 
 export interface RunOptions {
   outDir: string;
@@ -38,6 +39,10 @@ export interface RunOptions {
   progress?: boolean;
   /** Overrides scenario.runtime.workers. */
   workers?: number;
+  /** The run's hosts on `airlora worker` processes through a NATS server, instead of worker threads. */
+  hosts?: RunHosts;
+  /** Where lines about the hosts' placement and lost hosts go (with `hosts`). */
+  hostLog?: (line: string) => void;
   /** Recorded gains replacing the fading model (replay with another policy). */
   trace?: GainTrace;
   /**
@@ -243,16 +248,22 @@ function actorsOf(scenario: Scenario, plan: RunPlan, baseDir: string): { topolog
 
 async function startRuntime(scenario: Scenario, plan: RunPlan, outDir: string, options: RunOptions, restore?: { snapshot: RuntimeSnapshot; log: { hash: string; header: EventLogHeader } }, policy?: PolicyProcess): Promise<Runtime> {
   const { topology, headerScenario } = actorsOf(scenario, plan, options.baseDir ?? process.cwd());
+  // Hosts on NATS workers: the transport is opened here and closed with the runtime (or here, if the runtime does not start).
+  const transport = options.hosts ? await (await import('../cluster/hosts')).natsHostTransport(options.hosts, scenario.runtime.hostTimeoutS, options.hostLog) : undefined;
   return createRuntime({
     ...(policy ? { answer: (ask) => policy.decide(ask.question as PolicyQuestion) } : {}),
     seed: scenario.seed,
-    workers: workerCount(scenario, options.workers),
+    workers: options.hosts ? options.hosts.count : workerCount(scenario, options.workers),
+    ...(transport ? { transport } : {}),
     topology,
     resources: resourcesOf(plan, expectedBackend(scenario, options.backend)),
     log: restore
       ? { path: join(outDir, 'events.jsonl'), header: restore.log.header, continueFrom: { hash: restore.log.hash } }
       : { path: join(outDir, 'events.jsonl'), header: options.recordedHeader ?? headerOf(headerScenario, expectedBackend(scenario, options.backend), options.trace) },
     ...(restore ? { restore: restore.snapshot } : {}),
+  }).catch(async (err: unknown) => {
+    await transport?.close().catch(() => undefined);
+    throw err;
   });
 }
 
