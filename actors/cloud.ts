@@ -9,8 +9,8 @@
 import { fromHandlers, senderOf, type ActorKind, type Effect, type HandlerTable } from '../runtime/actor';
 import { aggregateHeads, aggregateLora, type LoraAggregation } from '../models/aggregate';
 import { backhaulTransfer, weightBits, type BackhaulLink } from '../channels/backhaul';
-import type { CloudMessages, DriverMessages, EdgeModel, Merge, ServerMessages } from './protocol';
-import { DRIVER_ID } from './params';
+import type { CloudMessages, DriverMessages, EdgeModel, Merge, ServerMessages } from './roundMessages';
+import { DRIVER_ID } from './actorParams';
 
 export interface CloudParams {
   /** The edge servers merged, in cell order (the order of the sums). */
@@ -48,7 +48,7 @@ export function mergeEdges(servers: readonly string[], arrived: Readonly<Record<
   };
 }
 
-/** The cloud's handler table (actors/protocol.ts). */
+/** The cloud's handler table (actors/roundMessages.ts). */
 export const cloudHandlers: HandlerTable<CloudState, CloudMessages> = {
   'edge-model': (state, message, ctx) => {
     const p = state.params;

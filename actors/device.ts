@@ -14,8 +14,8 @@ import { updateQueue } from '../scheduler/queues';
 import { deviceCompute } from '../scheduler/costs';
 import { embed, headStep, initOptimizerState } from '../models';
 import type { OptimizerState } from '../models/optimizer';
-import type { DeviceMessages, DriverMessages, HeadUpload, QueueReport, SchedulerMessages, ServerMessages, ShardMessages, Weights } from './protocol';
-import { DRIVER_ID, type PayloadCosts } from './params';
+import type { DeviceMessages, DriverMessages, HeadUpload, QueueReport, SchedulerMessages, ServerMessages, ShardMessages, Weights } from './roundMessages';
+import { DRIVER_ID, type PayloadCosts } from './actorParams';
 import { simulationResources } from './resources';
 
 export interface DeviceParams {
@@ -81,9 +81,9 @@ function chargeUplink(s: Draft<DeviceState>, link: LinkState, type: TransferRequ
 
 /** Embeds a fresh mini-batch and sends its activations up after `afterS`; returns the labels kept for the head step. */
 function sendActivations(s: Draft<DeviceState>, link: LinkState, ctx: ActorContext, afterS: number): { effects: Effect[]; labels: Int32Array } {
-  const { foundation, train, shards } = simulationResources(ctx);
+  const { foundation, train, localData } = simulationResources(ctx);
   const p = s.params;
-  const rows = sampleBatch(shards[p.dataIndex] ?? [], p.batchSize, ctx);
+  const rows = sampleBatch(localData[p.dataIndex] ?? [], p.batchSize, ctx);
   const features = new Float32Array(rows.length * train.featureSize);
   const labels = new Int32Array(rows.length);
   rows.forEach((r, i) => {
@@ -108,7 +108,7 @@ function recipe(state: DeviceState, body: (s: Draft<DeviceState>) => Effect[]): 
   return [next, effects];
 }
 
-/** The device's handler table: one transition per message of its protocol (actors/protocol.ts). */
+/** The device's handler table: one transition per message of its protocol (actors/roundMessages.ts). */
 export const deviceHandlers: HandlerTable<DeviceState, DeviceMessages> = {
   'slot-start': (state, message, ctx) =>
     recipe(state, (s) => {
@@ -122,10 +122,10 @@ export const deviceHandlers: HandlerTable<DeviceState, DeviceMessages> = {
       }
       Object.assign(s, { slot: m.slot, gain: m.gain, reachable: m.reachable, dropout: m.dropout, link: null, energyJ: 0, transfers: [], lossSum: 0, iteration: 0, head: null, headOptimizer: null, labels: null });
       if (m.closing || !m.reachable) return effects; // silent: no report, so the scheduler treats it as unavailable
-      const { shards } = simulationResources(ctx);
+      const { localData } = simulationResources(ctx);
       const report: QueueReport = {
         index: p.index, id: ctx.self, queue: s.queueJ, gain: m.gain, powerW: p.radio.powerW, cpuHz: p.cpuHz,
-        flopsPerCycle: p.flopsPerCycle, deviceFlopsPerIteration: p.costs.deviceFlopsPerIteration, dataSize: shards[p.dataIndex]?.length ?? 0,
+        flopsPerCycle: p.flopsPerCycle, deviceFlopsPerIteration: p.costs.deviceFlopsPerIteration, dataSize: localData[p.dataIndex]?.length ?? 0,
       };
       effects.push(toScheduler(p.scheduler, 'queue-report', report));
       return effects;
@@ -169,7 +169,7 @@ export const deviceHandlers: HandlerTable<DeviceState, DeviceMessages> = {
       // The head arrives at ctx.t + delay, the runtime's sum: the finish time is that same number.
       const uploadS = gradS + headS;
       const upload: HeadUpload = {
-        slot: s.slot, device: ctx.self, dataSize: simulationResources(ctx).shards[p.dataIndex]?.length ?? 0, weights: step.head,
+        slot: s.slot, device: ctx.self, dataSize: simulationResources(ctx).localData[p.dataIndex]?.length ?? 0, weights: step.head,
         report: { energyJ: s.energyJ, transfers: current(s.transfers) as TransferCompletion[], meanLoss: s.lossSum / s.iteration, finishT: ctx.t + uploadS },
       };
       s.head = null;

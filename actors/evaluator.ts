@@ -5,8 +5,8 @@
  */
 import { fromHandlers, senderOf, type ActorKind, type HandlerTable } from '../runtime/actor';
 import { selectRows } from '../models';
-import type { DriverMessages, Evaluation, EvaluatorMessages } from './protocol';
-import { DRIVER_ID } from './params';
+import type { DriverMessages, Evaluation, EvaluatorMessages } from './roundMessages';
+import { DRIVER_ID } from './actorParams';
 import { simulationResources } from './resources';
 
 export interface EvaluatorParams {
@@ -28,7 +28,7 @@ export type EvaluatorState = EvaluatorParams & { evaluated: number };
 
 const toDriver = senderOf<DriverMessages>();
 
-/** The evaluator's handler table (actors/protocol.ts). */
+/** The evaluator's handler table (actors/roundMessages.ts). */
 export const evaluatorHandlers: HandlerTable<EvaluatorState, EvaluatorMessages> = {
   'global-model': (state, message, ctx) => {
     const m = message.body;

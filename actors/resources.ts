@@ -5,7 +5,7 @@
  * the model's task (digits, or the generated sentiment sentences).
  */
 import type { ActorContext } from '../runtime/actor';
-import { RandomStream } from '../runtime/random';
+import { RandomStream } from '../util/random';
 import type { Dataset } from '../models/data/dataset';
 import { initBackend, loadFoundation, loadTaskData, partitionDirichlet, type BackendName, type Foundation, type ModelConfig } from '../models';
 import { tfjsCompute, type ServerCompute } from '../models';
@@ -29,7 +29,7 @@ export interface SimulationResources {
   train: Dataset;
   test: Dataset;
   /** Training-sample indices of each device, D_k. */
-  shards: number[][];
+  localData: number[][];
   /** The server shards' and the evaluator's model compute on this worker's backend, with the intermediates kept between a shard's two passes (a memo). */
   compute: ServerCompute;
 }
@@ -42,7 +42,7 @@ export async function loadSimulationResources(args: SimulationResourceArgs): Pro
   const random = RandomStream.fromSeed(args.seed).fork('data').fork('partition');
   const shards = partitionDirichlet(train.labels, args.deviceCount, args.dirichletAlpha, args.quantitySkewAlpha, random);
   const compute = backend === 'onnxruntime' ? new OrtCompute(foundation) : tfjsCompute(foundation, backend);
-  return { backend, foundation, train, test, shards, compute };
+  return { backend, foundation, train, test, localData: shards, compute };
 }
 
 /** The simulation resources of the worker running this transition. */

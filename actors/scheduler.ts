@@ -6,12 +6,12 @@
  * messages to calls.
  */
 import { fromHandlers, senderOf, type ActorKind, type HandlerTable } from '../runtime/actor';
-import type { PolicySpec } from '../runtime/scenario';
+import type { PolicySpec } from '../app/scenario';
 import { createPolicy } from '../scheduler';
 import { decideSlot } from '../scheduler/plugins/slotPolicy';
 import type { SlotInstance } from '../scheduler/instance';
-import type { DriverMessages, QueueReport, SchedulerMessages } from './protocol';
-import { DRIVER_ID, deviceId, type PayloadCosts } from './params';
+import type { DriverMessages, QueueReport, SchedulerMessages } from './roundMessages';
+import { DRIVER_ID, deviceId, type PayloadCosts } from './actorParams';
 
 /** How long the scheduler waits for queue reports after the slot starts (control channel), s. */
 export const REPORT_WINDOW_S = 1e-3;

@@ -12,14 +12,14 @@ import { completeTransfer } from '../channels/transfer';
 import { meetsDeadline, roundLatencyS } from '../scheduler/costs';
 import type { RadioConstants } from '../channels/params';
 import { initHead, initLora } from '../models';
-import type { CloudMessages, DeviceMessages, DriverMessages, EvaluatorMessages, HeadUpload, RoundSummary, ServerMessages, ShardMessages, Upload, Weights } from './protocol';
+import type { CloudMessages, DeviceMessages, DriverMessages, EvaluatorMessages, HeadUpload, RoundSummary, ServerMessages, ShardMessages, Upload, Weights } from './roundMessages';
 import { backhaulTransfer, weightBits } from '../channels/backhaul';
-import { RandomStream } from '../runtime/random';
-import { DRIVER_ID, type CloudLink, type PayloadCosts } from './params';
+import { RandomStream } from '../util/random';
+import { DRIVER_ID, type CloudLink, type PayloadCosts } from './actorParams';
 import { simulationResources } from './resources';
 import { type FitFailure, type FitResult } from './strategy';
 import { createStrategy } from './strategyModule';
-import type { StrategySpec } from '../runtime/scenario';
+import type { StrategySpec } from '../app/scenario';
 
 export interface ServerParams {
   /** Its edge-server shards (ids), the admitted devices dealt to them in turn. */
@@ -84,7 +84,7 @@ export function judgeRound(admitted: readonly string[], heads: Readonly<Record<s
   return { latencyS: roundLatencyS(latencies, deadlineS), met, failures };
 }
 
-/** The edge server's handler table (actors/protocol.ts). */
+/** The edge server's handler table (actors/roundMessages.ts). */
 export const serverHandlers: HandlerTable<ServerState, ServerMessages> = {
   'round-open': (state, message) => {
     const m = message.body;

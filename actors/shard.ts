@@ -26,8 +26,8 @@ import { serverComputeS } from '../scheduler/costs';
 import { initOptimizerState, type EncoderCache } from '../models';
 import { backward as backwardPass } from '../models/compute';
 import type { OptimizerState } from '../models/optimizer';
-import type { Activations, CutGradient, DeviceMessages, ServerMessages, ShardMessages, Weights } from './protocol';
-import type { PayloadCosts } from './params';
+import type { Activations, CutGradient, DeviceMessages, ServerMessages, ShardMessages, Weights } from './roundMessages';
+import type { PayloadCosts } from './actorParams';
 import { simulationResources } from './resources';
 
 export interface ShardParams {

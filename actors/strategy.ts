@@ -5,7 +5,7 @@
  * scheduler's job, never the strategy's.
  */
 import { aggregateHeads, aggregateLora } from '../models';
-import type { Weights } from './protocol';
+import type { Weights } from './roundMessages';
 
 export interface GlobalModel {
   lora: Weights;

@@ -2,10 +2,10 @@
  * Aggregation strategies from modules (README "Plug-ins"), in Flower's shape: a
  * module exporting `createStrategy(params)` that returns `{ name, configureFit?, aggregateFit }`
  * (actors/strategy.ts `Strategy`; `configureFit` defaults to every admitted device starting from the
- * global model). Loaded by scheduler/plugins/pluginModule.ts, in whichever thread runs the server.
+ * global model). Loaded by util/pluginModule.ts, in whichever thread runs the server.
  */
-import type { StrategySpec } from '../runtime/scenario';
-import { pluginFactory, PluginModuleError } from '../scheduler/plugins/pluginModule';
+import type { StrategySpec } from '../app/scenario';
+import { pluginFactory, PluginModuleError } from '../util/pluginModule';
 import { createFedAvg, type Strategy } from './strategy';
 
 /** What a strategy module's `createStrategy(params)` returns. */

@@ -5,15 +5,15 @@
  *   node dist/bench/chargeCheck.js [--scenario scenarios/cell-50.json] [--rounds 5] [--workers 2]
  *
  * Prints the devices compared and the largest relative disagreement in energy and finish time
- * (runtime/sim/chargeCheck.ts); exits 1 if either exceeds 1e-12. Appends to bench/results/chargeCheck.txt.
+ * (app/sim/chargeCheck.ts); exits 1 if either exceeds 1e-12. Appends to bench/results/chargeCheck.txt.
  */
 import { appendFileSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadScenario } from '../runtime/scenario';
-import { runToFolder } from '../runtime/sim/run';
-import { checkCharges } from '../runtime/sim/chargeCheck';
-import type { Decided, RoundSummary } from '../actors/protocol';
+import { loadScenario } from '../app/scenario';
+import { runToFolder } from '../app/sim/run';
+import { checkCharges } from '../app/sim/chargeCheck';
+import type { Decided, RoundSummary } from '../actors/roundMessages';
 
 const REPO = __dirname.endsWith(join('dist', 'bench')) ? join(__dirname, '..', '..') : join(__dirname, '..');
 const argv = process.argv.slice(2);

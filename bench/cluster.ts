@@ -65,8 +65,8 @@ interface Timed {
 
 /** One run of `name` for `rounds` rounds, on 2 piscina workers or on 2 NATS hosts. */
 async function timedRun(name: string, rounds: number, hosts: { url: string; count: number } | undefined, dir: string): Promise<Timed> {
-  const { loadScenario } = await import('../runtime/scenario');
-  const { runToFolder } = await import('../runtime/sim/run');
+  const { loadScenario } = await import('../app/scenario');
+  const { runToFolder } = await import('../app/sim/run');
   const s = loadScenario(join(REPO, 'scenarios', `${name}.json`));
   const scenario = { ...s, training: { ...s.training, rounds } };
   const walls: number[] = [];

@@ -34,7 +34,7 @@ import {
   type Foundation,
   type TrainState,
 } from '../models';
-import { RandomStream } from '../runtime/random';
+import { RandomStream } from '../util/random';
 import { median } from './median';
 
 /** bench/results in the repository, whether this runs from bench/ (tsx) or dist/bench/ (node). */

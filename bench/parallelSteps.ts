@@ -48,7 +48,7 @@ function probeMain(steps: number, step: () => number): void {
 async function workerMain(steps: number, kind: string): Promise<void> {
   if (kind === 'alu' || kind === 'fp') return probeMain(steps, kind === 'alu' ? aluStep : fpStep);
   const m = await import('../models');
-  const { RandomStream } = await import('../runtime/random');
+  const { RandomStream } = await import('../util/random');
   await m.initBackend();
   const f = await m.loadFoundation({ config: m.DEFAULT_MODEL_CONFIG });
   const random = RandomStream.fromSeed(1);

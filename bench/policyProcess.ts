@@ -12,9 +12,9 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, platform, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { RandomStream } from '../runtime/random';
+import { RandomStream } from '../util/random';
 import { createPolicy, createRandomInstance, completeDecision, type SlotInstance } from '../scheduler';
-import { PolicyProcess } from '../runtime/plugins/policyProcess';
+import { PolicyProcess } from '../app/plugins/policyProcess';
 import { median } from './median';
 
 const REPO = __dirname.endsWith(join('dist', 'bench')) ? join(__dirname, '..', '..') : join(__dirname, '..');

@@ -71,8 +71,8 @@ interface RunOut {
 async function childRun(): Promise<void> {
   const models = await import('../models');
   models.enableModelTiming(); // before the workers start: they inherit the counter
-  const { applyOverride, parseScenario } = await import('../runtime/scenario');
-  const { runToFolder } = await import('../runtime/sim/run');
+  const { applyOverride, parseScenario } = await import('../app/scenario');
+  const { runToFolder } = await import('../app/sim/run');
   const file = opt('scenario', join(REPO, 'scenarios', 'cell-50.json'));
   let raw: unknown = JSON.parse(readFileSync(file, 'utf8'));
   for (const s of opts('set')) raw = applyOverride(raw, s);
@@ -131,7 +131,7 @@ interface ThroughputRow {
 
 async function childThroughput(): Promise<void> {
   const m = await import('../models');
-  const { RandomStream } = await import('../runtime/random');
+  const { RandomStream } = await import('../util/random');
   const backend = opt('backend', 'wasm') as 'onnxruntime' | 'wasm' | 'cpu';
   await m.initBackend(backend);
   const counts = opt('devices', '1,2,3,4,7,12').split(',').map(Number);

@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, platform, release } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { RandomStream } from '../runtime/random';
+import { RandomStream } from '../util/random';
 import { createRandomInstance, decideInstance } from '../scheduler';
 
 /** bench/results in the repository, whether this runs from bench/ (tsx) or dist/bench/ (node). */

@@ -1,6 +1,6 @@
 /** Operator: fading frames in, the same frames with the scenario's device faults applied out (link outages, silent windows, dropouts). */
 import { map, type OperatorFunction } from 'rxjs';
-import type { RandomStream } from '../runtime/random';
+import type { RandomStream } from '../util/random';
 import type { FadingFrame } from './fading';
 import type { FaultParams, FaultWindow } from './params';
 

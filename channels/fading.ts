@@ -10,7 +10,7 @@
  * in which slots are asked for, or on a resume. The only state is the Gauss-Markov h, kept in a
  * plain `FadingState` that a checkpoint can hold.
  */
-import type { RandomStream } from '../runtime/random';
+import type { RandomStream } from '../util/random';
 import { jakesCorrelation } from './bessel';
 import { ChannelParamsError, TraceError } from './errors';
 import type { Cell } from './geometry';

@@ -4,8 +4,8 @@
  * module gives |h_k^t|² slot by slot; the large-scale gain, the caching and the checkpointing stay
  * here, as for the built-in models. Its state must be plain JSON: a checkpoint holds it.
  */
-import type { RandomStream } from '../runtime/random';
-import { pluginFactory, PluginModuleError } from '../scheduler/plugins/pluginModule';
+import type { RandomStream } from '../util/random';
+import { pluginFactory, PluginModuleError } from '../util/pluginModule';
 
 /** What a fading module is handed: the number of devices and its seeded streams (no Math.random). MODEL.md §3. */
 export interface FadingContext {

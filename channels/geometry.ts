@@ -4,7 +4,7 @@
  * ξ_k ~ N(0, σ_sh²) dB drawn once per device. Each device draws from its own stream
  * `random.fork('cell').fork('d<k>')`, so its position does not depend on how many devices exist.
  */
-import type { RandomStream } from '../runtime/random';
+import type { RandomStream } from '../util/random';
 import { ChannelParamsError } from './errors';
 import { channelGain, pathLossDb } from './linkBudget';
 import type { CellParams } from './params';

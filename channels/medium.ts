@@ -4,7 +4,7 @@
  * pipeline wired as streams (`connectMedium`: clock in, decisions in, link states and transfers out).
  */
 import { map, share, type Observable } from 'rxjs';
-import { RandomStream } from '../runtime/random';
+import { RandomStream } from '../util/random';
 import { applyFaults, type FaultedFrame } from './applyFaults';
 import { accountTraffic } from './accountTraffic';
 import { applyDecisions } from './applyDecisions';

@@ -1,6 +1,6 @@
 /**
  * Parameters of the wireless medium (MODEL.md §3). The interfaces mirror the fields of
- * `runtime/scenario.ts` (`cell.*`, `channel.*`, `devices.count`, `devices.powerDbm`), so a
+ * `app/scenario.ts` (`cell.*`, `channel.*`, `devices.count`, `devices.powerDbm`), so a
  * validated scenario can be passed as it is.
  */
 import { dbmToW, noisePsdWPerHz } from './linkBudget';

@@ -2,7 +2,7 @@
  * Traffic accounting (MODEL.md §9): bits moved per message type (activations, features, cut
  * gradients, heads), per device and per slot, and running totals. Divide by 8 for bytes.
  */
-import type { BitsByType } from '../runtime/metrics';
+import type { BitsByType } from '../app/metrics';
 import type { TransferFrame } from './transfer';
 
 /** Traffic of the last slot accounted and since the start, in bits. MODEL.md §9. */

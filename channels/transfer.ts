@@ -3,7 +3,7 @@
  * s / r of airtime on its slice; an uplink transfer costs the device p_k · airtime of transmit
  * energy, a downlink one costs the device nothing (the model charges transmit energy only).
  */
-import type { BitsByType } from '../runtime/metrics';
+import type { BitsByType } from '../app/metrics';
 import { TransferError } from './errors';
 import { airtimeS } from './inverse';
 import type { LinkFrame, LinkState } from './linkState';
@@ -55,7 +55,7 @@ export interface TransferFrame {
 }
 
 /** Payload sizes of MODEL.md §4 in bits, as in `solve-slot`'s `payloadBits` (INTERFACE.md). */
-export interface RoundPayloadBits {
+export interface PayloadBits {
   /** s_a, per local iteration. */
   readonly activations: number;
   /** s_f, per local iteration. */
@@ -113,7 +113,7 @@ export function completeTransfers(frame: LinkFrame, requests: readonly TransferR
  * (s_h), then τ times activations up (s_a), features down (s_f), cut gradients up (s_g), each
  * lumped into one transfer of τ·s, then head up (s_h).
  */
-export function roundRequests(slices: BandwidthSlices, payload: RoundPayloadBits, localIterations: number): TransferRequest[] {
+export function roundRequests(slices: BandwidthSlices, payload: PayloadBits, localIterations: number): TransferRequest[] {
   if (!(Number.isInteger(localIterations) && localIterations >= 1)) throw new TransferError(`localIterations must be an integer ≥ 1, got ${localIterations}`, slices.slot);
   const tau = localIterations;
   const out: TransferRequest[] = [];

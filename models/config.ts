@@ -81,7 +81,7 @@ export interface ResolvedModelConfig {
   readonly classCount: number;
 }
 
-/** The defaults: runtime/scenario.ts's model section (d 128, 2 blocks, 4 heads, FFN 256, rank 8 on query and value). */
+/** The defaults: app/scenario.ts's model section (d 128, 2 blocks, 4 heads, FFN 256, rank 8 on query and value). */
 export const DEFAULT_MODEL_CONFIG: ModelConfig = {
   task: 'digits',
   dModel: 128,

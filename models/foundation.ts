@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { CheckpointError, readCheckpoint, writeCheckpoint } from './checkpoint';
 import { frozenWeightShapes, resolveConfig, sizeOf, type ModelConfig, type ResolvedModelConfig, type TaskName } from './config';
 import { transposedKernelNames } from './transformer';
-import type { RandomStream } from '../runtime/random';
+import type { RandomStream } from '../util/random';
 
 export interface Foundation {
   readonly config: ResolvedModelConfig;

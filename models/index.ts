@@ -52,7 +52,7 @@ export {
 export { KeptTensors } from './keptCache';
 export { enableModelTiming, modelTiming, resetModelTiming, timeModel } from './timing';
 export { AggregationError, aggregateLora, aggregateHeads, weightedMean, type LoraAggregation } from './aggregate';
-export { COST_PROFILES, costs, moduleFlops, headParamCount, type CostProfileName, type CostProfileSpec, type Costs, type ModuleFlops } from './costs';
+export { COST_PROFILES, costs, moduleFlops, headParamCount, type CostProfileName, type CostProfileSpec, type Costs, type ModuleFlops } from './iterationCosts';
 export { finetuneCentralised, type FinetuneOptions } from './pretrain/finetune';
 export type { Dataset } from './data/dataset';
 export { selectRows } from './data/dataset';

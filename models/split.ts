@@ -18,7 +18,7 @@ import { adamUpdate, type OptimizerState } from './optimizer';
 import { checkCut, ownedValues, ShapeError, tensors, tidyData, toCut, type Cut } from './tensors';
 import { crossEntropy, embedSamples, encoderApply, headApply, type EncoderMode } from './transformer';
 import type { Dataset } from './data/dataset';
-import type { RandomStream } from '../runtime/random';
+import type { RandomStream } from '../util/random';
 
 export { ShapeError, type Cut } from './tensors';
 

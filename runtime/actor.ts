@@ -3,7 +3,7 @@
  * (state, message) to (new state, effects). The runtime owns mailboxes, workers, clocks and
  * delivery; the logic never touches them. State changes through immer recipes.
  */
-import type { RandomStream } from './random';
+import type { RandomStream } from '../util/random';
 
 /** A message between actors. `t` is virtual seconds; `seq` is assigned by the runtime. */
 export interface Envelope<B = unknown> {

@@ -12,7 +12,7 @@ import type { PayloadSummary } from './protocol';
 export const EVENT_LOG_FORMAT = 'airlora-events';
 /**
  * 3: the built-in simulation's round runs in three passes owned by the edge server, on the live
- * medium (actors/protocol.ts); 2: payload digests are XXH64 (version 1: sha256; runtime/payloadDigest.ts).
+ * medium (actors/roundMessages.ts); 2: payload digests are XXH64 (version 1: sha256; runtime/payloadDigest.ts).
  * A reader takes every version; a built-in simulation's log of an older version is replayed with
  * the release that wrote it (`EVENT_LOG_WRITERS`).
  */

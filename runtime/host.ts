@@ -7,7 +7,7 @@ import type { ActorContext, ActorKind, Effect, Envelope } from './actor';
 import { collectBuffers, summarizePayload } from './canonical';
 import { loadPayloadDigest, type PayloadDigest } from './payloadDigest';
 import type { ActorLoad, ActorSnapshot, AskOut, HostInit, LoadResult, OutEffect, PayloadSummary, StepBatch, StepResult } from './protocol';
-import { RandomStream, type RandomState } from './random';
+import { RandomStream, type RandomState } from '../util/random';
 import { loadResources, resolveActorKind, type ActorSpec } from './topology';
 
 /** The stream of actor `id`: `root/actors/<id>` forked from the master seed. */

@@ -5,7 +5,7 @@
  */
 import type { Envelope } from './actor';
 import type { PayloadDigestName } from './payloadDigest';
-import type { RandomState } from './random';
+import type { RandomState } from '../util/random';
 import type { ActorSpec, ResourceSpec } from './topology';
 
 /** What an actor is between slots: its state and the position of its random stream. */

@@ -2,7 +2,7 @@
  * Latency and energy of one device in one round, MODEL.md §4, with the rates of §3
  * (channels/linkBudget.ts). `deviceCosts` is the reference form, used to report decisions and to
  * check them; `prepareSlot` rewrites the same formulas in the variable u = a/β (the SNR on the
- * device's slice) that the optimiser works in (scheduler/split.ts).
+ * device's slice) that the optimiser works in (scheduler/bandwidthSplit.ts).
  */
 import { noisePsdWPerHz } from '../channels/linkBudget';
 import { linkStateOf } from '../channels/linkState';

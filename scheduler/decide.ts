@@ -8,7 +8,7 @@
  * each with its KKT split); above that, the fast search of scheduler/search.ts (per size n: minimum
  * fractions by Newton, an exact dominance pool, a Lagrangian selection with bisection on the band's
  * price, exact KKT splits of the candidates, swap refinement). Either way the split of the chosen
- * set is the KKT optimum of scheduler/split.ts and, when no admitted device's energy depends on its
+ * set is the KKT optimum of scheduler/bandwidthSplit.ts and, when no admitted device's energy depends on its
  * share, the band is spread so that the round ends as early as possible.
  *
  * Complexity: exact path O(2^K) worst case (K ≤ 12: < 1 ms typical); fast path
@@ -21,7 +21,7 @@ import { createProblem, toDecision, type ProblemOptions } from './problem';
 import { searchSets, type SearchOptions } from './search';
 
 /** The scheduler's state: the virtual energy queues Q_k(t) (MODEL.md §6), joules, in device order. */
-export interface SchedulerState {
+export interface EnergyQueues {
   readonly queues: readonly number[];
 }
 
@@ -36,10 +36,10 @@ export interface SlotObservation {
 }
 
 /** A device's static parameters. */
-export type DeviceParams = Omit<SlotDevice, 'queue' | 'gain' | 'available'>;
+export type StaticDevice = Omit<SlotDevice, 'queue' | 'gain' | 'available'>;
 
 /** What does not change from slot to slot: the cell, the payloads, the devices, V. */
-export type SchedulerParams = Omit<SlotInstance, 'weight' | 'devices'> & { readonly devices: readonly DeviceParams[] };
+export type SlotConstants = Omit<SlotInstance, 'weight' | 'devices'> & { readonly devices: readonly StaticDevice[] };
 
 /** How `decide` searches. */
 export interface DecideOptions extends ProblemOptions, SearchOptions {
@@ -50,7 +50,7 @@ export interface DecideOptions extends ProblemOptions, SearchOptions {
 }
 
 /** Assembles the per-slot instance of INTERFACE.md from state, observation and parameters. */
-export function toSlotInstance(state: SchedulerState, observation: SlotObservation, params: SchedulerParams): SlotInstance {
+export function toSlotInstance(state: EnergyQueues, observation: SlotObservation, params: SlotConstants): SlotInstance {
   const k = params.devices.length;
   if (state.queues.length !== k || observation.gains.length !== k)
     throw new RangeError(`decide: ${k} devices but ${state.queues.length} queues and ${observation.gains.length} gains`);
@@ -95,7 +95,7 @@ export function decideInstance(instance: SlotInstance, options: DecideOptions = 
  * The Lyapunov decision of MODEL.md §6 from the queues (state), the slot's gains and availability
  * (observation) and the static parameters. Pure; queues are updated separately (`updateQueues`).
  */
-export function decide(state: SchedulerState, observation: SlotObservation, params: SchedulerParams, options: DecideOptions = {}): Decision {
+export function decide(state: EnergyQueues, observation: SlotObservation, params: SlotConstants, options: DecideOptions = {}): Decision {
   return decideInstance(toSlotInstance(state, observation, params), options);
 }
 

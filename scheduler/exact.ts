@@ -14,7 +14,7 @@
  */
 import type { Decision, SlotInstance } from './instance';
 import { createProblem, emptySolution, evaluateSet, penaltyTerm, toDecision, weightedEnergyBounds, type ProblemOptions, type SetSolution, type SlotProblem } from './problem';
-import { airtimeSlackS, BAND_BUDGET, deadlineSnr, solveSplit } from './split';
+import { airtimeSlackS, BAND_BUDGET, deadlineSnr, solveBandwidthSplit } from './bandwidthSplit';
 // Math and the numeric globals are bound once: inside a vm context (Jest), every global lookup in a hot loop is slow.
 const { min } = Math;
 const INFINITY = Number.POSITIVE_INFINITY;
@@ -83,7 +83,7 @@ export function branchAndBound(problem: SlotProblem, incumbent?: SetSolution): S
     const visit = (idx: number, sumBeta: number, bonusIn: number, partialCost: number): void => {
       const need = n - chosen.length;
       if (need === 0) {
-        const cost = solveSplit(prep, { members: chosen, size: n, uMin: chosenU, queues }, BAND_BUDGET, problem.scratch, out);
+        const cost = solveBandwidthSplit(prep, { members: chosen, size: n, uMin: chosenU, queues }, BAND_BUDGET, problem.scratch, out);
         const objective = base - bonusIn + cost;
         if (objective < best.objective) best = { members: chosen.slice(), fractions: out.slice(0, n), objective };
         return;
@@ -101,7 +101,7 @@ export function branchAndBound(problem: SlotProblem, incumbent?: SetSolution): S
         chosenU[chosen.length - 1] = uMinOf[k] as number;
         let cost = 0;
         if (need > 1 && chosen.length >= 1) {
-          cost = solveSplit(prep, { members: chosen, size: chosen.length, uMin: chosenU, queues }, BAND_BUDGET - restReserve, problem.scratch, out);
+          cost = solveBandwidthSplit(prep, { members: chosen, size: chosen.length, uMin: chosenU, queues }, BAND_BUDGET - restReserve, problem.scratch, out);
         }
         if (isFiniteNumber(cost)) visit(i + 1, sumBeta + b, bonusIn + (bonus[k] as number), cost);
         chosen.pop();

@@ -3,7 +3,7 @@
  * §4), for tests, benchmarks and experiments. Seeded: every draw comes from the given stream.
  */
 import { channelGain, dbmToW, pathLossDb } from '../channels/linkBudget';
-import type { RandomStream } from '../runtime/random';
+import type { RandomStream } from '../util/random';
 import type { PenaltyKind, SlotDevice, SlotInstance } from './instance';
 
 /** What `createRandomInstance` varies; anything left out is drawn (or defaults to MODEL.md §8). */

@@ -4,10 +4,10 @@ export { type DeviceCosts, deviceCosts, deviceLatencyS, deviceEnergyJ, uplinkBit
 export { type PenaltyOptions, phi, phiCount, phiData, roundWeight } from './penalty';
 export { updateQueue, updateQueues } from './queues';
 export {
-  type SchedulerState,
+  type EnergyQueues,
   type SlotObservation,
-  type SchedulerParams,
-  type DeviceParams,
+  type SlotConstants,
+  type StaticDevice,
   type DecideOptions,
   decide,
   decideInstance,
@@ -16,9 +16,9 @@ export {
 } from './decide';
 export { type ExactMethod, type ExactOptions, solveExact } from './exact';
 export { type Policy, type PolicyOptions, createPolicy } from './policy';
-export { solveSlotFile } from './cli';
+export { solveSlotFile } from './solveSlotFile';
 export { type RandomInstanceOptions, createRandomInstance, drawGain, DEFAULT_PAYLOAD_BITS } from './generate';
 export { type PluginPolicy, type PluginDecision, EARLIEST_FINISH, PolicyDecisionError, completeDecision, minimumBandwidth } from './plugins/decision';
 export { loadModulePolicy } from './plugins/modulePolicy';
-export { PluginModuleError, pluginModuleDigest, resolvePluginModule, SHIPPED_PREFIX, type PluginKind } from './plugins/pluginModule';
+export { PluginModuleError, pluginModuleDigest, resolvePluginModule, SHIPPED_PREFIX, type PluginKind } from '../util/pluginModule';
 export type { PolicyQuestion } from './plugins/slotPolicy';

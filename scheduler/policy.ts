@@ -3,7 +3,7 @@
  * baselines, one per file in scheduler/policies/. A policy's state is plain JSON data (a pointer, a
  * generator state) so that a run can be checkpointed; `decide` is pure.
  */
-import type { PolicySpec } from '../runtime/scenario';
+import type { PolicySpec } from '../app/scenario';
 import type { Decision, SlotInstance } from './instance';
 import { createAllPolicy } from './policies/all';
 import { createBestChannelPolicy } from './policies/bestChannel';
@@ -17,9 +17,9 @@ import { loadModulePolicy } from './plugins/modulePolicy';
 
 /** A scheduling policy: state and observation (the slot's instance) in, decision and next state out. */
 export interface Policy<S> {
-  /** A built-in name (runtime/scenario.ts POLICY_NAMES), or a plug-in's own. */
+  /** A built-in name (app/scenario.ts POLICY_NAMES), or a plug-in's own. */
   readonly name: string;
-  /** The state before the first slot; `seed` seeds any randomness (runtime/random.ts). */
+  /** The state before the first slot; `seed` seeds any randomness (util/random.ts). */
   initialState(seed: number): S;
   /** One slot's decision (MODEL.md §2 step 2). Pure: the same arguments give the same result. */
   decide(state: S, instance: SlotInstance, slot: number): { decision: Decision; state: S };
@@ -32,7 +32,7 @@ export interface PolicyOptions {
 }
 
 /**
- * The policy `spec` names (MODEL.md §6–§7): a built-in one (runtime/scenario.ts POLICY_NAMES), or
+ * The policy `spec` names (MODEL.md §6–§7): a built-in one (app/scenario.ts POLICY_NAMES), or
  * one from a module, whose decisions are checked and completed with the reference figures. A
  * process policy is asked by the driver, not here (scheduler/plugins/slotPolicy.ts).
  */

@@ -6,7 +6,7 @@
 import { deviceCosts, prepareSlot, type PreparedSlot } from './costs';
 import type { Decision, SlotInstance } from './instance';
 import { phiCount } from './penalty';
-import { airtimeFactor, airtimeSlackS, BAND_BUDGET, deadlineSnr, solveSplit, spreadLeftover, SplitScratch } from './split';
+import { airtimeFactor, airtimeSlackS, BAND_BUDGET, deadlineSnr, solveBandwidthSplit, spreadLeftover, BandwidthSplitScratch } from './bandwidthSplit';
 
 /** P(t) prepared for the solvers. */
 export interface SlotProblem {
@@ -20,7 +20,7 @@ export interface SlotProblem {
   readonly candidates: readonly number[];
   /** Indices of devices with `available: false`. */
   readonly unavailable: readonly number[];
-  readonly scratch: SplitScratch;
+  readonly scratch: BandwidthSplitScratch;
 }
 
 /** Options of `createProblem`. */
@@ -47,7 +47,7 @@ export function createProblem(instance: SlotInstance, options: ProblemOptions = 
     if (d.available === false) unavailable.push(i);
     if (prep.usable[i] && deadlineSnr(prep, i, airtimeSlackS(prep, i, 1)) > 0) candidates.push(i);
   });
-  return { instance, prep, queues, bonus, candidates, unavailable, scratch: new SplitScratch(Math.max(16, k)) };
+  return { instance, prep, queues, bonus, candidates, unavailable, scratch: new BandwidthSplitScratch(Math.max(16, k)) };
 }
 
 /** V·Φ_t for a set of size n before the per-device bonuses (MODEL.md §5): V Φ_count(n), or V w_t for the data variant (n ≥ 1). */
@@ -96,7 +96,7 @@ export function evaluateSet(problem: SlotProblem, members: readonly number[], bu
     bonus += problem.bonus[k] as number;
   }
   const fractions = new Float64Array(n);
-  const cost = solveSplit(problem.prep, { members, size: n, uMin, queues: problem.queues }, budget, problem.scratch, fractions);
+  const cost = solveBandwidthSplit(problem.prep, { members, size: n, uMin, queues: problem.queues }, budget, problem.scratch, fractions);
   if (!Number.isFinite(cost)) return null;
   return { members: [...members], fractions, objective: penaltyTerm(problem, n) - bonus + cost };
 }

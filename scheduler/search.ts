@@ -9,7 +9,7 @@
  * the data-weighted one), so for a fixed n the problem is a cardinality-constrained resource
  * allocation. For each n = 1, 2, … while some n devices fit in the band:
  *
- * 1. β_k^min(n) for every device still able to meet T_max (scheduler/split.ts, Newton, O(K)); a
+ * 1. β_k^min(n) for every device still able to meet T_max (scheduler/bandwidthSplit.ts, Newton, O(K)); a
  *    device that misses T_max at n misses it at every larger n and is dropped for good. The loop
  *    ends when the n smallest β^min no longer fit (they only grow with n).
  * 2. Dominance pool (exact): sort by β^min; device i dominates j if it comes first and its
@@ -33,7 +33,7 @@
  * tests measure the gap against the exact solver (scheduler/exact.ts).
  */
 import { penaltyTerm, emptySolution, type SetSolution, type SlotProblem } from './problem';
-import { airtimeFactor, airtimeSlackS, BAND_BUDGET, deadlineSnr, inverseMarginal, marginalSaving, solveSplit } from './split';
+import { airtimeFactor, airtimeSlackS, BAND_BUDGET, deadlineSnr, inverseMarginal, marginalSaving, solveBandwidthSplit } from './bandwidthSplit';
 // Math and the numeric globals are bound once: inside a vm context (Jest), every global lookup in a hot loop is slow.
 const { abs, exp, imul, log, max, min } = Math;
 const INFINITY = Number.POSITIVE_INFINITY;
@@ -389,7 +389,7 @@ function solveFixed(problem: SlotProblem, members: readonly number[], uMinOf: Fl
     bonus += problem.bonus[k] as number;
   }
   const fractions = new Float64Array(n);
-  const cost = solveSplit(problem.prep, { members, size: n, uMin, queues: problem.queues }, BAND_BUDGET, problem.scratch, fractions);
+  const cost = solveBandwidthSplit(problem.prep, { members, size: n, uMin, queues: problem.queues }, BAND_BUDGET, problem.scratch, fractions);
   if (!isFiniteNumber(cost)) return null;
   return { members: members.slice(), fractions, objective: base - bonus + cost };
 }

@@ -7,16 +7,16 @@
 import { join } from 'node:path';
 import type { ActorContext, Effect, Envelope } from '../runtime/actor';
 import { UnexpectedMessageError } from '../runtime/actor';
-import { RandomStream } from '../runtime/random';
-import { loadScenario } from '../runtime/scenario';
-import { planRun } from '../runtime/sim/setup';
+import { RandomStream } from '../util/random';
+import { loadScenario } from '../app/scenario';
+import { planRun } from '../app/sim/setup';
 import { loadSimulationResources, type SimulationResources } from '../actors/resources';
 import { deviceKind, type DeviceParams, type DeviceState } from '../actors/device';
 import { serverKind, type ServerParams, type ServerState } from '../actors/server';
 import { schedulerKind, REPORT_WINDOW_S, type SchedulerParams } from '../actors/scheduler';
 import { shardKind, type ShardParams } from '../actors/shard';
 import { evaluatorKind, type EvaluatorParams } from '../actors/evaluator';
-import type { Decided, GlobalHead, HeadUpload, Merge, QueueReport, RoundSummary, SessionOpen, Weights } from '../actors/protocol';
+import type { Decided, GlobalHead, HeadUpload, Merge, QueueReport, RoundSummary, GlobalLora, Weights } from '../actors/roundMessages';
 import { cloudKind, type CloudParams } from '../actors/cloud';
 import { linkStateOf, completeTransfer, transferCost, type LinkState } from '../channels';
 import { deviceCompute, serverComputeS } from '../scheduler/costs';
@@ -90,7 +90,7 @@ describe('shard', () => {
   it('opens a session, then answers activations with features after t^srv + downlink airtime, charged on the device link', () => {
     // Prepare
     const lora = initLora(resources.foundation, RandomStream.fromSeed(2));
-    const open: SessionOpen = { slot: 3, device: 'd0', dataSize: 100, lora, link, admittedCount: 4 };
+    const open: GlobalLora = { slot: 3, device: 'd0', dataSize: 100, lora, link, admittedCount: 4 };
     const opened = shardKind.transition(shardKind.initialState(shardParams, ctxOf('shard0', 0)), envelope('server', 'shard0', 'global-lora', open, 10), ctxOf('shard0', 10))[0];
     const rows = resources.train.features.subarray(0, 16 * resources.train.featureSize);
     const { embed } = jest.requireActual<typeof import('../models')>('../models');
@@ -144,7 +144,7 @@ describe('edge server', () => {
     const head = out[0]!.body as GlobalHead;
     expect(out[0]!.delayS).toBe(costs.headBits / links.d4.downlinkRateBps);
     expect(head.charge).toMatchObject({ device: 4, type: 'heads', direction: 'downlink', airtimeS: costs.headBits / links.d4.downlinkRateBps, energyJ: 0 });
-    expect((out[5]!.body as SessionOpen)).toMatchObject({ device: 'd5', dataSize: 50, admittedCount: 3, link: links.d5 });
+    expect((out[5]!.body as GlobalLora)).toMatchObject({ device: 'd5', dataSize: 50, admittedCount: 3, link: links.d5 });
     expect(next).toMatchObject({ slot: 3, decidedT: 10.001, admitted: ['d4', 'd0', 'd5'] });
   });
 

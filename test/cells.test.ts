@@ -8,14 +8,14 @@
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadScenario, parseScenario, ScenarioError } from '../runtime/scenario';
-import { runCellsToFolder, type CellsRunResult } from '../runtime/sim/cells';
-import { replayLog } from '../runtime/sim/replay';
-import { energyToleranceJ } from '../runtime/sim/summary';
+import { loadScenario, parseScenario, ScenarioError } from '../app/scenario';
+import { runCellsToFolder, type CellsRunResult } from '../app/sim/cells';
+import { replayLog } from '../app/sim/replay';
+import { energyToleranceJ } from '../app/sim/summary';
 import { readEventLog, type LogEvent } from '../runtime/eventLog';
 import { backhaulTransfer, weightBits } from '../channels/backhaul';
 import { mergeEdges } from '../actors/cloud';
-import type { EdgeModel } from '../actors/protocol';
+import type { EdgeModel } from '../actors/roundMessages';
 
 const FILE = join(__dirname, '..', 'scenarios', 'two-cells.json');
 const system = loadScenario(FILE);

@@ -6,7 +6,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RandomStream } from '../runtime/random';
+import { RandomStream } from '../util/random';
 import {
   createCell,
   createFadingProcess,

@@ -5,9 +5,9 @@
  */
 import { map } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
-import { RandomStream } from '../runtime/random';
-import { parseScenario } from '../runtime/scenario';
-import { createLiveMedium } from '../runtime/sim/medium';
+import { RandomStream } from '../util/random';
+import { parseScenario } from '../app/scenario';
+import { createLiveMedium } from '../app/sim/liveMedium';
 import { BandwidthError, channelParamsFromScenario, completeTransfer, connectMedium, createMedium, TransferError, type FaultParams, type LinkFrame, type SliceDecision, type TransferFrame } from '../channels';
 
 const newScheduler = () => new TestScheduler((actual, expected) => expect(actual).toEqual(expected));

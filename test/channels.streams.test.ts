@@ -5,8 +5,8 @@
 import { catchError, map, of, type Observable } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import fc from 'fast-check';
-import { RandomStream } from '../runtime/random';
-import { parseScenario } from '../runtime/scenario';
+import { RandomStream } from '../util/random';
+import { parseScenario } from '../app/scenario';
 import {
   accountTraffic,
   applyDecisions,

@@ -5,8 +5,8 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadScenario, parseScenario } from '../runtime/scenario';
-import { runToFolder } from '../runtime/sim/run';
+import { loadScenario, parseScenario } from '../app/scenario';
+import { runToFolder } from '../app/sim/run';
 import { readEventLog } from '../runtime/eventLog';
 
 const quick = loadScenario(join(__dirname, '..', 'scenarios', 'quick.json'));

@@ -8,7 +8,7 @@ import { join, relative } from 'node:path';
 
 const ROOT = join(__dirname, '..');
 /** Folders that must call the formulas, never write them. */
-const CALLERS = ['actors', 'runtime', 'index.ts'];
+const CALLERS = ['actors', 'runtime', 'app', 'index.ts'];
 
 /** Shapes of the formulas of MODEL.md §3–4 (and §6's queue), as they would be written by hand. */
 const SHAPES: Array<[string, RegExp]> = [

@@ -6,10 +6,10 @@ import fc from 'fast-check';
 import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseScenario, ScenarioError } from '../runtime/scenario';
+import { parseScenario, ScenarioError } from '../app/scenario';
 import { parseEventLog, EventLogWriter, createEventLogHeader, EventLogError } from '../runtime/eventLog';
-import { readCheckpoint, RunSetupError } from '../runtime/sim/run';
-import { toJson } from '../runtime/sim/serialize';
+import { readCheckpoint, RunSetupError } from '../app/sim/run';
+import { toJson } from '../app/sim/serialize';
 
 const cell50 = JSON.parse(readFileSync(join(__dirname, '..', 'scenarios', 'cell-50.json'), 'utf8'));
 

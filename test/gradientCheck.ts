@@ -4,7 +4,7 @@ import { adamUpdate, initLora, type Cut, type Foundation, type LoraWeights, type
 import { loraShapes } from '../models/config';
 import { ownedValues, tensors, tidyData, toCut } from '../models/tensors';
 import { encoderApply, type EncoderMode } from '../models/transformer';
-import { RandomStream } from '../runtime/random';
+import { RandomStream } from '../util/random';
 
 /** max|got − want| / max|want| (the absolute difference when `want` is all zeros). */
 export function relativeError(got: Float32Array, want: Float32Array): number {

@@ -15,7 +15,7 @@ import { deserialize, FrameAssembler, maxPayloadOf, publishFrames, readFrame, se
 import { serveHosts } from '../runtime/natsHosts';
 import { HostsUnavailableError, NatsTransport } from '../runtime/natsTransport';
 import { InlineTransport } from '../runtime/transport';
-import { parseScenario, ScenarioError } from '../runtime/scenario';
+import { parseScenario, ScenarioError } from '../app/scenario';
 import { startNatsServer, type TestNatsServer } from './natsServer';
 
 const BIN = join(__dirname, '..', 'bin', 'airlora.js');

@@ -1,7 +1,7 @@
 /** LoRA and head aggregation (MODEL.md §2, step 5): hand-worked cases first. */
 import { AggregationError, aggregateHeads, aggregateLora } from '../models';
 import { jacobiEigen } from '../models/aggregate';
-import { RandomStream } from '../runtime/random';
+import { RandomStream } from '../util/random';
 
 const f32 = (xs: number[]): Float32Array => Float32Array.from(xs);
 

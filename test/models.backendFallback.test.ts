@@ -3,7 +3,7 @@ import { availableBackends, resolveBackend } from '../models/backend';
 import { OnnxRuntimeUnavailable } from '../models/onnx/session';
 import { OrtCompute } from '../models/onnx/ortCompute';
 import { createRandomFoundation, DEFAULT_MODEL_CONFIG, initBackend } from '../models';
-import { RandomStream } from '../runtime/random';
+import { RandomStream } from '../util/random';
 
 jest.mock('onnxruntime-node/dist/binding', () => {
   throw new Error('libonnxruntime.so.1: cannot open shared object file: No such file or directory');

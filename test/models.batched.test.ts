@@ -17,7 +17,7 @@ import {
   type LoraWeights,
   type ServerCompute,
 } from '../models';
-import { RandomStream } from '../runtime/random';
+import { RandomStream } from '../util/random';
 import { loraWithNonzeroB, maxRelativeError, relativeError, tapeBackward, tapeForward, tapeGradients } from './gradientCheck';
 
 let f: Foundation;

@@ -20,7 +20,7 @@ import {
   type ModelConfig,
   type OptimizerState,
 } from '../models';
-import { RandomStream } from '../runtime/random';
+import { RandomStream } from '../util/random';
 import { tapeBackward, tapeForward } from './gradientCheck';
 
 let digits: ReturnType<typeof loadDigits>;

@@ -14,7 +14,7 @@ import {
   randomFoundationWeights,
   saveFoundation,
 } from '../models';
-import { RandomStream } from '../runtime/random';
+import { RandomStream } from '../util/random';
 
 let dir: string;
 beforeAll(async () => {

@@ -1,6 +1,6 @@
 /** The digits task and the non-IID partition (MODEL.md §1, §8). */
 import { DigitsError, PartitionError, loadDigits, partitionDirichlet } from '../models';
-import { RandomStream } from '../runtime/random';
+import { RandomStream } from '../util/random';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

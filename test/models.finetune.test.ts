@@ -4,7 +4,7 @@
  * (`npx tsx models/pretrain/finetune.ts`: 1,500 steps of 32, 8,000 train / 1,000 test digits).
  */
 import { DEFAULT_MODEL_CONFIG, createRandomFoundation, finetuneCentralised, initBackend, loadDigits, loadFoundation } from '../models';
-import { RandomStream } from '../runtime/random';
+import { RandomStream } from '../util/random';
 
 beforeAll(async () => {
   await initBackend('wasm');

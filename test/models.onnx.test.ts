@@ -22,7 +22,7 @@ import {
 } from '../models';
 import type { Dataset } from '../models/data/dataset';
 import { OrtCompute } from '../models/onnx/ortCompute';
-import { RandomStream } from '../runtime/random';
+import { RandomStream } from '../util/random';
 import { loraWithNonzeroB, maxRelativeError, relativeError, tapeForward, tapeGradients } from './gradientCheck';
 
 beforeAll(async () => {

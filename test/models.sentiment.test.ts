@@ -20,7 +20,7 @@ import {
   sentimentVocabulary,
   type ModelConfig,
 } from '../models';
-import { RandomStream } from '../runtime/random';
+import { RandomStream } from '../util/random';
 
 const SENTIMENT: ModelConfig = { ...DEFAULT_MODEL_CONFIG, task: 'sentiment' };
 const words = (s: string): string[] => s.split(' ');

@@ -4,7 +4,7 @@
  * weaker bar than the README's full figures (`npx tsx models/pretrain/finetune.ts --task sentiment`).
  */
 import { DEFAULT_MODEL_CONFIG, createRandomFoundation, finetuneCentralised, initBackend, loadFoundation, loadSentiment, type ModelConfig } from '../models';
-import { RandomStream } from '../runtime/random';
+import { RandomStream } from '../util/random';
 
 const SENTIMENT: ModelConfig = { ...DEFAULT_MODEL_CONFIG, task: 'sentiment' };
 

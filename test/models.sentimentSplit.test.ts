@@ -20,7 +20,7 @@ import {
   type ModelConfig,
   type TrainState,
 } from '../models';
-import { RandomStream } from '../runtime/random';
+import { RandomStream } from '../util/random';
 import { loraWithNonzeroB, maxRelativeError } from './gradientCheck';
 
 const SENTIMENT: ModelConfig = { ...DEFAULT_MODEL_CONFIG, task: 'sentiment' };

@@ -21,7 +21,7 @@ import {
   type ServerCompute,
   type TrainState,
 } from '../models';
-import { RandomStream } from '../runtime/random';
+import { RandomStream } from '../util/random';
 import { loraWithNonzeroB, maxRelativeError } from './gradientCheck';
 
 let f: Foundation;

@@ -2,7 +2,7 @@
  * A plug-in's decision checked against its slot and completed (scheduler/plugins/decision.ts):
  * each rule broken by hand, and the figures equal to a built-in policy's for the same choice.
  */
-import { RandomStream } from '../runtime/random';
+import { RandomStream } from '../util/random';
 import { completeDecision, createPolicy, createRandomInstance, minimumBandwidth, PolicyDecisionError, type SlotInstance } from '../scheduler';
 
 const base = createRandomInstance(RandomStream.fromSeed(5, 'plugins'), { deviceCount: 4, zeroQueueShare: 0 });

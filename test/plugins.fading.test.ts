@@ -8,11 +8,11 @@ import { spawnSync } from 'node:child_process';
 import { appendFileSync, copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadScenario, type Scenario } from '../runtime/scenario';
-import { resumeFolder, runToFolder } from '../runtime/sim/run';
+import { loadScenario, type Scenario } from '../app/scenario';
+import { resumeFolder, runToFolder } from '../app/sim/run';
 import { createFadingProcess } from '../channels/fading';
 import { createCell } from '../channels/geometry';
-import { RandomStream } from '../runtime/random';
+import { RandomStream } from '../util/random';
 
 const ROOT = join(__dirname, '..');
 const BIN = join(ROOT, 'bin', 'airlora.js');

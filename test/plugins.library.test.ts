@@ -5,8 +5,8 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { run } from '../runtime/library';
-import { ScenarioError, type ScenarioInput } from '../runtime/scenario';
+import { run } from '../app/library';
+import { ScenarioError, type ScenarioInput } from '../app/scenario';
 
 const ROOT = join(__dirname, '..');
 

@@ -7,9 +7,9 @@
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadScenario, type PolicySpec, type Scenario } from '../runtime/scenario';
-import { runToFolder } from '../runtime/sim/run';
-import { replayLog, ReplayError } from '../runtime/sim/replay';
+import { loadScenario, type PolicySpec, type Scenario } from '../app/scenario';
+import { runToFolder } from '../app/sim/run';
+import { replayLog, ReplayError } from '../app/sim/replay';
 
 const ROOT = join(__dirname, '..');
 const quick = loadScenario(join(ROOT, 'scenarios', 'quick.json'));

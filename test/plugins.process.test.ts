@@ -9,8 +9,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadScenario } from '../runtime/scenario';
-import { resumeFolder, runToFolder } from '../runtime/sim/run';
+import { loadScenario } from '../app/scenario';
+import { resumeFolder, runToFolder } from '../app/sim/run';
 
 const ROOT = join(__dirname, '..');
 const BIN = join(ROOT, 'bin', 'airlora.js');

@@ -6,8 +6,8 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadScenario, type Scenario, type StrategySpec } from '../runtime/scenario';
-import { runToFolder } from '../runtime/sim/run';
+import { loadScenario, type Scenario, type StrategySpec } from '../app/scenario';
+import { runToFolder } from '../app/sim/run';
 
 const ROOT = join(__dirname, '..');
 const quick = loadScenario(join(ROOT, 'scenarios', 'quick.json'));

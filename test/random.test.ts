@@ -1,4 +1,4 @@
-import { RandomStream } from '../runtime/random';
+import { RandomStream } from '../util/random';
 
 describe('RandomStream', () => {
   it('gives the same draws for the same seed and name, and different ones for another name', () => {

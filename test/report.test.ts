@@ -1,9 +1,9 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { ReportError, writeReport } from '../runtime/report';
-import { bandwidthCells, deviceEnergies, roundPoints, runLabels } from '../runtime/report/data';
-import { compactSvg, prefixSvgIds } from '../runtime/report/render';
+import { ReportError, writeReport } from '../app/report';
+import { bandwidthCells, deviceEnergies, roundPoints, runLabels } from '../app/report/data';
+import { compactSvg, prefixSvgIds } from '../app/report/render';
 import { syntheticRun } from './reportSynthetic';
 
 const PLOTS = ['accuracy-rounds', 'accuracy-time', 'admitted', 'queues', 'energy', 'bandwidth', 'loss', 'latency', 'bits'];

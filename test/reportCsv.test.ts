@@ -1,5 +1,5 @@
-import { METRICS_CSV_COLUMNS, MetricsCsvError, metricsCsv, metricsCsvRow, parseMetricsCsv } from '../runtime/report';
-import type { RoundMetrics } from '../runtime/metrics';
+import { METRICS_CSV_COLUMNS, MetricsCsvError, metricsCsv, metricsCsvRow, parseMetricsCsv } from '../app/report';
+import type { RoundMetrics } from '../app/metrics';
 import { syntheticRun } from './reportSynthetic';
 
 const HEADER =

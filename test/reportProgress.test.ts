@@ -1,4 +1,4 @@
-import { createProgress, formatDurationS, type ProgressStream } from '../runtime/report';
+import { createProgress, formatDurationS, type ProgressStream } from '../app/report';
 
 /** A stream that records what is written; a TTY or not, as asked. */
 function recorder(isTTY: boolean, columns = 100): ProgressStream & { chunks: string[] } {

@@ -1,7 +1,7 @@
 /** Synthetic run metrics for the report tests and sample reports (seeded, no Math.random). */
-import type { RoundMetrics, RunSummary } from '../runtime/metrics';
-import { RandomStream } from '../runtime/random';
-import type { ReportRun } from '../runtime/report';
+import type { RoundMetrics, RunSummary } from '../app/metrics';
+import { RandomStream } from '../util/random';
+import type { ReportRun } from '../app/report';
 
 export interface SyntheticRunArgs {
   policy: string;

@@ -7,10 +7,10 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadScenario } from '../runtime/scenario';
-import { resumeFolder, runToFolder } from '../runtime/sim/run';
-import { RandomStream } from '../runtime/random';
-import type { RoundMetrics } from '../runtime/metrics';
+import { loadScenario } from '../app/scenario';
+import { resumeFolder, runToFolder } from '../app/sim/run';
+import { RandomStream } from '../util/random';
+import type { RoundMetrics } from '../app/metrics';
 
 const BIN = join(__dirname, '..', 'bin', 'airlora.js');
 const QUICK = join(__dirname, '..', 'scenarios', 'quick.json');

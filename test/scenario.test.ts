@@ -1,4 +1,4 @@
-import { applyOverride, parseScenario, ScenarioError } from '../runtime/scenario';
+import { applyOverride, parseScenario, ScenarioError } from '../app/scenario';
 
 describe('scenario validation', () => {
   it('fills the defaults of MODEL.md §8', () => {

@@ -3,7 +3,7 @@
  * enumerating every subset with the optimal bandwidth split)"). `decide` solves small K exactly
  * (branch and bound), so its fast search is also measured alone on the same instances.
  */
-import { RandomStream } from '../runtime/random';
+import { RandomStream } from '../util/random';
 import { createRandomInstance, decideInstance, solveExact, type SlotInstance } from '../scheduler';
 
 function gap(value: number, exact: number): number {

@@ -8,8 +8,8 @@ import fc from 'fast-check';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RandomStream } from '../runtime/random';
-import { POLICY_NAMES } from '../runtime/scenario';
+import { RandomStream } from '../util/random';
+import { POLICY_NAMES } from '../app/scenario';
 import {
   createPolicy, createRandomInstance, decideInstance, deviceLatencyS, parseSlotInstance, phiCount, solveSlotFile,
   SlotInstanceError, updateQueues, type Decision, type SlotInstance,

@@ -1,7 +1,7 @@
 /** A pure queue simulation (no training) of the Lyapunov scheduler, MODEL.md §6; shared by tests. */
-import { RandomStream } from '../runtime/random';
+import { RandomStream } from '../util/random';
 import { channelGain, dbmToW, pathLossDb } from '../channels/linkBudget';
-import { decide, updateQueues, type SchedulerParams } from '../scheduler';
+import { decide, updateQueues, type SlotConstants } from '../scheduler';
 import { DEFAULT_PAYLOAD_BITS } from '../scheduler/generate';
 
 export interface QueueSimResult {
@@ -23,7 +23,7 @@ export function simulateQueues(V: number, slots: number, deviceCount = 20, budge
     const r = Math.sqrt(place.between(50 * 50, 500 * 500));
     return channelGain(pathLossDb(r), 8 * place.normal(), 1);
   });
-  const params: SchedulerParams = {
+  const params: SlotConstants = {
     V, phiEmpty: 2, penalty: 'count', bandwidthHz: 20e6, downlinkBandwidthHz: 20e6, noisePsdDbmPerHz: -174, noiseFigureDb: 7,
     serverPowerW: dbmToW(43), deadlineS: 2, serverFlops: 5e13, localIterations: 5, kappa: 1e-28,
     payloadBits: { ...DEFAULT_PAYLOAD_BITS }, serverFlopsPerIteration: 4e8,

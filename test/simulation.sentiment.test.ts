@@ -5,9 +5,9 @@
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadScenario } from '../runtime/scenario';
-import { runToFolder } from '../runtime/sim/run';
-import { replayLog } from '../runtime/sim/replay';
+import { loadScenario } from '../app/scenario';
+import { runToFolder } from '../app/sim/run';
+import { replayLog } from '../app/sim/replay';
 import { readEventLog } from '../runtime/eventLog';
 
 const quick = loadScenario(join(__dirname, '..', 'scenarios', 'quick-sentiment.json'));

@@ -6,9 +6,9 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadStudy, parseStudy, planStudy, StudyError, valueLabel, tInterval, pairedInterval, summaryTable, pairedTable, runsTable, sizeStudy, type StudyPlan } from '../runtime/study';
-import { toCsv } from '../runtime/study/csv';
-import type { RunResult } from '../runtime/study/results';
+import { loadStudy, parseStudy, planStudy, StudyError, valueLabel, tInterval, pairedInterval, summaryTable, pairedTable, runsTable, sizeStudy, type StudyPlan } from '../app/study';
+import { toCsv } from '../app/study/csv';
+import type { RunResult } from '../app/study/results';
 
 const QUICK = join(__dirname, '..', 'scenarios', 'quick.json');
 

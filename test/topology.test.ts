@@ -5,9 +5,9 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { loadScenario, parseScenario, ScenarioError } from '../runtime/scenario';
-import { expandTopology, resolveTopologyModule, runTopologyToFolder } from '../runtime/sim/customTopology';
-import { replayLog } from '../runtime/sim/replay';
+import { loadScenario, parseScenario, ScenarioError } from '../app/scenario';
+import { expandTopology, resolveTopologyModule, runTopologyToFolder } from '../app/sim/customTopology';
+import { replayLog } from '../app/sim/replay';
 import { readEventLog, type EventLogHeader } from '../runtime/eventLog';
 
 const FILE = join(__dirname, 'fixtures', 'toy-cells.json');
@@ -69,7 +69,7 @@ describe('a topology declared in the scenario', () => {
 describe('the built-in simulation as a declared topology (airlora topology)', () => {
   it('prints the actors quick.json runs in the topology format; running the printed file gives the same log hash', async () => {
     // Prepare: `airlora topology scenarios/quick.json > t.json`, through the CLI's code path.
-    const { main } = await import('../runtime/cli');
+    const { main } = await import('../app/cli');
     const quickFile = join(__dirname, '..', 'scenarios', 'quick.json');
     const printed: string[] = [];
     const log = jest.spyOn(console, 'log').mockImplementation((text: string) => void printed.push(text));
@@ -109,12 +109,12 @@ describe('the built-in simulation as a declared topology (airlora topology)', ()
 
   it('a printed topology whose params were edited runs them, and its log says so', async () => {
     const quick = loadScenario(join(__dirname, '..', 'scenarios', 'quick.json'));
-    const { planRun } = await import('../runtime/sim/setup');
-    const { declaredTopologyOf } = await import('../runtime/sim/topology');
+    const { planRun } = await import('../app/sim/setup');
+    const { declaredTopologyOf } = await import('../app/sim/defaultTopology');
     const topology = declaredTopologyOf(planRun(quick));
     const d0 = topology.actors[0]!;
     const edited = parseScenario({ ...quick, training: { ...quick.training, rounds: 1 }, topology: { ...topology, actors: [{ ...d0, params: { ...(d0.params as object), cpuHz: 9e8 } }, ...topology.actors.slice(1)] } });
-    const { runToFolder } = await import('../runtime/sim/run');
+    const { runToFolder } = await import('../app/sim/run');
     const out = fresh('edited-topology');
     await runToFolder(edited, { outDir: out, workers: 0 });
     const header = readEventLog(join(out, 'events.jsonl')).header as EventLogHeader & { scenario: { topology?: { driver?: string } } };

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { threadId } from 'node:worker_threads';
-import { RandomStream } from '../../runtime/random';
+import { RandomStream } from '../../util/random';
 import type { Dataset } from './dataset';
 
 export const DIGIT_COUNT_TOTAL = 10000;

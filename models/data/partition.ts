@@ -10,7 +10,7 @@
  * renormalised over the classes with samples left, until every device has its size. Every
  * sample goes to exactly one device.
  */
-import type { RandomStream } from '../../runtime/random';
+import type { RandomStream } from '../../util/random';
 
 export class PartitionError extends Error {
   override readonly name = 'PartitionError';

@@ -16,7 +16,7 @@
  * head, and pre-training reads only the token ids of positions [0, SENTIMENT_PRETRAIN_POOL), so a
  * test split of up to 4,000 sentences is never seen by the foundation model.
  */
-import { RandomStream } from '../../runtime/random';
+import { RandomStream } from '../../util/random';
 import type { Dataset } from './dataset';
 import { CONJUNCTIONS, COPULAS, DETERMINERS, MODIFIERS, NEGATORS, NOUNS, OPENERS, PAD_ID, UNKNOWN_ID, sentimentVocabulary } from './sentimentVocabulary';
 

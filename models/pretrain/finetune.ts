@@ -13,7 +13,7 @@ import { initOptimizerState } from '../optimizer';
 import { evaluate, initHead, initLora, selectBatch, unsplitStep, type TrainState } from '../split';
 import { loadTaskData } from '../data/taskData';
 import type { Dataset } from '../data/dataset';
-import { RandomStream } from '../../runtime/random';
+import { RandomStream } from '../../util/random';
 
 export interface FinetuneOptions {
   steps: number;

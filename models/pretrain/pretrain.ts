@@ -29,7 +29,7 @@ import { crossEntropy, embedForward, encoderApply, headApply, patchify } from '.
 import { DIGIT_PIXELS, pretrainImages } from '../data/digits';
 import { SENTIMENT_PRETRAIN_POOL } from '../data/sentiment';
 import { MASKED_HOLDOUT, pretrainMasked, type MaskedPretrainOptions } from './pretrainMasked';
-import { RandomStream } from '../../runtime/random';
+import { RandomStream } from '../../util/random';
 import { warmupCosineLr } from '../optimizer';
 import { pretrainVariables, releaseFrozenWeights } from './pretrainVariables';
 

@@ -27,7 +27,7 @@ import { layerNorm, trainableDense } from '../ops';
 import { embedTokens, encoderApply } from '../transformer';
 import { SENTIMENT_PRETRAIN_POOL, pretrainSentences } from '../data/sentiment';
 import { MASK_ID, PAD_ID, SPECIAL_TOKENS, sentimentVocabulary } from '../data/sentimentVocabulary';
-import { RandomStream } from '../../runtime/random';
+import { RandomStream } from '../../util/random';
 import { warmupCosineLr } from '../optimizer';
 import { pretrainVariables, releaseFrozenWeights } from './pretrainVariables';
 

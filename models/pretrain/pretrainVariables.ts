@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { frozenWeightShapes, sizeOf, type ResolvedModelConfig } from '../config';
 import { randomFoundationWeights } from '../foundation';
-import type { RandomStream } from '../../runtime/random';
+import type { RandomStream } from '../../util/random';
 
 /** The embedding and encoder (randomly initialised) and a pretext head (LayerNorm gammas 1, kernels U(−limit, limit), the rest 0), as variables by name. */
 export function pretrainVariables(c: ResolvedModelConfig, random: RandomStream, head: Readonly<Record<string, number[]>>, kernelLimit: number): Record<string, tf.Variable> {

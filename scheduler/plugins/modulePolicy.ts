@@ -1,9 +1,9 @@
 /**
  * Scheduling policies from modules (README "Plug-ins"): a module exporting `createPolicy(params)`
- * that returns the `PluginPolicy` interface (scheduler/plugins/pluginModule.ts loads it).
+ * that returns the `PluginPolicy` interface (util/pluginModule.ts loads it).
  */
 import type { PluginPolicy } from './decision';
-import { pluginFactory, PluginModuleError } from './pluginModule';
+import { pluginFactory, PluginModuleError } from '../../util/pluginModule';
 
 // One policy object per (module, params) and thread: createPolicy may be costly, and decide is pure.
 const loaded = new Map<string, PluginPolicy<unknown>>();

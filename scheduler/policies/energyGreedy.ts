@@ -2,7 +2,7 @@
  * The 'energy-greedy' baseline (MODEL.md §7): cheapest devices first. Devices are ranked by their
  * energy E_k with an equal share 1/n of the band (n = the group size), each added if the set still
  * meets T_max within the band, up to n devices; the band is then split to minimise Σ E_k (the KKT
- * split of scheduler/split.ts with unit weights). Ignores the queues and the learning penalty.
+ * split of scheduler/bandwidthSplit.ts with unit weights). Ignores the queues and the learning penalty.
  */
 import { deviceEnergyJ } from '../costs';
 import type { Policy } from '../policy';

@@ -1,9 +1,9 @@
 /**
  * The 'random' baseline (MODEL.md §7): n devices drawn uniformly among the available ones, equal
  * shares; those that cannot meet T_max with their share straggle and are dropped. The generator
- * (runtime/random.ts) travels in the state, so a checkpointed run draws the same devices.
+ * (util/random.ts) travels in the state, so a checkpointed run draws the same devices.
  */
-import { RandomStream, type RandomState } from '../../runtime/random';
+import { RandomStream, type RandomState } from '../../util/random';
 import type { Policy } from '../policy';
 import { createProblem, equalShareDecision } from '../problem';
 
