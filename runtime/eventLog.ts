@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { canonicalJson, sha256Hex } from './canonical';
 import type { PayloadSummary } from './protocol';
+import { packageVersion } from '../util/packageInfo';
 
 export const EVENT_LOG_FORMAT = 'airlora-events';
 /**
@@ -53,31 +54,8 @@ export interface EventLogHeader {
   readonly [key: string]: unknown;
 }
 
-let cachedPackage: { root: string; version: string } | null | undefined;
-/** The nearest airlora package.json above this file (source or build alike), or null. */
-function findPackage(): { root: string; version: string } | null {
-  if (cachedPackage !== undefined) return cachedPackage;
-  let dir = __dirname;
-  for (let i = 0; i < 6; i++) {
-    const file = path.join(dir, 'package.json');
-    if (fs.existsSync(file)) {
-      const pkg = JSON.parse(fs.readFileSync(file, 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'airlora' && pkg.version) return (cachedPackage = { root: dir, version: pkg.version });
-    }
-    dir = path.dirname(dir);
-  }
-  return (cachedPackage = null);
-}
-
-/** This package's version, from the nearest airlora package.json above this file. */
-export function packageVersion(): string {
-  return findPackage()?.version ?? '0.0.0';
-}
-
-/** This package's folder (where its package.json is): shipped plug-ins live under it. */
-export function packageRoot(): string {
-  return findPackage()?.root ?? path.join(__dirname, '..');
-}
+// the package's version is in every header; it and the package's folder are found in util/
+export { packageVersion } from '../util/packageInfo';
 
 /** Whether this code reads and writes logs of format `version`. */
 export function isKnownEventLogVersion(version: unknown): version is number {

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import { packageRoot } from '../runtime/eventLog';
+import { packageRoot } from './packageInfo';
 
 /** Prefix of the plug-ins shipped in the package's examples/ folder (`airlora:proportional-fair`). */
 export const SHIPPED_PREFIX = 'airlora:';
