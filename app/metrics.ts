@@ -1,12 +1,9 @@
 /** What every run reports (MODEL.md §9, INTERFACE.md output folder). */
 
-/** Bits moved over the medium, per message type. */
-export interface BitsByType {
-  activations: number;
-  features: number;
-  gradients: number;
-  heads: number;
-}
+import type { BitsByType } from '../channels/traffic';
+
+/** Bits per message type are the medium's account (channels/traffic.ts); metrics report them. */
+export type { BitsByType };
 
 /** One round (slot) of a run. */
 export interface RoundMetrics {

@@ -2,8 +2,15 @@
  * Traffic accounting (MODEL.md §9): bits moved per message type (activations, features, cut
  * gradients, heads), per device and per slot, and running totals. Divide by 8 for bytes.
  */
-import type { BitsByType } from '../app/metrics';
 import type { TransferFrame } from './transfer';
+
+/** Bits moved over the medium, per message type. */
+export interface BitsByType {
+  activations: number;
+  features: number;
+  gradients: number;
+  heads: number;
+}
 
 /** Traffic of the last slot accounted and since the start, in bits. MODEL.md §9. */
 export interface TrafficLedger {

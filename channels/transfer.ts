@@ -3,12 +3,12 @@
  * s / r of airtime on its slice; an uplink transfer costs the device p_k · airtime of transmit
  * energy, a downlink one costs the device nothing (the model charges transmit energy only).
  */
-import type { BitsByType } from '../app/metrics';
 import { TransferError } from './errors';
 import { airtimeS } from './inverse';
 import type { LinkFrame, LinkState } from './linkState';
 import type { RadioConstants } from './params';
 import type { BandwidthSlices } from './slices';
+import type { BitsByType } from './traffic';
 
 /** What crosses a cut (MODEL.md §1, §4): the keys of `BitsByType`. */
 export type MessageType = keyof BitsByType;
