@@ -6,7 +6,7 @@
  * messages to calls.
  */
 import { fromHandlers, senderOf, type ActorKind, type HandlerTable } from '../runtime/actor';
-import type { PolicySpec } from '../app/scenario';
+import type { PolicySpec } from '../scheduler/policyChoice';
 import { createPolicy } from '../scheduler';
 import { decideSlot } from '../scheduler/plugins/slotPolicy';
 import type { SlotInstance } from '../scheduler/instance';

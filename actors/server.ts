@@ -19,7 +19,7 @@ import { DRIVER_ID, type CloudLink, type PayloadCosts } from './actorParams';
 import { simulationResources } from './resources';
 import { type FitFailure, type FitResult } from './strategy';
 import { createStrategy } from './strategyModule';
-import type { StrategySpec } from '../app/scenario';
+import type { StrategySpec } from './strategyChoice';
 
 export interface ServerParams {
   /** Its edge-server shards (ids), the admitted devices dealt to them in turn. */

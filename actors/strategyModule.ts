@@ -4,7 +4,7 @@
  * (actors/strategy.ts `Strategy`; `configureFit` defaults to every admitted device starting from the
  * global model). Loaded by util/pluginModule.ts, in whichever thread runs the server.
  */
-import type { StrategySpec } from '../app/scenario';
+import type { StrategySpec } from './strategyChoice';
 import { pluginFactory, PluginModuleError } from '../util/pluginModule';
 import { createFedAvg, type Strategy } from './strategy';
 

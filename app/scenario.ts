@@ -8,6 +8,8 @@ import { z } from 'zod';
 import { DIGIT_COUNT_TOTAL, PRETRAIN_POOL } from '../models/data/digits';
 import { SENTENCE_COUNT_TOTAL, SENTIMENT_PRETRAIN_POOL } from '../models/data/sentiment';
 import { withResolvedPlugins } from './plugins/policySpec';
+import { policySpecSchema } from '../scheduler/policyChoice';
+import { strategySpecSchema } from '../actors/strategyChoice';
 
 /** Each task's corpus: its size, and the head the committed foundation model was pre-trained on (the test split is the tail). */
 const CORPUS = {
@@ -19,38 +21,8 @@ const positive = () => z.number().positive();
 const nonNegative = () => z.number().nonnegative();
 const probability = () => z.number().min(0).max(1);
 
-export const POLICY_NAMES = ['lyapunov', 'all', 'random', 'round-robin', 'best-channel', 'myopic', 'energy-greedy'] as const;
-export type PolicyName = (typeof POLICY_NAMES)[number];
-
-/** A policy from a module (README "Plug-ins"): `airlora:NAME`, an absolute path, or one relative to the scenario file. */
-const modulePolicySchema = z.strictObject({
-  module: z.string().min(1),
-  /** Handed to the module's `createPolicy(params)`. */
-  params: z.unknown().optional(),
-});
-
-/** A policy as a process in any language: one JSON line in per slot, one decision line out. */
-const commandPolicySchema = z.strictObject({
-  command: z.array(z.string().min(1)).min(1),
-  /** Longest wait for one slot's answer. */
-  timeoutS: positive().default(10),
-  /** Working directory of the process; the scenario file's folder when loaded from a file. */
-  cwd: z.string().min(1).optional(),
-});
-
-/** `scheduler.policy`: a built-in name, a module, or a process. */
-export const policySpecSchema = z.union([z.enum(POLICY_NAMES), modulePolicySchema, commandPolicySchema], {
-  error: `must be a policy name (${POLICY_NAMES.join(', ')}), { "module": PATH, "params": {…} } or { "command": [PROGRAM, ARGS…], "timeoutS": S }`,
-});
-export type PolicySpec = z.infer<typeof policySpecSchema>;
-export type ModulePolicySpec = z.infer<typeof modulePolicySchema>;
-export type CommandPolicySpec = z.infer<typeof commandPolicySchema>;
-
-/** `training.aggregation`: a built-in strategy, or one from a module exporting `createStrategy(params)` (README "Plug-ins"). */
-export const strategySpecSchema = z.union([z.enum(['fedavg', 'fedavg-product']), z.strictObject({ module: z.string().min(1), params: z.unknown().optional() })], {
-  error: 'must be fedavg, fedavg-product or { "module": PATH, "params": {…} }',
-});
-export type StrategySpec = z.infer<typeof strategySpecSchema>;
+export { POLICY_NAMES, policySpecSchema, type PolicyName, type PolicySpec, type ModulePolicySpec, type CommandPolicySpec } from '../scheduler/policyChoice';
+export { strategySpecSchema, type StrategySpec } from '../actors/strategyChoice';
 
 const cellSchema = z.strictObject({
   /** Cell radius R. */

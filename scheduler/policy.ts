@@ -3,7 +3,7 @@
  * baselines, one per file in scheduler/policies/. A policy's state is plain JSON data (a pointer, a
  * generator state) so that a run can be checkpointed; `decide` is pure.
  */
-import type { PolicySpec } from '../app/scenario';
+import type { PolicySpec } from './policyChoice';
 import type { Decision, SlotInstance } from './instance';
 import { createAllPolicy } from './policies/all';
 import { createBestChannelPolicy } from './policies/bestChannel';

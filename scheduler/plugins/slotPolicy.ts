@@ -3,7 +3,7 @@
  * decide in place; a process policy cannot (its answer comes over a pipe), so the scheduler asks the
  * driver and handles the same message again with the answer (runtime/actor.ts `ask`). Pure.
  */
-import type { PolicySpec } from '../../app/scenario';
+import type { PolicySpec } from '../policyChoice';
 import type { Decision, SlotInstance } from '../instance';
 import { createPolicy, type PolicyOptions } from '../policy';
 import { completeDecision } from './decision';
