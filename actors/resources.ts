@@ -1,7 +1,7 @@
 /**
  * What every worker loads once and shares among all the actors it hosts (frozen weights
  * once per worker, not once per actor): the frozen foundation model, the data sets and the
- * devices' shards. Each worker computes the same shards from the same seed. The data set follows
+ * devices' local data. Each worker computes the same partition from the same seed. The data set follows
  * the model's task (digits, or the generated sentiment sentences).
  */
 import type { ActorContext } from '../runtime/actor';
@@ -40,9 +40,9 @@ export async function loadSimulationResources(args: SimulationResourceArgs): Pro
   const foundation = await loadFoundation({ checkpointDir: args.checkpointDir || undefined, config: args.model });
   const { train, test } = loadTaskData(foundation.config.task, args.trainSamples, args.testSamples);
   const random = RandomStream.fromSeed(args.seed).fork('data').fork('partition');
-  const shards = partitionDirichlet(train.labels, args.deviceCount, args.dirichletAlpha, args.quantitySkewAlpha, random);
+  const localData = partitionDirichlet(train.labels, args.deviceCount, args.dirichletAlpha, args.quantitySkewAlpha, random);
   const compute = backend === 'onnxruntime' ? new OrtCompute(foundation) : tfjsCompute(foundation, backend);
-  return { backend, foundation, train, test, localData: shards, compute };
+  return { backend, foundation, train, test, localData, compute };
 }
 
 /** The simulation resources of the worker running this transition. */

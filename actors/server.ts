@@ -2,7 +2,7 @@
  * Edge-server actor (MODEL.md §1, §2 steps 3, 5 and 6): holds the global LoRA adapters and task
  * module and owns its round. It opens the round on the driver's `round-open` (the links of the
  * applied decision): the head down over the channel to each admitted device, the LoRA copy to the
- * device's session. On `close-round` it is the one place that decides who met T_max (the head
+ * shard the device is dealt to. On `close-round` it is the one place that decides who met T_max (the head
  * upload arrived by decision time + T_max) and how long the round lasted, aggregates what arrived
  * in time with its strategy, and sends the driver the round's summary.
  */

@@ -1,5 +1,5 @@
 /**
- * The shape every fine-tuning and pre-training data set takes (MODEL.md §1: local shards D_k
+ * The shape every fine-tuning and pre-training data set takes (MODEL.md §1: local data sets D_k
  * and a held-out test set). Samples are rows of a flat Float32Array; labels are class indices.
  */
 export interface Dataset {
