@@ -4,21 +4,13 @@
  * SI units throughout.
  */
 import { z } from 'zod';
+import type { PayloadBits } from '../channels/transfer';
 
 /** The learning penalty of MODEL.md §5: by admitted count, or weighted by data size. */
 export type PenaltyKind = 'count' | 'data';
 
-/** Bits moved per local iteration (activations, features, gradients) and per round (head). MODEL.md §4. */
-export interface PayloadBits {
-  /** s_a, uplink, per local iteration. */
-  readonly activations: number;
-  /** s_f, downlink, per local iteration. */
-  readonly features: number;
-  /** s_g, uplink, per local iteration. */
-  readonly gradients: number;
-  /** s_h, once up and once down per round. */
-  readonly head: number;
-}
+/** Bits moved per local iteration (activations, features, gradients) and per round (head): the channel's type. MODEL.md §4. */
+export type { PayloadBits };
 
 /** One device as the scheduler sees it in one slot. */
 export interface SlotDevice {
