@@ -269,7 +269,7 @@ async function startRuntime(scenario: Scenario, plan: RunPlan, outDir: string, o
 
 /** Runs `scenario` into `options.outDir` (INTERFACE.md output folder). SIGINT stops cleanly after the slot in flight. */
 export async function runToFolder(scenario: Scenario, options: RunOptions): Promise<RunResult> {
-  if (scenario.cells) throw new RunSetupError(`${scenario.name}: a multi-cell scenario (cells) runs with runCellsToFolder (runtime/sim/cells.ts; the library's runCells, or airlora run)`);
+  if (scenario.cells) throw new RunSetupError(`${scenario.name}: a multi-cell scenario (cells) runs with runCellsToFolder (app/sim/cells.ts; the library's runCells, or airlora run)`);
   ensureWritable(options.outDir);
   writeFileSync(join(options.outDir, 'scenario.json'), `${JSON.stringify(scenario, null, 2)}\n`);
   const plan = planRun(scenario);
