@@ -38,12 +38,21 @@ const toDriver = senderOf<DriverMessages>();
  * FedAvg of the adapters and heads. Edges with no samples since the last merge weigh nothing; with
  * none anywhere, the edges' models are averaged with equal weights.
  */
-export function mergeEdges(servers: readonly string[], arrived: Readonly<Record<string, EdgeModel>>, aggregation: LoraAggregation, rank: number): { lora: EdgeModel['lora']; head: EdgeModel['head'] } {
+export function mergeEdges(
+  servers: readonly string[],
+  arrived: Readonly<Record<string, EdgeModel>>,
+  aggregation: LoraAggregation,
+  rank: number,
+): { lora: EdgeModel['lora']; head: EdgeModel['head'] } {
   const models = servers.map((id) => arrived[id] as EdgeModel);
   const total = models.reduce((n, e) => n + e.samples, 0);
   const weight = (e: EdgeModel) => (total > 0 ? e.samples : 1);
   return {
-    lora: aggregateLora(models.map((e) => ({ lora: e.lora, weight: weight(e) })), aggregation, rank),
+    lora: aggregateLora(
+      models.map((e) => ({ lora: e.lora, weight: weight(e) })),
+      aggregation,
+      rank,
+    ),
     head: aggregateHeads(models.map((e) => ({ head: e.head, weight: weight(e) }))),
   };
 }
@@ -52,10 +61,12 @@ export function mergeEdges(servers: readonly string[], arrived: Readonly<Record<
 export const cloudHandlers: HandlerTable<CloudState, CloudMessages> = {
   'edge-model': (state, message, ctx) => {
     const p = state.params;
-    if (!p.servers.includes(message.from)) throw new Error(`${ctx.self}: an edge model from ${message.from}, which is none of its cells' servers`);
+    if (!p.servers.includes(message.from))
+      throw new Error(`${ctx.self}: an edge model from ${message.from}, which is none of its cells' servers`);
     const m = message.body;
     const pending = Object.values(state.arrived)[0];
-    if (pending && pending.round !== m.round) throw new Error(`${ctx.self}: edge model of round ${m.round} from ${message.from} while merging round ${pending.round}`);
+    if (pending && pending.round !== m.round)
+      throw new Error(`${ctx.self}: edge model of round ${m.round} from ${message.from} while merging round ${pending.round}`);
     const arrived = { ...state.arrived, [message.from]: m };
     if (p.servers.some((id) => !arrived[id])) return [{ ...state, arrived }, []];
     const merged = mergeEdges(p.servers, arrived, p.aggregation, p.loraRank);
@@ -70,11 +81,20 @@ export const cloudHandlers: HandlerTable<CloudState, CloudMessages> = {
     const merge: Merge = {
       round: m.round,
       mergedT,
-      cells: ups.map((u) => ({ server: u.id, samples: u.e.samples, upBits: u.up.bits, downBits: down.bits, upT: u.e.readyT + u.up.delayS, downT: mergedT + down.delayS })),
+      cells: ups.map((u) => ({
+        server: u.id,
+        samples: u.e.samples,
+        upBits: u.up.bits,
+        downBits: down.bits,
+        upT: u.e.readyT + u.up.delayS,
+        downT: mergedT + down.delayS,
+      })),
     };
     const effects: Effect[] = [
       { kind: 'log', type: 'cloud-merge', data: { round: m.round, mergedT, samples: merge.cells.map((c) => c.samples) } },
-      ...p.servers.map((id) => toServer(id, 'cloud-model', { round: m.round, lora: merged.lora, head: merged.head, arrivesT: mergedT + down.delayS }, down.delayS)),
+      ...p.servers.map((id) =>
+        toServer(id, 'cloud-model', { round: m.round, lora: merged.lora, head: merged.head, arrivesT: mergedT + down.delayS }, down.delayS),
+      ),
       toDriver(DRIVER_ID, 'merge', merge),
     ];
     return [{ ...state, arrived: {}, merges: state.merges + 1 }, effects];

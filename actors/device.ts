@@ -14,7 +14,16 @@ import { updateQueue } from '../scheduler/queues';
 import { deviceCompute } from '../scheduler/costs';
 import { embed, headStep, initOptimizerState } from '../models';
 import type { OptimizerState } from '../models/optimizer';
-import type { DeviceMessages, DriverMessages, HeadUpload, QueueReport, SchedulerMessages, ServerMessages, ShardMessages, Weights } from './roundMessages';
+import type {
+  DeviceMessages,
+  DriverMessages,
+  HeadUpload,
+  QueueReport,
+  SchedulerMessages,
+  ServerMessages,
+  ShardMessages,
+  Weights,
+} from './roundMessages';
 import { DRIVER_ID, type PayloadCosts } from './actorParams';
 import { simulationResources } from './resources';
 
@@ -80,7 +89,12 @@ function chargeUplink(s: Draft<DeviceState>, link: LinkState, type: TransferRequ
 }
 
 /** Embeds a fresh mini-batch and sends its activations up after `afterS`; returns the labels kept for the head step. */
-function sendActivations(s: Draft<DeviceState>, link: LinkState, ctx: ActorContext, afterS: number): { effects: Effect[]; labels: Int32Array } {
+function sendActivations(
+  s: Draft<DeviceState>,
+  link: LinkState,
+  ctx: ActorContext,
+  afterS: number,
+): { effects: Effect[]; labels: Int32Array } {
   const { foundation, train, localData } = simulationResources(ctx);
   const p = s.params;
   const rows = sampleBatch(localData[p.dataIndex] ?? [], p.batchSize, ctx);
@@ -120,12 +134,32 @@ export const deviceHandlers: HandlerTable<DeviceState, DeviceMessages> = {
         s.queueJ = updateQueue(s.queueJ, s.energyJ, p.energyBudgetJ);
         effects.push(toDriver(DRIVER_ID, 'queue', { index: p.index, round: s.slot, queue: s.queueJ, energyJ: s.energyJ }));
       }
-      Object.assign(s, { slot: m.slot, gain: m.gain, reachable: m.reachable, dropout: m.dropout, link: null, energyJ: 0, transfers: [], lossSum: 0, iteration: 0, head: null, headOptimizer: null, labels: null });
+      Object.assign(s, {
+        slot: m.slot,
+        gain: m.gain,
+        reachable: m.reachable,
+        dropout: m.dropout,
+        link: null,
+        energyJ: 0,
+        transfers: [],
+        lossSum: 0,
+        iteration: 0,
+        head: null,
+        headOptimizer: null,
+        labels: null,
+      });
       if (m.closing || !m.reachable) return effects; // silent: no report, so the scheduler treats it as unavailable
       const { localData } = simulationResources(ctx);
       const report: QueueReport = {
-        index: p.index, id: ctx.self, queue: s.queueJ, gain: m.gain, powerW: p.radio.powerW, cpuHz: p.cpuHz,
-        flopsPerCycle: p.flopsPerCycle, deviceFlopsPerIteration: p.costs.deviceFlopsPerIteration, dataSize: localData[p.dataIndex]?.length ?? 0,
+        index: p.index,
+        id: ctx.self,
+        queue: s.queueJ,
+        gain: m.gain,
+        powerW: p.radio.powerW,
+        cpuHz: p.cpuHz,
+        flopsPerCycle: p.flopsPerCycle,
+        deviceFlopsPerIteration: p.costs.deviceFlopsPerIteration,
+        dataSize: localData[p.dataIndex]?.length ?? 0,
       };
       effects.push(toScheduler(p.scheduler, 'queue-report', report));
       return effects;
@@ -153,13 +187,22 @@ export const deviceHandlers: HandlerTable<DeviceState, DeviceMessages> = {
       const link = s.link;
       if (!link || !s.head || !s.headOptimizer || !s.labels) throw new Error(`${ctx.self}: features before the global head`);
       s.transfers.push(m.charge);
-      const step = headStep(simulationResources(ctx).foundation, s.head as Weights, s.headOptimizer as OptimizerState, m.cut, s.labels as Int32Array, p.learningRate);
+      const step = headStep(
+        simulationResources(ctx).foundation,
+        s.head as Weights,
+        s.headOptimizer as OptimizerState,
+        m.cut,
+        s.labels as Int32Array,
+        p.learningRate,
+      );
       s.head = step.head;
       s.headOptimizer = step.headOpt;
       s.lossSum += step.loss;
       s.iteration += 1;
       const gradS = chargeUplink(s, link, 'gradients', p.costs.gradientsBits);
-      const effects: Effect[] = [toShard(s.shard, 'cut-gradient', { slot: s.slot, cut: step.featureGrad, last: s.iteration >= p.localIterations }, gradS)];
+      const effects: Effect[] = [
+        toShard(s.shard, 'cut-gradient', { slot: s.slot, cut: step.featureGrad, last: s.iteration >= p.localIterations }, gradS),
+      ];
       if (s.iteration < p.localIterations) {
         const sent = sendActivations(s, link, ctx, gradS);
         s.labels = sent.labels;
@@ -169,8 +212,16 @@ export const deviceHandlers: HandlerTable<DeviceState, DeviceMessages> = {
       // The head arrives at ctx.t + delay, the runtime's sum: the finish time is that same number.
       const uploadS = gradS + headS;
       const upload: HeadUpload = {
-        slot: s.slot, device: ctx.self, dataSize: simulationResources(ctx).localData[p.dataIndex]?.length ?? 0, weights: step.head,
-        report: { energyJ: s.energyJ, transfers: current(s.transfers) as TransferCompletion[], meanLoss: s.lossSum / s.iteration, finishT: ctx.t + uploadS },
+        slot: s.slot,
+        device: ctx.self,
+        dataSize: simulationResources(ctx).localData[p.dataIndex]?.length ?? 0,
+        weights: step.head,
+        report: {
+          energyJ: s.energyJ,
+          transfers: current(s.transfers) as TransferCompletion[],
+          meanLoss: s.lossSum / s.iteration,
+          finishT: ctx.t + uploadS,
+        },
       };
       s.head = null;
       s.headOptimizer = null;

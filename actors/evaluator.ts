@@ -35,7 +35,13 @@ export const evaluatorHandlers: HandlerTable<EvaluatorState, EvaluatorMessages> 
     const { compute, test } = simulationResources(ctx);
     const rows = evaluatorSlice(state.shard, state.shards, Math.min(state.evalSamples, test.count));
     const score = rows.length > 0 ? compute.evaluate(m.lora, m.head, selectRows(test, rows)) : { accuracy: 0, loss: 0 };
-    const evaluation: Evaluation = { slot: m.slot, shard: state.shard, samples: rows.length, correct: Math.round(score.accuracy * rows.length), lossSum: score.loss * rows.length };
+    const evaluation: Evaluation = {
+      slot: m.slot,
+      shard: state.shard,
+      samples: rows.length,
+      correct: Math.round(score.accuracy * rows.length),
+      lossSum: score.loss * rows.length,
+    };
     return [{ ...state, evaluated: state.evaluated + 1 }, [toDriver(DRIVER_ID, 'evaluation', evaluation)]];
   },
 };

@@ -7,7 +7,15 @@
 import type { ActorContext } from '../runtime/actor';
 import { RandomStream } from '../util/random';
 import type { Dataset } from '../models/data/dataset';
-import { initBackend, loadFoundation, loadTaskData, partitionDirichlet, type BackendName, type Foundation, type ModelConfig } from '../models';
+import {
+  initBackend,
+  loadFoundation,
+  loadTaskData,
+  partitionDirichlet,
+  type BackendName,
+  type Foundation,
+  type ModelConfig,
+} from '../models';
 import { tfjsCompute, type ServerCompute } from '../models';
 import { OrtCompute } from '../models/onnx/ortCompute';
 

@@ -39,13 +39,38 @@ export interface SchedulerState {
 export function slotInstance(params: SchedulerParams, reports: Record<number, QueueReport>, weight: number): SlotInstance {
   const devices = Array.from({ length: params.deviceCount }, (_, k) => {
     const r = reports[k];
-    if (r) return { id: r.id, queue: r.queue, gain: r.gain, powerW: r.powerW, cpuHz: r.cpuHz, flopsPerCycle: r.flopsPerCycle, deviceFlopsPerIteration: r.deviceFlopsPerIteration, dataSize: r.dataSize };
-    return { id: `${params.devicePrefix}${deviceId(k)}`, queue: 0, gain: 0, powerW: 0, cpuHz: 1, flopsPerCycle: 1, deviceFlopsPerIteration: params.costs.deviceFlopsPerIteration, dataSize: 0, available: false };
+    if (r)
+      return {
+        id: r.id,
+        queue: r.queue,
+        gain: r.gain,
+        powerW: r.powerW,
+        cpuHz: r.cpuHz,
+        flopsPerCycle: r.flopsPerCycle,
+        deviceFlopsPerIteration: r.deviceFlopsPerIteration,
+        dataSize: r.dataSize,
+      };
+    return {
+      id: `${params.devicePrefix}${deviceId(k)}`,
+      queue: 0,
+      gain: 0,
+      powerW: 0,
+      cpuHz: 1,
+      flopsPerCycle: 1,
+      deviceFlopsPerIteration: params.costs.deviceFlopsPerIteration,
+      dataSize: 0,
+      available: false,
+    };
   });
   return {
     ...params.constants,
     weight,
-    payloadBits: { activations: params.costs.activationsBits, features: params.costs.featuresBits, gradients: params.costs.gradientsBits, head: params.costs.headBits },
+    payloadBits: {
+      activations: params.costs.activationsBits,
+      features: params.costs.featuresBits,
+      gradients: params.costs.gradientsBits,
+      head: params.costs.headBits,
+    },
     serverFlopsPerIteration: params.costs.serverFlopsPerIteration,
     devices,
   };
@@ -63,7 +88,14 @@ export const schedulerHandlers: HandlerTable<SchedulerState, SchedulerMessages> 
     const m = message.body;
     const instance = slotInstance(state.params, state.reports, m.weight);
     // A process policy's decision comes from the driver: ask, and this message is handled again with the answer.
-    const choice = decideSlot(state.params.policy, { randomCount: state.params.randomCount }, state.policyState, instance, m.slot, ctx.answer);
+    const choice = decideSlot(
+      state.params.policy,
+      { randomCount: state.params.randomCount },
+      state.policyState,
+      instance,
+      m.slot,
+      ctx.answer,
+    );
     if (choice.ask) return [state, [{ kind: 'ask', question: choice.ask }]];
     const { decision, state: policyState } = choice;
     const unavailable = instance.devices.filter((d) => d.available === false).map((d) => d.id);
@@ -73,7 +105,13 @@ export const schedulerHandlers: HandlerTable<SchedulerState, SchedulerMessages> 
       { ...state, policyState, slot: m.slot, reports: {} },
       [
         { kind: 'log', type: 'decision', data: { slot: m.slot, admitted: decision.admitted, bandwidth: decision.bandwidth, unavailable } },
-        toDriver(DRIVER_ID, 'decision', { slot: m.slot, decision: { ...decision, unavailable }, decidedT: ctx.t, queues: instance.devices.map((d) => d.queue), dataSizes }),
+        toDriver(DRIVER_ID, 'decision', {
+          slot: m.slot,
+          decision: { ...decision, unavailable },
+          decidedT: ctx.t,
+          queues: instance.devices.map((d) => d.queue),
+          dataSizes,
+        }),
       ],
     ];
   },
@@ -81,6 +119,11 @@ export const schedulerHandlers: HandlerTable<SchedulerState, SchedulerMessages> 
 
 export const schedulerKind: ActorKind<SchedulerState, SchedulerParams> = {
   kind: 'scheduler',
-  initialState: (params) => ({ params, policyState: createPolicy(params.policy, { randomCount: params.randomCount }).initialState(params.policySeed), slot: -1, reports: {} }),
+  initialState: (params) => ({
+    params,
+    policyState: createPolicy(params.policy, { randomCount: params.randomCount }).initialState(params.policySeed),
+    slot: -1,
+    reports: {},
+  }),
   transition: fromHandlers(schedulerHandlers),
 };

@@ -12,7 +12,18 @@ import { completeTransfer } from '../channels/transfer';
 import { meetsDeadline, roundLatencyS } from '../scheduler/costs';
 import type { RadioConstants } from '../channels/params';
 import { initHead, initLora } from '../models';
-import type { CloudMessages, DeviceMessages, DriverMessages, EvaluatorMessages, HeadUpload, RoundSummary, ServerMessages, ShardMessages, Upload, Weights } from './roundMessages';
+import type {
+  CloudMessages,
+  DeviceMessages,
+  DriverMessages,
+  EvaluatorMessages,
+  HeadUpload,
+  RoundSummary,
+  ServerMessages,
+  ShardMessages,
+  Upload,
+  Weights,
+} from './roundMessages';
 import { backhaulTransfer, weightBits } from '../channels/backhaul';
 import { RandomStream } from '../util/random';
 import { DRIVER_ID, type CloudLink, type PayloadCosts } from './actorParams';
@@ -67,7 +78,13 @@ const toCloud = senderOf<CloudMessages>();
  * Who met T_max and the round's latency (MODEL.md §4, scheduler/costs.ts): an admitted device met
  * it if its head arrived by decision time + T_max and its LoRA copy came back.
  */
-export function judgeRound(admitted: readonly string[], heads: Readonly<Record<string, Arrival<HeadUpload>>>, loras: Readonly<Record<string, Arrival<Upload>>>, decidedT: number, deadlineS: number): { latencyS: number; met: string[]; failures: FitFailure[] } {
+export function judgeRound(
+  admitted: readonly string[],
+  heads: Readonly<Record<string, Arrival<HeadUpload>>>,
+  loras: Readonly<Record<string, Arrival<Upload>>>,
+  decidedT: number,
+  deadlineS: number,
+): { latencyS: number; met: string[]; failures: FitFailure[] } {
   const met: string[] = [];
   const failures: FitFailure[] = [];
   const latencies = admitted.map((id) => {
@@ -97,10 +114,22 @@ export const serverHandlers: HandlerTable<ServerState, ServerMessages> = {
       const link = m.links[id];
       if (!start || !link) throw new Error(`round ${m.slot}: admitted device ${id} has no link`);
       const shard = p.shards[i % p.shards.length] as string;
-      const charge = completeTransfer({ device: link.device, type: 'heads', direction: 'downlink', bits: p.costs.headBits }, link, p.radio, m.slot);
+      const charge = completeTransfer(
+        { device: link.device, type: 'heads', direction: 'downlink', bits: p.costs.headBits },
+        link,
+        p.radio,
+        m.slot,
+      );
       effects.push(
         toDevice(id, 'global-head', { slot: m.slot, head: start.head, shard, link, charge }, charge.airtimeS),
-        toShard(shard, 'global-lora', { slot: m.slot, device: id, dataSize: m.dataSizes[id] ?? 0, lora: start.lora, link, admittedCount: m.admitted.length }),
+        toShard(shard, 'global-lora', {
+          slot: m.slot,
+          device: id,
+          dataSize: m.dataSizes[id] ?? 0,
+          lora: start.lora,
+          link,
+          admittedCount: m.admitted.length,
+        }),
       );
     });
     return [{ ...state, slot: m.slot, decidedT: m.decidedT, admitted: [...m.admitted], heads: {}, loras: {} }, effects];
@@ -127,7 +156,10 @@ export const serverHandlers: HandlerTable<ServerState, ServerMessages> = {
       const head = (state.heads[id] as Arrival<HeadUpload>).upload;
       return { device: id, dataSize: head.dataSize, head: head.weights, lora: (state.loras[id] as Arrival<Upload>).upload.weights };
     });
-    const global = createStrategy(p.aggregation, p.loraRank).aggregateFit(m.slot, results, failures, { lora: state.lora, head: state.head });
+    const global = createStrategy(p.aggregation, p.loraRank).aggregateFit(m.slot, results, failures, {
+      lora: state.lora,
+      head: state.head,
+    });
     const summary: RoundSummary = {
       slot: m.slot,
       decidedT: state.decidedT,
@@ -144,9 +176,15 @@ export const serverHandlers: HandlerTable<ServerState, ServerMessages> = {
     const cloud = p.cloud;
     if (cloud && (m.slot + 1) % cloud.everyRounds === 0) {
       // A merge round: the model goes up the backhaul; the evaluators score the merged one when it comes back.
-      const up = backhaulTransfer(weightBits(global.lora, cloud.bitsPerElement) + weightBits(global.head, cloud.bitsPerElement), cloud.backhaul);
+      const up = backhaulTransfer(
+        weightBits(global.lora, cloud.bitsPerElement) + weightBits(global.head, cloud.bitsPerElement),
+        cloud.backhaul,
+      );
       const edge = { round: m.slot, samples: samplesSinceMerge, readyT: state.decidedT + latencyS, lora: global.lora, head: global.head };
-      return [{ ...next, samplesSinceMerge: 0 }, [toCloud(cloud.id, 'edge-model', edge, up.delayS), toDriver(DRIVER_ID, 'round-summary', summary)]];
+      return [
+        { ...next, samplesSinceMerge: 0 },
+        [toCloud(cloud.id, 'edge-model', edge, up.delayS), toDriver(DRIVER_ID, 'round-summary', summary)],
+      ];
     }
     return [next, [...toEvaluators(p, m.slot, global.lora, global.head), toDriver(DRIVER_ID, 'round-summary', summary)]];
   },
@@ -168,7 +206,17 @@ export const serverKind: ActorKind<ServerState, ServerParams> = {
   initialState: (params, ctx) => {
     const { foundation } = simulationResources(ctx);
     const random = params.modelSeed === undefined ? ctx.random : RandomStream.fromSeed(params.modelSeed);
-    return { params, lora: initLora(foundation, random.fork('lora')), head: initHead(foundation, random.fork('head')), slot: -1, decidedT: 0, admitted: [], heads: {}, loras: {}, samplesSinceMerge: 0 };
+    return {
+      params,
+      lora: initLora(foundation, random.fork('lora')),
+      head: initHead(foundation, random.fork('head')),
+      slot: -1,
+      decidedT: 0,
+      admitted: [],
+      heads: {},
+      loras: {},
+      samplesSinceMerge: 0,
+    };
   },
   transition: fromHandlers(serverHandlers),
 };

@@ -18,7 +18,17 @@
  * row-independent; test/simulation.test.ts); the timing model (t^srv, MODEL.md §4) is unchanged.
  * The features go down charged on the device's link by the medium's one charge (channels/transfer.ts).
  */
-import { fromHandlers, messageOf, senderOf, type ActorContext, type ActorKind, type Effect, type Envelope, type HandlerTable, type MessageOf } from '../runtime/actor';
+import {
+  fromHandlers,
+  messageOf,
+  senderOf,
+  type ActorContext,
+  type ActorKind,
+  type Effect,
+  type Envelope,
+  type HandlerTable,
+  type MessageOf,
+} from '../runtime/actor';
 import { completeTransfer } from '../channels/transfer';
 import type { LinkState } from '../channels/linkState';
 import type { RadioConstants } from '../channels/params';
@@ -80,7 +90,9 @@ function groups<T>(items: readonly T[], size: number): T[][] {
 function sessionOf(state: ShardState, message: Envelope, slot: number, need: 'session' | 'activations', ctx: ActorContext): Session {
   const session = state.sessions[message.from];
   if (!session || slot !== state.slot || (need === 'activations' && !session.cache))
-    throw new Error(`${ctx.self}: ${need === 'activations' ? 'cut gradient' : 'activations'} from ${message.from} without ${need === 'activations' ? 'activations' : 'a session'}`);
+    throw new Error(
+      `${ctx.self}: ${need === 'activations' ? 'cut gradient' : 'activations'} from ${message.from} without ${need === 'activations' ? 'activations' : 'a session'}`,
+    );
   return session;
 }
 
@@ -88,7 +100,12 @@ function sessionOf(state: ShardState, message: Envelope, slot: number, need: 'se
  * The cut gradients (`backward`) and then the activations (`forward`) of several devices, each in
  * batched passes: updates the sessions and returns each message's effects by its index.
  */
-function runBatched(state: ShardState, backward: ReadonlyArray<[number, GradientMessage]>, forward: ReadonlyArray<[number, ActivationsMessage]>, ctx: ActorContext): [ShardState, Map<number, Effect[]>] {
+function runBatched(
+  state: ShardState,
+  backward: ReadonlyArray<[number, GradientMessage]>,
+  forward: ReadonlyArray<[number, ActivationsMessage]>,
+  ctx: ActorContext,
+): [ShardState, Map<number, Effect[]>] {
   const { compute } = simulationResources(ctx);
   const p = state.params;
   const effects = new Map<number, Effect[]>();
@@ -103,14 +120,22 @@ function runBatched(state: ShardState, backward: ReadonlyArray<[number, Gradient
   for (const group of groups(backward, p.batchDevices)) {
     const items = group.map(([, m]) => {
       const session = sessions[m.from] as Session;
-      return { lora: session.lora, loraOpt: session.loraOptimizer, cache: session.cache as EncoderCache, featureGrad: m.body.cut, lr: p.learningRate };
+      return {
+        lora: session.lora,
+        loraOpt: session.loraOptimizer,
+        cache: session.cache as EncoderCache,
+        featureGrad: m.body.cut,
+        lr: p.learningRate,
+      };
     });
     const steps = backwardPass(compute, items);
     group.forEach(([i, m], k) => {
       const session = sessions[m.from] as Session;
       const step = steps[k] as (typeof steps)[number];
       if (m.body.last) {
-        effects.set(i, [toServer(p.server, 'lora-upload', { slot: m.body.slot, device: m.from, dataSize: session.dataSize, weights: step.lora })]);
+        effects.set(i, [
+          toServer(p.server, 'lora-upload', { slot: m.body.slot, device: m.from, dataSize: session.dataSize, weights: step.lora }),
+        ]);
         delete sessions[m.from];
       } else {
         sessions[m.from] = { ...session, lora: step.lora, loraOptimizer: step.loraOpt, cache: null };
@@ -129,7 +154,12 @@ function runBatched(state: ShardState, backward: ReadonlyArray<[number, Gradient
       sessions[m.from] = { ...session, cache };
       // t^srv per iteration (the server shared equally), then s_f down on the device's link. MODEL.md §4.
       const serverS = serverComputeS(p.costs.serverFlopsPerIteration, session.admittedCount, p.serverFlops);
-      const charge = completeTransfer({ device: session.link.device, type: 'features', direction: 'downlink', bits: p.costs.featuresBits }, session.link, p.radio, m.body.slot);
+      const charge = completeTransfer(
+        { device: session.link.device, type: 'features', direction: 'downlink', bits: p.costs.featuresBits },
+        session.link,
+        p.radio,
+        m.body.slot,
+      );
       effects.set(i, [toDevice(m.from, 'features', { slot: m.body.slot, cut: features, charge }, serverS + charge.airtimeS)]);
     });
   }
@@ -143,7 +173,14 @@ export const shardHandlers: HandlerTable<ShardState, ShardMessages> = {
     // A new round: free what a dropped device's session left on this worker (a memo: no result changes).
     if (m.slot !== state.slot) simulationResources(ctx).compute.release(`${ctx.self}/`);
     const sessions = m.slot !== state.slot ? {} : state.sessions; // sessions live for one round
-    const session: Session = { lora: m.lora, loraOptimizer: initOptimizerState(m.lora), cache: null, link: m.link, admittedCount: m.admittedCount, dataSize: m.dataSize };
+    const session: Session = {
+      lora: m.lora,
+      loraOptimizer: initOptimizerState(m.lora),
+      cache: null,
+      link: m.link,
+      admittedCount: m.admittedCount,
+      dataSize: m.dataSize,
+    };
     return [{ ...state, slot: m.slot, sessions: { ...sessions, [m.device]: session } }, []];
   },
   activations: (state, message, ctx) => {

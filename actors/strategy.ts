@@ -46,7 +46,11 @@ export function createFedAvg(mode: 'fedavg' | 'fedavg-product', rank: number): S
       // A fixed order (by device id), so the sum does not depend on arrival order.
       const ordered = [...results].sort((a, b) => (a.device < b.device ? -1 : a.device > b.device ? 1 : 0));
       return {
-        lora: aggregateLora(ordered.map((r) => ({ lora: r.lora, weight: r.dataSize })), mode, rank),
+        lora: aggregateLora(
+          ordered.map((r) => ({ lora: r.lora, weight: r.dataSize })),
+          mode,
+          rank,
+        ),
         head: aggregateHeads(ordered.map((r) => ({ head: r.head, weight: r.dataSize }))),
       };
     },

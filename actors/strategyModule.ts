@@ -20,12 +20,22 @@ export function createStrategy(spec: StrategySpec, rank: number): Strategy {
   const key = `${spec.module}\0${JSON.stringify(spec.params ?? null)}`;
   const cached = loaded.get(key);
   if (cached) return cached;
-  const made = pluginFactory('strategy', spec.module, 'createStrategy')({ ...((spec.params as object | undefined) ?? {}), rank }) as Partial<PluginStrategy> | null;
+  const made = pluginFactory(
+    'strategy',
+    spec.module,
+    'createStrategy',
+  )({ ...((spec.params as object | undefined) ?? {}), rank }) as Partial<PluginStrategy> | null;
   if (!made || typeof made !== 'object' || typeof made.name !== 'string' || typeof made.aggregateFit !== 'function')
-    throw new PluginModuleError('strategy', spec.module, 'createStrategy(params) must return { name: string, aggregateFit(round, results, failures, global), configureFit? }');
+    throw new PluginModuleError(
+      'strategy',
+      spec.module,
+      'createStrategy(params) must return { name: string, aggregateFit(round, results, failures, global), configureFit? }',
+    );
   const strategy: Strategy = {
     name: made.name,
-    configureFit: made.configureFit ? made.configureFit.bind(made) : (_round, global, admitted) => new Map(admitted.map((id) => [id, global])),
+    configureFit: made.configureFit
+      ? made.configureFit.bind(made)
+      : (_round, global, admitted) => new Map(admitted.map((id) => [id, global])),
     aggregateFit: made.aggregateFit.bind(made),
   };
   loaded.set(key, strategy);

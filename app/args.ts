@@ -25,5 +25,8 @@ export function collect(value: string, previous: string[] = []): string[] {
 
 /** A comma-separated list (`--policies a,b,c`), empty items dropped. */
 export function commaList(raw: string): string[] {
-  return raw.split(',').map((s) => s.trim()).filter(Boolean);
+  return raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }

@@ -7,7 +7,15 @@ import { dirname, resolve } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { collect, commaList, integerAtLeast, UsageError } from './args';
-import { addClusterCommands, clusterExecution, runHostsOf, withClusterStudyOptions, withRunHostsOptions, type ClusterStudyOptions, type RunHostsOptions } from './cluster/commands';
+import {
+  addClusterCommands,
+  clusterExecution,
+  runHostsOf,
+  withClusterStudyOptions,
+  withRunHostsOptions,
+  type ClusterStudyOptions,
+  type RunHostsOptions,
+} from './cluster/commands';
 import { applyOverride, loadScenario, parseScenario, POLICY_NAMES, ScenarioError, type PolicySpec, type Scenario } from './scenario';
 import { looksLikeModule, policyFromArgument, policyLabel } from './plugins/policySpec';
 
@@ -36,7 +44,11 @@ function policyName(p: string, command: string): PolicySpec {
 }
 
 /** Loads `file` (or the default), applies --set, --seed, --rounds, --policy, and validates. */
-export function scenarioFromOptions(file: string | undefined, options: ScenarioOptions, command: string): { scenario: Scenario; file: string } {
+export function scenarioFromOptions(
+  file: string | undefined,
+  options: ScenarioOptions,
+  command: string,
+): { scenario: Scenario; file: string } {
   const path = file ?? DEFAULT_SCENARIO;
   let raw: unknown;
   try {
@@ -66,21 +78,35 @@ async function commandRun(file: string | undefined, options: RunLikeOptions): Pr
     const out = resolve(options.out ?? `runs/${scenario.name}-seed${scenario.seed}`);
     const { runCellsToFolder } = await import('./sim/cells');
     const r = await runCellsToFolder(scenario, { outDir: out, workers: options.workers });
-    for (const [name, cell] of Object.entries(r.cells)) console.log(`cell ${name}: ${cell.summary.rounds} rounds, final accuracy ${(100 * cell.summary.finalAccuracy).toFixed(1)}%, ${cell.summary.devicesOverBudget} devices over budget`);
+    for (const [name, cell] of Object.entries(r.cells))
+      console.log(
+        `cell ${name}: ${cell.summary.rounds} rounds, final accuracy ${(100 * cell.summary.finalAccuracy).toFixed(1)}%, ${cell.summary.devicesOverBudget} devices over budget`,
+      );
     console.log(`${r.merges.length} cloud merges, log hash ${r.logHash.slice(0, 16)}…, ${r.wallS.toFixed(1)} s wall; written to ${out}`);
     return 0;
   }
   const out = resolve(options.out ?? `runs/${scenario.name}-${policyLabel(scenario.scheduler.policy)}-seed${scenario.seed}`);
   const { runToFolder } = await import('./sim/run');
-  const result = await runToFolder(scenario, { outDir: out, progress: !options.quiet, workers: options.workers, baseDir: dirname(path), ...(hosts ? { hosts, hostLog: (line: string) => console.error(line) } : {}) });
-  console.log(`${result.summary.rounds} rounds, final accuracy ${(100 * result.summary.finalAccuracy).toFixed(1)}%, ${result.summary.wallS.toFixed(1)} s wall; report: ${resolve(out, 'report.html')}`);
+  const result = await runToFolder(scenario, {
+    outDir: out,
+    progress: !options.quiet,
+    workers: options.workers,
+    baseDir: dirname(path),
+    ...(hosts ? { hosts, hostLog: (line: string) => console.error(line) } : {}),
+  });
+  console.log(
+    `${result.summary.rounds} rounds, final accuracy ${(100 * result.summary.finalAccuracy).toFixed(1)}%, ${result.summary.wallS.toFixed(1)} s wall; report: ${resolve(out, 'report.html')}`,
+  );
   return result.interrupted ? 130 : 0;
 }
 
 /** `airlora topology SCENARIO`: the scenario with the actors it runs declared in its own `topology` format, on stdout (README "The built-in simulation as a topology"). */
 async function commandTopology(file: string | undefined, options: ScenarioOptions): Promise<number> {
   const { scenario } = scenarioFromOptions(file, options, 'topology');
-  if (scenario.cells) throw new UsageError(`topology: ${file ?? 'the scenario'} declares cells; a multi-cell system is run from its cells section (airlora run), and has no single-cell topology to print`);
+  if (scenario.cells)
+    throw new UsageError(
+      `topology: ${file ?? 'the scenario'} declares cells; a multi-cell system is run from its cells section (airlora run), and has no single-cell topology to print`,
+    );
   const { planRun } = await import('./sim/setup');
   const { declaredTopologyOf } = await import('./sim/defaultTopology');
   const declared = scenario.topology ?? declaredTopologyOf(planRun(scenario));
@@ -97,7 +123,10 @@ async function commandCompare(file: string, options: RunLikeOptions & { policies
   return compareStudy(file, { ...options, specs }, scenario.name, scenario.seed);
 }
 
-async function commandStudy(file: string, options: { out?: string; parallel?: number; workers?: number; quiet?: boolean } & ClusterStudyOptions): Promise<number> {
+async function commandStudy(
+  file: string,
+  options: { out?: string; parallel?: number; workers?: number; quiet?: boolean } & ClusterStudyOptions,
+): Promise<number> {
   const { commandStudy: study } = await import('./study/commands');
   return study(file, { ...options, ...(await clusterExecution(options)) });
 }
@@ -113,8 +142,14 @@ async function commandReplay(log: string, options: { policy?: string; out?: stri
 async function commandResume(dir: string, options: { workers?: number; quiet?: boolean } & RunHostsOptions): Promise<number> {
   const hosts = runHostsOf(options, 'resume');
   const { resumeFolder } = await import('./sim/run');
-  const result = await resumeFolder(resolve(dir), { workers: options.workers, progress: !options.quiet, ...(hosts ? { hosts, hostLog: (line: string) => console.error(line) } : {}) });
-  console.log(`${result.summary.rounds} rounds, final accuracy ${(100 * result.summary.finalAccuracy).toFixed(1)}%; report: ${resolve(dir, 'report.html')}`);
+  const result = await resumeFolder(resolve(dir), {
+    workers: options.workers,
+    progress: !options.quiet,
+    ...(hosts ? { hosts, hostLog: (line: string) => console.error(line) } : {}),
+  });
+  console.log(
+    `${result.summary.rounds} rounds, final accuracy ${(100 * result.summary.finalAccuracy).toFixed(1)}%; report: ${resolve(dir, 'report.html')}`,
+  );
   return result.interrupted ? 130 : 0;
 }
 
@@ -148,9 +183,13 @@ async function commandLog(file: string, options: { slot?: number; actor?: string
   return printLog(file, options);
 }
 
-const workersOption = () => new Option('--workers <n>', 'worker threads (0: every actor in the main thread; default: the scenario\'s runtime.workers)').argParser(integerAtLeast(0));
+const workersOption = () =>
+  new Option('--workers <n>', "worker threads (0: every actor in the main thread; default: the scenario's runtime.workers)").argParser(
+    integerAtLeast(0),
+  );
 const quietOption = () => new Option('--quiet', 'no progress output');
-const parallelOption = () => new Option('--parallel <n>', 'runs at once (default: one per core, one worker each)').argParser(integerAtLeast(1));
+const parallelOption = () =>
+  new Option('--parallel <n>', 'runs at once (default: one per core, one worker each)').argParser(integerAtLeast(1));
 
 /** Adds the options that build a scenario (run, compare). */
 function withScenarioOptions(command: Command): Command {
@@ -173,32 +212,52 @@ function createProgram(status: { code: number }): Command {
     .showHelpAfterError('(airlora --help lists the commands)')
     .exitOverride()
     .configureOutput({ outputError: (text, write) => write(`airlora: ${text.replace(/^error: /, '')}`) })
-    .addHelpText('after', `\nPolicies: ${POLICY_NAMES.join(', ')}. 'airlora COMMAND --help' describes a command.\nExit status: 0 success; 1 the run failed or a replay found a mismatch; 2 bad usage or bad input; 130 interrupted (a checkpoint was written).`);
+    .addHelpText(
+      'after',
+      `\nPolicies: ${POLICY_NAMES.join(', ')}. 'airlora COMMAND --help' describes a command.\nExit status: 0 success; 1 the run failed or a replay found a mismatch; 2 bad usage or bad input; 130 interrupted (a checkpoint was written).`,
+    );
 
-  withRunHostsOptions(withScenarioOptions(program.command('run').description('one simulation (without SCENARIO: the built-in scenarios/cell-50.json)').argument('[scenario]', 'scenario file')))
+  withRunHostsOptions(
+    withScenarioOptions(
+      program
+        .command('run')
+        .description('one simulation (without SCENARIO: the built-in scenarios/cell-50.json)')
+        .argument('[scenario]', 'scenario file'),
+    ),
+  )
     .option('--policy <name>', `scheduling policy (${POLICY_NAMES.join(', ')}, or a module path)`)
     .action(async (file: string | undefined, options: RunLikeOptions) => {
       status.code = await commandRun(file, options);
     });
 
-  withScenarioOptions(program.command('compare').description('a study over policies: the scenario once per policy with the same seed, tables and one report side by side').argument('<scenario>', 'scenario file'))
+  withScenarioOptions(
+    program
+      .command('compare')
+      .description('a study over policies: the scenario once per policy with the same seed, tables and one report side by side')
+      .argument('<scenario>', 'scenario file'),
+  )
     .requiredOption('--policies <a,b,c>', `policies to compare (${POLICY_NAMES.join(', ')}, or module paths)`, commaList)
     .addOption(parallelOption())
     .action(async (file: string, options: RunLikeOptions & { policies: string[]; parallel?: number }) => {
       status.code = await commandCompare(file, options);
     });
 
-  withClusterStudyOptions(program
-    .command('study')
-    .description('runs a grid of scenario overrides times seeds in parallel, resumably; writes runs.csv, rounds.csv, summary.csv, paired.csv and report.html')
-    .argument('<study>', 'study file (JSON)')
-    .option('--out <dir>', 'study folder (default: runs/study-NAME)')
-    .addOption(parallelOption())
-    .addOption(new Option('--workers <n>', 'worker threads per run (default: the cores over --parallel, at least 1)').argParser(integerAtLeast(0)))
-    .addOption(quietOption()))
-    .action(async (file: string, options: { out?: string; parallel?: number; workers?: number; quiet?: boolean } & ClusterStudyOptions) => {
-      status.code = await commandStudy(file, options);
-    });
+  withClusterStudyOptions(
+    program
+      .command('study')
+      .description(
+        'runs a grid of scenario overrides times seeds in parallel, resumably; writes runs.csv, rounds.csv, summary.csv, paired.csv and report.html',
+      )
+      .argument('<study>', 'study file (JSON)')
+      .option('--out <dir>', 'study folder (default: runs/study-NAME)')
+      .addOption(parallelOption())
+      .addOption(
+        new Option('--workers <n>', 'worker threads per run (default: the cores over --parallel, at least 1)').argParser(integerAtLeast(0)),
+      )
+      .addOption(quietOption()),
+  ).action(async (file: string, options: { out?: string; parallel?: number; workers?: number; quiet?: boolean } & ClusterStudyOptions) => {
+    status.code = await commandStudy(file, options);
+  });
   addClusterCommands(program, status);
 
   program
@@ -213,15 +272,16 @@ function createProgram(status: { code: number }): Command {
       status.code = await commandReplay(log, options);
     });
 
-  withRunHostsOptions(program
-    .command('resume')
-    .description('continues an interrupted run from its last checkpoint')
-    .argument('<dir>', 'the run\'s output folder')
-    .addOption(workersOption())
-    .addOption(quietOption()))
-    .action(async (dir: string, options: { workers?: number; quiet?: boolean } & RunHostsOptions) => {
-      status.code = await commandResume(dir, options);
-    });
+  withRunHostsOptions(
+    program
+      .command('resume')
+      .description('continues an interrupted run from its last checkpoint')
+      .argument('<dir>', "the run's output folder")
+      .addOption(workersOption())
+      .addOption(quietOption()),
+  ).action(async (dir: string, options: { workers?: number; quiet?: boolean } & RunHostsOptions) => {
+    status.code = await commandResume(dir, options);
+  });
 
   program
     .command('validate')
@@ -233,7 +293,9 @@ function createProgram(status: { code: number }): Command {
 
   program
     .command('topology')
-    .description('prints the scenario with the actors its run runs declared in its own topology format; running that file gives the same event log')
+    .description(
+      'prints the scenario with the actors its run runs declared in its own topology format; running that file gives the same event log',
+    )
     .argument('[scenario]', 'scenario file (default: the built-in scenarios/cell-50.json)')
     .addOption(new Option('--seed <n>', 'master seed').argParser(integerAtLeast(0)))
     .addOption(new Option('--rounds <n>', 'training rounds').argParser(integerAtLeast(1)))
@@ -281,7 +343,11 @@ export async function main(argv: readonly string[]): Promise<number> {
       // Help asked for is success; any other commander error is bad usage (it printed the message).
       return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' ? 0 : 2;
     }
-    if (e instanceof UsageError || e instanceof ScenarioError || (e instanceof Error && e.name.endsWith('Error') && (e as { exitCode?: number }).exitCode === 2)) {
+    if (
+      e instanceof UsageError ||
+      e instanceof ScenarioError ||
+      (e instanceof Error && e.name.endsWith('Error') && (e as { exitCode?: number }).exitCode === 2)
+    ) {
       console.error(`airlora: ${e.message}`);
       return 2;
     }

@@ -37,7 +37,10 @@ export async function resume(outDir: string, options: Omit<RunOptions, 'outDir'>
 }
 
 /** Validates a multi-cell `scenario` (its `cells` and `cloud` sections) and runs the system (README "Several cells"). */
-export async function runCells(scenario: ScenarioInput, options: Partial<CellsRunOptions> = {}): Promise<CellsRunResult & { outDir: string }> {
+export async function runCells(
+  scenario: ScenarioInput,
+  options: Partial<CellsRunOptions> = {},
+): Promise<CellsRunResult & { outDir: string }> {
   const { outDir, ...rest } = options;
   const valid = parseScenario(scenario, '<runCells>');
   const dir = resolve(outDir ?? mkdtempSync(join(tmpdir(), `airlora-${valid.name}-`)));

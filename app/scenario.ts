@@ -21,7 +21,14 @@ const positive = () => z.number().positive();
 const nonNegative = () => z.number().nonnegative();
 const probability = () => z.number().min(0).max(1);
 
-export { POLICY_NAMES, policySpecSchema, type PolicyName, type PolicySpec, type ModulePolicySpec, type CommandPolicySpec } from '../scheduler/policyChoice';
+export {
+  POLICY_NAMES,
+  policySpecSchema,
+  type PolicyName,
+  type PolicySpec,
+  type ModulePolicySpec,
+  type CommandPolicySpec,
+} from '../scheduler/policyChoice';
 export { strategySpecSchema, type StrategySpec } from '../actors/strategyChoice';
 
 const cellSchema = z.strictObject({
@@ -84,7 +91,10 @@ const modelSchema = z.strictObject({
   heads: z.number().int().min(1).default(4),
   ffnDim: z.number().int().min(8).default(256),
   loraRank: z.number().int().min(1).default(8),
-  loraTargets: z.array(z.enum(['query', 'key', 'value', 'output'])).min(1).default(['query', 'value']),
+  loraTargets: z
+    .array(z.enum(['query', 'key', 'value', 'output']))
+    .min(1)
+    .default(['query', 'value']),
   /** Pre-trained checkpoint folder (tfjs file:// format); empty for the built-in one. */
   checkpoint: z.string().default(''),
   /** 'actual' counts FLOPs and payloads from the trained model's shapes; a named profile charges those of a real foundation model. */
@@ -135,9 +145,13 @@ const faultsSchema = z.strictObject({
   /** Probability that an admitted device drops out in a slot. */
   dropoutProbability: probability().default(0),
   /** Windows of slots during which a device sends nothing. */
-  silentWindows: z.array(z.strictObject({ device: z.number().int().min(0), fromSlot: z.number().int().min(0), toSlot: z.number().int().min(0) })).default([]),
+  silentWindows: z
+    .array(z.strictObject({ device: z.number().int().min(0), fromSlot: z.number().int().min(0), toSlot: z.number().int().min(0) }))
+    .default([]),
   /** Windows of slots during which a device's link is down (gain 0). */
-  linkOutages: z.array(z.strictObject({ device: z.number().int().min(0), fromSlot: z.number().int().min(0), toSlot: z.number().int().min(0) })).default([]),
+  linkOutages: z
+    .array(z.strictObject({ device: z.number().int().min(0), fromSlot: z.number().int().min(0), toSlot: z.number().int().min(0) }))
+    .default([]),
 });
 
 const runtimeSchema = z.strictObject({
@@ -227,67 +241,97 @@ const topologySchema = z.strictObject({
 });
 
 const scenarioBaseSchema = z.strictObject({
-    $schema: z.string().optional(),
-    name: z.string().min(1).default('unnamed'),
-    description: z.string().default(''),
-    seed: z.number().int().min(0).max(0xffffffff).default(1),
-    cell: cellSchema.default(() => cellSchema.parse({})),
-    channel: channelSchema.default(() => channelSchema.parse({})),
-    devices: devicesSchema.default(() => devicesSchema.parse({})),
-    server: serverSchema.default(() => serverSchema.parse({})),
-    model: modelSchema.default(() => modelSchema.parse({})),
-    training: trainingSchema.default(() => trainingSchema.parse({})),
-    data: dataSchema.default(() => dataSchema.parse({})),
-    scheduler: schedulerSchema.default(() => schedulerSchema.parse({})),
-    faults: faultsSchema.default(() => faultsSchema.parse({})),
-    runtime: runtimeSchema.default(() => runtimeSchema.parse({})),
-    topology: topologySchema.optional(),
-    /** Several cells under one cloud aggregator (README "Several cells"); without it, one cell. */
-    cells: z.array(cellEntrySchema).min(1).optional(),
-    cloud: cloudSchema.optional(),
-  });
+  $schema: z.string().optional(),
+  name: z.string().min(1).default('unnamed'),
+  description: z.string().default(''),
+  seed: z.number().int().min(0).max(0xffffffff).default(1),
+  cell: cellSchema.default(() => cellSchema.parse({})),
+  channel: channelSchema.default(() => channelSchema.parse({})),
+  devices: devicesSchema.default(() => devicesSchema.parse({})),
+  server: serverSchema.default(() => serverSchema.parse({})),
+  model: modelSchema.default(() => modelSchema.parse({})),
+  training: trainingSchema.default(() => trainingSchema.parse({})),
+  data: dataSchema.default(() => dataSchema.parse({})),
+  scheduler: schedulerSchema.default(() => schedulerSchema.parse({})),
+  faults: faultsSchema.default(() => faultsSchema.parse({})),
+  runtime: runtimeSchema.default(() => runtimeSchema.parse({})),
+  topology: topologySchema.optional(),
+  /** Several cells under one cloud aggregator (README "Several cells"); without it, one cell. */
+  cells: z.array(cellEntrySchema).min(1).optional(),
+  cloud: cloudSchema.optional(),
+});
 
 export const scenarioSchema = scenarioBaseSchema.superRefine((s, ctx) => {
-    if (s.cell.minDistanceM >= s.cell.radiusM)
-      ctx.addIssue({ code: 'custom', path: ['cell', 'minDistanceM'], message: `must be less than cell.radiusM (${s.cell.radiusM})` });
-    if (s.devices.cpuHzMin > s.devices.cpuHzMax)
-      ctx.addIssue({ code: 'custom', path: ['devices', 'cpuHzMin'], message: `must not exceed devices.cpuHzMax (${s.devices.cpuHzMax})` });
-    if (s.scheduler.randomCount > s.devices.count)
-      ctx.addIssue({ code: 'custom', path: ['scheduler', 'randomCount'], message: `admits more devices than exist (devices.count = ${s.devices.count})` });
-    if (s.channel.fading.model === 'trace' && !s.channel.fading.tracePath)
-      ctx.addIssue({ code: 'custom', path: ['channel', 'fading', 'tracePath'], message: "is required when fading.model is 'trace'" });
-    if (s.topology) {
-      const ids = new Set<string>();
-      s.topology.actors.forEach((a, i) => {
-        if (a.count > 1 && !a.id.includes('{i}')) ctx.addIssue({ code: 'custom', path: ['topology', 'actors', i, 'id'], message: `must contain {i} when count is ${a.count}` });
-        for (let k = 0; k < a.count; k++) {
-          const id = a.id.replaceAll('{i}', String(k));
-          if (ids.has(id)) ctx.addIssue({ code: 'custom', path: ['topology', 'actors', i, 'id'], message: `duplicate actor id '${id}'` });
-          ids.add(id);
-        }
+  if (s.cell.minDistanceM >= s.cell.radiusM)
+    ctx.addIssue({ code: 'custom', path: ['cell', 'minDistanceM'], message: `must be less than cell.radiusM (${s.cell.radiusM})` });
+  if (s.devices.cpuHzMin > s.devices.cpuHzMax)
+    ctx.addIssue({ code: 'custom', path: ['devices', 'cpuHzMin'], message: `must not exceed devices.cpuHzMax (${s.devices.cpuHzMax})` });
+  if (s.scheduler.randomCount > s.devices.count)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['scheduler', 'randomCount'],
+      message: `admits more devices than exist (devices.count = ${s.devices.count})`,
+    });
+  if (s.channel.fading.model === 'trace' && !s.channel.fading.tracePath)
+    ctx.addIssue({ code: 'custom', path: ['channel', 'fading', 'tracePath'], message: "is required when fading.model is 'trace'" });
+  if (s.topology) {
+    const ids = new Set<string>();
+    s.topology.actors.forEach((a, i) => {
+      if (a.count > 1 && !a.id.includes('{i}'))
+        ctx.addIssue({ code: 'custom', path: ['topology', 'actors', i, 'id'], message: `must contain {i} when count is ${a.count}` });
+      for (let k = 0; k < a.count; k++) {
+        const id = a.id.replaceAll('{i}', String(k));
+        if (ids.has(id)) ctx.addIssue({ code: 'custom', path: ['topology', 'actors', i, 'id'], message: `duplicate actor id '${id}'` });
+        ids.add(id);
+      }
+    });
+  }
+  checkCells(s, ctx);
+  const corpus = CORPUS[s.model.task];
+  if (s.data.trainSamples + s.data.testSamples > corpus.samples)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['data', 'trainSamples'],
+      message: `plus data.testSamples (${s.data.testSamples}) must be at most ${corpus.samples}, the size of model.task '${s.model.task}''s corpus`,
+    });
+  if (!s.model.checkpoint && s.data.testSamples > corpus.samples - corpus.pretrainPool)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['data', 'testSamples'],
+      message: `must be at most ${corpus.samples - corpus.pretrainPool} for model.task '${s.model.task}': the test split is the corpus's tail, and the committed foundation model was pre-trained on its first ${corpus.pretrainPool} samples`,
+    });
+  if (s.model.dModel % s.model.heads !== 0)
+    ctx.addIssue({ code: 'custom', path: ['model', 'heads'], message: `must divide model.dModel (${s.model.dModel})` });
+  for (const [i, w] of [...s.faults.silentWindows.entries()])
+    if (w.device >= s.devices.count)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['faults', 'silentWindows', i, 'device'],
+        message: `no such device (devices.count = ${s.devices.count})`,
       });
-    }
-    checkCells(s, ctx);
-    const corpus = CORPUS[s.model.task];
-    if (s.data.trainSamples + s.data.testSamples > corpus.samples)
-      ctx.addIssue({ code: 'custom', path: ['data', 'trainSamples'], message: `plus data.testSamples (${s.data.testSamples}) must be at most ${corpus.samples}, the size of model.task '${s.model.task}''s corpus` });
-    if (!s.model.checkpoint && s.data.testSamples > corpus.samples - corpus.pretrainPool)
-      ctx.addIssue({ code: 'custom', path: ['data', 'testSamples'], message: `must be at most ${corpus.samples - corpus.pretrainPool} for model.task '${s.model.task}': the test split is the corpus's tail, and the committed foundation model was pre-trained on its first ${corpus.pretrainPool} samples` });
-    if (s.model.dModel % s.model.heads !== 0)
-      ctx.addIssue({ code: 'custom', path: ['model', 'heads'], message: `must divide model.dModel (${s.model.dModel})` });
-    for (const [i, w] of [...s.faults.silentWindows.entries()])
-      if (w.device >= s.devices.count) ctx.addIssue({ code: 'custom', path: ['faults', 'silentWindows', i, 'device'], message: `no such device (devices.count = ${s.devices.count})` });
-    for (const [i, w] of [...s.faults.linkOutages.entries()])
-      if (w.device >= s.devices.count) ctx.addIssue({ code: 'custom', path: ['faults', 'linkOutages', i, 'device'], message: `no such device (devices.count = ${s.devices.count})` });
-  });
+  for (const [i, w] of [...s.faults.linkOutages.entries()])
+    if (w.device >= s.devices.count)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['faults', 'linkOutages', i, 'device'],
+        message: `no such device (devices.count = ${s.devices.count})`,
+      });
+});
 
 /** The rules a cell breaks against the system (names, devices named by faults, the data to share), each naming its field. */
 function checkCells(s: z.infer<typeof scenarioBaseSchema>, ctx: z.RefinementCtx): void {
   if (!s.cells) {
-    if (s.cloud) ctx.addIssue({ code: 'custom', path: ['cloud'], message: 'needs a cells section (the cloud aggregates the cells\' edge servers)' });
+    if (s.cloud)
+      ctx.addIssue({ code: 'custom', path: ['cloud'], message: "needs a cells section (the cloud aggregates the cells' edge servers)" });
     return;
   }
-  if (!s.cloud) ctx.addIssue({ code: 'custom', path: ['cloud'], message: 'is required with cells (the aggregator above the edge servers): { "everyRounds": H, "backhaul": { "rateBps": R, "latencyS": L } }' });
+  if (!s.cloud)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['cloud'],
+      message:
+        'is required with cells (the aggregator above the edge servers): { "everyRounds": H, "backhaul": { "rateBps": R, "latencyS": L } }',
+    });
   if (s.topology) ctx.addIssue({ code: 'custom', path: ['topology'], message: 'cannot be declared together with cells' });
   const names = new Set<string>();
   let devices = 0;
@@ -297,16 +341,35 @@ function checkCells(s: z.infer<typeof scenarioBaseSchema>, ctx: z.RefinementCtx)
     const cell = c.cell ?? s.cell;
     const count = (c.devices ?? s.devices).count;
     devices += count;
-    if (cell.minDistanceM >= cell.radiusM) ctx.addIssue({ code: 'custom', path: ['cells', i, 'cell', 'minDistanceM'], message: `must be less than the cell's radiusM (${cell.radiusM})` });
+    if (cell.minDistanceM >= cell.radiusM)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['cells', i, 'cell', 'minDistanceM'],
+        message: `must be less than the cell's radiusM (${cell.radiusM})`,
+      });
     if ((c.scheduler ?? s.scheduler).randomCount > count)
-      ctx.addIssue({ code: 'custom', path: ['cells', i, 'scheduler', 'randomCount'], message: `admits more devices than the cell has (devices.count = ${count})` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['cells', i, 'scheduler', 'randomCount'],
+        message: `admits more devices than the cell has (devices.count = ${count})`,
+      });
     const faults = c.faults ?? s.faults;
     for (const list of ['silentWindows', 'linkOutages'] as const)
       faults[list].forEach((w, j) => {
-        if (w.device >= count) ctx.addIssue({ code: 'custom', path: ['cells', i, 'faults', list, j, 'device'], message: `no such device in cell '${c.name}' (devices.count = ${count})` });
+        if (w.device >= count)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['cells', i, 'faults', list, j, 'device'],
+            message: `no such device in cell '${c.name}' (devices.count = ${count})`,
+          });
       });
   });
-  if (devices > s.data.trainSamples) ctx.addIssue({ code: 'custom', path: ['data', 'trainSamples'], message: `must be at least the cells' devices (${devices}): each device needs a share` });
+  if (devices > s.data.trainSamples)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['data', 'trainSamples'],
+      message: `must be at least the cells' devices (${devices}): each device needs a share`,
+    });
 }
 
 /** A validated scenario with every default filled in. */
@@ -323,19 +386,28 @@ export interface ScenarioProblem {
 /** A scenario that cannot be used; `problems` lists every problem at once. */
 export class ScenarioError extends Error {
   override readonly name = 'ScenarioError';
-  constructor(readonly file: string, readonly problems: ScenarioProblem[], options?: { cause?: unknown }) {
+  constructor(
+    readonly file: string,
+    readonly problems: ScenarioProblem[],
+    options?: { cause?: unknown },
+  ) {
     super(`${file}: ${problems.map((p) => `${p.field || '(root)'}: ${p.rule}`).join('; ')}`, options);
   }
 }
 
 function fieldOf(path: readonly PropertyKey[]): string {
-  return path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.').replace(/\.\[/g, '[');
+  return path
+    .map((p) => (typeof p === 'number' ? `[${p}]` : String(p)))
+    .join('.')
+    .replace(/\.\[/g, '[');
 }
 
 /** A zod error as problems, each naming its field (dotted path); unknown keys one problem each. Shared with study files. */
 export function zodProblems(error: z.ZodError): ScenarioProblem[] {
   return error.issues.flatMap((issue) =>
-    issue.code === 'unrecognized_keys' ? issue.keys.map((k) => ({ field: fieldOf([...issue.path, k]), rule: 'unknown field' })) : [{ field: fieldOf(issue.path), rule: issue.message }],
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((k) => ({ field: fieldOf([...issue.path, k]), rule: 'unknown field' }))
+      : [{ field: fieldOf(issue.path), rule: issue.message }],
   );
 }
 

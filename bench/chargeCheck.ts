@@ -29,7 +29,11 @@ async function main(): Promise<number> {
   const scenario = { ...base, training: { ...base.training, rounds } };
   const closed: { decided: Decided; summary: RoundSummary }[] = [];
   const started = Date.now();
-  const result = await runToFolder(scenario, { outDir: mkdtempSync(join(tmpdir(), 'airlora-charges-')), workers: Number(opt('workers', '2')), onRoundClosed: (r) => closed.push(r) });
+  const result = await runToFolder(scenario, {
+    outDir: mkdtempSync(join(tmpdir(), 'airlora-charges-')),
+    workers: Number(opt('workers', '2')),
+    onRoundClosed: (r) => closed.push(r),
+  });
   const check = checkCharges(closed);
   const ok = check.checked > 0 && check.maxEnergyRelErr < 1e-12 && check.maxFinishRelErr < 1e-12 && check.strays.length === 0;
   const line = `${new Date().toISOString()} ${scenario.name} ${rounds} rounds, ${result.summary.meanAdmitted.toFixed(1)} admitted/round: ${check.checked} devices compared, max rel. error energy ${check.maxEnergyRelErr.toExponential(2)}, finish time ${check.maxFinishRelErr.toExponential(2)}, strays ${check.strays.length}: ${ok ? 'ok' : 'FAILED'} (${((Date.now() - started) / 1000).toFixed(0)} s wall, ${cpus().length}x ${cpus()[0]?.model ?? '?'}, load ${loadavg()[0]?.toFixed(1)})`;

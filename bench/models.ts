@@ -38,8 +38,11 @@ import { RandomStream } from '../util/random';
 import { median } from './median';
 
 /** bench/results in the repository, whether this runs from bench/ (tsx) or dist/bench/ (node). */
-const RESULTS_DIR = join(__dirname.endsWith(join('dist', 'bench')) ? join(__dirname, '..', '..') : join(__dirname, '..'), 'bench', 'results');
-
+const RESULTS_DIR = join(
+  __dirname.endsWith(join('dist', 'bench')) ? join(__dirname, '..', '..') : join(__dirname, '..'),
+  'bench',
+  'results',
+);
 
 function timeIt(iterations: number, fn: () => void): number {
   for (let i = 0; i < Math.min(3, iterations); i++) fn();
@@ -83,10 +86,11 @@ function benchServer(compute: ServerCompute, f: Foundation, iterations: number):
   const first = compute.forward([{ lora, activations }], { keys: ['k'] })[0]!;
   const featureGrad = headStep(f, head, initOptimizerState(head), first.features, train.labels.slice(0, b), 1e-3).featureGrad;
   const forwardMs = timeIt(iterations, () => compute.forward([{ lora, activations }], { keys: ['k'] }));
-  const backwardMs = timeIt(iterations, () => {
-    const { cache } = compute.forward([{ lora, activations }], { keys: ['k'] })[0]!;
-    backward(compute, [{ ...item, cache, featureGrad }]);
-  }) - forwardMs;
+  const backwardMs =
+    timeIt(iterations, () => {
+      const { cache } = compute.forward([{ lora, activations }], { keys: ['k'] })[0]!;
+      backward(compute, [{ ...item, cache, featureGrad }]);
+    }) - forwardMs;
   const stepMs = timeIt(iterations, () => {
     const { cache } = compute.forward([{ lora, activations }], { keys: ['k'] })[0]!;
     backward(compute, [{ ...item, cache, featureGrad }]);
@@ -114,7 +118,9 @@ function benchBackend(backend: string, f: Foundation, iterations: number): Row {
     embedMs: timeIt(iterations, () => embed(f, x, b)),
     encoderForwardMs: timeIt(iterations, () => server.forward([{ lora: s.lora, activations: a }])),
     headStepMs: timeIt(iterations, () => headStep(f, s.head, s.headOpt, fw.features, y, lr)),
-    encoderBackwardMs: timeIt(iterations, () => backward(server, [{ lora: s.lora, loraOpt: s.loraOpt, cache: fw.cache, featureGrad: d.featureGrad, lr }])),
+    encoderBackwardMs: timeIt(iterations, () =>
+      backward(server, [{ lora: s.lora, loraOpt: s.loraOpt, cache: fw.cache, featureGrad: d.featureGrad, lr }]),
+    ),
   };
   const splitMs = timeIt(iterations, () => {
     s = { ...s, ...splitStep(f, server, s, x, y, lr) };
@@ -168,9 +174,15 @@ async function main(argv: string[]): Promise<void> {
   };
   const cpu = cpus();
   say(`# bench/models.ts — ${new Date().toISOString()}`);
-  say(`machine: ${cpu[0]?.model ?? 'unknown'}, ${cpu.length} cores, Node ${process.version}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  say(
+    `machine: ${cpu[0]?.model ?? 'unknown'}, ${cpu.length} cores, Node ${process.version}, load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
   say('note: the machine was shared with other engineers while this ran; figures are medians and still noisy.');
-  say(`model: d ${DEFAULT_MODEL_CONFIG.dModel}, ${DEFAULT_MODEL_CONFIG.blocks} blocks, ${DEFAULT_MODEL_CONFIG.heads} heads, FFN ${DEFAULT_MODEL_CONFIG.ffnDim}, 17 tokens, LoRA rank ${DEFAULT_MODEL_CONFIG.loraRank} on ${DEFAULT_MODEL_CONFIG.loraTargets.join('+')}; batch 16; Adam`);
+  say(
+    `model: d ${DEFAULT_MODEL_CONFIG.dModel}, ${DEFAULT_MODEL_CONFIG.blocks} blocks, ${DEFAULT_MODEL_CONFIG.heads} heads, FFN ${DEFAULT_MODEL_CONFIG.ffnDim}, 17 tokens, LoRA rank ${DEFAULT_MODEL_CONFIG.loraRank} on ${DEFAULT_MODEL_CONFIG.loraTargets.join('+')}; batch 16; Adam`,
+  );
   say('');
   const backends = availableBackends();
   say(`backends available: ${backends.join(', ')} (tfjs-node ${backends.includes('node') ? 'loaded' : 'not installed'})`);
@@ -193,7 +205,9 @@ async function main(argv: string[]): Promise<void> {
     f.dispose();
   }
   say('');
-  say("the server's compute as a shard runs it (models/compute.ts), one device of 16 samples, one thread, median ms (the device side is tfjs wasm with onnxruntime):");
+  say(
+    "the server's compute as a shard runs it (models/compute.ts), one device of 16 samples, one thread, median ms (the device side is tfjs wasm with onnxruntime):",
+  );
   say('backend     | forward (keeps cache) | backward + Adam | server step | eval 1000 | server step vs wasm');
   const wasmServer = servers.find((r) => r.backend === 'wasm');
   for (const r of servers)
@@ -202,23 +216,34 @@ async function main(argv: string[]): Promise<void> {
     );
   say('');
   say('one training step, median ms:');
-  say('backend    | embed | enc fwd | head step | enc bwd | split step | unsplit step | split/unsplit | unsplit as written (tfjs grads) | restructure gain | eval 1000');
+  say(
+    'backend    | embed | enc fwd | head step | enc bwd | split step | unsplit step | split/unsplit | unsplit as written (tfjs grads) | restructure gain | eval 1000',
+  );
   for (const r of rows)
     say(
       `${r.backend.padEnd(10)} | ${r.embedMs.toFixed(1).padStart(5)} | ${r.encoderForwardMs.toFixed(1).padStart(7)} | ${r.headStepMs.toFixed(1).padStart(9)} | ${r.encoderBackwardMs.toFixed(1).padStart(7)} | ${r.splitMs.toFixed(1).padStart(10)} | ${r.unsplitMs.toFixed(1).padStart(12)} | ${(r.splitMs / r.unsplitMs).toFixed(2).padStart(12)}x | ${r.unsplitAsWrittenMs.toFixed(1).padStart(31)} | ${(r.unsplitAsWrittenMs / r.unsplitMs).toFixed(2).padStart(15)}x | ${r.eval1000Ms.toFixed(0).padStart(6)} ms`,
     );
   say('');
-  say('split step = embed + encoder forward + head step + encoder backward (which recomputes the forward: the server keeps no tensors between messages).');
-  say('unsplit step = the same model in one process with the hand-written gradients; "as written" = tfjs autodiff with transposed products.');
+  say(
+    'split step = embed + encoder forward + head step + encoder backward (which recomputes the forward: the server keeps no tensors between messages).',
+  );
+  say(
+    'unsplit step = the same model in one process with the hand-written gradients; "as written" = tfjs autodiff with transposed products.',
+  );
   say('');
   say('matMul, median ms (plain a·b, transposeB kernel, explicit transpose then plain):');
   for (const [backend, ms] of Object.entries(matmuls))
-    for (const m of ms) say(`${backend.padEnd(10)} ${m.shape.padEnd(22)} plain ${m.plainMs.toFixed(2)}  transposeB ${m.transposeBMs.toFixed(2)}  transpose+plain ${m.explicitMs.toFixed(2)}`);
+    for (const m of ms)
+      say(
+        `${backend.padEnd(10)} ${m.shape.padEnd(22)} plain ${m.plainMs.toFixed(2)}  transposeB ${m.transposeBMs.toFixed(2)}  transpose+plain ${m.explicitMs.toFixed(2)}`,
+      );
   const wasm = rows.find((r) => r.backend === 'wasm');
   if (wasm) {
     say('');
     const perSim = (5000 * wasm.splitMs + 100 * wasm.eval1000Ms) / 1000;
-    say(`full simulation estimate on wasm, one core: 5,000 split steps + 100 evaluations of 1,000 = ${perSim.toFixed(0)} s (${(perSim / 2).toFixed(0)} s on 2 workers at perfect scaling)`);
+    say(
+      `full simulation estimate on wasm, one core: 5,000 split steps + 100 evaluations of 1,000 = ${perSim.toFixed(0)} s (${(perSim / 2).toFixed(0)} s on 2 workers at perfect scaling)`,
+    );
   }
   mkdirSync(RESULTS_DIR, { recursive: true });
   writeFileSync(join(RESULTS_DIR, 'models.txt'), `${lines.join('\n')}\n`);

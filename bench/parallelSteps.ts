@@ -27,11 +27,24 @@ const FP_VALUES = Float64Array.from({ length: 512 }, (_, i) => 1 + i * 1e-9);
 /** A throughput-bound floating-point step: eight independent chains, 100,000 passes over 4 KiB. */
 function fpStep(): number {
   const a = FP_VALUES;
-  let s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
+  let s0 = 0,
+    s1 = 0,
+    s2 = 0,
+    s3 = 0,
+    s4 = 0,
+    s5 = 0,
+    s6 = 0,
+    s7 = 0;
   for (let r = 0; r < 100_000; r++) {
     for (let i = 0; i < 512; i += 8) {
-      s0 += a[i]! * 1.0000001; s1 += a[i + 1]! * 0.9999999; s2 += a[i + 2]! * 1.0000002; s3 += a[i + 3]! * 0.9999998;
-      s4 += a[i + 4]! * 1.0000003; s5 += a[i + 5]! * 0.9999997; s6 += a[i + 6]! * 1.0000004; s7 += a[i + 7]! * 0.9999996;
+      s0 += a[i]! * 1.0000001;
+      s1 += a[i + 1]! * 0.9999999;
+      s2 += a[i + 2]! * 1.0000002;
+      s3 += a[i + 3]! * 0.9999998;
+      s4 += a[i + 4]! * 1.0000003;
+      s5 += a[i + 5]! * 0.9999997;
+      s6 += a[i + 6]! * 1.0000004;
+      s7 += a[i + 7]! * 0.9999996;
     }
   }
   return s0 + s1 + s2 + s3 + s4 + s5 + s6 + s7;
@@ -53,7 +66,12 @@ async function workerMain(steps: number, kind: string): Promise<void> {
   const f = await m.loadFoundation({ config: m.DEFAULT_MODEL_CONFIG });
   const random = RandomStream.fromSeed(1);
   const { train } = m.loadDigits(512, 16);
-  let state = { lora: m.initLora(f, random.fork('l')), head: m.initHead(f, random.fork('h')), loraOpt: undefined as unknown, headOpt: undefined as unknown };
+  let state = {
+    lora: m.initLora(f, random.fork('l')),
+    head: m.initHead(f, random.fork('h')),
+    loraOpt: undefined as unknown,
+    headOpt: undefined as unknown,
+  };
   state = { ...state, loraOpt: m.initOptimizerState(state.lora), headOpt: m.initOptimizerState(state.head) };
   const batch = () => m.selectBatch(train, 16, random);
   const cached = kind === 'cached';
@@ -61,7 +79,12 @@ async function workerMain(steps: number, kind: string): Promise<void> {
   const one = () => {
     const b = batch();
     if (cached) {
-      const s = state as unknown as { lora: Record<string, Float32Array>; head: Record<string, Float32Array>; loraOpt: import('../models').OptimizerState; headOpt: import('../models').OptimizerState };
+      const s = state as unknown as {
+        lora: Record<string, Float32Array>;
+        head: Record<string, Float32Array>;
+        loraOpt: import('../models').OptimizerState;
+        headOpt: import('../models').OptimizerState;
+      };
       const a = m.embed(f, b.features, 16);
       const fw = server.forward([{ lora: s.lora, activations: a }], { keys: ['k'] })[0]!;
       const h = m.headStep(f, s.head, s.headOpt, fw.features, b.labels, 1e-3);
@@ -81,11 +104,18 @@ async function workerMain(steps: number, kind: string): Promise<void> {
 async function run(threads: number, steps: number, kind: string): Promise<{ wallS: number; msPerStep: number[] }> {
   const t0 = performance.now();
   const per = await Promise.all(
-    Array.from({ length: threads }, () => new Promise<number>((resolve, reject) => {
-      const w = new Worker(__filename, { workerData: { steps, kind } });
-      w.once('message', (r: { ms: number }) => { resolve(r.ms); void w.terminate(); });
-      w.once('error', reject);
-    })),
+    Array.from(
+      { length: threads },
+      () =>
+        new Promise<number>((resolve, reject) => {
+          const w = new Worker(__filename, { workerData: { steps, kind } });
+          w.once('message', (r: { ms: number }) => {
+            resolve(r.ms);
+            void w.terminate();
+          });
+          w.once('error', reject);
+        }),
+    ),
   );
   return { wallS: (performance.now() - t0) / 1000, msPerStep: per };
 }
@@ -96,7 +126,11 @@ async function main(): Promise<void> {
   const which = process.argv[3] ?? 'both';
   const repeat = Number(process.argv[4] ?? 1);
   const kinds = which === 'both' ? ['plain', 'cached'] : which.split(',');
-  console.log(`machine: ${cpus()[0]?.model ?? '?'} x ${cpus().length}, node ${process.version}, load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  console.log(
+    `machine: ${cpus()[0]?.model ?? '?'} x ${cpus().length}, node ${process.version}, load ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}`,
+  );
   for (const kind of kinds) {
     const ratios: number[] = [];
     const what = kind === 'alu' || kind === 'fp' ? `${kind} probe step` : `${kind} split step`;
@@ -106,11 +140,20 @@ async function main(): Promise<void> {
       const one = a.msPerStep[0] as number;
       const two = b.msPerStep.reduce((s, x) => s + x, 0) / b.msPerStep.length;
       ratios.push((2 * one) / two);
-      console.log(`${what}, 1 thread alone: ${one.toFixed(1)} ms; 2 threads at once: ${two.toFixed(1)} ms each; throughput speed-up of 2 threads over 1: ${((2 * one) / two).toFixed(2)}x`);
+      console.log(
+        `${what}, 1 thread alone: ${one.toFixed(1)} ms; 2 threads at once: ${two.toFixed(1)} ms each; throughput speed-up of 2 threads over 1: ${((2 * one) / two).toFixed(2)}x`,
+      );
     }
-    if (repeat > 1) console.log(`${what}: median speed-up over ${repeat} alternations ${median(ratios).toFixed(2)}x (${ratios.map((x) => x.toFixed(2)).join(', ')})`);
+    if (repeat > 1)
+      console.log(
+        `${what}: median speed-up over ${repeat} alternations ${median(ratios).toFixed(2)}x (${ratios.map((x) => x.toFixed(2)).join(', ')})`,
+      );
   }
-  console.log(`load at end ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  console.log(
+    `load at end ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}`,
+  );
 }
 
 if (isMainThread) void main();

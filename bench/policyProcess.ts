@@ -25,9 +25,13 @@ const WARMUP = 10;
 const GROUP = 10;
 
 /** A Python policy that answers every slot with an empty round: the protocol's own cost. */
-const EMPTY_POLICY = 'import json, sys\nfor line in sys.stdin:\n    json.loads(line)\n    print(json.dumps({"admitted": [], "bandwidth": {}}), flush=True)\n';
+const EMPTY_POLICY =
+  'import json, sys\nfor line in sys.stdin:\n    json.loads(line)\n    print(json.dumps({"admitted": [], "bandwidth": {}}), flush=True)\n';
 
-async function perSlotMs(ask: (instance: SlotInstance, slot: number) => Promise<unknown> | unknown, instances: readonly SlotInstance[]): Promise<number> {
+async function perSlotMs(
+  ask: (instance: SlotInstance, slot: number) => Promise<unknown> | unknown,
+  instances: readonly SlotInstance[],
+): Promise<number> {
   const times: number[] = [];
   for (const [slot, instance] of instances.entries()) {
     const t0 = performance.now();
@@ -43,15 +47,25 @@ async function main(): Promise<void> {
   const root = RandomStream.fromSeed(2026, 'bench/policyProcess');
   const rows = [`K      built-in best-channel ms  Python best-channel ms  Python empty answer ms  (medians of ${SLOTS - WARMUP} slots)`];
   for (const K of SIZES) {
-    const instances = Array.from({ length: SLOTS }, (_, i) => createRandomInstance(root.fork(`K${K}/${i}`), { deviceCount: K, zeroQueueShare: 0.5 }));
+    const instances = Array.from({ length: SLOTS }, (_, i) =>
+      createRandomInstance(root.fork(`K${K}/${i}`), { deviceCount: K, zeroQueueShare: 0.5 }),
+    );
     const builtin = createPolicy('best-channel', { randomCount: GROUP });
-    const inPlace = await perSlotMs((instance, slot) => completeDecision(instance, builtin.decide(null, instance, slot).decision, slot), instances);
-    const python = new PolicyProcess({ command: ['python3', join(REPO, 'examples', 'best_channel.py'), String(GROUP)], timeoutS: 60, cwd: dir }, dir);
+    const inPlace = await perSlotMs(
+      (instance, slot) => completeDecision(instance, builtin.decide(null, instance, slot).decision, slot),
+      instances,
+    );
+    const python = new PolicyProcess(
+      { command: ['python3', join(REPO, 'examples', 'best_channel.py'), String(GROUP)], timeoutS: 60, cwd: dir },
+      dir,
+    );
     const empty = new PolicyProcess({ command: ['python3', join(dir, 'empty.py')], timeoutS: 60, cwd: dir }, dir);
     try {
       const viaPython = await perSlotMs((instance, slot) => python.decide({ slot, instance }), instances);
       const protocol = await perSlotMs((instance, slot) => empty.decide({ slot, instance }), instances);
-      rows.push(`${String(K).padEnd(6)} ${inPlace.toFixed(2).padStart(24)}  ${viaPython.toFixed(2).padStart(22)}  ${protocol.toFixed(2).padStart(22)}`);
+      rows.push(
+        `${String(K).padEnd(6)} ${inPlace.toFixed(2).padStart(24)}  ${viaPython.toFixed(2).padStart(22)}  ${protocol.toFixed(2).padStart(22)}`,
+      );
     } finally {
       await python.close();
       await empty.close();

@@ -84,8 +84,14 @@ export async function benchRuntime(): Promise<string> {
   const figures: Figure[] = [];
   const rate = (n: number) => `${Math.round(n).toLocaleString('en-US')} msg/s`;
   figures.push({ label: 'in-process executor (workers: 0), 100 pairs x 200 hops', value: rate(await pingPongRate(0, 100, 200, true, 5)) });
-  figures.push({ label: 'within a worker (2 workers, partners co-located), 100 pairs x 200 hops', value: rate(await pingPongRate(2, 100, 200, true, 5)) });
-  figures.push({ label: 'across workers (2 workers, partners apart), 100 pairs x 200 hops', value: rate(await pingPongRate(2, 100, 200, false, 5)) });
+  figures.push({
+    label: 'within a worker (2 workers, partners co-located), 100 pairs x 200 hops',
+    value: rate(await pingPongRate(2, 100, 200, true, 5)),
+  });
+  figures.push({
+    label: 'across workers (2 workers, partners apart), 100 pairs x 200 hops',
+    value: rate(await pingPongRate(2, 100, 200, false, 5)),
+  });
   const tensor = new Float32Array(16 * 32 * 128);
   for (let i = 0; i < tensor.length; i++) tensor[i] = (i % 97) / 97;
   const empty = await hopCostUs(undefined, 50, 9);
@@ -97,7 +103,10 @@ export async function benchRuntime(): Promise<string> {
   const lines = [
     `airlora runtime benchmark, ${new Date().toISOString()}`,
     `machine: ${cpus[0]?.model ?? 'unknown cpu'} x ${cpus.length}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, ${os.platform()} ${os.release()}, node ${process.version}`,
-    `load average at start (1/5/15 min): ${os.loadavg().map((l) => l.toFixed(2)).join(' / ')}`,
+    `load average at start (1/5/15 min): ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' / ')}`,
     'a hop between workers goes worker -> main thread (ordering, log) -> worker; bodies are moved (transferred), not copied',
     ...figures.map((f) => `${f.label.padEnd(82)} ${f.value}`),
   ];

@@ -43,7 +43,10 @@ function opts(name: string): string[] {
   return out;
 }
 
-const load = (): string => loadavg().map((x) => x.toFixed(2)).join(' / ');
+const load = (): string =>
+  loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' / ');
 const mib = (bytes: number): number => bytes / 2 ** 20;
 
 // ---------------------------------------------------------------- child: one run of a scenario
@@ -150,7 +153,17 @@ async function childThroughput(): Promise<void> {
       const y = digits.train.labels.slice(k * b, (k + 1) * b);
       const activations = m.embed(f, x, b);
       const featureGrad = m.headGradients(f, head, compute.forward([{ lora, activations }])[0]!.features, y).featureGrad;
-      return { lora, loraOpt: m.initOptimizerState(lora), head, headOpt: m.initOptimizerState(head), x, y, activations, featureGrad, lr: 1e-3 };
+      return {
+        lora,
+        loraOpt: m.initOptimizerState(lora),
+        head,
+        headOpt: m.initOptimizerState(head),
+        x,
+        y,
+        activations,
+        featureGrad,
+        lr: 1e-3,
+      };
     });
     // The two ways alternate within every repetition, so load that comes and goes hits both alike.
     const timePair = (one: () => void, other: () => void): [number, number] => {
@@ -179,7 +192,10 @@ async function childThroughput(): Promise<void> {
       },
       () => {
         const out = compute.forward(devs, { keys: keys(D) });
-        m.backward(compute, devs.map((d, k) => ({ ...d, cache: out[k]!.cache })));
+        m.backward(
+          compute,
+          devs.map((d, k) => ({ ...d, cache: out[k]!.cache })),
+        );
       },
     );
     // Full split step: device parts (embed, head) are per device in both; the server part per device or batched.
@@ -194,13 +210,30 @@ async function childThroughput(): Promise<void> {
       },
       () => {
         const acts = devs.map((d) => m.embed(f, d.x, b));
-        const out = compute.forward(devs.map((d, k) => ({ lora: d.lora, activations: acts[k]! })), { keys: keys(D) });
+        const out = compute.forward(
+          devs.map((d, k) => ({ lora: d.lora, activations: acts[k]! })),
+          { keys: keys(D) },
+        );
         const grads = devs.map((d, k) => m.headStep(f, d.head, d.headOpt, out[k]!.features, d.y, d.lr).featureGrad);
-        m.backward(compute, devs.map((d, k) => ({ lora: d.lora, loraOpt: d.loraOpt, lr: d.lr, cache: out[k]!.cache, featureGrad: grads[k]! })));
+        m.backward(
+          compute,
+          devs.map((d, k) => ({ lora: d.lora, loraOpt: d.loraOpt, lr: d.lr, cache: out[k]!.cache, featureGrad: grads[k]! })),
+        );
       },
     );
-    rows.push({ backend, devices: D, samples: D * b, serverUnbatchedMs: serverUnbatched, serverBatchedMs: serverBatched, stepUnbatchedMs: stepUnbatched, stepBatchedMs: stepBatched, load: load() });
-    process.stderr.write(`${backend} D=${D}: server ${serverUnbatched.toFixed(0)} → ${serverBatched.toFixed(0)} ms; step ${stepUnbatched.toFixed(0)} → ${stepBatched.toFixed(0)} ms\n`);
+    rows.push({
+      backend,
+      devices: D,
+      samples: D * b,
+      serverUnbatchedMs: serverUnbatched,
+      serverBatchedMs: serverBatched,
+      stepUnbatchedMs: stepUnbatched,
+      stepBatchedMs: stepBatched,
+      load: load(),
+    });
+    process.stderr.write(
+      `${backend} D=${D}: server ${serverUnbatched.toFixed(0)} → ${serverBatched.toFixed(0)} ms; step ${stepUnbatched.toFixed(0)} → ${stepBatched.toFixed(0)} ms\n`,
+    );
   }
   process.stdout.write(`\n@@RESULT ${JSON.stringify(rows)}\n`);
 }
@@ -208,7 +241,11 @@ async function childThroughput(): Promise<void> {
 // ---------------------------------------------------------------- parent
 
 function child<T>(args: string[]): T {
-  const r = spawnSync(process.execPath, [...process.execArgv, __filename, ...args], { encoding: 'utf8', maxBuffer: 64 * 2 ** 20, stdio: ['ignore', 'pipe', 'inherit'] });
+  const r = spawnSync(process.execPath, [...process.execArgv, __filename, ...args], {
+    encoding: 'utf8',
+    maxBuffer: 64 * 2 ** 20,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const line = (r.stdout ?? '').split('\n').find((l) => l.startsWith('@@RESULT '));
   if (r.status !== 0 || !line) throw new Error(`child ${args.join(' ')} failed (status ${r.status}): ${(r.stdout ?? '').slice(-2000)}`);
   return JSON.parse(line.slice('@@RESULT '.length)) as T;
@@ -234,7 +271,9 @@ async function parent(): Promise<void> {
   const rounds = opt('rounds', '10');
   const { availableBackends } = await import('../models/backend');
   // --backends onnxruntime,wasm: cell-50 on each, side by side (default: both, when they load).
-  const backends = opt('backends', 'onnxruntime,wasm').split(',').filter((b) => (availableBackends() as string[]).includes(b));
+  const backends = opt('backends', 'onnxruntime,wasm')
+    .split(',')
+    .filter((b) => (availableBackends() as string[]).includes(b));
   const lines: string[] = [];
   const say = (s: string): void => {
     lines.push(s);
@@ -251,7 +290,9 @@ async function parent(): Promise<void> {
     if (parts.includes('speedup') || parts.includes('share')) {
       const sets = [...setsAll, '--set', `runtime.backend=${backend}`];
       say('');
-      say(`(a) cell-50 on ${backend}, ${rounds} rounds, runToFolder; wall per round = steady state (rounds 1..${Number(rounds) - 1}; round 0 includes start-up)`);
+      say(
+        `(a) cell-50 on ${backend}, ${rounds} rounds, runToFolder; wall per round = steady state (rounds 1..${Number(rounds) - 1}; round 0 includes start-up)`,
+      );
       // --repeat N: the 1- and 2-worker runs alternate N times, so drifting load hits both alike; medians reported.
       const repeat = Number(opt('repeat', '1'));
       // --workers 1,2,4,8: more workers than cores oversubscribes the machine; measured all the same.
@@ -264,7 +305,9 @@ async function parent(): Promise<void> {
           const r = child<RunOut>(['--child', 'run', '--scenario', cell50, '--workers', String(w), '--rounds', rounds, ...sets]);
           (byWorkers.get(w) as RunOut[]).push(r);
           const p = perRound(r);
-          say(`  workers ${w}: total ${r.wallS.toFixed(1)} s, start-up + round 0 ${p.firstS.toFixed(1)} s, ${p.steadyS.toFixed(2)} s/round after; admitted per round ${r.admitted.join(' ')}; peak RSS ${r.peakRssMiB.toFixed(0)} MiB; load ${r.loadBefore} → ${r.loadAfter}`);
+          say(
+            `  workers ${w}: total ${r.wallS.toFixed(1)} s, start-up + round 0 ${p.firstS.toFixed(1)} s, ${p.steadyS.toFixed(2)} s/round after; admitted per round ${r.admitted.join(' ')}; peak RSS ${r.peakRssMiB.toFixed(0)} MiB; load ${r.loadBefore} → ${r.loadAfter}`,
+          );
         }
       }
       for (const [w, runs] of byWorkers) if (runs.length > 0) steadyBy.set(`${backend}/${w}`, median(runs.map((o) => perRound(o).steadyS)));
@@ -273,12 +316,16 @@ async function parent(): Promise<void> {
         const ratios = ones.map((o, i) => perRound(o).steadyS / perRound(twos[i] as RunOut).steadyS);
         const s1 = median(ones.map((o) => perRound(o).steadyS));
         const s2 = median(twos.map((o) => perRound(o).steadyS));
-        say(`  speed-up 2 workers / 1 worker, steady state: ${ratios.map((x) => `${x.toFixed(2)}x`).join(', ')} (pairs); medians ${s1.toFixed(2)} / ${s2.toFixed(2)} s/round = ${(s1 / s2).toFixed(2)}x  (target ≥ 1.7x)`);
+        say(
+          `  speed-up 2 workers / 1 worker, steady state: ${ratios.map((x) => `${x.toFixed(2)}x`).join(', ')} (pairs); medians ${s1.toFixed(2)} / ${s2.toFixed(2)} s/round = ${(s1 / s2).toFixed(2)}x  (target ≥ 1.7x)`,
+        );
         // Admitted devices are dealt to the two workers in turn and every step waits for both: n devices
         // take ceil(n/2) device-steps on the busier worker, so even perfect hardware gives n / ceil(n/2).
         const steadyAdmitted = (ones[0] as RunOut).admitted.slice(1);
         const balance = steadyAdmitted.reduce((acc, n) => acc + n / Math.ceil(n / 2), 0) / steadyAdmitted.length;
-        say(`  ceiling from dealing the admitted devices to 2 workers (mean of n / ceil(n/2) over the steady rounds): ${balance.toFixed(2)}x; ratio of the pair medians to it: ${((s1 / s2 / balance) * 100).toFixed(0)}%`);
+        say(
+          `  ceiling from dealing the admitted devices to 2 workers (mean of n / ceil(n/2) over the steady rounds): ${balance.toFixed(2)}x; ratio of the pair medians to it: ${((s1 / s2 / balance) * 100).toFixed(0)}%`,
+        );
         for (const [w, runs] of byWorkers) {
           if (w <= 2 || runs.length === 0) continue;
           const sw = median(runs.map((o) => perRound(o).steadyS));
@@ -301,9 +348,12 @@ async function parent(): Promise<void> {
             continue;
           }
           shares.push((100 * (wall - model)) / wall);
-          say(`${whole}; rounds 2..${n - 1} (steady state): wall ${wall.toFixed(2)} s, model ${model.toFixed(2)} s, outside ${(wall - model).toFixed(2)} s = ${((100 * (wall - model)) / wall).toFixed(1)}%`);
+          say(
+            `${whole}; rounds 2..${n - 1} (steady state): wall ${wall.toFixed(2)} s, model ${model.toFixed(2)} s, outside ${(wall - model).toFixed(2)} s = ${((100 * (wall - model)) / wall).toFixed(1)}%`,
+          );
         }
-        if (shares.length > 0) say(`  steady-state share outside model compute, median of ${shares.length}: ${median(shares).toFixed(1)}%  (target < 5%)`);
+        if (shares.length > 0)
+          say(`  steady-state share outside model compute, median of ${shares.length}: ${median(shares).toFixed(1)}%  (target < 5%)`);
       }
     }
   }
@@ -325,18 +375,39 @@ async function parent(): Promise<void> {
     const workers = opt('large-workers', '2');
     say(`(b) large cells run to completion (${workers} workers): wall per round and peak RSS of the process (main + worker threads)`);
     for (const n of [500, 1000]) {
-      const r = child<RunOut>(['--child', 'run', '--scenario', join(REPO, 'scenarios', `cell-${n}.json`), '--workers', workers, ...(lr ? ['--rounds', lr] : []), ...sets]);
+      const r = child<RunOut>([
+        '--child',
+        'run',
+        '--scenario',
+        join(REPO, 'scenarios', `cell-${n}.json`),
+        '--workers',
+        workers,
+        ...(lr ? ['--rounds', lr] : []),
+        ...sets,
+      ]);
       const p = perRound(r);
-      say(`  cell-${n}: ${r.rounds} rounds in ${r.wallS.toFixed(1)} s; start-up + round 0 ${p.firstS.toFixed(1)} s, ${p.steadyS.toFixed(2)} s/round after; admitted ${r.admitted.join(' ')}; peak RSS ${r.peakRssMiB.toFixed(0)} MiB (target < 4096 for 1,000); model ${r.modelS.toFixed(1)} s summed over threads; load ${r.loadBefore} → ${r.loadAfter}`);
+      say(
+        `  cell-${n}: ${r.rounds} rounds in ${r.wallS.toFixed(1)} s; start-up + round 0 ${p.firstS.toFixed(1)} s, ${p.steadyS.toFixed(2)} s/round after; admitted ${r.admitted.join(' ')}; peak RSS ${r.peakRssMiB.toFixed(0)} MiB (target < 4096 for 1,000); model ${r.modelS.toFixed(1)} s summed over threads; load ${r.loadBefore} → ${r.loadAfter}`,
+      );
     }
   }
 
   if (parts.includes('throughput')) {
     say('');
-    say('(c) split-step throughput, batched (models/compute.ts: one pass over all D) vs unbatched (per device), b = 16 per device, default model (d 128, 2 blocks, FFN 256, rank 8 on q and v), random weights, one thread, median');
-    say('  backend devices | server fwd+bwd: unbatched → batched samples/s (x) | full split step: unbatched → batched samples/s (x) | load');
+    say(
+      '(c) split-step throughput, batched (models/compute.ts: one pass over all D) vs unbatched (per device), b = 16 per device, default model (d 128, 2 blocks, FFN 256, rank 8 on q and v), random weights, one thread, median',
+    );
+    say(
+      '  backend devices | server fwd+bwd: unbatched → batched samples/s (x) | full split step: unbatched → batched samples/s (x) | load',
+    );
     for (const backend of backends) {
-      const rows = child<ThroughputRow[]>(['--child', 'throughput', '--backend', backend, ...(backend === 'cpu' ? ['--devices', '1,2,4,7'] : [])]);
+      const rows = child<ThroughputRow[]>([
+        '--child',
+        'throughput',
+        '--backend',
+        backend,
+        ...(backend === 'cpu' ? ['--devices', '1,2,4,7'] : []),
+      ]);
       for (const r of rows) {
         const sps = (ms: number): number => (1000 * r.samples) / ms;
         say(

@@ -12,7 +12,11 @@ import { RandomStream } from '../util/random';
 import { createRandomInstance, decideInstance } from '../scheduler';
 
 /** bench/results in the repository, whether this runs from bench/ (tsx) or dist/bench/ (node). */
-const RESULTS_DIR = join(__dirname.endsWith(join('dist', 'bench')) ? join(__dirname, '..', '..') : join(__dirname, '..'), 'bench', 'results');
+const RESULTS_DIR = join(
+  __dirname.endsWith(join('dist', 'bench')) ? join(__dirname, '..', '..') : join(__dirname, '..'),
+  'bench',
+  'results',
+);
 
 const SIZES = [50, 200, 1000];
 const INSTANCES = 60;
@@ -28,7 +32,15 @@ const rows: string[] = [];
 rows.push('K      instances  median ms  p95 ms  max ms  mean admitted');
 for (const K of SIZES) {
   const instances = Array.from({ length: INSTANCES }, (_, i) =>
-    createRandomInstance(root.fork(`K${K}/${i}`), { deviceCount: K, V: 10, penalty: 'count', deadlineS: 2, queueMeanJ: 0.5, zeroQueueShare: 0.5, weight: 1 }),
+    createRandomInstance(root.fork(`K${K}/${i}`), {
+      deviceCount: K,
+      V: 10,
+      penalty: 'count',
+      deadlineS: 2,
+      queueMeanJ: 0.5,
+      zeroQueueShare: 0.5,
+      weight: 1,
+    }),
   );
   for (const inst of instances.slice(0, WARMUP)) decideInstance(inst);
   const times: number[] = [];

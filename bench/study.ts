@@ -17,13 +17,24 @@ const BIN = join(ROOT, 'bin', 'airlora.js');
 
 function defaultStudy(dir: string): string {
   const file = join(dir, 'bench-study.json');
-  writeFileSync(file, JSON.stringify({ name: 'bench-study', scenario: join(ROOT, 'scenarios', 'quick.json'), set: { 'training.rounds': 3 }, seeds: { count: 4 } }));
+  writeFileSync(
+    file,
+    JSON.stringify({
+      name: 'bench-study',
+      scenario: join(ROOT, 'scenarios', 'quick.json'),
+      set: { 'training.rounds': 3 },
+      seeds: { count: 4 },
+    }),
+  );
   return file;
 }
 
 /** The logHash column of a study's runs.csv, by run id. */
 function hashes(out: string): string[] {
-  const [header, ...rows] = readFileSync(join(out, 'runs.csv'), 'utf8').trim().split('\n').map((l) => l.split(','));
+  const [header, ...rows] = readFileSync(join(out, 'runs.csv'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => l.split(','));
   const at = (header as string[]).indexOf('logHash');
   return rows.map((r) => `${r[0]} ${r[at]}`);
 }
@@ -39,7 +50,11 @@ function main(): void {
   };
   const cpu = cpus();
   say(`bench/study.ts, ${new Date().toISOString()}`);
-  say(`machine: ${cpu[0]?.model ?? '?'} x ${cpu.length}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, node ${process.version}, load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  say(
+    `machine: ${cpu[0]?.model ?? '?'} x ${cpu.length}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, node ${process.version}, load ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}`,
+  );
   say('note: the machine was shared with other engineers; the two settings alternate so that each pair ran under about the same load.');
   say(`study: ${process.argv[2] || 'quick.json, 3 rounds, seeds 1..4 (4 runs)'}`);
   const wall: Record<string, number[]> = { '1': [], '2': [] };
@@ -56,12 +71,16 @@ function main(): void {
       reference ??= h;
       const same = JSON.stringify(h) === JSON.stringify(reference);
       wall[parallel]!.push(s);
-      say(`repeat ${i + 1}: --parallel ${parallel} (${parallel === '1' ? '2 workers' : '1 worker'} per run): ${s.toFixed(1)} s wall; logHashes ${same ? 'equal to the first study' : 'DIFFER'}; load ${loadavg()[0]?.toFixed(2)}`);
+      say(
+        `repeat ${i + 1}: --parallel ${parallel} (${parallel === '1' ? '2 workers' : '1 worker'} per run): ${s.toFixed(1)} s wall; logHashes ${same ? 'equal to the first study' : 'DIFFER'}; load ${loadavg()[0]?.toFixed(2)}`,
+      );
       if (!same) process.exitCode = 1;
     }
   const m1 = median(wall['1']!);
   const m2 = median(wall['2']!);
-  say(`median wall: --parallel 1 ${m1.toFixed(1)} s, --parallel 2 ${m2.toFixed(1)} s: ${(m1 / m2).toFixed(2)}x; pairs ${wall['1']!.map((w, i) => (w / wall['2']![i]!).toFixed(2)).join(', ')}`);
+  say(
+    `median wall: --parallel 1 ${m1.toFixed(1)} s, --parallel 2 ${m2.toFixed(1)} s: ${(m1 / m2).toFixed(2)}x; pairs ${wall['1']!.map((w, i) => (w / wall['2']![i]!).toFixed(2)).join(', ')}`,
+  );
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
   writeFileSync(join(ROOT, 'bench', 'results', 'study-parallel.txt'), `${lines.join('\n')}\n`);
 }

@@ -22,7 +22,10 @@ export interface BackhaulTransfer {
 
 /** The one charge of the backhaul: `bits` moved edge → cloud or cloud → edge over `link`. */
 export function backhaulTransfer(bits: number, link: BackhaulLink): BackhaulTransfer {
-  if (!(bits >= 0) || !(link.rateBps > 0) || !(link.latencyS >= 0)) throw new RangeError(`backhaul: bits ${bits}, rateBps ${link.rateBps}, latencyS ${link.latencyS} (need bits >= 0, rate > 0, latency >= 0)`);
+  if (!(bits >= 0) || !(link.rateBps > 0) || !(link.latencyS >= 0))
+    throw new RangeError(
+      `backhaul: bits ${bits}, rateBps ${link.rateBps}, latencyS ${link.latencyS} (need bits >= 0, rate > 0, latency >= 0)`,
+    );
   return { bits, delayS: link.latencyS + bits / link.rateBps };
 }
 

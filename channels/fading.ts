@@ -67,10 +67,16 @@ export interface FadingOptions {
 export function validateFadingParams(params: FadingParams): void {
   const field = (name: string) => `channel.fading.${name}`;
   if (!['rayleigh', 'rician', 'gauss-markov', 'trace'].includes(params.model))
-    throw new ChannelParamsError(field('model'), `must be one of rayleigh, rician, gauss-markov, trace, got ${JSON.stringify(params.model)}`);
-  if (!(params.ricianK >= 0 && Number.isFinite(params.ricianK))) throw new ChannelParamsError(field('ricianK'), `must be a finite number ≥ 0, got ${params.ricianK}`);
-  if (!(params.dopplerHz >= 0 && Number.isFinite(params.dopplerHz))) throw new ChannelParamsError(field('dopplerHz'), `must be a finite number ≥ 0 Hz, got ${params.dopplerHz}`);
-  if (!(params.slotS > 0 && Number.isFinite(params.slotS))) throw new ChannelParamsError(field('slotS'), `must be a finite number > 0 s, got ${params.slotS}`);
+    throw new ChannelParamsError(
+      field('model'),
+      `must be one of rayleigh, rician, gauss-markov, trace, got ${JSON.stringify(params.model)}`,
+    );
+  if (!(params.ricianK >= 0 && Number.isFinite(params.ricianK)))
+    throw new ChannelParamsError(field('ricianK'), `must be a finite number ≥ 0, got ${params.ricianK}`);
+  if (!(params.dopplerHz >= 0 && Number.isFinite(params.dopplerHz)))
+    throw new ChannelParamsError(field('dopplerHz'), `must be a finite number ≥ 0 Hz, got ${params.dopplerHz}`);
+  if (!(params.slotS > 0 && Number.isFinite(params.slotS)))
+    throw new ChannelParamsError(field('slotS'), `must be a finite number > 0 s, got ${params.slotS}`);
 }
 
 function checkSlot(slot: number): void {
@@ -95,7 +101,8 @@ export function createFadingProcess(params: FadingParams, cell: Cell, random: Ra
   });
   const plugin = params.module === undefined ? undefined : loadFadingModule(params.module, params.params);
   const context: FadingContext = { deviceCount: K, draw };
-  const initialState = (): FadingState => (plugin === undefined ? { slot: -1, hRe: [], hIm: [] } : { slot: -1, hRe: [], hIm: [], plugin: plugin.initialState(context) });
+  const initialState = (): FadingState =>
+    plugin === undefined ? { slot: -1, hRe: [], hIm: [] } : { slot: -1, hRe: [], hIm: [], plugin: plugin.initialState(context) };
 
   let step: (state: FadingState, slot: number) => readonly [FadingState, FadingFrame];
   let correlation = 0;
@@ -107,7 +114,8 @@ export function createFadingProcess(params: FadingParams, cell: Cell, random: Ra
     correlation = NaN;
     step = (state, slot) => {
       checkSlot(slot);
-      if (slot <= state.slot) throw new RangeError(`fading module ${module} cannot go back: state is at slot ${state.slot}, asked for slot ${slot}`);
+      if (slot <= state.slot)
+        throw new RangeError(`fading module ${module} cannot go back: state is at slot ${state.slot}, asked for slot ${slot}`);
       let pluginState = state.plugin;
       let power: readonly number[] = [];
       for (let t = state.slot + 1; t <= slot; t++) {
@@ -144,7 +152,8 @@ export function createFadingProcess(params: FadingParams, cell: Cell, random: Ra
     const half = Math.SQRT1_2;
     step = (state, slot) => {
       checkSlot(slot);
-      if (slot <= state.slot) throw new RangeError(`gauss-markov fading cannot go back: state is at slot ${state.slot}, asked for slot ${slot}`);
+      if (slot <= state.slot)
+        throw new RangeError(`gauss-markov fading cannot go back: state is at slot ${state.slot}, asked for slot ${slot}`);
       let re = state.hRe.slice();
       let im = state.hIm.slice();
       for (let t = state.slot + 1; t <= slot; t++) {
@@ -180,7 +189,10 @@ export function createFadingProcess(params: FadingParams, cell: Cell, random: Ra
         throw new TraceError(recorded.file, undefined, `trace too short: it has ${recorded.slotCount} slots, slot ${slot} was asked for`);
       const gain = Array.from({ length: K }, (_, k) => (recorded.gains[k] as readonly number[])[slot] as number);
       const fadingPower = gain.map((g, k) => g / (large[k] as number));
-      return [{ slot, hRe: [], hIm: [] }, { slot, fadingPower, gain }];
+      return [
+        { slot, hRe: [], hIm: [] },
+        { slot, fadingPower, gain },
+      ];
     };
   }
 

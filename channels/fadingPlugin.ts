@@ -38,8 +38,16 @@ export function loadFadingModule(module: string, params: unknown): FadingModule 
   const factory = pluginFactory('fading', module, 'createFading');
   const made = factory(params ?? {}) as Partial<FadingModule> | null;
   if (made === null || typeof made !== 'object' || typeof made.initialState !== 'function' || typeof made.step !== 'function')
-    throw new PluginModuleError('fading', module, 'createFading(params) must return { name, initialState(context), step(state, slot, context) }');
-  return { name: typeof made.name === 'string' ? made.name : module, initialState: made.initialState.bind(made), step: made.step.bind(made) };
+    throw new PluginModuleError(
+      'fading',
+      module,
+      'createFading(params) must return { name, initialState(context), step(state, slot, context) }',
+    );
+  return {
+    name: typeof made.name === 'string' ? made.name : module,
+    initialState: made.initialState.bind(made),
+    step: made.step.bind(made),
+  };
 }
 
 /** Checks one step's powers: K finite numbers ≥ 0, naming the module and the slot. */
@@ -47,6 +55,11 @@ export function checkFadingPower(module: string, slot: number, deviceCount: numb
   if (!Array.isArray(fadingPower) || fadingPower.length !== deviceCount)
     throw new PluginModuleError('fading', module, `step(state, ${slot}) must return fadingPower, an array of ${deviceCount} numbers`);
   const bad = fadingPower.findIndex((p) => typeof p !== 'number' || !(p >= 0 && Number.isFinite(p)));
-  if (bad >= 0) throw new PluginModuleError('fading', module, `step(state, ${slot}) gave device ${bad} a fading power ${String(fadingPower[bad])}, not a finite number ≥ 0`);
+  if (bad >= 0)
+    throw new PluginModuleError(
+      'fading',
+      module,
+      `step(state, ${slot}) gave device ${bad} a fading power ${String(fadingPower[bad])}, not a finite number ≥ 0`,
+    );
   return fadingPower as number[];
 }

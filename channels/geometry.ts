@@ -39,7 +39,8 @@ export function validateCellParams(cell: CellParams): void {
  */
 export function createCell(cell: CellParams, deviceCount: number, random: RandomStream): Cell {
   validateCellParams(cell);
-  if (!(Number.isInteger(deviceCount) && deviceCount >= 0)) throw new ChannelParamsError('devices.count', `must be an integer ≥ 0, got ${deviceCount}`);
+  if (!(Number.isInteger(deviceCount) && deviceCount >= 0))
+    throw new ChannelParamsError('devices.count', `must be an integer ≥ 0, got ${deviceCount}`);
   const streams = random.fork('cell');
   const distancesM: number[] = [];
   const xM: number[] = [];

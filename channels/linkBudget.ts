@@ -93,6 +93,8 @@ export function uplinkRateDerivativeBps(fraction: number, bandwidthHz: number, p
   if (!(w > 0)) return Infinity;
   // ln(1+y) − y/(1+y) = y²/2 − 2y³/3 + 3y⁴/4 − …: the series avoids cancellation at a low SNR.
   const bracket =
-    y < 1e-4 ? y * y * (0.5 - (2 / 3) * y + 0.75 * y * y) : lnOnePlusSnr(powerW * gain, w, noisePsd) - (Number.isFinite(y) ? y / (1 + y) : 1);
+    y < 1e-4
+      ? y * y * (0.5 - (2 / 3) * y + 0.75 * y * y)
+      : lnOnePlusSnr(powerW * gain, w, noisePsd) - (Number.isFinite(y) ? y / (1 + y) : 1);
   return (bandwidthHz * bracket) / Math.LN2;
 }

@@ -39,11 +39,22 @@ export function linkStatesForSlot(frame: FadingFrame, slices: BandwidthSlices, r
   if (slices.slot !== undefined && slices.slot !== frame.slot)
     throw new BandwidthError(`the decision is for slot ${slices.slot} but the channel is at slot ${frame.slot}`, frame.slot);
   const K = frame.gain.length;
-  if (slices.uplink.length !== K) throw new BandwidthError(`the decision covers ${slices.uplink.length} devices, the channel has ${K}`, frame.slot);
+  if (slices.uplink.length !== K)
+    throw new BandwidthError(`the decision covers ${slices.uplink.length} devices, the channel has ${K}`, frame.slot);
   const admitted = new Set(slices.admitted);
   const links: LinkState[] = [];
   for (let k = 0; k < K; k++)
-    links.push(linkStateOf(k, admitted.has(k), frame.gain[k] as number, frame.fadingPower[k] as number, slices.uplink[k] as number, slices.downlink[k] as number, radio));
+    links.push(
+      linkStateOf(
+        k,
+        admitted.has(k),
+        frame.gain[k] as number,
+        frame.fadingPower[k] as number,
+        slices.uplink[k] as number,
+        slices.downlink[k] as number,
+        radio,
+      ),
+    );
   return { slot: frame.slot, slices, links };
 }
 
@@ -51,7 +62,15 @@ export function linkStatesForSlot(frame: FadingFrame, slices: BandwidthSlices, r
  * One device's link: r^ul = β B log2(1 + p g/(β B N0)) and r^dl = β_dl B_dl log2(1 + P_s g/(B_dl N0)).
  * The link states of a slot and the scheduler's prediction (scheduler/costs.ts) both come from here. MODEL.md §3.
  */
-export function linkStateOf(device: number, admitted: boolean, gain: number, fadingPower: number, uplinkFraction: number, downlinkFraction: number, radio: RadioConstants): LinkState {
+export function linkStateOf(
+  device: number,
+  admitted: boolean,
+  gain: number,
+  fadingPower: number,
+  uplinkFraction: number,
+  downlinkFraction: number,
+  radio: RadioConstants,
+): LinkState {
   return {
     device,
     admitted,

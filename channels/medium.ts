@@ -10,7 +10,14 @@ import { accountTraffic } from './accountTraffic';
 import { applyDecisions } from './applyDecisions';
 import { ChannelParamsError } from './errors';
 import { fadeSlotsWithState } from './fadeSlots';
-import { createFadingProcess, validateFadingParams, type FadingFrame, type FadingOptions, type FadingProcess, type FadingState } from './fading';
+import {
+  createFadingProcess,
+  validateFadingParams,
+  type FadingFrame,
+  type FadingOptions,
+  type FadingProcess,
+  type FadingState,
+} from './fading';
 import { createCell, validateCellParams, type Cell } from './geometry';
 import type { DeviceLink } from './inverse';
 import { linkStatesForSlot, type LinkFrame } from './linkState';
@@ -37,7 +44,8 @@ export function validateMediumParams(params: MediumParams): void {
   if (channel.noiseFigureDb < 0) throw new ChannelParamsError('channel.noiseFigureDb', `must be ≥ 0 dB, got ${channel.noiseFigureDb}`);
   finite('channel.serverPowerDbm', channel.serverPowerDbm, 'dBm');
   finite('devices.powerDbm', devices.powerDbm, 'dBm');
-  if (!(Number.isInteger(devices.count) && devices.count >= 1)) throw new ChannelParamsError('devices.count', `must be an integer ≥ 1, got ${devices.count}`);
+  if (!(Number.isInteger(devices.count) && devices.count >= 1))
+    throw new ChannelParamsError('devices.count', `must be an integer ≥ 1, got ${devices.count}`);
   validateCellParams(params.cell);
   validateFadingParams(channel.fading);
 }
@@ -101,7 +109,8 @@ export interface MediumInputs {
    * link frame), or `{ charged$ }`: the transfers the actors charged themselves on the links they
    * were given, checked against the applied decision (`chargedTransfers`).
    */
-  readonly requests: Observable<TransferBatch> | ((frame: LinkFrame) => readonly TransferRequest[]) | { readonly charged$: Observable<TransferFrame> };
+  readonly requests:
+    Observable<TransferBatch> | ((frame: LinkFrame) => readonly TransferRequest[]) | { readonly charged$: Observable<TransferFrame> };
   /** Device faults (outages, silent windows, dropouts) and their stream; none if absent. */
   readonly faults?: { readonly params: FaultParams; readonly random: RandomStream };
   /** A checkpointed fading state to start from. */
@@ -126,7 +135,9 @@ export function connectMedium(medium: Medium, inputs: MediumInputs): MediumStrea
   const links$ = faulted$.pipe(applyDecisions(decisions$, medium.radio), share());
   const requests = inputs.requests;
   const transfers$ = links$.pipe(
-    typeof requests === 'object' && 'charged$' in requests ? chargedTransfers(requests.charged$, medium.radio) : transmit(requests, medium.radio),
+    typeof requests === 'object' && 'charged$' in requests
+      ? chargedTransfers(requests.charged$, medium.radio)
+      : transmit(requests, medium.radio),
     share(),
   );
   const traffic$ = transfers$.pipe(accountTraffic(medium.cell.deviceCount));

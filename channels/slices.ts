@@ -50,9 +50,11 @@ function fractions(
     const k = indexOf(id, deviceCount, name, slot);
     if (seen.has(k)) throw new BandwidthError(`${name}: device d${k} has two entries`, slot);
     seen.add(k);
-    if (typeof value !== 'number' || Number.isNaN(value)) throw new BandwidthError(`${name}[${id}] is not a number (${String(value)})`, slot);
+    if (typeof value !== 'number' || Number.isNaN(value))
+      throw new BandwidthError(`${name}[${id}] is not a number (${String(value)})`, slot);
     if (value < 0) throw new BandwidthError(`${name}[${id}] = ${value} is a negative bandwidth fraction`, slot);
-    if (!Number.isFinite(value) || value > 1) throw new BandwidthError(`${name}[${id}] = ${value} exceeds the whole band (fractions are ≤ 1)`, slot);
+    if (!Number.isFinite(value) || value > 1)
+      throw new BandwidthError(`${name}[${id}] = ${value} exceeds the whole band (fractions are ≤ 1)`, slot);
     if (!admitted.has(k)) {
       if (value > 0) throw new BandwidthError(`${name}[${id}] = ${value} is given to a device that is not admitted`, slot);
       continue;
@@ -63,7 +65,10 @@ function fractions(
   let sum = 0;
   for (let k = 0; k < deviceCount; k++) sum += beta[k] as number; // device order: the sum does not depend on the table's order
   if (sum > 1 + BANDWIDTH_SUM_TOLERANCE)
-    throw new BandwidthError(`${name}: fractions sum to ${sum}, more than the whole band (Σβ ≤ 1, tolerance ${BANDWIDTH_SUM_TOLERANCE})`, slot);
+    throw new BandwidthError(
+      `${name}: fractions sum to ${sum}, more than the whole band (Σβ ≤ 1, tolerance ${BANDWIDTH_SUM_TOLERANCE})`,
+      slot,
+    );
   return beta;
 }
 
@@ -75,7 +80,8 @@ function fractions(
 export function validateDecision(decision: SliceDecision, deviceCount: number): BandwidthSlices {
   const slot = decision.slot;
   if (!Array.isArray(decision.admitted)) throw new BandwidthError('admitted must be an array of device ids', slot);
-  if (typeof decision.bandwidth !== 'object' || decision.bandwidth === null) throw new BandwidthError('bandwidth must be an object of fractions by device id', slot);
+  if (typeof decision.bandwidth !== 'object' || decision.bandwidth === null)
+    throw new BandwidthError('bandwidth must be an object of fractions by device id', slot);
   const admitted = new Set<number>();
   for (const id of decision.admitted) {
     const k = indexOf(String(id), deviceCount, 'admitted', slot);
@@ -83,7 +89,10 @@ export function validateDecision(decision: SliceDecision, deviceCount: number): 
     admitted.add(k);
   }
   const uplink = fractions(decision.bandwidth, 'bandwidth', admitted, deviceCount, slot);
-  const downlink = decision.downlinkBandwidth === undefined ? uplink.slice() : fractions(decision.downlinkBandwidth, 'downlinkBandwidth', admitted, deviceCount, slot);
+  const downlink =
+    decision.downlinkBandwidth === undefined
+      ? uplink.slice()
+      : fractions(decision.downlinkBandwidth, 'downlinkBandwidth', admitted, deviceCount, slot);
   const sorted = [...admitted].sort((a, b) => a - b);
   return slot === undefined ? { admitted: sorted, uplink, downlink } : { slot, admitted: sorted, uplink, downlink };
 }

@@ -31,13 +31,19 @@ function parseIndex(value: unknown, what: string, file: string, line: number | u
   const text = typeof value === 'number' ? String(value) : typeof value === 'string' ? value : undefined;
   const match = text === undefined ? null : INDEX.exec(text);
   const n = match?.[1] === undefined ? NaN : Number(match[1]);
-  if (!Number.isSafeInteger(n)) throw new TraceError(file, line, `${where}${what} must be an integer ≥ 0${what === 'device' ? " (or an id like 'd3')" : ''}, got ${JSON.stringify(value)}`);
+  if (!Number.isSafeInteger(n))
+    throw new TraceError(
+      file,
+      line,
+      `${where}${what} must be an integer ≥ 0${what === 'device' ? " (or an id like 'd3')" : ''}, got ${JSON.stringify(value)}`,
+    );
   return n;
 }
 
 function parseGain(value: unknown, file: string, line: number | undefined, where: string): number {
   const n = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : NaN;
-  if (!(Number.isFinite(n) && n >= 0)) throw new TraceError(file, line, `${where}gain must be a finite linear gain ≥ 0, got ${JSON.stringify(value)}`);
+  if (!(Number.isFinite(n) && n >= 0))
+    throw new TraceError(file, line, `${where}gain must be a finite linear gain ≥ 0, got ${JSON.stringify(value)}`);
   return n;
 }
 
@@ -56,9 +62,19 @@ function parseCsv(text: string, file: string): Row[] {
         const device = names.indexOf('device');
         const slot = names.indexOf('slot');
         const gain = names.indexOf('gain');
-        const missing = [['device', device], ['slot', slot], ['gain', gain]].filter(([, at]) => at === -1).map(([name]) => name);
+        const missing = [
+          ['device', device],
+          ['slot', slot],
+          ['gain', gain],
+        ]
+          .filter(([, at]) => at === -1)
+          .map(([name]) => name);
         if (missing.length > 0 || cells.length !== 3)
-          throw new TraceError(file, lineNo, `header must name the columns device, slot, gain${missing.length > 0 ? ` (missing: ${missing.join(', ')})` : ''}, got "${raw}"`);
+          throw new TraceError(
+            file,
+            lineNo,
+            `header must name the columns device, slot, gain${missing.length > 0 ? ` (missing: ${missing.join(', ')})` : ''}, got "${raw}"`,
+          );
         columns = { device, slot, gain };
         continue;
       }
@@ -87,8 +103,10 @@ function parseJson(text: string, file: string): Row[] {
     const where = `entry [${i}]: `;
     let device: unknown, slot: unknown, gain: unknown;
     if (Array.isArray(entry) && entry.length === 3) [device, slot, gain] = entry as unknown[];
-    else if (typeof entry === 'object' && entry !== null && !Array.isArray(entry)) ({ device, slot, gain } = entry as Record<string, unknown>);
-    else throw new TraceError(file, undefined, `${where}expected {device, slot, gain} or [device, slot, gain], got ${JSON.stringify(entry)}`);
+    else if (typeof entry === 'object' && entry !== null && !Array.isArray(entry))
+      ({ device, slot, gain } = entry as Record<string, unknown>);
+    else
+      throw new TraceError(file, undefined, `${where}expected {device, slot, gain} or [device, slot, gain], got ${JSON.stringify(entry)}`);
     return {
       device: parseIndex(device, 'device', file, undefined, where),
       slot: parseIndex(slot, 'slot', file, undefined, where),
@@ -103,7 +121,8 @@ function parseJson(text: string, file: string): Row[] {
  * the text starts with '[' and CSV otherwise. Throws `TraceError` naming the file, line and problem. MODEL.md §3.
  */
 export function parseTrace(text: string, file = '<trace>', format?: 'csv' | 'json'): GainTrace {
-  const kind = format ?? (/\.json$/i.test(file) ? 'json' : /\.csv$/i.test(file) ? 'csv' : text.trimStart().startsWith('[') ? 'json' : 'csv');
+  const kind =
+    format ?? (/\.json$/i.test(file) ? 'json' : /\.csv$/i.test(file) ? 'csv' : text.trimStart().startsWith('[') ? 'json' : 'csv');
   const isJson = kind === 'json';
   const rows = isJson ? parseJson(text, file) : parseCsv(text, file);
   if (rows.length === 0) throw new TraceError(file, undefined, 'the trace has no rows');
@@ -115,18 +134,33 @@ export function parseTrace(text: string, file = '<trace>', format?: 'csv' | 'jso
   let slotCount = -1;
   for (let k = 0; k < byDevice.length; k++) {
     const list = byDevice[k];
-    if (list === undefined) throw new TraceError(file, undefined, `device ${k} has no rows (devices must run 0..${byDevice.length - 1} without gaps)`);
+    if (list === undefined)
+      throw new TraceError(file, undefined, `device ${k} has no rows (devices must run 0..${byDevice.length - 1} without gaps)`);
     const series: (Row | undefined)[] = [];
     for (const row of list) {
       const earlier = series[row.slot];
-      if (earlier !== undefined) throw new TraceError(file, lineOf(row), `${isJson ? `entry [${row.where}]: ` : ''}device ${k} slot ${row.slot} appears twice (first at ${label(earlier)})`);
+      if (earlier !== undefined)
+        throw new TraceError(
+          file,
+          lineOf(row),
+          `${isJson ? `entry [${row.where}]: ` : ''}device ${k} slot ${row.slot} appears twice (first at ${label(earlier)})`,
+        );
       series[row.slot] = row;
     }
     for (let t = 0; t < series.length; t++)
-      if (series[t] === undefined) throw new TraceError(file, undefined, `device ${k} has no gain for slot ${t} (its slots must run 0..${series.length - 1} without gaps)`);
+      if (series[t] === undefined)
+        throw new TraceError(
+          file,
+          undefined,
+          `device ${k} has no gain for slot ${t} (its slots must run 0..${series.length - 1} without gaps)`,
+        );
     if (slotCount === -1) slotCount = series.length;
     else if (series.length !== slotCount)
-      throw new TraceError(file, undefined, `device ${k} has ${series.length} slots, device 0 has ${slotCount}: every device needs the same slots`);
+      throw new TraceError(
+        file,
+        undefined,
+        `device ${k} has ${series.length} slots, device 0 has ${slotCount}: every device needs the same slots`,
+      );
     gains.push(series.map((r) => (r as Row).gain));
   }
   return { file, deviceCount: gains.length, slotCount, gains };

@@ -38,7 +38,12 @@ export function emptyLedger(deviceCount: number): TrafficLedger {
 }
 
 function add(a: BitsByType, b: BitsByType): BitsByType {
-  return { activations: a.activations + b.activations, features: a.features + b.features, gradients: a.gradients + b.gradients, heads: a.heads + b.heads };
+  return {
+    activations: a.activations + b.activations,
+    features: a.features + b.features,
+    gradients: a.gradients + b.gradients,
+    heads: a.heads + b.heads,
+  };
 }
 
 /** Accounts one slot's transfers (pure: returns a new ledger). Sums in device order. MODEL.md §9. */
@@ -46,7 +51,8 @@ export function recordTransfers(ledger: TrafficLedger, frame: TransferFrame): Tr
   const byDevice: { -readonly [K in keyof BitsByType]: number }[] = ledger.totalBitsByDevice.map(zeroBits);
   for (const c of frame.completions) {
     const row = byDevice[c.device];
-    if (row === undefined) throw new RangeError(`slot ${frame.slot}: transfer for device d${c.device}, the ledger has ${byDevice.length} devices`);
+    if (row === undefined)
+      throw new RangeError(`slot ${frame.slot}: transfer for device d${c.device}, the ledger has ${byDevice.length} devices`);
     row[c.type] += c.bits;
   }
   const slotBits = byDevice.reduce(add, zeroBits());

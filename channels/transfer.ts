@@ -80,7 +80,12 @@ export interface TransferCost {
  * The one place a transfer is charged: the actors (through `completeTransfer`) and the scheduler's
  * prediction (scheduler/costs.ts) both call it.
  */
-export function transferCost(bits: number, direction: Direction, link: Pick<LinkState, 'uplinkRateBps' | 'downlinkRateBps'>, powerW: number): TransferCost {
+export function transferCost(
+  bits: number,
+  direction: Direction,
+  link: Pick<LinkState, 'uplinkRateBps' | 'downlinkRateBps'>,
+  powerW: number,
+): TransferCost {
   const uplink = direction === 'uplink';
   const rateBps = uplink ? link.uplinkRateBps : link.downlinkRateBps;
   const time = airtimeS(bits, rateBps);
@@ -92,7 +97,8 @@ export function completeTransfer(request: TransferRequest, link: LinkState, radi
   const where = `transfer of ${request.type} ${request.direction} for device d${request.device}`;
   if (!MESSAGE_DIRECTIONS[request.type]?.includes(request.direction))
     throw new TransferError(`${where}: ${String(request.type)} cannot travel ${request.direction} (MODEL.md §2)`, slot);
-  if (!(request.bits >= 0 && Number.isFinite(request.bits))) throw new TransferError(`${where}: payload must be a finite number of bits ≥ 0, got ${request.bits}`, slot);
+  if (!(request.bits >= 0 && Number.isFinite(request.bits)))
+    throw new TransferError(`${where}: payload must be a finite number of bits ≥ 0, got ${request.bits}`, slot);
   if (link.device !== request.device) throw new TransferError(`${where}: given the link of device d${link.device}`, slot);
   if (!link.admitted) throw new TransferError(`${where}: the device is not admitted in this slot, it has no bandwidth`, slot);
   return { ...request, slot, ...transferCost(request.bits, request.direction, link, radio.powerW) };
@@ -102,7 +108,11 @@ export function completeTransfer(request: TransferRequest, link: LinkState, radi
 export function completeTransfers(frame: LinkFrame, requests: readonly TransferRequest[], radio: RadioConstants): TransferFrame {
   const completions = requests.map((request) => {
     const link = Number.isInteger(request.device) ? frame.links[request.device] : undefined;
-    if (link === undefined) throw new TransferError(`transfer for device ${JSON.stringify(request.device)}: no such device (${frame.links.length} devices)`, frame.slot);
+    if (link === undefined)
+      throw new TransferError(
+        `transfer for device ${JSON.stringify(request.device)}: no such device (${frame.links.length} devices)`,
+        frame.slot,
+      );
     return completeTransfer(request, link, radio, frame.slot);
   });
   return { slot: frame.slot, completions };
@@ -114,7 +124,8 @@ export function completeTransfers(frame: LinkFrame, requests: readonly TransferR
  * lumped into one transfer of τ·s, then head up (s_h).
  */
 export function roundRequests(slices: BandwidthSlices, payload: PayloadBits, localIterations: number): TransferRequest[] {
-  if (!(Number.isInteger(localIterations) && localIterations >= 1)) throw new TransferError(`localIterations must be an integer ≥ 1, got ${localIterations}`, slices.slot);
+  if (!(Number.isInteger(localIterations) && localIterations >= 1))
+    throw new TransferError(`localIterations must be an integer ≥ 1, got ${localIterations}`, slices.slot);
   const tau = localIterations;
   const out: TransferRequest[] = [];
   for (const device of slices.admitted) {

@@ -18,7 +18,8 @@ export function transmit(
     return (frames$) =>
       zip(frames$, requests).pipe(
         map(([frame, batch]) => {
-          if (batch.slot !== frame.slot) throw new TransferError(`transfer batch for slot ${batch.slot} arrived with the links of slot ${frame.slot}`, frame.slot);
+          if (batch.slot !== frame.slot)
+            throw new TransferError(`transfer batch for slot ${batch.slot} arrived with the links of slot ${frame.slot}`, frame.slot);
           return completeTransfers(frame, batch.requests, radio);
         }),
       );
@@ -35,12 +36,20 @@ export function chargedTransfers(charged$: Observable<TransferFrame>, radio: Rad
   return (frames$) =>
     zip(frames$, charged$).pipe(
       map(([links, charged]) => {
-        if (charged.slot !== links.slot) throw new TransferError(`transfers charged in slot ${charged.slot} arrived with the links of slot ${links.slot}`, links.slot);
-        const expected = completeTransfers(links, charged.completions.map(({ device, type, direction, bits }) => ({ device, type, direction, bits })), radio);
+        if (charged.slot !== links.slot)
+          throw new TransferError(`transfers charged in slot ${charged.slot} arrived with the links of slot ${links.slot}`, links.slot);
+        const expected = completeTransfers(
+          links,
+          charged.completions.map(({ device, type, direction, bits }) => ({ device, type, direction, bits })),
+          radio,
+        );
         charged.completions.forEach((c, i) => {
           const e = expected.completions[i] as TransferCompletion;
           if (c.slot !== e.slot || c.rateBps !== e.rateBps || c.airtimeS !== e.airtimeS || c.energyJ !== e.energyJ)
-            throw new TransferError(`${c.type} ${c.direction} of device d${c.device} was charged at ${c.rateBps} bit/s in slot ${c.slot}, its link in the applied decision gives ${e.rateBps} bit/s`, links.slot);
+            throw new TransferError(
+              `${c.type} ${c.direction} of device d${c.device} was charged at ${c.rateBps} bit/s in slot ${c.slot}, its link in the applied decision gives ${e.rateBps} bit/s`,
+              links.slot,
+            );
         });
         return charged;
       }),

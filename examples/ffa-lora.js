@@ -49,8 +49,16 @@ exports.createStrategy = () => ({
   aggregateFit(_round, results, _failures, global) {
     if (results.length === 0) return global;
     const ordered = [...results].sort((a, b) => (a.device < b.device ? -1 : a.device > b.device ? 1 : 0));
-    const lora = weightedMean(ordered.map((r) => ({ weights: r.lora, weight: r.dataSize })), (name) => name.endsWith('/B'), global.lora);
-    const head = weightedMean(ordered.map((r) => ({ weights: r.head, weight: r.dataSize })), () => true, global.head);
+    const lora = weightedMean(
+      ordered.map((r) => ({ weights: r.lora, weight: r.dataSize })),
+      (name) => name.endsWith('/B'),
+      global.lora,
+    );
+    const head = weightedMean(
+      ordered.map((r) => ({ weights: r.head, weight: r.dataSize })),
+      () => true,
+      global.head,
+    );
     return { lora, head };
   },
 });

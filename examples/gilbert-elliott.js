@@ -30,9 +30,13 @@ exports.createFading = (params) => {
   const pBlock = params.pBlock ?? 0.05;
   const pUnblock = params.pUnblock ?? 0.3;
   const blockageDb = params.blockageDb ?? 20;
-  for (const [name, p] of /** @type {const} */ ([['pBlock', pBlock], ['pUnblock', pUnblock]]))
+  for (const [name, p] of /** @type {const} */ ([
+    ['pBlock', pBlock],
+    ['pUnblock', pUnblock],
+  ]))
     if (!(p >= 0 && p <= 1)) throw new RangeError(`gilbert-elliott: ${name} must be a probability in [0, 1], got ${p}`);
-  if (!(blockageDb >= 0 && Number.isFinite(blockageDb))) throw new RangeError(`gilbert-elliott: blockageDb must be a finite number >= 0 dB, got ${blockageDb}`);
+  if (!(blockageDb >= 0 && Number.isFinite(blockageDb)))
+    throw new RangeError(`gilbert-elliott: blockageDb must be a finite number >= 0 dB, got ${blockageDb}`);
   const blockedGain = 10 ** (-blockageDb / 10);
   return {
     name: 'gilbert-elliott',

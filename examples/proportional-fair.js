@@ -38,7 +38,9 @@ exports.createPolicy = (params) => {
     initialState: () => ({ means: {} }),
     decide(state, instance) {
       const noiseWPerHz = 10 ** ((instance.noisePsdDbmPerHz + instance.noiseFigureDb - 30) / 10);
-      const rates = instance.devices.map((d) => (d.available === false ? 0 : Math.log2(1 + (d.powerW * d.gain) / (instance.bandwidthHz * noiseWPerHz))));
+      const rates = instance.devices.map((d) =>
+        d.available === false ? 0 : Math.log2(1 + (d.powerW * d.gain) / (instance.bandwidthHz * noiseWPerHz)),
+      );
       const mean = (/** @type {string} */ id) => Math.max(state.means[id] ?? FLOOR, FLOOR);
       const ranked = instance.devices
         .map((d, k) => ({ id: d.id, k, metric: (rates[k] ?? 0) / mean(d.id) }))

@@ -23,7 +23,8 @@ function checkItems(items: readonly { weight: number }[], what: string): number 
   if (items.length === 0) throw new AggregationError(`${what}: nothing to aggregate`);
   let total = 0;
   for (const it of items) {
-    if (!(it.weight >= 0) || !Number.isFinite(it.weight)) throw new AggregationError(`${what}: weights must be finite and >= 0, got ${it.weight}`);
+    if (!(it.weight >= 0) || !Number.isFinite(it.weight))
+      throw new AggregationError(`${what}: weights must be finite and >= 0, got ${it.weight}`);
     total += it.weight;
   }
   if (!(total > 0)) throw new AggregationError(`${what}: the weights sum to 0`);
@@ -31,7 +32,10 @@ function checkItems(items: readonly { weight: number }[], what: string): number 
 }
 
 /** Weighted mean of same-keyed weight sets. */
-export function weightedMean(items: readonly { weights: Readonly<Record<string, Float32Array>>; weight: number }[], what = 'aggregate'): Record<string, Float32Array> {
+export function weightedMean(
+  items: readonly { weights: Readonly<Record<string, Float32Array>>; weight: number }[],
+  what = 'aggregate',
+): Record<string, Float32Array> {
   const total = checkItems(items, what);
   const first = items[0]?.weights ?? {};
   const out: Record<string, Float32Array> = {};
@@ -50,7 +54,10 @@ export function weightedMean(items: readonly { weights: Readonly<Record<string, 
 
 /** Data-size-weighted aggregation of LoRA copies (`weight` = D_k). */
 export function aggregateLora(items: readonly { lora: LoraWeights; weight: number }[], mode: LoraAggregation, rank: number): LoraWeights {
-  const avg = weightedMean(items.map((it) => ({ weights: it.lora, weight: it.weight })), 'aggregateLora');
+  const avg = weightedMean(
+    items.map((it) => ({ weights: it.lora, weight: it.weight })),
+    'aggregateLora',
+  );
   if (mode === 'fedavg') return avg;
   if (mode !== 'fedavg-product') throw new AggregationError(`aggregateLora: unknown mode '${String(mode)}'`);
   const total = checkItems(items, 'aggregateLora');
@@ -64,7 +71,8 @@ export function aggregateLora(items: readonly { lora: LoraWeights; weight: numbe
     const r = rank;
     const dIn = a0.length / r;
     const dOut = b0.length / r;
-    if (!Number.isInteger(dIn) || !Number.isInteger(dOut)) throw new AggregationError(`aggregateLora: '${prefix}' does not have rank ${rank}`);
+    if (!Number.isInteger(dIn) || !Number.isInteger(dOut))
+      throw new AggregationError(`aggregateLora: '${prefix}' does not have rank ${rank}`);
     // M = Σ w_k A_k B_k / Σ w_k, [dIn, dOut].
     const m = new Float64Array(dIn * dOut);
     for (const it of items) {
@@ -89,7 +97,13 @@ export function aggregateLora(items: readonly { lora: LoraWeights; weight: numbe
 }
 
 /** Rank-r factorisation of M [dIn, dOut] through the eigen-decomposition of MᵀM (cyclic Jacobi). */
-export function refactor(m: Float64Array, dIn: number, dOut: number, r: number, fallbackA: Float32Array): { a: Float32Array; b: Float32Array } {
+export function refactor(
+  m: Float64Array,
+  dIn: number,
+  dOut: number,
+  r: number,
+  fallbackA: Float32Array,
+): { a: Float32Array; b: Float32Array } {
   const g = new Float64Array(dOut * dOut); // MᵀM
   for (let i = 0; i < dIn; i++)
     for (let p = 0; p < dOut; p++) {
@@ -171,5 +185,8 @@ export function jacobiEigen(input: Float64Array, n: number): { values: Float64Ar
 
 /** Data-size-weighted FedAvg of task modules. */
 export function aggregateHeads(items: readonly { head: HeadWeights; weight: number }[]): HeadWeights {
-  return weightedMean(items.map((it) => ({ weights: it.head, weight: it.weight })), 'aggregateHeads');
+  return weightedMean(
+    items.map((it) => ({ weights: it.head, weight: it.weight })),
+    'aggregateHeads',
+  );
 }

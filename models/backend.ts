@@ -112,7 +112,10 @@ export function resolveBackend(choice: BackendChoice = 'auto'): BackendName {
   const wanted = choice === 'auto' ? 'onnxruntime' : choice;
   if (picked !== wanted && !fallbackTold) {
     fallbackTold = true;
-    const why = wanted === 'onnxruntime' ? `onnxruntime-node does not load here (${onnxRuntimeProblem() ?? 'tfjs wasm did not load'})` : `the ${wanted} backend does not load here`;
+    const why =
+      wanted === 'onnxruntime'
+        ? `onnxruntime-node does not load here (${onnxRuntimeProblem() ?? 'tfjs wasm did not load'})`
+        : `the ${wanted} backend does not load here`;
     process.stderr.write(`airlora: ${why}; running on ${picked}\n`);
   }
   return picked;

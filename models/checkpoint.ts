@@ -13,7 +13,11 @@ import * as tf from '@tensorflow/tfjs';
 /** A checkpoint that cannot be read or does not fit the configured model. */
 export class CheckpointError extends Error {
   override readonly name = 'CheckpointError';
-  constructor(readonly path: string, readonly problem: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly path: string,
+    readonly problem: string,
+    options?: { cause?: unknown },
+  ) {
     super(`checkpoint ${path}: ${problem}`, options);
   }
 }
@@ -59,7 +63,14 @@ function readArtifacts(dir: string): tf.io.ModelArtifacts {
   } catch (cause) {
     throw new CheckpointError(jsonPath, `cannot read (${(cause as NodeJS.ErrnoException).code ?? String(cause)})`, { cause });
   }
-  let json: { modelTopology?: unknown; weightsManifest?: unknown; format?: string; generatedBy?: string; convertedBy?: string | null; userDefinedMetadata?: Record<string, unknown> };
+  let json: {
+    modelTopology?: unknown;
+    weightsManifest?: unknown;
+    format?: string;
+    generatedBy?: string;
+    convertedBy?: string | null;
+    userDefinedMetadata?: Record<string, unknown>;
+  };
   try {
     json = JSON.parse(text) as typeof json;
   } catch (cause) {
@@ -71,7 +82,8 @@ function readArtifacts(dir: string): tf.io.ModelArtifacts {
   const specs: tf.io.WeightsManifestEntry[] = [];
   const buffers: ArrayBuffer[] = [];
   for (const group of manifest as { paths?: string[]; weights?: tf.io.WeightsManifestEntry[] }[]) {
-    if (!Array.isArray(group.paths) || !Array.isArray(group.weights)) throw new CheckpointError(jsonPath, "a 'weightsManifest' group lacks 'paths' or 'weights'");
+    if (!Array.isArray(group.paths) || !Array.isArray(group.weights))
+      throw new CheckpointError(jsonPath, "a 'weightsManifest' group lacks 'paths' or 'weights'");
     specs.push(...group.weights);
     for (const p of group.paths) {
       const file = join(dir, p);
@@ -103,7 +115,9 @@ export function ensureFileRouter(): void {
   if (tf.io.getLoadHandlers('file:///probe').length > 0) return;
   // tf.io's routers return null for URLs they do not handle (the IORouter type omits it).
   const route = ((url: string | string[]): tf.io.IOHandler | null =>
-    typeof url === 'string' && url.startsWith('file://') ? fileHandler(url.slice('file://'.length)) : null) as (url: string | string[]) => tf.io.IOHandler;
+    typeof url === 'string' && url.startsWith('file://') ? fileHandler(url.slice('file://'.length)) : null) as (
+    url: string | string[],
+  ) => tf.io.IOHandler;
   tf.io.registerSaveRouter(route);
   tf.io.registerLoadRouter(route);
 }
@@ -159,17 +173,27 @@ export async function readCheckpoint(
     const want = expected[s.name];
     if (!want) throw new CheckpointError(dir, `unexpected weight '${s.name}' of shape [${s.shape.join(', ')}] (${describe(s.name)})`);
     if (want.length !== s.shape.length || want.some((v, i) => v !== s.shape[i]))
-      throw new CheckpointError(dir, `weight '${s.name}' has shape [${s.shape.join(', ')}] but the model needs [${want.join(', ')}] (${describe(s.name)})`);
+      throw new CheckpointError(
+        dir,
+        `weight '${s.name}' has shape [${s.shape.join(', ')}] but the model needs [${want.join(', ')}] (${describe(s.name)})`,
+      );
     const values = new Float32Array(buffer.slice(offset, offset + count * FLOAT32_BYTES));
     for (let i = 0; i < values.length; i++)
-      if (!Number.isFinite(values[i] as number)) throw new CheckpointError(binPath, `weight '${s.name}' holds a non-finite value at index ${i} (corrupt file?)`);
+      if (!Number.isFinite(values[i] as number))
+        throw new CheckpointError(binPath, `weight '${s.name}' holds a non-finite value at index ${i} (corrupt file?)`);
     weights[s.name] = values;
     found.add(s.name);
     offset += count * FLOAT32_BYTES;
   }
   const missing = Object.keys(expected).filter((n) => !found.has(n));
   if (missing.length > 0)
-    throw new CheckpointError(dir, `missing weight${missing.length > 1 ? 's' : ''} ${missing.slice(0, 4).map((m) => `'${m}'`).join(', ')}${missing.length > 4 ? ` and ${missing.length - 4} more` : ''} (${describe(missing[0] as string)})`);
+    throw new CheckpointError(
+      dir,
+      `missing weight${missing.length > 1 ? 's' : ''} ${missing
+        .slice(0, 4)
+        .map((m) => `'${m}'`)
+        .join(', ')}${missing.length > 4 ? ` and ${missing.length - 4} more` : ''} (${describe(missing[0] as string)})`,
+    );
   return { weights, topology: artifacts.modelTopology, metadata: artifacts.userDefinedMetadata };
 }
 

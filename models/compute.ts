@@ -89,12 +89,19 @@ export function deviceLabel(k: number, n: number): string {
 /** Checks every device's cut (`fn` and `name` name it, and the device when there are several) and returns each one's samples. */
 export function checkCuts(foundation: Foundation, cuts: readonly Cut[], fn: string, name: string): number[] {
   if (cuts.length === 0) throw new ShapeError(`${fn}: no devices`);
-  return cuts.map((cut, k) => checkCut(foundation, cut, cuts.length === 1 ? `${fn} ${name}` : `${fn}: ${deviceLabel(k, cuts.length)}${name}`));
+  return cuts.map((cut, k) =>
+    checkCut(foundation, cut, cuts.length === 1 ? `${fn} ${name}` : `${fn}: ${deviceLabel(k, cuts.length)}${name}`),
+  );
 }
 
 /** Checks the forward pass's items (and one key per device when keys are given) and returns each one's samples. */
 export function checkForwardItems(foundation: Foundation, items: readonly ForwardItem[], options?: ForwardOptions): number[] {
-  const samples = checkCuts(foundation, items.map((it) => it.activations), 'encoderForward', 'activations');
+  const samples = checkCuts(
+    foundation,
+    items.map((it) => it.activations),
+    'encoderForward',
+    'activations',
+  );
   const keys = options?.keys;
   if (keys && keys.length !== items.length) throw new ShapeError(`encoderForward: ${items.length} devices but ${keys.length} keys`);
   return samples;
@@ -102,9 +109,15 @@ export function checkForwardItems(foundation: Foundation, items: readonly Forwar
 
 /** Checks the backward pass's items (cut gradients against their caches) and returns each one's samples. */
 export function checkGradientItems(foundation: Foundation, items: readonly GradientItem[], fn: string): number[] {
-  const samples = checkCuts(foundation, items.map((it) => it.featureGrad), fn, 'featureGrad');
+  const samples = checkCuts(
+    foundation,
+    items.map((it) => it.featureGrad),
+    fn,
+    'featureGrad',
+  );
   items.forEach((it, k) => {
-    if (samples[k] !== it.cache.batchSize) throw new ShapeError(`${fn}: ${deviceLabel(k, items.length)}a cache of ${it.cache.batchSize} rows but ${samples[k]} gradient rows`);
+    if (samples[k] !== it.cache.batchSize)
+      throw new ShapeError(`${fn}: ${deviceLabel(k, items.length)}a cache of ${it.cache.batchSize} rows but ${samples[k]} gradient rows`);
   });
   return samples;
 }

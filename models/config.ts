@@ -41,7 +41,13 @@ const DIGITS_TASK: PatchTaskSpec = { kind: 'patches', name: 'digits', imageSide:
 export const TASKS: Readonly<Record<TaskName, TaskSpec>> = {
   digits: DIGITS_TASK,
   get sentiment(): TokenTaskSpec {
-    return { kind: 'tokens', name: 'sentiment', vocabSize: sentimentVocabulary().size, sequenceLength: SENTIMENT_SEQUENCE_LENGTH, classCount: SENTIMENT_CLASSES };
+    return {
+      kind: 'tokens',
+      name: 'sentiment',
+      vocabSize: sentimentVocabulary().size,
+      sequenceLength: SENTIMENT_SEQUENCE_LENGTH,
+      classCount: SENTIMENT_CLASSES,
+    };
   },
 };
 
@@ -96,7 +102,10 @@ export const DEFAULT_MODEL_CONFIG: ModelConfig = {
 /** Thrown for a configuration that cannot describe a model; names the field and the rule. */
 export class ModelConfigError extends Error {
   override readonly name = 'ModelConfigError';
-  constructor(readonly field: string, readonly rule: string) {
+  constructor(
+    readonly field: string,
+    readonly rule: string,
+  ) {
     super(`model.${field}: ${rule}`);
   }
 }
@@ -123,7 +132,8 @@ export function resolveConfig(config: ModelConfig): ResolvedModelConfig {
   if (loraRank > dModel) throw new ModelConfigError('loraRank', `must be at most dModel (${dModel}), got ${loraRank}`);
   if (config.loraTargets.length === 0) throw new ModelConfigError('loraTargets', 'must name at least one projection');
   for (const t of config.loraTargets)
-    if (!LORA_TARGETS.includes(t)) throw new ModelConfigError('loraTargets', `unknown projection '${t}' (expected one of ${LORA_TARGETS.join(', ')})`);
+    if (!LORA_TARGETS.includes(t))
+      throw new ModelConfigError('loraTargets', `unknown projection '${t}' (expected one of ${LORA_TARGETS.join(', ')})`);
   const loraAlpha = config.loraAlpha ?? 16;
   if (!(loraAlpha > 0)) throw new ModelConfigError('loraAlpha', `must be > 0, got ${loraAlpha}`);
   const layout = inputLayout(task);
@@ -144,18 +154,24 @@ export function resolveConfig(config: ModelConfig): ResolvedModelConfig {
 /** The task's layout, with a token task's sequence length checked. */
 function resolveTask(name: TaskName, sequenceLength: number | undefined): TaskSpec {
   if (name === 'digits') {
-    if (sequenceLength !== undefined) throw new ModelConfigError('sequenceLength', `applies to token tasks only; task 'digits' cuts 28x28 images into 7x7 patches`);
+    if (sequenceLength !== undefined)
+      throw new ModelConfigError('sequenceLength', `applies to token tasks only; task 'digits' cuts 28x28 images into 7x7 patches`);
     return DIGITS_TASK;
   }
   const task = TASKS.sentiment as TokenTaskSpec;
   if (sequenceLength === undefined) return task;
   positiveInt('sequenceLength', sequenceLength);
-  if (sequenceLength < SENTENCE_MAX_WORDS) throw new ModelConfigError('sequenceLength', `must be at least ${SENTENCE_MAX_WORDS} (the longest generated sentence), got ${sequenceLength}`);
+  if (sequenceLength < SENTENCE_MAX_WORDS)
+    throw new ModelConfigError(
+      'sequenceLength',
+      `must be at least ${SENTENCE_MAX_WORDS} (the longest generated sentence), got ${sequenceLength}`,
+    );
   return { ...task, sequenceLength };
 }
 
 function inputLayout(task: TaskSpec): { patches: number; tokens: number; patchSize: number; inputSize: number } {
-  if (task.kind === 'tokens') return { patches: task.sequenceLength, tokens: task.sequenceLength + 1, patchSize: 1, inputSize: task.sequenceLength };
+  if (task.kind === 'tokens')
+    return { patches: task.sequenceLength, tokens: task.sequenceLength + 1, patchSize: 1, inputSize: task.sequenceLength };
   const perSide = task.imageSide / task.patchSide;
   const patches = perSide * perSide;
   return { patches, tokens: patches + 1, patchSize: task.patchSide * task.patchSide, inputSize: task.imageSide * task.imageSide };

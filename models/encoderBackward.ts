@@ -82,7 +82,13 @@ export function cacheNames(c: ResolvedModelConfig): Set<string> {
  * The server's forward pass ('fast' mode) over the stacked activations [Σ b_k, L, d] of `devices`
  * → the features, and with `record` the intermediates of cacheNames (callers own tf.tidy).
  */
-export function serverForward(foundation: Foundation, devices: Devices, activations: tf.Tensor3D, batchSize: number, record?: Record<string, tf.Tensor>): tf.Tensor3D {
+export function serverForward(
+  foundation: Foundation,
+  devices: Devices,
+  activations: tf.Tensor3D,
+  batchSize: number,
+  record?: Record<string, tf.Tensor>,
+): tf.Tensor3D {
   const c = foundation.config;
   const p = { weights: foundation.weights, transposed: foundation.transposed, devices, mode: 'fast' as const };
   return encoderApply(c, p, activations, batchSize, record ? { names: cacheNames(c), into: record } : undefined);
@@ -91,7 +97,10 @@ export function serverForward(foundation: Foundation, devices: Devices, activati
 /** The devices' LoRA copies as tensors, with their rows (b_k·L) in the stack (callers own tf.tidy). */
 export function stackedDevices(foundation: Foundation, loras: readonly LoraWeights[], samples: readonly number[]): Devices {
   const c = foundation.config;
-  return { loras: loras.map((l, k) => tensors(l, loraShapes(c), loras.length === 1 ? 'lora' : `lora of device ${k}`)), rows: samples.map((s) => s * c.tokens) };
+  return {
+    loras: loras.map((l, k) => tensors(l, loraShapes(c), loras.length === 1 ? 'lora' : `lora of device ${k}`)),
+    rows: samples.map((s) => s * c.tokens),
+  };
 }
 
 /**
@@ -99,7 +108,13 @@ export function stackedDevices(foundation: Foundation, loras: readonly LoraWeigh
  * hold, or none) recorded by running its forward pass again, alone. Taken entries go to `taken`,
  * to be freed by the caller.
  */
-function cacheTensors(foundation: Foundation, items: readonly GradientItem[], devices: Devices, store: KeptTensors | undefined, taken: Array<Record<string, tf.Tensor>>): Array<Record<string, tf.Tensor>> {
+function cacheTensors(
+  foundation: Foundation,
+  items: readonly GradientItem[],
+  devices: Devices,
+  store: KeptTensors | undefined,
+  taken: Array<Record<string, tf.Tensor>>,
+): Array<Record<string, tf.Tensor>> {
   return items.map((it, k) => {
     const { key, activations, batchSize } = it.cache;
     const kept = key !== undefined ? store?.take(key) : undefined;
@@ -128,7 +143,14 @@ function weight(map: Readonly<Record<string, tf.Tensor>>, name: string): tf.Tens
  * Sub, Mean, in reverse): returns `acc` + ∂/∂x, summed in the tape's order ((acc + from Sub) +
  * from Mean), `acc` being the gradient x already received from the residual add.
  */
-function layerNormBackward(dy: tf.Tensor, gamma: tf.Tensor, centered: tf.Tensor, varEps: tf.Tensor, rstd: tf.Tensor, acc: tf.Tensor): tf.Tensor {
+function layerNormBackward(
+  dy: tf.Tensor,
+  gamma: tf.Tensor,
+  centered: tf.Tensor,
+  varEps: tf.Tensor,
+  rstd: tf.Tensor,
+  acc: tf.Tensor,
+): tf.Tensor {
   const [n, d] = centered.shape as [number, number];
   const dNormed = tf.mul(dy, gamma); // Mul(normed, gamma), a
   let dC = tf.mul(dNormed, rstd); // Mul(c, rstd), a
@@ -153,7 +175,15 @@ function adapterGrads(dy: T2, x: T2, a: T2, bb: T2, scale: number): { dA: tf.Ten
 }
 
 /** ops.ts's loraDense gradient: dA, dB and (when `needDx`) dx. */
-function loraDenseBackward(dy: T2, x: T2, wT: T2, a: T2, bb: T2, scale: number, needDx: boolean): { dA: tf.Tensor; dB: tf.Tensor; dx: tf.Tensor | null } {
+function loraDenseBackward(
+  dy: T2,
+  x: T2,
+  wT: T2,
+  a: T2,
+  bb: T2,
+  scale: number,
+  needDx: boolean,
+): { dA: tf.Tensor; dB: tf.Tensor; dx: tf.Tensor | null } {
   const { dA, dB, du } = adapterGrads(dy, x, a, bb, scale);
   const dx = needDx ? tf.add(tf.matMul(dy, wT), tf.matMul(du, t2(a))) : null;
   return { dA, dB, dx };
@@ -166,7 +196,15 @@ function adapterOf(devices: Devices, k: number, name: string): [T2, T2] {
 }
 
 /** loraDenseBackward for every device on its row slice: dA_k, dB_k, and dx = dy·Wᵀ + [du_k·A_kᵀ] over all rows. */
-function projectManyBackward(devices: Devices, name: string, dy: T2, x: T2, wT: T2, scale: number, needDx: boolean): { dA: tf.Tensor[]; dB: tf.Tensor[]; dx: tf.Tensor | null } {
+function projectManyBackward(
+  devices: Devices,
+  name: string,
+  dy: T2,
+  x: T2,
+  wT: T2,
+  scale: number,
+  needDx: boolean,
+): { dA: tf.Tensor[]; dB: tf.Tensor[]; dx: tf.Tensor | null } {
   if (devices.loras.length === 1) {
     const r = loraDenseBackward(dy, x, wT, ...adapterOf(devices, 0, name), scale, needDx);
     return { dA: [r.dA], dB: [r.dB], dx: r.dx };
@@ -187,12 +225,17 @@ function projectManyBackward(devices: Devices, name: string, dy: T2, x: T2, wT: 
 }
 
 /** The devices' caches stacked by samples, entry by entry: (name, shape of b samples) → tensor; checks each device's entry. */
-function stackCaches(items: readonly GradientItem[], perDevice: ReadonlyArray<Record<string, tf.Tensor>>, what: string): (name: string, shapeOf: (b: number) => number[]) => tf.Tensor {
+function stackCaches(
+  items: readonly GradientItem[],
+  perDevice: ReadonlyArray<Record<string, tf.Tensor>>,
+  what: string,
+): (name: string, shapeOf: (b: number) => number[]) => tf.Tensor {
   return (name, shapeOf) => {
     const parts = items.map((it, k) => {
       const v = (perDevice[k] as Record<string, tf.Tensor>)[name];
       const shape = shapeOf(it.cache.batchSize);
-      if (!v || v.shape.join() !== shape.join()) throw new ShapeError(`${what}: ${deviceLabel(k, items.length)}cache entry '${name}' missing or not of shape [${shape.join(', ')}]`);
+      if (!v || v.shape.join() !== shape.join())
+        throw new ShapeError(`${what}: ${deviceLabel(k, items.length)}cache entry '${name}' missing or not of shape [${shape.join(', ')}]`);
       return v;
     });
     return parts.length === 1 ? (parts[0] as tf.Tensor) : tf.concat(parts, 0);
@@ -218,7 +261,11 @@ export function encoderGradients(foundation: Foundation, items: readonly Gradien
     return tidyData(() => {
       const w = foundation.weights;
       const wT = (name: string): T2 => weight(foundation.transposed, `${name}/kernel`) as T2;
-      const devices = stackedDevices(foundation, items.map((it) => it.lora), samples);
+      const devices = stackedDevices(
+        foundation,
+        items.map((it) => it.lora),
+        samples,
+      );
       const stacked = stackCaches(items, cacheTensors(foundation, items, devices, store, taken), what);
       // Shapes per device of b samples: rows b·L ([n, ·]) or b·h ([b·h, ·, ·]).
       const rowsBy = (cols: number) => (bk: number) => [bk * c.tokens, cols];
@@ -239,11 +286,26 @@ export function encoderGradients(foundation: Foundation, items: readonly Gradien
         const dZ = tf.mul(dSig, tf.mul(sig, tf.sub(tf.scalar(1), sig))); // Sigmoid
         dF1 = tf.add(dF1, tf.mul(dZ, 1.702)); // Mul(f1, 1.702), a
         const dH2 = tf.matMul(dF1 as T2, wT(`${pre}/ffn1`));
-        const dX2 = layerNormBackward(dH2, weight(w, `${pre}/ln2/gamma`), stacked(`${pre}/ln2/centered`, rowsBy(d)), stacked(`${pre}/ln2/varEps`, rowsBy(1)), stacked(`${pre}/ln2/rstd`, rowsBy(1)), dx);
+        const dX2 = layerNormBackward(
+          dH2,
+          weight(w, `${pre}/ln2/gamma`),
+          stacked(`${pre}/ln2/centered`, rowsBy(d)),
+          stacked(`${pre}/ln2/varEps`, rowsBy(1)),
+          stacked(`${pre}/ln2/rstd`, rowsBy(1)),
+          dx,
+        );
         // x2 = x + output(merge(attention)): both inputs receive dX2.
         let dMerged: tf.Tensor;
         if (plan.lora.output) {
-          const r = projectManyBackward(devices, `${pre}/output`, dX2 as T2, stacked(`${pre}/merged`, rowsBy(d)) as T2, wT(`${pre}/output`), scale, true);
+          const r = projectManyBackward(
+            devices,
+            `${pre}/output`,
+            dX2 as T2,
+            stacked(`${pre}/merged`, rowsBy(d)) as T2,
+            wT(`${pre}/output`),
+            scale,
+            true,
+          );
           record(`${pre}/output/A`, r.dA);
           record(`${pre}/output/B`, r.dB);
           dMerged = r.dx as tf.Tensor;
@@ -278,7 +340,14 @@ export function encoderGradients(foundation: Foundation, items: readonly Gradien
           if (dIn) dH1 = dH1 ? tf.add(dH1, dIn) : dIn;
         }
         if (!plan.needX) break;
-        dx = layerNormBackward(dH1 as tf.Tensor, weight(w, `${pre}/ln1/gamma`), stacked(`${pre}/ln1/centered`, rowsBy(d)), stacked(`${pre}/ln1/varEps`, rowsBy(1)), stacked(`${pre}/ln1/rstd`, rowsBy(1)), dX2);
+        dx = layerNormBackward(
+          dH1 as tf.Tensor,
+          weight(w, `${pre}/ln1/gamma`),
+          stacked(`${pre}/ln1/centered`, rowsBy(d)),
+          stacked(`${pre}/ln1/varEps`, rowsBy(1)),
+          stacked(`${pre}/ln1/rstd`, rowsBy(1)),
+          dX2,
+        );
       }
       return out.map((grads, k) => {
         const lora: LoraWeights = {};

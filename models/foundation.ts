@@ -30,21 +30,30 @@ export interface Foundation {
  */
 export function defaultCheckpointDir(task: TaskName): string {
   const name = `${task}-foundation`;
-  return [join(__dirname, 'checkpoints', name), join(__dirname, '..', '..', 'models', 'checkpoints', name)].find((d) => existsSync(join(d, 'model.json'))) ?? join(__dirname, 'checkpoints', name);
+  return (
+    [join(__dirname, 'checkpoints', name), join(__dirname, '..', '..', 'models', 'checkpoints', name)].find((d) =>
+      existsSync(join(d, 'model.json')),
+    ) ?? join(__dirname, 'checkpoints', name)
+  );
 }
 
 /** The digits task's committed checkpoint (the default task's). */
 export const DEFAULT_CHECKPOINT_DIR = defaultCheckpointDir('digits');
 
 /** Builds a Foundation from typed arrays (checked against the config's shapes). */
-export function foundationFromWeights(config: ModelConfig | ResolvedModelConfig, values: Readonly<Record<string, Float32Array>>, source: string): Foundation {
+export function foundationFromWeights(
+  config: ModelConfig | ResolvedModelConfig,
+  values: Readonly<Record<string, Float32Array>>,
+  source: string,
+): Foundation {
   const c = 'patches' in config ? config : resolveConfig(config);
   const shapes = frozenWeightShapes(c);
   const weights: Record<string, tf.Tensor> = {};
   const transposed: Record<string, tf.Tensor> = {};
   for (const [name, shape] of Object.entries(shapes)) {
     const v = values[name];
-    if (!v || v.length !== sizeOf(shape)) throw new Error(`foundation weight '${name}' missing or of the wrong size (needs [${shape.join(', ')}])`);
+    if (!v || v.length !== sizeOf(shape))
+      throw new Error(`foundation weight '${name}' missing or of the wrong size (needs [${shape.join(', ')}])`);
     weights[name] = tf.tensor(v, shape, 'float32');
   }
   for (const name of transposedKernelNames(c)) transposed[name] = tf.tidy(() => tf.transpose(weights[name] as tf.Tensor2D));
@@ -69,7 +78,8 @@ export function randomFoundationWeights(config: ModelConfig | ResolvedModelConfi
     else if (name.endsWith('/kernel')) {
       const limit = Math.sqrt(6 / ((shape[0] as number) + (shape[1] as number)));
       for (let i = 0; i < v.length; i++) v[i] = random.between(-limit, limit);
-    } else if (name === 'embed/cls' || name === 'embed/position' || name === 'embed/token') for (let i = 0; i < v.length; i++) v[i] = 0.02 * random.normal();
+    } else if (name === 'embed/cls' || name === 'embed/position' || name === 'embed/token')
+      for (let i = 0; i < v.length; i++) v[i] = 0.02 * random.normal();
     out[name] = v;
   }
   return out;
@@ -122,7 +132,12 @@ export function foundationWeights(f: Foundation): Record<string, Float32Array> {
 }
 
 /** Saves frozen weights as a TensorFlow.js checkpoint (model.json + weights.bin) through `file://`. */
-export async function saveFoundation(dir: string, config: ModelConfig | ResolvedModelConfig, values: Readonly<Record<string, Float32Array>>, metadata: Record<string, unknown> = {}): Promise<void> {
+export async function saveFoundation(
+  dir: string,
+  config: ModelConfig | ResolvedModelConfig,
+  values: Readonly<Record<string, Float32Array>>,
+  metadata: Record<string, unknown> = {},
+): Promise<void> {
   const c = 'patches' in config ? config : resolveConfig(config);
   const shapes = frozenWeightShapes(c);
   const entries: Record<string, { data: Float32Array; shape: number[] }> = {};
@@ -134,7 +149,10 @@ export async function saveFoundation(dir: string, config: ModelConfig | Resolved
   const common = { task: c.task.name, dModel: c.dModel, blocks: c.blocks, heads: c.heads, ffnDim: c.ffnDim, tokens: c.tokens };
   const topology = {
     class: 'AirloraFoundation',
-    config: c.task.kind === 'tokens' ? { ...common, vocabSize: c.task.vocabSize, sequenceLength: c.task.sequenceLength } : { ...common, patchSize: c.patchSize },
+    config:
+      c.task.kind === 'tokens'
+        ? { ...common, vocabSize: c.task.vocabSize, sequenceLength: c.task.sequenceLength }
+        : { ...common, patchSize: c.patchSize },
   };
   await writeCheckpoint(dir, entries, topology, metadata);
 }

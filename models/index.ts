@@ -1,6 +1,22 @@
 /** The models package: foundation model, split execution, aggregation, costs, data. */
-export { initBackend, availableBackends, resolveBackend, BackendError, BACKEND_NAMES, type BackendName, type BackendChoice } from './backend';
-export { backward, type ServerCompute, type ForwardItem, type GradientItem, type BackwardItem, type ForwardOptions, type EncoderCache } from './compute';
+export {
+  initBackend,
+  availableBackends,
+  resolveBackend,
+  BackendError,
+  BACKEND_NAMES,
+  type BackendName,
+  type BackendChoice,
+} from './backend';
+export {
+  backward,
+  type ServerCompute,
+  type ForwardItem,
+  type GradientItem,
+  type BackwardItem,
+  type ForwardOptions,
+  type EncoderCache,
+} from './compute';
 export { tfjsCompute } from './tfjsCompute';
 export { OrtCompute } from './onnx/ortCompute';
 export {
@@ -52,7 +68,16 @@ export {
 export { KeptTensors } from './keptCache';
 export { enableModelTiming, modelTiming, resetModelTiming, timeModel } from './timing';
 export { AggregationError, aggregateLora, aggregateHeads, weightedMean, type LoraAggregation } from './aggregate';
-export { COST_PROFILES, costs, moduleFlops, headParamCount, type CostProfileName, type CostProfileSpec, type Costs, type ModuleFlops } from './iterationCosts';
+export {
+  COST_PROFILES,
+  costs,
+  moduleFlops,
+  headParamCount,
+  type CostProfileName,
+  type CostProfileSpec,
+  type Costs,
+  type ModuleFlops,
+} from './iterationCosts';
 export { finetuneCentralised, type FinetuneOptions } from './pretrain/finetune';
 export type { Dataset } from './data/dataset';
 export { selectRows } from './data/dataset';
@@ -75,4 +100,13 @@ export {
   SENTIMENT_SEQUENCE_LENGTH,
   type Sentence,
 } from './data/sentiment';
-export { sentimentVocabulary, afinnLexicon, LexiconError, PAD_ID, UNKNOWN_ID, MASK_ID, NEGATORS, type SentimentVocabulary } from './data/sentimentVocabulary';
+export {
+  sentimentVocabulary,
+  afinnLexicon,
+  LexiconError,
+  PAD_ID,
+  UNKNOWN_ID,
+  MASK_ID,
+  NEGATORS,
+  type SentimentVocabulary,
+} from './data/sentimentVocabulary';

@@ -26,9 +26,27 @@ export interface CostProfileSpec {
 
 /** Named cost profiles. */
 export const COST_PROFILES: Readonly<Record<'bert-base' | 'bert-large' | 'vit-base', CostProfileSpec>> = {
-  'bert-base': { description: 'BERT-base-sized encoder (Devlin et al. 2019): d 768, 12 blocks, 12 heads, FFN 3072', dModel: 768, blocks: 12, heads: 12, ffnDim: 3072 },
-  'bert-large': { description: 'BERT-large-sized encoder: d 1024, 24 blocks, 16 heads, FFN 4096', dModel: 1024, blocks: 24, heads: 16, ffnDim: 4096 },
-  'vit-base': { description: 'ViT-B-sized encoder (Dosovitskiy et al. 2021): d 768, 12 blocks, 12 heads, FFN 3072', dModel: 768, blocks: 12, heads: 12, ffnDim: 3072 },
+  'bert-base': {
+    description: 'BERT-base-sized encoder (Devlin et al. 2019): d 768, 12 blocks, 12 heads, FFN 3072',
+    dModel: 768,
+    blocks: 12,
+    heads: 12,
+    ffnDim: 3072,
+  },
+  'bert-large': {
+    description: 'BERT-large-sized encoder: d 1024, 24 blocks, 16 heads, FFN 4096',
+    dModel: 1024,
+    blocks: 24,
+    heads: 16,
+    ffnDim: 4096,
+  },
+  'vit-base': {
+    description: 'ViT-B-sized encoder (Dosovitskiy et al. 2021): d 768, 12 blocks, 12 heads, FFN 3072',
+    dModel: 768,
+    blocks: 12,
+    heads: 12,
+    ffnDim: 3072,
+  },
 };
 
 export type CostProfileName = 'actual' | keyof typeof COST_PROFILES;
@@ -121,10 +139,17 @@ export function headParamCount(d: number, classes: number): number {
  * Payloads and FLOPs per local iteration (MODEL.md §4) for `profile`, batch b and q bits per
  * element. `featureTokens` is L_f (default L: the head pools on the device).
  */
-export function costs(model: ModelConfig | ResolvedModelConfig | { config: ResolvedModelConfig }, profile: CostProfileName, batchSize: number, bitsPerElement: number, opts: { featureTokens?: number } = {}): Costs {
+export function costs(
+  model: ModelConfig | ResolvedModelConfig | { config: ResolvedModelConfig },
+  profile: CostProfileName,
+  batchSize: number,
+  bitsPerElement: number,
+  opts: { featureTokens?: number } = {},
+): Costs {
   const c: ResolvedModelConfig = 'config' in model ? model.config : 'patches' in model ? model : resolveConfig(model);
   const spec = profile === 'actual' ? undefined : COST_PROFILES[profile];
-  if (profile !== 'actual' && !spec) throw new Error(`costs: unknown profile '${String(profile)}' (expected actual or ${Object.keys(COST_PROFILES).join(', ')})`);
+  if (profile !== 'actual' && !spec)
+    throw new Error(`costs: unknown profile '${String(profile)}' (expected actual or ${Object.keys(COST_PROFILES).join(', ')})`);
   const shape: Shape = {
     d: spec?.dModel ?? c.dModel,
     blocks: spec?.blocks ?? c.blocks,

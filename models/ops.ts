@@ -13,7 +13,9 @@ type T3 = tf.Tensor3D;
 type GradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor[];
 
 /** tf.customGrad with typed inputs: `fn(inputs, save)` returns the value and the gradient function. */
-function custom(fn: (inputs: tf.Tensor[], save: tf.GradSaveFunc) => { value: tf.Tensor; gradFunc: GradFunc }): (...args: tf.Tensor[]) => tf.Tensor {
+function custom(
+  fn: (inputs: tf.Tensor[], save: tf.GradSaveFunc) => { value: tf.Tensor; gradFunc: GradFunc },
+): (...args: tf.Tensor[]) => tf.Tensor {
   const f = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const save = args[args.length - 1] as tf.GradSaveFunc;
     return fn(args.slice(0, -1) as tf.Tensor[], save);
@@ -40,7 +42,10 @@ export function frozenDense(x: T2, w: T2, wT: T2, b: tf.Tensor1D): T2 {
 export function loraDense(x: T2, w: T2, wT: T2, b: tf.Tensor1D, a: T2, bb: T2, scale: number): T2 {
   const f = custom(([xi, ai, bi], save) => {
     save([xi as T2, ai as T2, bi as T2]);
-    const value = tf.add(tf.fused.matMul({ a: xi as T2, b: w, bias: b }), tf.matMul(tf.matMul(xi as T2, ai as T2), tf.mul(bi as T2, scale) as T2)) as T2;
+    const value = tf.add(
+      tf.fused.matMul({ a: xi as T2, b: w, bias: b }),
+      tf.matMul(tf.matMul(xi as T2, ai as T2), tf.mul(bi as T2, scale) as T2),
+    ) as T2;
     const gradFunc: GradFunc = (dyIn, saved) => {
       const [xx, aa, bm] = saved as [T2, T2, T2];
       const dy = dyIn as T2;
@@ -100,7 +105,11 @@ export function bmm(a: T3, b: T3): T3 {
 }
 
 /** LayerNorm over the last axis (Ba et al. 2016), eps 1e-5, with the parts its gradient needs: x − mean, variance + ε and its rsqrt. */
-export function layerNormParts(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor): { y: tf.Tensor; centered: tf.Tensor; varEps: tf.Tensor; rstd: tf.Tensor } {
+export function layerNormParts(
+  x: tf.Tensor,
+  gamma: tf.Tensor,
+  beta: tf.Tensor,
+): { y: tf.Tensor; centered: tf.Tensor; varEps: tf.Tensor; rstd: tf.Tensor } {
   const mean = tf.mean(x, -1, true);
   const centered = tf.sub(x, mean);
   const variance = tf.mean(tf.mul(centered, centered), -1, true);

@@ -31,11 +31,21 @@ export function initOptimizerState(weights: Readonly<Weights>): OptimizerState {
 }
 
 /** One Adam step: returns new weights and state. Throws if a gradient or moment is missing. */
-export function adamUpdate(weights: Readonly<Weights>, grads: Readonly<Weights>, state: OptimizerState, lr: number): { weights: Weights; state: OptimizerState } {
+export function adamUpdate(
+  weights: Readonly<Weights>,
+  grads: Readonly<Weights>,
+  state: OptimizerState,
+  lr: number,
+): { weights: Weights; state: OptimizerState } {
   return timeModel(() => adamStep(weights, grads, state, lr));
 }
 
-function adamStep(weights: Readonly<Weights>, grads: Readonly<Weights>, state: OptimizerState, lr: number): { weights: Weights; state: OptimizerState } {
+function adamStep(
+  weights: Readonly<Weights>,
+  grads: Readonly<Weights>,
+  state: OptimizerState,
+  lr: number,
+): { weights: Weights; state: OptimizerState } {
   const step = state.step + 1;
   const c1 = 1 - Math.pow(ADAM.beta1, step);
   const c2 = 1 - Math.pow(ADAM.beta2, step);

@@ -59,12 +59,14 @@ export function initHead(foundation: Foundation, random: RandomStream): HeadWeig
 /** Checks that `features` holds `batchSize` samples of the model's input (token ids in range for a token task). */
 export function checkSamples(f: Foundation, features: Float32Array, batchSize: number): void {
   const c = f.config;
-  if (features.length < batchSize * c.inputSize) throw new ShapeError(`embed: ${batchSize} samples need ${batchSize * c.inputSize} values, got ${features.length}`);
+  if (features.length < batchSize * c.inputSize)
+    throw new ShapeError(`embed: ${batchSize} samples need ${batchSize * c.inputSize} values, got ${features.length}`);
   if (c.task.kind === 'tokens') {
     // A gather reads out of bounds silently: check the ids here.
     for (let i = 0; i < batchSize * c.inputSize; i++) {
       const id = features[i] as number;
-      if (!Number.isInteger(id) || id < 0 || id >= c.task.vocabSize) throw new ShapeError(`embed: value ${i} is ${id}, not a token id in [0, ${c.task.vocabSize})`);
+      if (!Number.isInteger(id) || id < 0 || id >= c.task.vocabSize)
+        throw new ShapeError(`embed: value ${i} is ${id}, not a token id in [0, ${c.task.vocabSize})`);
     }
   }
 }
@@ -80,7 +82,12 @@ export function embed(foundation: Foundation, features: Float32Array, batchSize:
 }
 
 /** Device: loss, head gradients and ∂loss/∂features (mean cross-entropy over the batch). */
-export function headGradients(foundation: Foundation, head: HeadWeights, features: Cut, labels: Int32Array): { grads: HeadWeights; featureGrad: Cut; loss: number } {
+export function headGradients(
+  foundation: Foundation,
+  head: HeadWeights,
+  features: Cut,
+  labels: Int32Array,
+): { grads: HeadWeights; featureGrad: Cut; loss: number } {
   const b = checkCut(foundation, features, 'headStep features');
   if (labels.length !== b) throw new ShapeError(`headStep: ${b} feature rows but ${labels.length} labels`);
   const c = foundation.config;
@@ -101,7 +108,14 @@ export function headGradients(foundation: Foundation, head: HeadWeights, feature
 }
 
 /** Device: one head update (Adam) and the cut gradient to send back. */
-export function headStep(foundation: Foundation, head: HeadWeights, headOpt: OptimizerState, features: Cut, labels: Int32Array, lr: number): { head: HeadWeights; headOpt: OptimizerState; featureGrad: Cut; loss: number } {
+export function headStep(
+  foundation: Foundation,
+  head: HeadWeights,
+  headOpt: OptimizerState,
+  features: Cut,
+  labels: Int32Array,
+  lr: number,
+): { head: HeadWeights; headOpt: OptimizerState; featureGrad: Cut; loss: number } {
   const g = headGradients(foundation, head, features, labels);
   const u = adamUpdate(head, g.grads, headOpt, lr);
   return { head: u.weights, headOpt: u.state, featureGrad: g.featureGrad, loss: g.loss };
@@ -111,7 +125,14 @@ export function headStep(foundation: Foundation, head: HeadWeights, headOpt: Opt
  * The same model run unsplit in one process: loss and gradients of LoRA and head from raw
  * samples, through tfjs's own gradients ('reference') or the hand-written ones ('fast').
  */
-export function unsplitGradients(foundation: Foundation, lora: LoraWeights, head: HeadWeights, features: Float32Array, labels: Int32Array, mode: EncoderMode = 'reference'): { lora: LoraWeights; head: HeadWeights; loss: number } {
+export function unsplitGradients(
+  foundation: Foundation,
+  lora: LoraWeights,
+  head: HeadWeights,
+  features: Float32Array,
+  labels: Int32Array,
+  mode: EncoderMode = 'reference',
+): { lora: LoraWeights; head: HeadWeights; loss: number } {
   const c = foundation.config;
   const b = labels.length;
   return tidyData(() => {
@@ -146,7 +167,14 @@ export interface TrainState {
 }
 
 /** One unsplit training step in one process (fast gradients): the centralised baseline and the benchmark's reference. */
-export function unsplitStep(foundation: Foundation, s: TrainState, features: Float32Array, labels: Int32Array, lr: number, mode: EncoderMode = 'fast'): TrainState & { loss: number } {
+export function unsplitStep(
+  foundation: Foundation,
+  s: TrainState,
+  features: Float32Array,
+  labels: Int32Array,
+  lr: number,
+  mode: EncoderMode = 'fast',
+): TrainState & { loss: number } {
   const g = unsplitGradients(foundation, s.lora, s.head, features, labels, mode);
   const l = adamUpdate(s.lora, g.lora, s.loraOpt, lr);
   const h = adamUpdate(s.head, g.head, s.headOpt, lr);
@@ -158,7 +186,15 @@ export function unsplitStep(foundation: Foundation, s: TrainState, features: Flo
  * server's part on `compute` (compute.ts); without `options.keys` a stateless server (its
  * backward pass runs the forward pass again).
  */
-export function splitStep(foundation: Foundation, compute: ServerCompute, s: TrainState, features: Float32Array, labels: Int32Array, lr: number, options?: ForwardOptions): TrainState & { loss: number } {
+export function splitStep(
+  foundation: Foundation,
+  compute: ServerCompute,
+  s: TrainState,
+  features: Float32Array,
+  labels: Int32Array,
+  lr: number,
+  options?: ForwardOptions,
+): TrainState & { loss: number } {
   const activations = embed(foundation, features, labels.length);
   const [server] = compute.forward([{ lora: s.lora, activations }], options);
   const { features: feats, cache } = server as { features: Cut; cache: EncoderCache };
@@ -169,7 +205,13 @@ export function splitStep(foundation: Foundation, compute: ServerCompute, s: Tra
 }
 
 /** Accuracy and mean cross-entropy of the model on (up to `maxSamples` first rows of) `data`, in batches of 250. */
-export function evaluate(foundation: Foundation, lora: LoraWeights, head: HeadWeights, data: Dataset, maxSamples?: number): { accuracy: number; loss: number } {
+export function evaluate(
+  foundation: Foundation,
+  lora: LoraWeights,
+  head: HeadWeights,
+  data: Dataset,
+  maxSamples?: number,
+): { accuracy: number; loss: number } {
   const c = foundation.config;
   return scoreBatches(data, c.classCount, maxSamples, (samples, b) =>
     tidyData(() => {
@@ -187,7 +229,12 @@ export function evaluate(foundation: Foundation, lora: LoraWeights, head: HeadWe
  * (b samples' rows → logits [b, classCount]) run on batches of 250: the evaluator's arithmetic,
  * whichever backend computes the logits.
  */
-export function scoreBatches(data: Dataset, classCount: number, maxSamples: number | undefined, logitsOf: (samples: Float32Array, b: number) => Float32Array): { accuracy: number; loss: number } {
+export function scoreBatches(
+  data: Dataset,
+  classCount: number,
+  maxSamples: number | undefined,
+  logitsOf: (samples: Float32Array, b: number) => Float32Array,
+): { accuracy: number; loss: number } {
   const n = Math.min(data.count, maxSamples ?? data.count);
   if (n === 0) return { accuracy: 0, loss: 0 };
   let correct = 0;

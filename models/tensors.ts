@@ -24,12 +24,18 @@ export function checkCut(f: Foundation, cut: Cut, what: string): number {
   const c = f.config;
   const [b, l, d] = cut.shape;
   if (cut.shape.length !== 3 || l !== c.tokens || d !== c.dModel || !b || cut.data.length !== b * l * d)
-    throw new ShapeError(`${what}: expected shape [b, ${c.tokens}, ${c.dModel}] with b·${c.tokens}·${c.dModel} values, got [${cut.shape.join(', ')}] with ${cut.data.length}`);
+    throw new ShapeError(
+      `${what}: expected shape [b, ${c.tokens}, ${c.dModel}] with b·${c.tokens}·${c.dModel} values, got [${cut.shape.join(', ')}] with ${cut.data.length}`,
+    );
   return b;
 }
 
 /** Tensors of `map`'s arrays with `shapes` (ShapeError if one is missing or mis-sized); callers own tf.tidy. */
-export function tensors(map: Readonly<Record<string, Float32Array>>, shapes: Record<string, number[]>, what: string): Record<string, tf.Tensor> {
+export function tensors(
+  map: Readonly<Record<string, Float32Array>>,
+  shapes: Record<string, number[]>,
+  what: string,
+): Record<string, tf.Tensor> {
   const out: Record<string, tf.Tensor> = {};
   for (const [name, shape] of Object.entries(shapes)) {
     const v = map[name];
@@ -75,5 +81,10 @@ export function stackCuts(cuts: readonly Cut[]): tf.Tensor3D {
   const [, l, d] = (cuts[0] as Cut).shape as [number, number, number];
   const total = cuts.reduce((n, c) => n + (c.shape[0] as number), 0);
   if (cuts.length === 1) return tf.tensor((cuts[0] as Cut).data, [total, l, d], 'float32') as tf.Tensor3D;
-  return tf.concat(cuts.map((p) => tf.tensor(p.data, p.shape as number[], 'float32')), 0).reshape([total, l, d]) as tf.Tensor3D;
+  return tf
+    .concat(
+      cuts.map((p) => tf.tensor(p.data, p.shape as number[], 'float32')),
+      0,
+    )
+    .reshape([total, l, d]) as tf.Tensor3D;
 }

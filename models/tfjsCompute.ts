@@ -16,16 +16,29 @@ import { stackCuts, tidyData, toCut, type Cut } from './tensors';
 function splitSamples(t: tf.Tensor, samples: readonly number[], total: number): tf.Tensor[] {
   if (samples.length === 1) return [t];
   const perSample = (t.shape[0] as number) / total;
-  return tf.split(t, samples.map((b) => b * perSample), 0);
+  return tf.split(
+    t,
+    samples.map((b) => b * perSample),
+    0,
+  );
 }
 
-function forward(foundation: Foundation, store: KeptTensors, items: readonly ForwardItem[], options?: ForwardOptions): Array<{ features: Cut; cache: EncoderCache }> {
+function forward(
+  foundation: Foundation,
+  store: KeptTensors,
+  items: readonly ForwardItem[],
+  options?: ForwardOptions,
+): Array<{ features: Cut; cache: EncoderCache }> {
   const keys = options?.keys;
   const samples = checkForwardItems(foundation, items, options);
   const b = samples.reduce((a, x) => a + x, 0);
   return tidyData(() => {
     const record: Record<string, tf.Tensor> | undefined = keys ? {} : undefined;
-    const devices = stackedDevices(foundation, items.map((it) => it.lora), samples);
+    const devices = stackedDevices(
+      foundation,
+      items.map((it) => it.lora),
+      samples,
+    );
     const features = serverForward(foundation, devices, stackCuts(items.map((it) => it.activations)), b, record);
     const feats = splitSamples(features, samples, b).map(toCut);
     const names = Object.keys(record ?? {});

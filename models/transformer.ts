@@ -78,7 +78,13 @@ export function patchify(c: ResolvedModelConfig, features: Float32Array, batchSi
 }
 
 /** Embedding module: patches [b·P, patchSize] → activations [b, L, d] (CLS first). */
-export function embedForward(c: ResolvedModelConfig, w: Readonly<Record<string, tf.Tensor>>, patches: T2, batchSize: number, trainable = false): T3 {
+export function embedForward(
+  c: ResolvedModelConfig,
+  w: Readonly<Record<string, tf.Tensor>>,
+  patches: T2,
+  batchSize: number,
+  trainable = false,
+): T3 {
   const kernel = get(w, 'embed/patch/kernel') as T2;
   const bias = get(w, 'embed/patch/bias') as tf.Tensor1D;
   const proj = trainable ? trainableDense(patches, kernel, bias) : tf.add(tf.matMul(patches, kernel), bias);
@@ -90,7 +96,13 @@ export function embedForward(c: ResolvedModelConfig, w: Readonly<Record<string, 
  * the token table. Frozen: a gather. Trainable (pre-training): a one-hot product, whose gradient
  * is a plain product (wasm has no kernel for gather's gradient).
  */
-export function embedTokens(c: ResolvedModelConfig, w: Readonly<Record<string, tf.Tensor>>, ids: tf.Tensor1D, batchSize: number, trainable = false): T3 {
+export function embedTokens(
+  c: ResolvedModelConfig,
+  w: Readonly<Record<string, tf.Tensor>>,
+  ids: tf.Tensor1D,
+  batchSize: number,
+  trainable = false,
+): T3 {
   const table = get(w, 'embed/token') as T2;
   const rows = trainable ? tokenLookup(tf.cast(tf.oneHot(ids, table.shape[0]), 'float32') as T2, table) : tf.gather(table, ids);
   return withClsAndPositions(c, w, tf.reshape(rows, [batchSize, c.patches, c.dModel]) as T3, batchSize);
@@ -106,8 +118,15 @@ function withClsAndPositions(c: ResolvedModelConfig, w: Readonly<Record<string, 
  * The embedding module on raw samples (rows of `features`: pixels, or token ids as floats) →
  * activations [b, L, d]. Token ids must be integers in [0, vocabSize) (checked by the caller).
  */
-export function embedSamples(c: ResolvedModelConfig, w: Readonly<Record<string, tf.Tensor>>, features: Float32Array, batchSize: number, trainable = false): T3 {
-  if (c.task.kind === 'tokens') return embedTokens(c, w, tf.tensor1d(Int32Array.from(features.subarray(0, batchSize * c.inputSize)), 'int32'), batchSize, trainable);
+export function embedSamples(
+  c: ResolvedModelConfig,
+  w: Readonly<Record<string, tf.Tensor>>,
+  features: Float32Array,
+  batchSize: number,
+  trainable = false,
+): T3 {
+  if (c.task.kind === 'tokens')
+    return embedTokens(c, w, tf.tensor1d(Int32Array.from(features.subarray(0, batchSize * c.inputSize)), 'int32'), batchSize, trainable);
   return embedForward(c, w, tf.tensor2d(patchify(c, features, batchSize), [batchSize * c.patches, c.patchSize]), batchSize, trainable);
 }
 

@@ -27,7 +27,8 @@ export function useLinearWasmSlice(): void {
   const fallback = original.kernelFunc;
 
   const slice = (x: tf.TensorInfo, begin: number[], size: number[], args: KernelArgs): tf.TensorInfo => {
-    if (x.dtype === 'string' || !tf.slice_util.isSliceContinous(x.shape, begin, size)) return fallback({ ...args, inputs: { x }, attrs: { begin, size } }) as tf.TensorInfo;
+    if (x.dtype === 'string' || !tf.slice_util.isSliceContinous(x.shape, begin, size))
+      return fallback({ ...args, inputs: { x }, attrs: { begin, size } }) as tf.TensorInfo;
     const backend = args.backend as unknown as WasmHeapBackend;
     const out = backend.makeOutput(size, x.dtype);
     const offset = tf.slice_util.computeFlatOffset(begin, tf.util.computeStrides(x.shape));

@@ -78,7 +78,11 @@ export type MessageOf<M> = { [T in keyof M & string]: Envelope<M[T]> & { readonl
 
 /** A kind's handler table: one pure transition per message type of its protocol `M`. */
 export type HandlerTable<S, M> = {
-  readonly [T in keyof M & string]: (state: S, message: Envelope<M[T]> & { readonly type: T }, ctx: ActorContext) => readonly [S, readonly Effect[]];
+  readonly [T in keyof M & string]: (
+    state: S,
+    message: Envelope<M[T]> & { readonly type: T },
+    ctx: ActorContext,
+  ) => readonly [S, readonly Effect[]];
 };
 
 /** A message whose type the receiving kind's protocol does not have. */
@@ -91,7 +95,8 @@ export class UnexpectedMessageError extends Error {
  * a body's type is decided, from its message type. Throws `UnexpectedMessageError` naming the actor and the type otherwise.
  */
 export function messageOf<M>(handlers: { readonly [T in keyof M & string]: unknown }, message: Envelope, self: string): MessageOf<M> {
-  if (!Object.prototype.hasOwnProperty.call(handlers, message.type)) throw new UnexpectedMessageError(`${self}: unexpected message ${message.type}`);
+  if (!Object.prototype.hasOwnProperty.call(handlers, message.type))
+    throw new UnexpectedMessageError(`${self}: unexpected message ${message.type}`);
   return message as MessageOf<M>;
 }
 

@@ -90,7 +90,11 @@ export function summarizePayload(value: unknown, digest: PayloadDigest): Payload
     }
     if (ArrayBuffer.isView(v)) {
       bits += v.byteLength * 8;
-      return { $type: typedName(v), length: (v as unknown as { length?: number }).length ?? v.byteLength, [digest.name]: digest.hex(bytesOf(v)) };
+      return {
+        $type: typedName(v),
+        length: (v as unknown as { length?: number }).length ?? v.byteLength,
+        [digest.name]: digest.hex(bytesOf(v)),
+      };
     }
     if (v instanceof ArrayBuffer) {
       bits += v.byteLength * 8;
@@ -125,7 +129,8 @@ export function collectBuffers(value: unknown, into: Set<ArrayBuffer> = new Set(
   if (seen.has(value)) return into;
   seen.add(value);
   if (Array.isArray(value)) for (const v of value) collectBuffers(v, into, seen);
-  else if (value instanceof Map) for (const entry of value) for (const x of entry) collectBuffers(x, into, seen); // key, then value
+  else if (value instanceof Map)
+    for (const entry of value) for (const x of entry) collectBuffers(x, into, seen); // key, then value
   else if (value instanceof Set) for (const v of value) collectBuffers(v, into, seen);
   else for (const k of Object.keys(value)) collectBuffers((value as Record<string, unknown>)[k], into, seen);
   return into;

@@ -65,7 +65,13 @@ export function isKnownEventLogVersion(version: unknown): version is number {
 /** A header with the required fields filled in (`scenario` null, `backend` 'none' unless given; the current version unless a recorded one is given). */
 export function createEventLogHeader(fields: { seed: number } & Partial<Omit<EventLogHeader, 'format'>>): EventLogHeader {
   const version = fields.version ?? EVENT_LOG_VERSION;
-  if (!isKnownEventLogVersion(version)) throw new EventLogError('header', 1, 'bad-version', `version ${JSON.stringify(version)}; this code writes versions 1 to ${EVENT_LOG_VERSION}`);
+  if (!isKnownEventLogVersion(version))
+    throw new EventLogError(
+      'header',
+      1,
+      'bad-version',
+      `version ${JSON.stringify(version)}; this code writes versions 1 to ${EVENT_LOG_VERSION}`,
+    );
   return { scenario: null, packageVersion: packageVersion(), backend: 'none', ...fields, format: EVENT_LOG_FORMAT, version };
 }
 
@@ -110,7 +116,7 @@ function checkContinuedVersion(file: string, version: number): void {
   const fd = fs.openSync(file, 'r');
   const chunks: Buffer[] = [];
   try {
-    for (let pos = 0; ; ) {
+    for (let pos = 0; ;) {
       const buf = Buffer.alloc(64 * 1024);
       const n = fs.readSync(fd, buf, 0, buf.length, pos);
       const newline = buf.subarray(0, n).indexOf(10);
@@ -128,7 +134,12 @@ function checkContinuedVersion(file: string, version: number): void {
     throw new EventLogError(file, 1, 'bad-header', 'cannot continue a log whose header is not JSON');
   }
   if (onDisk !== version)
-    throw new EventLogError(file, 1, 'bad-version', `the log is version ${JSON.stringify(onDisk)}, the writer continuing it version ${version}: give the writer the log's header (truncateEventLog returns it)`);
+    throw new EventLogError(
+      file,
+      1,
+      'bad-version',
+      `the log is version ${JSON.stringify(onDisk)}, the writer continuing it version ${version}: give the writer the log's header (truncateEventLog returns it)`,
+    );
 }
 
 /** A draft committed to a log it does not follow (a misuse of the writer, not a bad log). */
@@ -182,7 +193,10 @@ export class EventLogWriter {
   private written = 0;
   readonly header: EventLogHeader;
 
-  constructor(header: EventLogHeader, private readonly options: Omit<EventLogOptions, 'header'> = {}) {
+  constructor(
+    header: EventLogHeader,
+    private readonly options: Omit<EventLogOptions, 'header'> = {},
+  ) {
     this.header = header;
     this.kept = options.keepLines ? [] : undefined;
     if (options.continueFrom) {
@@ -269,7 +283,12 @@ export type EventLogProblem = 'truncated' | 'bad-json' | 'bad-header' | 'bad-ver
 /** A log that is invalid from `line` (1-based) on; the reader still returns the valid prefix. */
 export class EventLogError extends Error {
   override readonly name = 'EventLogError';
-  constructor(readonly source: string, readonly line: number, readonly problem: EventLogProblem, detail: string) {
+  constructor(
+    readonly source: string,
+    readonly line: number,
+    readonly problem: EventLogProblem,
+    detail: string,
+  ) {
     super(`${source}:${line}: ${problem}: ${detail}`);
   }
 }
@@ -303,9 +322,15 @@ export function parseEventLog(text: string, source = '<events>'): EventLogConten
   } catch {
     return fail(1, lines.length === 1 && !endsClean ? 'truncated' : 'bad-header', 'the header is not JSON');
   }
-  if (!header || header.format !== EVENT_LOG_FORMAT) return fail(1, 'bad-header', `not an ${EVENT_LOG_FORMAT} log (format: ${JSON.stringify(header?.format)})`);
+  if (!header || header.format !== EVENT_LOG_FORMAT)
+    return fail(1, 'bad-header', `not an ${EVENT_LOG_FORMAT} log (format: ${JSON.stringify(header?.format)})`);
   if (!isKnownEventLogVersion(header.version))
-    return fail(1, 'bad-version', `version ${JSON.stringify(header.version)}; this reader knows versions 1 to ${EVENT_LOG_VERSION}`, header);
+    return fail(
+      1,
+      'bad-version',
+      `version ${JSON.stringify(header.version)}; this reader knows versions 1 to ${EVENT_LOG_VERSION}`,
+      header,
+    );
   let hash = headerHash(header);
   for (let i = 1; i < lines.length; i++) {
     const lineNo = i + 1;
@@ -314,16 +339,25 @@ export function parseEventLog(text: string, source = '<events>'): EventLogConten
     try {
       e = JSON.parse(lines[i]!) as LogEvent;
     } catch {
-      if (last && !endsClean) return fail(lineNo, 'truncated', 'the last line is incomplete (the run was killed while writing?)', header, hash);
+      if (last && !endsClean)
+        return fail(lineNo, 'truncated', 'the last line is incomplete (the run was killed while writing?)', header, hash);
       return fail(lineNo, 'bad-json', 'not JSON', header, hash);
     }
     if (!e || typeof e !== 'object' || typeof e.hash !== 'string' || typeof e.seq !== 'number')
       return fail(lineNo, 'bad-event', 'an event needs a numeric seq and a string hash', header, hash);
     const expectedSeq = events.length === 0 ? e.seq : events[events.length - 1]!.seq + 1;
-    if (e.seq !== expectedSeq || (events.length === 0 && e.seq < 0)) return fail(lineNo, 'bad-seq', `seq ${e.seq}, expected ${expectedSeq}`, header, hash);
+    if (e.seq !== expectedSeq || (events.length === 0 && e.seq < 0))
+      return fail(lineNo, 'bad-seq', `seq ${e.seq}, expected ${expectedSeq}`, header, hash);
     const { hash: found, ...record } = e;
     const want = chainHash(hash, record as EventRecord);
-    if (want !== found) return fail(lineNo, 'broken-chain', `hash ${found.slice(0, 16)}… does not chain from the line before (expected ${want.slice(0, 16)}…)`, header, hash);
+    if (want !== found)
+      return fail(
+        lineNo,
+        'broken-chain',
+        `hash ${found.slice(0, 16)}… does not chain from the line before (expected ${want.slice(0, 16)}…)`,
+        header,
+        hash,
+      );
     hash = want;
     events.push(e);
   }
@@ -345,7 +379,8 @@ export function truncateEventLog(file: string, nextSeq: number): { hash: string;
   if (!header || hash === undefined) throw new EventLogError(file, 1, 'bad-header', 'cannot continue a log without a valid header');
   const keep = events.filter((e) => e.seq < nextSeq);
   const lastSeq = events.length > 0 ? events[events.length - 1]!.seq : -1;
-  if (lastSeq < nextSeq - 1) throw new EventLogError(file, events.length + 1, 'bad-seq', `the valid log ends at seq ${lastSeq}, before seq ${nextSeq - 1}`);
+  if (lastSeq < nextSeq - 1)
+    throw new EventLogError(file, events.length + 1, 'bad-seq', `the valid log ends at seq ${lastSeq}, before seq ${nextSeq - 1}`);
   const lines = [canonicalJson(header), ...keep.map((e) => formatEvent(e))];
   fs.writeFileSync(file, `${lines.join('\n')}\n`);
   return { hash: keep.length > 0 ? keep[keep.length - 1]!.hash : headerHash(header), header };

@@ -35,13 +35,14 @@ export interface LocalStepResult {
   readonly transfer: ArrayBuffer[];
 }
 
-
 function copyBuffers(value: unknown, shared: ReadonlySet<ArrayBufferLike>): unknown {
   if (value === null || typeof value !== 'object') return value;
   if (ArrayBuffer.isView(value)) {
     if (!shared.has(value.buffer)) return value;
     const v = value as unknown as { slice(): unknown };
-    return typeof v.slice === 'function' ? v.slice() : new Uint8Array(value.buffer.slice(value.byteOffset, value.byteOffset + value.byteLength));
+    return typeof v.slice === 'function'
+      ? v.slice()
+      : new Uint8Array(value.buffer.slice(value.byteOffset, value.byteOffset + value.byteLength));
   }
   if (value instanceof ArrayBuffer) return shared.has(value) ? value.slice(0) : value;
   if (Array.isArray(value)) return value.map((v) => copyBuffers(v, shared));
@@ -129,7 +130,9 @@ export class ActorHost {
   }
 
   private context(self: string, slot: number, t: number, random: RandomStream, answer?: unknown): ActorContext {
-    return answer === undefined ? { self, slot, t, random, resources: this.resources } : { self, slot, t, random, resources: this.resources, answer };
+    return answer === undefined
+      ? { self, slot, t, random, resources: this.resources }
+      : { self, slot, t, random, resources: this.resources, answer };
   }
 
   step(batch: StepBatch): LocalStepResult {
@@ -141,7 +144,19 @@ export class ActorHost {
     let mailFallbacks = 0;
     const work: Array<[string, Envelope[], Map<number, unknown>]> = [];
     for (const [id, mail] of batch.mail) {
-      work.push([id, mail.map((w): Envelope => ({ seq: w.seq, slot: w.slot, t: w.t, from: w.from, to: w.to, type: w.type, body: w.bodyRef !== undefined ? this.take(w.bodyRef) : w.body })), new Map()]);
+      work.push([
+        id,
+        mail.map((w): Envelope => ({
+          seq: w.seq,
+          slot: w.slot,
+          t: w.t,
+          from: w.from,
+          to: w.to,
+          type: w.type,
+          body: w.bodyRef !== undefined ? this.take(w.bodyRef) : w.body,
+        })),
+        new Map(),
+      ]);
       handled += mail.length;
     }
     for (const [id, answer] of batch.answers ?? []) {
@@ -191,7 +206,8 @@ export class ActorHost {
           }
         }
       };
-      const whole = envelopes.length > 1 && a.kind.transitionMail && answers.size === 0 ? this.handleMail(a, id, envelopes, batch.slot) : null;
+      const whole =
+        envelopes.length > 1 && a.kind.transitionMail && answers.size === 0 ? this.handleMail(a, id, envelopes, batch.slot) : null;
       if (whole) {
         a.state = whole.state;
         whole.effects.forEach((out, i) => emit(out, (envelopes[i] as Envelope).t));
@@ -203,12 +219,25 @@ export class ActorHost {
         let next: unknown;
         let out: readonly Effect[];
         try {
-          [next, out] = checkResult(a.kind.transition(a.state, env, this.context(id, batch.slot, env.t, a.random, answers.get(i))), a.kind.kind);
-          if (out.some((e) => e.kind === 'ask') && (out.length !== 1 || answers.has(i))) throw new TypeError("an 'ask' effect must be the transition's only effect, and a message is answered once");
+          [next, out] = checkResult(
+            a.kind.transition(a.state, env, this.context(id, batch.slot, env.t, a.random, answers.get(i))),
+            a.kind.kind,
+          );
+          if (out.some((e) => e.kind === 'ask') && (out.length !== 1 || answers.has(i)))
+            throw new TypeError("an 'ask' effect must be the transition's only effect, and a message is answered once");
         } catch (err) {
           a.random = RandomStream.fromState(a.random.seed, a.random.name, before);
           const fbody = { actor: id, error: describeError(err), message: { seq: env.seq, from: env.from, type: env.type } };
-          effects.push({ kind: 'failure', from: id, idx: idx++, t: env.t, to: a.spec.supervisor ?? 'runtime', type: 'failure', body: fbody, payload: this.summarize(fbody) });
+          effects.push({
+            kind: 'failure',
+            from: id,
+            idx: idx++,
+            t: env.t,
+            to: a.spec.supervisor ?? 'runtime',
+            type: 'failure',
+            body: fbody,
+            payload: this.summarize(fbody),
+          });
           continue;
         }
         const ask = out[0]?.kind === 'ask' ? out[0] : undefined;
@@ -225,7 +254,10 @@ export class ActorHost {
         emit(out, env.t);
       }
     }
-    return { result: { effects, handled, ...(mailFallbacks > 0 ? { mailFallbacks } : {}), ...(asks.length > 0 ? { asks } : {}) }, transfer: [...transfer] };
+    return {
+      result: { effects, handled, ...(mailFallbacks > 0 ? { mailFallbacks } : {}), ...(asks.length > 0 ? { asks } : {}) },
+      transfer: [...transfer],
+    };
   }
 
   /**
@@ -233,11 +265,17 @@ export class ActorHost {
    * returns something malformed, and the caller then handles the mail message by message (counted
    * in the runtime's `mailFallbacks`: a kind that falls back often has a bug or mail it cannot batch).
    */
-  private handleMail(a: Hosted, id: string, mail: readonly Envelope[], slot: number): { state: unknown; effects: ReadonlyArray<readonly Effect[]> } | null {
+  private handleMail(
+    a: Hosted,
+    id: string,
+    mail: readonly Envelope[],
+    slot: number,
+  ): { state: unknown; effects: ReadonlyArray<readonly Effect[]> } | null {
     const before = a.random.state();
     try {
       const r = a.kind.transitionMail!(a.state, mail, this.context(id, slot, (mail[0] as Envelope).t, a.random));
-      if (!Array.isArray(r) || r.length !== 2 || !Array.isArray(r[1]) || r[1].length !== mail.length) throw new TypeError(`transitionMail of kind '${a.kind.kind}' must return [state, one effect list per message]`);
+      if (!Array.isArray(r) || r.length !== 2 || !Array.isArray(r[1]) || r[1].length !== mail.length)
+        throw new TypeError(`transitionMail of kind '${a.kind.kind}' must return [state, one effect list per message]`);
       const effects = r[1].map((out) => checkResult([r[0], out], a.kind.kind)[1]);
       if (effects.some((out) => out.some((e) => e.kind === 'ask'))) throw new TypeError('an ask is handled message by message'); // falls back
       return { state: r[0], effects };
@@ -306,7 +344,8 @@ export class ActorHost {
 
 /** A transition's `[state, effects]`, checked (TypeError or RangeError naming what is wrong). */
 function checkResult(r: unknown, kind: string): readonly [unknown, readonly Effect[]] {
-  if (!Array.isArray(r) || r.length !== 2 || !Array.isArray(r[1])) throw new TypeError(`transition of kind '${kind}' must return [state, effects]`);
+  if (!Array.isArray(r) || r.length !== 2 || !Array.isArray(r[1]))
+    throw new TypeError(`transition of kind '${kind}' must return [state, effects]`);
   for (const e of r[1] as Effect[]) checkEffect(e);
   return r as [unknown, readonly Effect[]];
 }
@@ -316,7 +355,8 @@ function checkEffect(e: Effect): void {
   if (e.kind === 'send') {
     if (typeof e.to !== 'string' || e.to.length === 0) throw new TypeError("a 'send' effect needs a string 'to'");
     if (typeof e.type !== 'string') throw new TypeError("a 'send' effect needs a string 'type'");
-    if (e.delayS !== undefined && !(Number.isFinite(e.delayS) && e.delayS >= 0)) throw new RangeError(`delayS must be a finite number >= 0, got ${e.delayS}`);
+    if (e.delayS !== undefined && !(Number.isFinite(e.delayS) && e.delayS >= 0))
+      throw new RangeError(`delayS must be a finite number >= 0, got ${e.delayS}`);
   } else if (e.kind === 'log') {
     if (typeof e.type !== 'string') throw new TypeError("a 'log' effect needs a string 'type'");
   } else if (e.kind === 'ask') {

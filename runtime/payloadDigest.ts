@@ -33,7 +33,10 @@ export const SHA256_DIGEST: PayloadDigest = { name: 'sha256', hex: (bytes) => sh
 /** The payload digest of a log of format `version`. */
 export function payloadDigestOfVersion(version: number): PayloadDigestName {
   const name = DIGEST_OF_VERSION[version];
-  if (!name) throw new PayloadDigestError(`event log version ${JSON.stringify(version)}: known versions are ${Object.keys(DIGEST_OF_VERSION).join(', ')}`);
+  if (!name)
+    throw new PayloadDigestError(
+      `event log version ${JSON.stringify(version)}: known versions are ${Object.keys(DIGEST_OF_VERSION).join(', ')}`,
+    );
   return name;
 }
 
@@ -47,7 +50,10 @@ export function loadPayloadDigest(name: PayloadDigestName): Promise<PayloadDiges
     case 'xxh64':
       xxh64 ??= loadXxh64().catch((cause: unknown) => {
         xxh64 = undefined;
-        throw new PayloadDigestError(`XXH64, the payload digest of event log version 2, needs WebAssembly (xxhash-wasm): ${(cause as Error)?.message ?? String(cause)}`, { cause });
+        throw new PayloadDigestError(
+          `XXH64, the payload digest of event log version 2, needs WebAssembly (xxhash-wasm): ${(cause as Error)?.message ?? String(cause)}`,
+          { cause },
+        );
       });
       return xxh64;
     default:

@@ -47,7 +47,8 @@ export function sizeWorkerHeaps(): void {
   if (process.execArgv.some((a) => /^--initial[-_]old[-_]space[-_]size/.test(a))) return;
   const raw = process.env['AIRLORA_WORKER_OLD_SPACE_MIB'];
   const mib = raw === undefined || raw === '' ? WORKER_INITIAL_OLD_SPACE_MIB : Number(raw);
-  if (!Number.isInteger(mib) || mib < 0) throw new RangeError(`AIRLORA_WORKER_OLD_SPACE_MIB must be a whole number of MiB >= 0, got ${JSON.stringify(raw)}`);
+  if (!Number.isInteger(mib) || mib < 0)
+    throw new RangeError(`AIRLORA_WORKER_OLD_SPACE_MIB must be a whole number of MiB >= 0, got ${JSON.stringify(raw)}`);
   if (mib > 0) setFlagsFromString(`--initial-old-space-size=${mib}`);
 }
 

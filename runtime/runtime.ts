@@ -126,7 +126,10 @@ interface Injected {
 /** A slot kept producing messages past `maxStepsPerSlot`. */
 export class SlotDidNotSettleError extends Error {
   override readonly name = 'SlotDidNotSettleError';
-  constructor(readonly slot: number, readonly steps: number) {
+  constructor(
+    readonly slot: number,
+    readonly steps: number,
+  ) {
     super(`slot ${slot} did not settle within ${steps} steps (actors keep messaging each other at the same slot?)`);
   }
 }
@@ -202,7 +205,17 @@ class ActorRuntime implements Runtime {
   private busy = false;
   private closed = false;
   private readonly crashes: Array<{ worker: number; slot: number; step: number }> = [];
-  private readonly counters = { slots: 0, steps: 0, messages: 0, failures: 0, deadLetters: 0, recoveries: 0, local: 0, cross: 0, mailFallbacks: 0 };
+  private readonly counters = {
+    slots: 0,
+    steps: 0,
+    messages: 0,
+    failures: 0,
+    deadLetters: 0,
+    recoveries: 0,
+    local: 0,
+    cross: 0,
+    mailFallbacks: 0,
+  };
   private readonly handled: number[];
   readonly log: EventLogWriter;
   /** Set by `start`: the log's version decides it, so there is no default. */
@@ -221,13 +234,15 @@ class ActorRuntime implements Runtime {
     });
     this.handled = new Array<number>(hosts).fill(0);
     const log = options.log;
-    this.log = log instanceof EventLogWriter ? log : new EventLogWriter(createEventLogHeader({ seed: options.seed, ...log?.header }), log ?? {});
+    this.log =
+      log instanceof EventLogWriter ? log : new EventLogWriter(createEventLogHeader({ seed: options.seed, ...log?.header }), log ?? {});
     const r = options.restore;
     if (r) {
       if (r.version !== 1) throw new TopologyError('restore.version', `unsupported snapshot version ${String(r.version)}`);
       if (r.seed !== options.seed) throw new TopologyError('restore.seed', `snapshot of seed ${r.seed}, runtime seed ${options.seed}`);
       for (const [id, s] of r.actors) this.snapshots.set(id, s);
-      for (const id of this.specs.keys()) if (!this.snapshots.has(id)) throw new TopologyError('restore.actors', `no snapshot of actor '${id}'`);
+      for (const id of this.specs.keys())
+        if (!this.snapshots.has(id)) throw new TopologyError('restore.actors', `no snapshot of actor '${id}'`);
       this.seq = r.seq;
       this.t = r.t;
       this.last = r.slot;
@@ -250,7 +265,13 @@ class ActorRuntime implements Runtime {
   }
 
   private hostInit(index: number): HostInit {
-    return { seed: this.options.seed, index, resources: this.options.resources ?? [], placement: this.hostOf, payloadDigest: this.payloadDigest.name };
+    return {
+      seed: this.options.seed,
+      index,
+      resources: this.options.resources ?? [],
+      placement: this.hostOf,
+      payloadDigest: this.payloadDigest.name,
+    };
   }
 
   private actorsOn(index: number): ActorSpec[] {
@@ -301,7 +322,8 @@ class ActorRuntime implements Runtime {
     if (this.busy) throw new RuntimeError('runSlot: a slot is already running');
     if (options.pass) {
       if (slot !== this.last) throw new RangeError(`runSlot: a further pass runs the last slot (${this.last}), got ${slot}`);
-    } else if (!Number.isInteger(slot) || slot <= this.last) throw new RangeError(`runSlot: slot must be an integer greater than ${this.last}, got ${slot}`);
+    } else if (!Number.isInteger(slot) || slot <= this.last)
+      throw new RangeError(`runSlot: slot must be an integer greater than ${this.last}, got ${slot}`);
     const startT = options.t ?? this.t;
     if (!Number.isFinite(startT) || startT < 0) throw new RangeError(`runSlot: t must be a finite number >= 0, got ${startT}`);
     this.busy = true;
@@ -359,12 +381,22 @@ class ActorRuntime implements Runtime {
         await Promise.all(this.endpoints.map((ep) => ep.commit()));
         break;
       } catch (err) {
-        if (!(err instanceof WorkerDiedError) || tries >= (this.options.maxRecoveriesPerSlot ?? 3)) throw new RuntimeError(`slot ${slot}: cannot commit`, { cause: err });
+        if (!(err instanceof WorkerDiedError) || tries >= (this.options.maxRecoveriesPerSlot ?? 3))
+          throw new RuntimeError(`slot ${slot}: cannot commit`, { cause: err });
         recoveries++;
         await this.recover('commit').catch(() => undefined);
       }
     }
-    return { slot, mail: out.mail, events: events.length, steps: out.steps, failures: out.failures, t: out.t, logHash: this.log.hash, recoveries };
+    return {
+      slot,
+      mail: out.mail,
+      events: events.length,
+      steps: out.steps,
+      failures: out.failures,
+      t: out.t,
+      logHash: this.log.hash,
+      recoveries,
+    };
   }
 
   /** Restarts dead hosts from the last snapshots; the others roll back to (or complete) the last commit. */
@@ -415,7 +447,12 @@ class ActorRuntime implements Runtime {
     const ticks = pass ? [] : this.ticking.map((id) => ({ t: startT, from: 'clock', to: id, type: 'slot', body: { slot } }));
     const first: Injected[] = [...ticks, ...injected];
     first.sort((a, b) => a.t - b.t || cmpStr(a.from, b.from)); // stable: ticks by id, driver messages in order sent
-    for (const m of first) route({ seq: seq++, slot, t: m.t, from: m.from, to: m.to, type: m.type, body: m.body }, summarizePayload(m.body, this.payloadDigest), false);
+    for (const m of first)
+      route(
+        { seq: seq++, slot, t: m.t, from: m.from, to: m.to, type: m.type, body: m.body },
+        summarizePayload(m.body, this.payloadDigest),
+        false,
+      );
 
     const stepping = this.options.stepping ?? 'superstep';
     const maxSteps = this.options.maxStepsPerSlot ?? 100_000;
@@ -451,7 +488,7 @@ class ActorRuntime implements Runtime {
       drafted = records.length;
       const results = [...(await stepDone)];
       // Actors that asked the driver: their step is held by their host until the answers come back.
-      for (let asks = results.flatMap((r, h) => (r.asks ?? []).map((a) => ({ ...a, host: h }))); asks.length > 0; ) {
+      for (let asks = results.flatMap((r, h) => (r.asks ?? []).map((a) => ({ ...a, host: h }))); asks.length > 0;) {
         const answer = this.options.answer;
         if (!answer) throw new RuntimeError(`slot ${slot}: ${asks[0]!.actor} asked the driver, and this runtime has no answer function`);
         const answers = await Promise.all(asks.map((a) => answer({ slot, actor: a.actor, t: a.t, question: a.question })));
@@ -462,7 +499,12 @@ class ActorRuntime implements Runtime {
           }),
         );
         again.forEach((r, h) => {
-          if (r.effects.length > 0) results[h] = { ...results[h]!, effects: [...results[h]!.effects, ...r.effects], mailFallbacks: (results[h]!.mailFallbacks ?? 0) + (r.mailFallbacks ?? 0) };
+          if (r.effects.length > 0)
+            results[h] = {
+              ...results[h]!,
+              effects: [...results[h]!.effects, ...r.effects],
+              mailFallbacks: (results[h]!.mailFallbacks ?? 0) + (r.mailFallbacks ?? 0),
+            };
         });
         asks = again.flatMap((r, h) => (r.asks ?? []).map((a) => ({ ...a, host: h })));
       }
@@ -489,7 +531,22 @@ class ActorRuntime implements Runtime {
       }
       step++;
     }
-    return { records, draft, drafted, mail, seq, t: tMax, steps: step, failures, deadLetters, mailFallbacks, local, cross, handled, handledPerHost };
+    return {
+      records,
+      draft,
+      drafted,
+      mail,
+      seq,
+      t: tMax,
+      steps: step,
+      failures,
+      deadLetters,
+      mailFallbacks,
+      local,
+      cross,
+      handled,
+      handledPerHost,
+    };
   }
 
   async snapshot(): Promise<RuntimeSnapshot> {
@@ -498,7 +555,16 @@ class ActorRuntime implements Runtime {
     if (this.transport.canFail) actors = structuredClone([...this.snapshots.entries()]);
     else actors = (await Promise.all(this.endpoints.map((ep) => ep.snapshot()))).flat();
     actors.sort((a, b) => cmpStr(a[0], b[0]));
-    return { version: 1, seed: this.options.seed, slot: this.last, t: this.t, seq: this.seq, logHash: this.log.hash, actors, pending: structuredClone(this.injected) };
+    return {
+      version: 1,
+      seed: this.options.seed,
+      slot: this.last,
+      t: this.t,
+      seq: this.seq,
+      logHash: this.log.hash,
+      actors,
+      pending: structuredClone(this.injected),
+    };
   }
 
   stats(): RuntimeStats {

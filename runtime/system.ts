@@ -4,7 +4,14 @@ export { canonicalJson, summarizePayload } from './canonical';
 export * from './eventLog';
 export { actorStream, ActorHost, describeError } from './host';
 export { logEvent, sendTo, withImmer, type Recipe } from './immer';
-export { loadPayloadDigest, PayloadDigestError, payloadDigestOfVersion, SHA256_DIGEST, type PayloadDigest, type PayloadDigestName } from './payloadDigest';
+export {
+  loadPayloadDigest,
+  PayloadDigestError,
+  payloadDigestOfVersion,
+  SHA256_DIGEST,
+  type PayloadDigest,
+  type PayloadDigestName,
+} from './payloadDigest';
 export { PiscinaTransport, workerEntry } from './piscinaTransport';
 export type { ActorSnapshot, HostApi, PayloadSummary } from './protocol';
 export * from './runtime';

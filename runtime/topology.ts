@@ -43,7 +43,11 @@ export interface ResourceSpec {
 /** A topology that cannot run; `field` names the entry and field, e.g. `topology[3].supervisor`. */
 export class TopologyError extends Error {
   override readonly name = 'TopologyError';
-  constructor(readonly field: string, readonly rule: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly field: string,
+    readonly rule: string,
+    options?: { cause?: unknown },
+  ) {
     super(`${field}: ${rule}`, options);
   }
 }
@@ -119,7 +123,8 @@ export function validateTopology(specs: readonly ActorSpec[], needModules: boole
     const at = `topology[${i}]`;
     if (!s || typeof s !== 'object') throw new TopologyError(at, 'must be an object');
     if (typeof s.id !== 'string' || s.id.length === 0) throw new TopologyError(`${at}.id`, 'must be a non-empty string');
-    if ((RESERVED_IDS as readonly string[]).includes(s.id)) throw new TopologyError(`${at}.id`, `'${s.id}' is reserved (${RESERVED_IDS.join(', ')})`);
+    if ((RESERVED_IDS as readonly string[]).includes(s.id))
+      throw new TopologyError(`${at}.id`, `'${s.id}' is reserved (${RESERVED_IDS.join(', ')})`);
     if (ids.has(s.id)) throw new TopologyError(`${at}.id`, `duplicate id '${s.id}'`);
     ids.add(s.id);
     if (typeof s.kind !== 'string' || s.kind.length === 0) throw new TopologyError(`${at}.kind`, 'must be a non-empty string');
@@ -131,7 +136,8 @@ export function validateTopology(specs: readonly ActorSpec[], needModules: boole
       } catch (cause) {
         throw new TopologyError(`${at}.module`, `cannot resolve '${module}'`, { cause });
       }
-    } else if (needModules) throw new TopologyError(`${at}.module`, `required with worker threads (or register kind '${s.kind}' with a module path)`);
+    } else if (needModules)
+      throw new TopologyError(`${at}.module`, `required with worker threads (or register kind '${s.kind}' with a module path)`);
     else if (!registry.has(s.kind)) throw new TopologyError(`${at}.kind`, `no module given and no kind '${s.kind}' registered`);
     const w = s.placement?.worker;
     if (w !== undefined && !(Number.isInteger(w) && w >= 0)) throw new TopologyError(`${at}.placement.worker`, 'must be an integer >= 0');

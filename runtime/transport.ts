@@ -17,7 +17,10 @@ import type { ActorLoad, ActorSnapshot, HostApi, HostInit, LoadResult, StepBatch
 /** A host (worker) died: its task ended, its thread exited, or its port closed. */
 export class WorkerDiedError extends Error {
   override readonly name = 'WorkerDiedError';
-  constructor(readonly worker: number, options?: { cause?: unknown }) {
+  constructor(
+    readonly worker: number,
+    options?: { cause?: unknown },
+  ) {
     super(`worker ${worker} died${options?.cause instanceof Error ? `: ${options.cause.message}` : ''}`, options);
   }
 }
@@ -186,7 +189,10 @@ export class InlineTransport implements Transport {
         // its outbox); bodies leaving it go to the driver: those are moved through a clone, as by a worker.
         const { result, transfer } = host.step(b);
         if (transfer.length === 0 && result.effects.every((e) => e.body === undefined || typeof e.body !== 'object')) return result;
-        const bodies = structuredClone(result.effects.map((e) => e.body), { transfer });
+        const bodies = structuredClone(
+          result.effects.map((e) => e.body),
+          { transfer },
+        );
         return { ...result, effects: result.effects.map((e, i) => (e.body === undefined ? e : { ...e, body: bodies[i] })) };
       },
       collect: async () => clone(host.collect()),

@@ -29,7 +29,6 @@ const INFINITY = Number.POSITIVE_INFINITY;
 const NOT_A_NUMBER = Number.NaN;
 const isFiniteNumber = Number.isFinite;
 
-
 /** Σβ is held to this, a hair under 1, so that sums taken in another order never exceed 1. */
 export const BAND_BUDGET = 1 - 1e-12;
 /** Deadline guard: T_k is held to T_max (1 − this), so that recomputing T_k in another order never exceeds T_max. */
@@ -235,7 +234,13 @@ function splitSum(prep: PreparedSlot, input: BandwidthSplitInput, lambda: number
  * returns Σ Q_k E_k, or +∞ when Σ β_k^min > budget. Members with ω_k = 0 stay at β_k^min here
  * (see `spreadLeftover`).
  */
-export function solveBandwidthSplit(prep: PreparedSlot, input: BandwidthSplitInput, budget: number, scratch: BandwidthSplitScratch, out: Float64Array): number {
+export function solveBandwidthSplit(
+  prep: PreparedSlot,
+  input: BandwidthSplitInput,
+  budget: number,
+  scratch: BandwidthSplitScratch,
+  out: Float64Array,
+): number {
   const { members, size, uMin, queues } = input;
   scratch.ensure(size);
   const u = scratch.u;
@@ -313,7 +318,13 @@ export function airtimeSlackS(prep: PreparedSlot, k: number, admittedCount: numb
  * `fractions` holds feasible fractions on entry (Σ ≤ budget) and the spread ones on exit.
  * MODEL.md §6 ("what is left over ... never wasted").
  */
-export function spreadLeftover(prep: PreparedSlot, members: readonly number[], admittedCount: number, budget: number, fractions: Float64Array): void {
+export function spreadLeftover(
+  prep: PreparedSlot,
+  members: readonly number[],
+  admittedCount: number,
+  budget: number,
+  fractions: Float64Array,
+): void {
   const m = members.length;
   if (m === 0) return;
   let sum = 0;

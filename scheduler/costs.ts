@@ -59,7 +59,13 @@ export function serverComputeS(flops: number, admittedCount: number, serverFlops
  * charges are one computation.
  */
 export function deviceCosts(instance: SlotInstance, device: SlotDevice, fraction: number, admittedCount: number): DeviceCosts {
-  const radio = { bandwidthHz: instance.bandwidthHz, downlinkBandwidthHz: instance.downlinkBandwidthHz, noisePsdWPerHz: noisePsdWPerHz(instance.noisePsdDbmPerHz, instance.noiseFigureDb), powerW: device.powerW, serverPowerW: instance.serverPowerW };
+  const radio = {
+    bandwidthHz: instance.bandwidthHz,
+    downlinkBandwidthHz: instance.downlinkBandwidthHz,
+    noisePsdWPerHz: noisePsdWPerHz(instance.noisePsdDbmPerHz, instance.noiseFigureDb),
+    powerW: device.powerW,
+    serverPowerW: instance.serverPowerW,
+  };
   const tau = instance.localIterations;
   const compute = deviceCompute(tau * device.deviceFlopsPerIteration, device.cpuHz, device.flopsPerCycle, instance.kappa);
   const serverS = serverComputeS(tau * instance.serverFlopsPerIteration, admittedCount, instance.serverFlops);

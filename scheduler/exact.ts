@@ -13,13 +13,22 @@
  *   takes milliseconds to a second.
  */
 import type { Decision, SlotInstance } from './instance';
-import { createProblem, emptySolution, evaluateSet, penaltyTerm, toDecision, weightedEnergyBounds, type ProblemOptions, type SetSolution, type SlotProblem } from './problem';
+import {
+  createProblem,
+  emptySolution,
+  evaluateSet,
+  penaltyTerm,
+  toDecision,
+  weightedEnergyBounds,
+  type ProblemOptions,
+  type SetSolution,
+  type SlotProblem,
+} from './problem';
 import { airtimeSlackS, BAND_BUDGET, deadlineSnr, solveBandwidthSplit } from './bandwidthSplit';
 // Math and the numeric globals are bound once: inside a vm context (Jest), every global lookup in a hot loop is slow.
 const { min } = Math;
 const INFINITY = Number.POSITIVE_INFINITY;
 const isFiniteNumber = Number.isFinite;
-
 
 /** How `solveExact` searches. */
 export type ExactMethod = 'enumerate' | 'branch-and-bound';
@@ -101,7 +110,13 @@ export function branchAndBound(problem: SlotProblem, incumbent?: SetSolution): S
         chosenU[chosen.length - 1] = uMinOf[k] as number;
         let cost = 0;
         if (need > 1 && chosen.length >= 1) {
-          cost = solveBandwidthSplit(prep, { members: chosen, size: chosen.length, uMin: chosenU, queues }, BAND_BUDGET - restReserve, problem.scratch, out);
+          cost = solveBandwidthSplit(
+            prep,
+            { members: chosen, size: chosen.length, uMin: chosenU, queues },
+            BAND_BUDGET - restReserve,
+            problem.scratch,
+            out,
+          );
         }
         if (isFiniteNumber(cost)) visit(i + 1, sumBeta + b, bonusIn + (bonus[k] as number), cost);
         chosen.pop();

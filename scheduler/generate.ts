@@ -26,7 +26,12 @@ export interface RandomInstanceOptions {
 }
 
 /** Per-iteration payloads of the default digits model (b = 16, 17 tokens, d = 128, q = 32). MODEL.md §8. */
-export const DEFAULT_PAYLOAD_BITS = { activations: 16 * 17 * 128 * 32, features: 16 * 17 * 128 * 32, gradients: 16 * 17 * 128 * 32, head: 41280 } as const;
+export const DEFAULT_PAYLOAD_BITS = {
+  activations: 16 * 17 * 128 * 32,
+  features: 16 * 17 * 128 * 32,
+  gradients: 16 * 17 * 128 * 32,
+  head: 41280,
+} as const;
 
 /** Gain of a device at a uniform position in the cell with shadowing and Rayleigh fading (MODEL.md §3). */
 export function drawGain(stream: RandomStream, radiusM = 500, minDistanceM = 50, shadowingDb = 8): number {

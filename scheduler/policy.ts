@@ -39,7 +39,8 @@ export interface PolicyOptions {
 export function createPolicy(spec: PolicySpec, options: PolicyOptions): Policy<unknown> {
   if (!(Number.isInteger(options.randomCount) && options.randomCount >= 1))
     throw new RangeError(`randomCount must be an integer ≥ 1, got ${options.randomCount}`);
-  if (typeof spec === 'object') return 'module' in spec ? fromModule(loadModulePolicy(spec.module, spec.params)) : answeredByDriver(spec.command);
+  if (typeof spec === 'object')
+    return 'module' in spec ? fromModule(loadModulePolicy(spec.module, spec.params)) : answeredByDriver(spec.command);
   const name = spec;
   switch (name) {
     case 'lyapunov':

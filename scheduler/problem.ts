@@ -6,7 +6,15 @@
 import { deviceCosts, prepareSlot, type PreparedSlot } from './costs';
 import type { Decision, SlotInstance } from './instance';
 import { phiCount } from './penalty';
-import { airtimeFactor, airtimeSlackS, BAND_BUDGET, deadlineSnr, solveBandwidthSplit, spreadLeftover, BandwidthSplitScratch } from './bandwidthSplit';
+import {
+  airtimeFactor,
+  airtimeSlackS,
+  BAND_BUDGET,
+  deadlineSnr,
+  solveBandwidthSplit,
+  spreadLeftover,
+  BandwidthSplitScratch,
+} from './bandwidthSplit';
 
 /** P(t) prepared for the solvers. */
 export interface SlotProblem {
@@ -106,7 +114,11 @@ export function evaluateSet(problem: SlotProblem, members: readonly number[], bu
  * change the energy term, then reports every figure with the reference formulas of MODEL.md §4
  * (scheduler/costs.ts) and the instance's own queues and V.
  */
-export function toDecision(problem: SlotProblem, solution: SetSolution, extra: { stragglers?: readonly number[]; spread?: boolean } = {}): Decision {
+export function toDecision(
+  problem: SlotProblem,
+  solution: SetSolution,
+  extra: { stragglers?: readonly number[]; spread?: boolean } = {},
+): Decision {
   const inst = problem.instance;
   const order = solution.members.map((k, i) => [k, i] as const).sort((x, y) => x[0] - y[0]);
   const members = order.map(([k]) => k);
@@ -143,7 +155,8 @@ export function toDecision(problem: SlotProblem, solution: SetSolution, extra: {
   };
   const out: { -readonly [P in keyof Decision]: Decision[P] } = decision;
   if (problem.unavailable.length > 0) out.unavailable = problem.unavailable.map((k) => inst.devices[k]!.id);
-  if (extra.stragglers && extra.stragglers.length > 0) out.stragglers = [...extra.stragglers].sort((x, y) => x - y).map((k) => inst.devices[k]!.id);
+  if (extra.stragglers && extra.stragglers.length > 0)
+    out.stragglers = [...extra.stragglers].sort((x, y) => x - y).map((k) => inst.devices[k]!.id);
   return decision;
 }
 

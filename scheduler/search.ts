@@ -33,14 +33,21 @@
  * tests measure the gap against the exact solver (scheduler/exact.ts).
  */
 import { penaltyTerm, emptySolution, type SetSolution, type SlotProblem } from './problem';
-import { airtimeFactor, airtimeSlackS, BAND_BUDGET, deadlineSnr, inverseMarginal, marginalSaving, solveBandwidthSplit } from './bandwidthSplit';
+import {
+  airtimeFactor,
+  airtimeSlackS,
+  BAND_BUDGET,
+  deadlineSnr,
+  inverseMarginal,
+  marginalSaving,
+  solveBandwidthSplit,
+} from './bandwidthSplit';
 // Math and the numeric globals are bound once: inside a vm context (Jest), every global lookup in a hot loop is slow.
 const { abs, exp, imul, log, max, min } = Math;
 const INFINITY = Number.POSITIVE_INFINITY;
 const NOT_A_NUMBER = Number.NaN;
 const isNotANumber = Number.isNaN;
 const isFiniteNumber = Number.isFinite;
-
 
 /** Tuning of `searchSets`. */
 export interface SearchOptions {
@@ -273,8 +280,14 @@ export function searchSets(problem: SlotProblem, options: SearchOptions = {}): S
     if (m > n && swapWidth > 0 && !provedOptimal) {
       for (let round = 0; round < swapRounds; round++) {
         const inside = new Set(current.members);
-        const insiders = current.members.slice().sort((x, y) => (score[y] as number) - (score[x] as number) || x - y).slice(0, swapWidth);
-        const outsiders = pool.filter((k) => !inside.has(k)).sort((x, y) => (score[x] as number) - (score[y] as number) || x - y).slice(0, swapWidth);
+        const insiders = current.members
+          .slice()
+          .sort((x, y) => (score[y] as number) - (score[x] as number) || x - y)
+          .slice(0, swapWidth);
+        const outsiders = pool
+          .filter((k) => !inside.has(k))
+          .sort((x, y) => (score[x] as number) - (score[y] as number) || x - y)
+          .slice(0, swapWidth);
         let improved: SetSolution | null = null;
         for (const out of insiders)
           for (const into of outsiders) {
@@ -389,7 +402,13 @@ function solveFixed(problem: SlotProblem, members: readonly number[], uMinOf: Fl
     bonus += problem.bonus[k] as number;
   }
   const fractions = new Float64Array(n);
-  const cost = solveBandwidthSplit(problem.prep, { members, size: n, uMin, queues: problem.queues }, BAND_BUDGET, problem.scratch, fractions);
+  const cost = solveBandwidthSplit(
+    problem.prep,
+    { members, size: n, uMin, queues: problem.queues },
+    BAND_BUDGET,
+    problem.scratch,
+    fractions,
+  );
   if (!isFiniteNumber(cost)) return null;
   return { members: members.slice(), fractions, objective: base - bonus + cost };
 }

@@ -89,7 +89,7 @@ describe('a two-cell system with real training (scenarios/two-cells.json)', () =
       expect(a.testAccuracy).toBe(b.testAccuracy);
     }
     // Cells talk to each other only through the cloud.
-    const cellOf = (id: string) => (/^([AB])\./.exec(id)?.[1] ?? null);
+    const cellOf = (id: string) => /^([AB])\./.exec(id)?.[1] ?? null;
     for (const e of events) {
       const from = cellOf(e.from);
       const to = cellOf(e.to);
@@ -115,14 +115,22 @@ describe('the cloud merge and the backhaul, by hand', () => {
   });
 
   it('merges the edge models weighted by their samples (hierarchical FedAvg)', () => {
-    const edge = (x: number, samples: number): EdgeModel => ({ round: 1, samples, readyT: 0, lora: { 'q/A': new Float32Array([x]), 'q/B': new Float32Array([2 * x]) }, head: { w: new Float32Array([x, -x]) } });
+    const edge = (x: number, samples: number): EdgeModel => ({
+      round: 1,
+      samples,
+      readyT: 0,
+      lora: { 'q/A': new Float32Array([x]), 'q/B': new Float32Array([2 * x]) },
+      head: { w: new Float32Array([x, -x]) },
+    });
     const merged = mergeEdges(['A.server', 'B.server'], { 'A.server': edge(1, 1), 'B.server': edge(5, 3) }, 'fedavg', 1);
     // (1·1 + 3·5) / 4 = 4.
     expect(Array.from(merged.lora['q/A']!)).toEqual([4]);
     expect(Array.from(merged.lora['q/B']!)).toEqual([8]);
     expect(Array.from(merged.head['w']!)).toEqual([4, -4]);
     // No samples anywhere since the last merge: equal weights.
-    expect(Array.from(mergeEdges(['A.server', 'B.server'], { 'A.server': edge(1, 0), 'B.server': edge(5, 0) }, 'fedavg', 1).head['w']!)).toEqual([3, -3]);
+    expect(
+      Array.from(mergeEdges(['A.server', 'B.server'], { 'A.server': edge(1, 0), 'B.server': edge(5, 0) }, 'fedavg', 1).head['w']!),
+    ).toEqual([3, -3]);
   });
 });
 
@@ -146,10 +154,23 @@ describe('cells in the scenario file: clear errors naming the field', () => {
   it('names a repeated cell, a bad name, a fault on a device the cell lacks, an unknown field', () => {
     const bad = {
       cloud: { everyRounds: 0, backhaul: { rateBps: -1 } },
-      cells: [cell('A'), cell('A'), cell('1x'), cell('C', { faults: { silentWindows: [{ device: 3, fromSlot: 0, toSlot: 1 }] } }), cell('D', { band: 1 })],
+      cells: [
+        cell('A'),
+        cell('A'),
+        cell('1x'),
+        cell('C', { faults: { silentWindows: [{ device: 3, fromSlot: 0, toSlot: 1 }] } }),
+        cell('D', { band: 1 }),
+      ],
     };
     expect(fields(bad).sort()).toEqual(
-      ['cells[1].name', 'cells[2].name', 'cells[3].faults.silentWindows[0].device', 'cells[4].band', 'cloud.backhaul.rateBps', 'cloud.everyRounds'].sort(),
+      [
+        'cells[1].name',
+        'cells[2].name',
+        'cells[3].faults.silentWindows[0].device',
+        'cells[4].band',
+        'cloud.backhaul.rateBps',
+        'cloud.everyRounds',
+      ].sort(),
     );
   });
 });

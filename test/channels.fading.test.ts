@@ -20,7 +20,13 @@ import {
 } from '../channels';
 
 const CELL: CellParams = { radiusM: 500, minDistanceM: 50, shadowingDb: 8 };
-const fadingParams = (over: Partial<FadingParams> = {}): FadingParams => ({ model: 'rayleigh', ricianK: 3, dopplerHz: 10, slotS: 0.01, ...over });
+const fadingParams = (over: Partial<FadingParams> = {}): FadingParams => ({
+  model: 'rayleigh',
+  ricianK: 3,
+  dopplerHz: 10,
+  slotS: 0.01,
+  ...over,
+});
 const channelStream = (seed = 1) => RandomStream.fromSeed(seed).fork('channel');
 
 /** Kolmogorov-Smirnov distance between a sample and a continuous CDF. */
@@ -59,7 +65,10 @@ describe('cell geometry (MODEL.md §3)', () => {
     expect(Math.abs(mean(cell.shadowingDb))).toBeLessThan((4 * 8) / Math.sqrt(4000));
     expect(Math.sqrt(variance(cell.shadowingDb))).toBeCloseTo(8, 0);
     const k = 17;
-    const expected = Math.pow(10, (-(128.1 + 37.6 * Math.log10((cell.distancesM[k] as number) / 1000)) - (cell.shadowingDb[k] as number)) / 10);
+    const expected = Math.pow(
+      10,
+      (-(128.1 + 37.6 * Math.log10((cell.distancesM[k] as number) / 1000)) - (cell.shadowingDb[k] as number)) / 10,
+    );
     expect(cell.largeScaleGain[k]).toBeCloseTo(expected, 25);
   });
   it("a device's position and shadowing do not depend on how many devices exist", () => {
@@ -69,7 +78,9 @@ describe('cell geometry (MODEL.md §3)', () => {
     expect(createCell(CELL, 5, channelStream(8)).distancesM).not.toEqual(small.distancesM);
   });
   it('rejects bad geometry, naming the field', () => {
-    expect(() => createCell({ ...CELL, minDistanceM: 600 }, 3, channelStream())).toThrow(/cell.radiusM: must exceed cell.minDistanceM \(600 m\)/);
+    expect(() => createCell({ ...CELL, minDistanceM: 600 }, 3, channelStream())).toThrow(
+      /cell.radiusM: must exceed cell.minDistanceM \(600 m\)/,
+    );
     expect(() => createCell({ ...CELL, shadowingDb: -1 }, 3, channelStream())).toThrow(ChannelParamsError);
   });
 });
@@ -105,7 +116,11 @@ describe('Rayleigh fading (MODEL.md §3)', () => {
 
 describe('Rician fading (MODEL.md §3)', () => {
   it.each([0, 3, 10])('κ = %d: mean power 1 and variance (1 + 2κ)/(1 + κ)²', (kappa) => {
-    const process = createFadingProcess(fadingParams({ model: 'rician', ricianK: kappa }), createCell(CELL, 20, channelStream()), channelStream());
+    const process = createFadingProcess(
+      fadingParams({ model: 'rician', ricianK: kappa }),
+      createCell(CELL, 20, channelStream()),
+      channelStream(),
+    );
     const powers: number[] = [];
     for (let t = 0; t < 500; t++) powers.push(...process.gainsForSlot(t).fadingPower);
     const v = (1 + 2 * kappa) / (1 + kappa) ** 2;
@@ -113,7 +128,11 @@ describe('Rician fading (MODEL.md §3)', () => {
     expect(Math.abs(variance(powers) / v - 1)).toBeLessThan(0.06);
   });
   it('κ = 0 is Rayleigh: a KS test against Exp(1)', () => {
-    const process = createFadingProcess(fadingParams({ model: 'rician', ricianK: 0 }), createCell(CELL, 1, channelStream(3)), channelStream(3));
+    const process = createFadingProcess(
+      fadingParams({ model: 'rician', ricianK: 0 }),
+      createCell(CELL, 1, channelStream(3)),
+      channelStream(3),
+    );
     const powers = Array.from({ length: 3000 }, (_, t) => process.gainsForSlot(t).fadingPower[0] as number);
     expect(ksDistance(powers, (x) => 1 - Math.exp(-x))).toBeLessThan(ks1pct(3000));
   });
@@ -139,10 +158,12 @@ describe('Gauss-Markov fading (MODEL.md §3)', () => {
     expect(process.correlation).toBe(rho);
   });
   it('lag-1 correlation of h matches ρ, that of |h|² matches ρ², and the mean power stays 1', () => {
-    let cross = 0, norm = 0;
+    let cross = 0,
+      norm = 0;
     for (let t = 0; t + 1 < T; t++)
       for (let k = 0; k < K; k++) {
-        const a = states[t] as FadingState, b = states[t + 1] as FadingState;
+        const a = states[t] as FadingState,
+          b = states[t + 1] as FadingState;
         cross += (a.hRe[k] as number) * (b.hRe[k] as number) + (a.hIm[k] as number) * (b.hIm[k] as number);
         norm += (a.hRe[k] as number) ** 2 + (a.hIm[k] as number) ** 2;
       }
@@ -150,7 +171,8 @@ describe('Gauss-Markov fading (MODEL.md §3)', () => {
     const flat = powers.flat();
     const m = mean(flat);
     expect(Math.abs(m - 1)).toBeLessThan(0.05);
-    let c = 0, v = 0;
+    let c = 0,
+      v = 0;
     for (let t = 0; t + 1 < T; t++)
       for (let k = 0; k < K; k++) {
         c += ((powers[t]?.[k] as number) - m) * ((powers[t + 1]?.[k] as number) - m);
@@ -175,19 +197,43 @@ describe('Gauss-Markov fading (MODEL.md §3)', () => {
 
 describe('recorded traces (MODEL.md §3)', () => {
   const cell = createCell(CELL, 2, channelStream());
-  const csv = ['# a 2-device, 3-slot trace', 'device,slot,gain', '0,0,1e-10', '0,1,2e-10', '0,2,3e-10', 'd1,0,4e-12', '1,2,6e-12', '1,1,5e-12', ''].join('\n');
+  const csv = [
+    '# a 2-device, 3-slot trace',
+    'device,slot,gain',
+    '0,0,1e-10',
+    '0,1,2e-10',
+    '0,2,3e-10',
+    'd1,0,4e-12',
+    '1,2,6e-12',
+    '1,1,5e-12',
+    '',
+  ].join('\n');
   it('reads CSV (header, comments, ids, any row order) and JSON alike', () => {
     const trace = parseTrace(csv, 'cell.csv');
-    expect(trace).toMatchObject({ deviceCount: 2, slotCount: 3, gains: [[1e-10, 2e-10, 3e-10], [4e-12, 5e-12, 6e-12]] });
+    expect(trace).toMatchObject({
+      deviceCount: 2,
+      slotCount: 3,
+      gains: [
+        [1e-10, 2e-10, 3e-10],
+        [4e-12, 5e-12, 6e-12],
+      ],
+    });
     const json = JSON.stringify([
-      { device: 0, slot: 0, gain: 1e-10 }, { device: 0, slot: 1, gain: 2e-10 }, { device: 0, slot: 2, gain: 3e-10 },
-      [1, 0, 4e-12], [1, 1, 5e-12], { device: 'd1', slot: 2, gain: 6e-12 },
+      { device: 0, slot: 0, gain: 1e-10 },
+      { device: 0, slot: 1, gain: 2e-10 },
+      { device: 0, slot: 2, gain: 3e-10 },
+      [1, 0, 4e-12],
+      [1, 1, 5e-12],
+      { device: 'd1', slot: 2, gain: 6e-12 },
     ]);
     expect(parseTrace(json, 'cell.json').gains).toEqual(trace.gains);
     expect(parseTrace('0,0,1\n0,1,2\n', 'bare').gains).toEqual([[1, 2]]);
   });
   it('replaces the whole gain in the fading process', () => {
-    const process = createFadingProcess(fadingParams({ model: 'trace' }), cell, channelStream(), { trace: parseTrace(csv, 'cell.csv'), slotCount: 3 });
+    const process = createFadingProcess(fadingParams({ model: 'trace' }), cell, channelStream(), {
+      trace: parseTrace(csv, 'cell.csv'),
+      slotCount: 3,
+    });
     const frame = process.gainsForSlot(1);
     expect(frame.gain).toEqual([2e-10, 5e-12]);
     expect(frame.fadingPower[0]).toBeCloseTo(2e-10 / (cell.largeScaleGain[0] as number), 12);
@@ -198,16 +244,28 @@ describe('recorded traces (MODEL.md §3)', () => {
     writeFileSync(file, csv);
     const process = createFadingProcess(fadingParams({ model: 'trace', tracePath: file }), cell, channelStream());
     expect(process.gainsForSlot(2).gain).toEqual([3e-10, 6e-12]);
-    expect(() => createFadingProcess(fadingParams({ model: 'trace', tracePath: join(dir, 'none.csv') }), cell, channelStream())).toThrow(/none\.csv: cannot read file \(ENOENT\)/);
-    expect(() => createFadingProcess(fadingParams({ model: 'trace' }), cell, channelStream())).toThrow(/channel.fading.tracePath: is required/);
+    expect(() => createFadingProcess(fadingParams({ model: 'trace', tracePath: join(dir, 'none.csv') }), cell, channelStream())).toThrow(
+      /none\.csv: cannot read file \(ENOENT\)/,
+    );
+    expect(() => createFadingProcess(fadingParams({ model: 'trace' }), cell, channelStream())).toThrow(
+      /channel.fading.tracePath: is required/,
+    );
   });
   it.each([
-    ['a gain that is not a number', 'device,slot,gain\n0,0,1e-10\n0,1,abc\n', /bad\.csv:3: gain must be a finite linear gain ≥ 0, got "abc"/],
+    [
+      'a gain that is not a number',
+      'device,slot,gain\n0,0,1e-10\n0,1,abc\n',
+      /bad\.csv:3: gain must be a finite linear gain ≥ 0, got "abc"/,
+    ],
     ['a negative gain', 'device,slot,gain\n0,0,-1\n', /bad\.csv:2: gain must be a finite linear gain ≥ 0, got "-1"/],
     ['a missing field', 'device,slot,gain\n0,0,1\n0,1\n', /bad\.csv:3: expected 3 fields \(device, slot, gain\), got 2/],
     ['a bad device', '0,0,1\nx1,1,1\n', /bad\.csv:2: device must be an integer ≥ 0 \(or an id like 'd3'\), got "x1"/],
     ['a fractional slot', '0,0.5,1\n', /bad\.csv:1: slot must be an integer ≥ 0, got "0.5"/],
-    ['a header without gain', 'device,slot,power\n0,0,1\n', /bad\.csv:1: header must name the columns device, slot, gain \(missing: gain\)/],
+    [
+      'a header without gain',
+      'device,slot,power\n0,0,1\n',
+      /bad\.csv:1: header must name the columns device, slot, gain \(missing: gain\)/,
+    ],
     ['a duplicate row', '0,0,1\n0,1,1\n0,0,2\n', /bad\.csv:3: device 0 slot 0 appears twice \(first at line 1\)/],
     ['a gap in the slots', '0,0,1\n0,2,1\n', /bad\.csv: device 0 has no gain for slot 1/],
     ['a device with fewer slots', '0,0,1\n0,1,1\n1,0,1\n', /bad\.csv: device 1 has 1 slots, device 0 has 2/],
@@ -219,13 +277,19 @@ describe('recorded traces (MODEL.md §3)', () => {
   });
   it('a malformed JSON trace names the entry', () => {
     expect(() => parseTrace('{"device": 0}', 'bad.json')).toThrow(/bad\.json: expected a JSON array/);
-    expect(() => parseTrace('[{"device":0,"slot":0,"gain":1},{"device":0,"slot":1}]', 'bad.json')).toThrow(/bad\.json: entry \[1\]: gain must be a finite linear gain ≥ 0, got undefined/);
+    expect(() => parseTrace('[{"device":0,"slot":0,"gain":1},{"device":0,"slot":1}]', 'bad.json')).toThrow(
+      /bad\.json: entry \[1\]: gain must be a finite linear gain ≥ 0, got undefined/,
+    );
     expect(() => parseTrace('[1, 2', 'bad.json')).toThrow(/bad\.json: not valid JSON/);
   });
   it('a trace too short for the run is rejected up front, or at the first missing slot', () => {
     const trace = parseTrace(csv, 'cell.csv');
-    expect(() => createFadingProcess(fadingParams({ model: 'trace' }), cell, channelStream(), { trace, slotCount: 10 })).toThrow(/cell\.csv: trace too short: it has 3 slots, the run needs 10/);
-    expect(() => createFadingProcess(fadingParams({ model: 'trace' }), createCell(CELL, 5, channelStream()), channelStream(), { trace })).toThrow(/trace too short: it covers 2 devices, the run has 5/);
+    expect(() => createFadingProcess(fadingParams({ model: 'trace' }), cell, channelStream(), { trace, slotCount: 10 })).toThrow(
+      /cell\.csv: trace too short: it has 3 slots, the run needs 10/,
+    );
+    expect(() =>
+      createFadingProcess(fadingParams({ model: 'trace' }), createCell(CELL, 5, channelStream()), channelStream(), { trace }),
+    ).toThrow(/trace too short: it covers 2 devices, the run has 5/);
     const process = createFadingProcess(fadingParams({ model: 'trace' }), cell, channelStream(), { trace });
     const error = (() => {
       try {

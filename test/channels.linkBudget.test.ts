@@ -40,7 +40,14 @@ const relErr = (a: number, b: number) => Math.abs(a - b) / Math.abs(b);
 const N0 = noisePsdWPerHz(-174, 7);
 const P = dbmToW(23);
 const G100 = channelGain(pathLossDb(100), 0, 1);
-const link100: DeviceLink = { bandwidthHz: 20e6, downlinkBandwidthHz: 20e6, noisePsdWPerHz: N0, powerW: P, serverPowerW: dbmToW(43), gain: G100 };
+const link100: DeviceLink = {
+  bandwidthHz: 20e6,
+  downlinkBandwidthHz: 20e6,
+  noisePsdWPerHz: N0,
+  powerW: P,
+  serverPowerW: dbmToW(43),
+  gain: G100,
+};
 
 describe('path loss and noise (MODEL.md §3)', () => {
   it('path loss at 100 m and 500 m', () => {
@@ -83,7 +90,7 @@ describe('SNR and Shannon rates for a bandwidth fraction (MODEL.md §3)', () => 
       const r = uplinkRateBps(beta, 20e6, P, G100, N0);
       expect(Number.isNaN(r)).toBe(false);
       expect(r).toBeGreaterThanOrEqual(0);
-      expect(r).toBeLessThan(P * G100 / (N0 * Math.LN2) + 1);
+      expect(r).toBeLessThan((P * G100) / (N0 * Math.LN2) + 1);
     }
     expect(uplinkRateBps(0, 20e6, P, G100, N0)).toBe(0);
     expect(uplinkRateBps(0.5, 20e6, P, 0, N0)).toBe(0);
@@ -101,7 +108,11 @@ describe('SNR and Shannon rates for a bandwidth fraction (MODEL.md §3)', () => 
     expect(() => downlinkRateBps(0.1, NaN, P, G100, N0)).toThrow(/bandwidth must be ≥ 0 Hz, got NaN/);
   });
   it('dr/dβ matches a central difference, also at a very low SNR', () => {
-    for (const [beta, gain] of [[0.1, G100], [0.3, channelGain(pathLossDb(500), 8, 0.5)], [0.5, 1e-18]] as const) {
+    for (const [beta, gain] of [
+      [0.1, G100],
+      [0.3, channelGain(pathLossDb(500), 8, 0.5)],
+      [0.5, 1e-18],
+    ] as const) {
       const h = beta * 1e-5;
       const fd = (uplinkRateBps(beta + h, 20e6, P, gain, N0) - uplinkRateBps(beta - h, 20e6, P, gain, N0)) / (2 * h);
       expect(relErr(uplinkRateDerivativeBps(beta, 20e6, P, gain, N0), fd)).toBeLessThan(1e-5);

@@ -8,13 +8,28 @@ import { TestScheduler } from 'rxjs/testing';
 import { RandomStream } from '../util/random';
 import { parseScenario } from '../app/scenario';
 import { createLiveMedium } from '../app/sim/liveMedium';
-import { BandwidthError, channelParamsFromScenario, completeTransfer, connectMedium, createMedium, TransferError, type FaultParams, type LinkFrame, type SliceDecision, type TransferFrame } from '../channels';
+import {
+  BandwidthError,
+  channelParamsFromScenario,
+  completeTransfer,
+  connectMedium,
+  createMedium,
+  TransferError,
+  type FaultParams,
+  type LinkFrame,
+  type SliceDecision,
+  type TransferFrame,
+} from '../channels';
 
 const newScheduler = () => new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
 const scenario = parseScenario({ devices: { count: 3 }, scheduler: { randomCount: 2 } });
 const medium = createMedium(channelParamsFromScenario(scenario), RandomStream.fromSeed(5).fork('channel'));
 const ticks = { a: { slot: 0 }, b: { slot: 1 }, c: { slot: 2 } };
-const faults: FaultParams = { dropoutProbability: 0, silentWindows: [{ device: 1, fromSlot: 1, toSlot: 1 }], linkOutages: [{ device: 2, fromSlot: 0, toSlot: 1 }] };
+const faults: FaultParams = {
+  dropoutProbability: 0,
+  silentWindows: [{ device: 1, fromSlot: 1, toSlot: 1 }],
+  linkOutages: [{ device: 2, fromSlot: 0, toSlot: 1 }],
+};
 const faultRandom = RandomStream.fromSeed(5).fork('faults');
 const half: SliceDecision = { admitted: ['d0', 'd1'], bandwidth: { d0: 0.5, d1: 0.5 } };
 const greedy: SliceDecision = { admitted: ['d0', 'd1'], bandwidth: { d0: 0.6, d1: 0.5 } };
@@ -24,7 +39,11 @@ describe('the live medium, one frame per slot', () => {
     newScheduler().run(({ cold, expectObservable }) => {
       // Prepare
       const clock$ = cold('a-b-c|', ticks);
-      const decisions$ = cold<SliceDecision>('x-y-z|', { x: half, y: { admitted: ['d0'], bandwidth: { d0: 1 } }, z: { admitted: [], bandwidth: {} } });
+      const decisions$ = cold<SliceDecision>('x-y-z|', {
+        x: half,
+        y: { admitted: ['d0'], bandwidth: { d0: 1 } },
+        z: { admitted: [], bandwidth: {} },
+      });
       // Execute
       const streams = connectMedium(medium, { clock$, decisions: decisions$, requests: { charged$: cold('|') } });
       // Assert: the same links as the plain medium gives for the same slot and decision.
@@ -34,7 +53,11 @@ describe('the live medium, one frame per slot', () => {
         b: expected(1, { admitted: ['d0'], bandwidth: { d0: 1 } }),
         c: expected(2, { admitted: [], bandwidth: {} }),
       });
-      expectObservable(streams.links$.pipe(map((l) => l.links.map((x) => x.uplinkFraction)))).toBe('a-b-c|', { a: [0.5, 0.5, 0], b: [1, 0, 0], c: [0, 0, 0] });
+      expectObservable(streams.links$.pipe(map((l) => l.links.map((x) => x.uplinkFraction)))).toBe('a-b-c|', {
+        a: [0.5, 0.5, 0],
+        b: [1, 0, 0],
+        c: [0, 0, 0],
+      });
     });
   });
 
@@ -51,10 +74,22 @@ describe('the live medium, one frame per slot', () => {
   it('rejects a decision for an unknown device, or a fraction for a device not admitted, before use', () => {
     newScheduler().run(({ cold, expectObservable }) => {
       const clock$ = cold('a|', ticks);
-      const unknown = connectMedium(medium, { clock$, decisions: cold('x|', { x: { admitted: ['d7'], bandwidth: { d7: 0.2 } } }), requests: { charged$: cold('|') } });
+      const unknown = connectMedium(medium, {
+        clock$,
+        decisions: cold('x|', { x: { admitted: ['d7'], bandwidth: { d7: 0.2 } } }),
+        requests: { charged$: cold('|') },
+      });
       expectObservable(unknown.links$).toBe('#', undefined, new BandwidthError('admitted: device d7 does not exist (3 devices)', 0));
-      const stray = connectMedium(medium, { clock$, decisions: cold('x|', { x: { admitted: ['d0'], bandwidth: { d0: 0.2, d2: 0.1 } } }), requests: { charged$: cold('|') } });
-      expectObservable(stray.links$).toBe('#', undefined, new BandwidthError('bandwidth[d2] = 0.1 is given to a device that is not admitted', 0));
+      const stray = connectMedium(medium, {
+        clock$,
+        decisions: cold('x|', { x: { admitted: ['d0'], bandwidth: { d0: 0.2, d2: 0.1 } } }),
+        requests: { charged$: cold('|') },
+      });
+      expectObservable(stray.links$).toBe(
+        '#',
+        undefined,
+        new BandwidthError('bandwidth[d2] = 0.1 is given to a device that is not admitted', 0),
+      );
     });
   });
 
@@ -62,14 +97,23 @@ describe('the live medium, one frame per slot', () => {
     newScheduler().run(({ cold, expectObservable }) => {
       const clock$ = cold('a-b-c|', ticks);
       const all: SliceDecision = { admitted: ['d0', 'd1', 'd2'], bandwidth: { d0: 0.3, d1: 0.3, d2: 0.3 } };
-      const streams = connectMedium(medium, { clock$, decisions: cold('x-x-x|', { x: all }), requests: { charged$: cold('|') }, faults: { params: faults, random: faultRandom } });
+      const streams = connectMedium(medium, {
+        clock$,
+        decisions: cold('x-x-x|', { x: all }),
+        requests: { charged$: cold('|') },
+        faults: { params: faults, random: faultRandom },
+      });
       const gains = (slot: number) => medium.fading.gainsForSlot(slot).gain;
       expectObservable(streams.faulted$.pipe(map((f) => ({ gain: f.gain, reachable: f.reachable })))).toBe('a-b-c|', {
         a: { gain: [gains(0)[0], gains(0)[1], 0], reachable: [true, true, true] },
         b: { gain: [gains(1)[0], gains(1)[1], 0], reachable: [true, false, true] },
         c: { gain: gains(2), reachable: [true, true, true] },
       });
-      expectObservable(streams.links$.pipe(map((l) => l.links.map((x) => x.uplinkRateBps > 0)))).toBe('a-b-c|', { a: [true, true, false], b: [true, true, false], c: [true, true, true] });
+      expectObservable(streams.links$.pipe(map((l) => l.links.map((x) => x.uplinkRateBps > 0)))).toBe('a-b-c|', {
+        a: [true, true, false],
+        b: [true, true, false],
+        c: [true, true, true],
+      });
     });
   });
 
@@ -78,12 +122,20 @@ describe('the live medium, one frame per slot', () => {
       const clock$ = cold('a-b|', ticks);
       const decisions$ = cold('x-x|', { x: half });
       const links = (slot: number): LinkFrame => medium.linkStates(slot, half);
-      const charge = (slot: number, link: LinkFrame['links'][number]) => completeTransfer({ device: link.device, type: 'activations', direction: 'uplink', bits: 1e6 }, link, medium.radio, slot);
+      const charge = (slot: number, link: LinkFrame['links'][number]) =>
+        completeTransfer({ device: link.device, type: 'activations', direction: 'uplink', bits: 1e6 }, link, medium.radio, slot);
       const good: TransferFrame = { slot: 0, completions: [charge(0, links(0).links[0]!), charge(0, links(0).links[1]!)] };
       // Slot 1's transfer charged on slot 0's link (another gain): not what the decision gave it.
       const stale: TransferFrame = { slot: 1, completions: [charge(1, links(0).links[0]!)] };
       const streams = connectMedium(medium, { clock$, decisions: decisions$, requests: { charged$: cold('g-s|', { g: good, s: stale }) } });
-      expectObservable(streams.traffic$.pipe(map((l) => l.slotBits.activations))).toBe('g-#', { g: 2e6 }, new TransferError(`activations uplink of device d0 was charged at ${stale.completions[0]!.rateBps} bit/s in slot 1, its link in the applied decision gives ${links(1).links[0]!.uplinkRateBps} bit/s`, 1));
+      expectObservable(streams.traffic$.pipe(map((l) => l.slotBits.activations))).toBe(
+        'g-#',
+        { g: 2e6 },
+        new TransferError(
+          `activations uplink of device d0 was charged at ${stale.completions[0]!.rateBps} bit/s in slot 1, its link in the applied decision gives ${links(1).links[0]!.uplinkRateBps} bit/s`,
+          1,
+        ),
+      );
     });
   });
 });

@@ -20,10 +20,21 @@ describe('airlora command line', () => {
 
   it('lists every problem of a bad scenario at once, with exit status 2', () => {
     const file = join(dir, 'bad.json');
-    writeFileSync(file, JSON.stringify({ channel: { bandwidthHz: -5 }, training: { deadlineS: 0 }, devices: { count: 3 }, scheduler: { randomCount: 9 }, data: { dirichletAlpha: 0 }, colour: 'red' }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        channel: { bandwidthHz: -5 },
+        training: { deadlineS: 0 },
+        devices: { count: 3 },
+        scheduler: { randomCount: 9 },
+        data: { dirichletAlpha: 0 },
+        colour: 'red',
+      }),
+    );
     const r = airlora('validate', file);
     expect(r.status).toBe(2);
-    for (const field of ['channel.bandwidthHz', 'training.deadlineS', 'scheduler.randomCount', 'data.dirichletAlpha', 'colour']) expect(r.stderr).toContain(field);
+    for (const field of ['channel.bandwidthHz', 'training.deadlineS', 'scheduler.randomCount', 'data.dirichletAlpha', 'colour'])
+      expect(r.stderr).toContain(field);
     expect(r.stderr).toContain('bad.json');
   });
 
@@ -89,11 +100,32 @@ describe('airlora command line', () => {
 
   it('solves one slot from an instance file, and names a malformed field', () => {
     const instance = {
-      V: 10, weight: 1, phiEmpty: 2, penalty: 'count', bandwidthHz: 20e6, downlinkBandwidthHz: 20e6,
-      noisePsdDbmPerHz: -174, noiseFigureDb: 7, serverPowerW: 20, deadlineS: 2, serverFlops: 5e13, localIterations: 5, kappa: 1e-28,
-      payloadBits: { activations: 1.0e6, features: 1.0e6, gradients: 1.0e6, head: 4.1e4 }, serverFlopsPerIteration: 2.0e9,
+      V: 10,
+      weight: 1,
+      phiEmpty: 2,
+      penalty: 'count',
+      bandwidthHz: 20e6,
+      downlinkBandwidthHz: 20e6,
+      noisePsdDbmPerHz: -174,
+      noiseFigureDb: 7,
+      serverPowerW: 20,
+      deadlineS: 2,
+      serverFlops: 5e13,
+      localIterations: 5,
+      kappa: 1e-28,
+      payloadBits: { activations: 1.0e6, features: 1.0e6, gradients: 1.0e6, head: 4.1e4 },
+      serverFlopsPerIteration: 2.0e9,
       devices: [
-        { id: 'd0', queue: 1.5, gain: 3.2e-11, powerW: 0.2, cpuHz: 1.5e9, flopsPerCycle: 16, deviceFlopsPerIteration: 5.0e7, dataSize: 200 },
+        {
+          id: 'd0',
+          queue: 1.5,
+          gain: 3.2e-11,
+          powerW: 0.2,
+          cpuHz: 1.5e9,
+          flopsPerCycle: 16,
+          deviceFlopsPerIteration: 5.0e7,
+          dataSize: 200,
+        },
         { id: 'd1', queue: 0, gain: 1e-10, powerW: 0.2, cpuHz: 1.0e9, flopsPerCycle: 16, deviceFlopsPerIteration: 5.0e7, dataSize: 100 },
       ],
     };
@@ -113,7 +145,18 @@ describe('airlora command line', () => {
 
   it('shows the valid prefix of a truncated log and says where it breaks', () => {
     const writer = new EventLogWriter(createEventLogHeader({ seed: 3 }), { keepLines: true });
-    writer.append(Array.from({ length: 5 }, (_, i) => ({ seq: i, slot: i, t: i, kind: 'msg' as const, from: 'driver', to: `d${i}`, type: 'slot-start', payload: { bits: 64, value: { slot: i } } })));
+    writer.append(
+      Array.from({ length: 5 }, (_, i) => ({
+        seq: i,
+        slot: i,
+        t: i,
+        kind: 'msg' as const,
+        from: 'driver',
+        to: `d${i}`,
+        type: 'slot-start',
+        payload: { bits: 64, value: { slot: i } },
+      })),
+    );
     const text = `${writer.lines().join('\n')}\n`;
     const file = join(dir, 'events.jsonl');
     writeFileSync(file, text.slice(0, text.length - 20)); // the last line is cut mid-write

@@ -17,7 +17,16 @@ const BIN = join(__dirname, '..', 'bin', 'airlora.js');
 const QUICK = join(__dirname, '..', 'scenarios', 'quick.json');
 const root = mkdtempSync(join(tmpdir(), 'airlora-cluster-'));
 const STUDY = join(root, 'two-policies.json');
-writeFileSync(STUDY, JSON.stringify({ name: 'two-policies', scenario: QUICK, set: { 'training.rounds': 2, 'runtime.checkpointEvery': 1 }, grid: { 'scheduler.policy': ['lyapunov', 'myopic'] }, seeds: [3] }));
+writeFileSync(
+  STUDY,
+  JSON.stringify({
+    name: 'two-policies',
+    scenario: QUICK,
+    set: { 'training.rounds': 2, 'runtime.checkpointEvery': 1 },
+    grid: { 'scheduler.policy': ['lyapunov', 'myopic'] },
+    seeds: [3],
+  }),
+);
 /** Short ack wait and two deliveries: a dead worker's run moves on in seconds. */
 const DELIVERY = ['--ack-wait', '2', '--max-deliver', '2'];
 
@@ -25,7 +34,10 @@ const airlora = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args
 
 /** runs.csv as rows of cells, with the wall-clock column dropped. */
 function runsWithoutWall(dir: string): string[][] {
-  const [header, ...rows] = readFileSync(join(dir, 'runs.csv'), 'utf8').trim().split('\n').map((l) => l.split(','));
+  const [header, ...rows] = readFileSync(join(dir, 'runs.csv'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => l.split(','));
   const wall = (header as string[]).indexOf('wallS');
   expect(wall).toBeGreaterThan(0);
   return [header as string[], ...rows].map((r) => r.filter((_, i) => i !== wall));
@@ -85,7 +97,7 @@ afterAll(async () => {
 }, 60_000);
 
 describe('airlora study --nats', () => {
-  it('with two workers writes the local study\'s runs.csv (the same log hashes); started again, it publishes nothing', async () => {
+  it("with two workers writes the local study's runs.csv (the same log hashes); started again, it publishes nothing", async () => {
     workers.push(await startWorker(server.url), await startWorker(server.url));
     const out = join(root, 'nats');
     const r = airlora('study', STUDY, '--nats', server.url, '--out', out, ...DELIVERY);
@@ -94,11 +106,16 @@ describe('airlora study --nats', () => {
     expect(r.stdout).toContain('2 of 2 runs finished (0 already, 0 resumed, 2 started');
     expect(runsWithoutWall(out)).toEqual(runsWithoutWall(reference));
     const hashes = (dir: string) => runsWithoutWall(dir).map((row) => row[runsWithoutWall(dir)[0]!.indexOf('logHash')]);
-    expect(hashes(out).slice(1).every((h) => /^[0-9a-f]{64}$/.test(h!))).toBe(true);
+    expect(
+      hashes(out)
+        .slice(1)
+        .every((h) => /^[0-9a-f]{64}$/.test(h!)),
+    ).toBe(true);
     expect(hashes(out)).toEqual(hashes(reference));
     for (const f of ['runs.csv', 'rounds.csv', 'summary.csv', 'paired.csv', 'report.html']) expect(existsSync(join(out, f))).toBe(true);
     for (const id of readdirSync(join(reference, 'runs')))
-      for (const f of ['events.jsonl', 'metrics.csv', 'summary.json', 'report.html', 'scenario.json']) expect(readFileSync(join(out, 'runs', id, f)).length).toBeGreaterThan(0);
+      for (const f of ['events.jsonl', 'metrics.csv', 'summary.json', 'report.html', 'scenario.json'])
+        expect(readFileSync(join(out, 'runs', id, f)).length).toBeGreaterThan(0);
 
     const again = airlora('study', STUDY, '--nats', server.url, '--out', out, ...DELIVERY);
     expect(again.status).toBe(0);
@@ -121,18 +138,30 @@ describe('airlora study --nats', () => {
     await victim.exited;
     expect(await study.exited).toBe(0);
     const redelivered = new RegExp(`finished: \\S+ \\([\\d.]+s on ${workerId(survivor).replace(/[.:]/g, '\\$&')}, delivery 2\\)`);
-    if (!redelivered.test(study.output())) throw new Error(`no run redelivered to the survivor:\n${study.output()}\nkilled worker:\n${victim.output()}\nsurvivor:\n${survivor.output()}`);
+    if (!redelivered.test(study.output()))
+      throw new Error(
+        `no run redelivered to the survivor:\n${study.output()}\nkilled worker:\n${victim.output()}\nsurvivor:\n${survivor.output()}`,
+      );
     expect(runsWithoutWall(out)).toEqual(runsWithoutWall(reference));
   }, 400_000);
 
   it('reports a run that always fails as failed after the bounded deliveries, with its reason', async () => {
     if (!workers.some((w) => w.child.exitCode === null && w.child.signalCode === null)) workers.push(await startWorker(server.url));
     const failing = join(root, 'failing.json');
-    writeFileSync(failing, JSON.stringify({ name: 'failing', scenario: QUICK, set: { 'training.rounds': 2, 'model.checkpoint': join(root, 'no-such-checkpoint') } }));
+    writeFileSync(
+      failing,
+      JSON.stringify({
+        name: 'failing',
+        scenario: QUICK,
+        set: { 'training.rounds': 2, 'model.checkpoint': join(root, 'no-such-checkpoint') },
+      }),
+    );
     const r = airlora('study', failing, '--nats', server.url, '--out', join(root, 'failing'), ...DELIVERY);
     expect(r.status).toBe(1);
     expect(r.stdout).toContain('0 of 1 runs finished (0 already, 0 resumed, 1 started');
-    expect(r.stderr).toMatch(/failed: \S+: exit 1: CheckpointError: checkpoint .*no-such-checkpoint: folder does not exist \(ENOENT\) \(delivery 2 of 2\)/);
+    expect(r.stderr).toMatch(
+      /failed: \S+: exit 1: CheckpointError: checkpoint .*no-such-checkpoint: folder does not exist \(ENOENT\) \(delivery 2 of 2\)/,
+    );
   }, 120_000);
 
   it('names the problem when no server answers at the URL (exit 2)', () => {
@@ -171,9 +200,12 @@ wait; wait
 `,
   );
   for (const f of ['sbatch', 'srun']) chmodSync(join(fakeBin, f), 0o755);
-  const env = () => ({ ...process.env, PATH: [fakeBin, dirname(natsServerBinary()), dirname(process.execPath), process.env.PATH].join(':') });
+  const env = () => ({
+    ...process.env,
+    PATH: [fakeBin, dirname(natsServerBinary()), dirname(process.execPath), process.env.PATH].join(':'),
+  });
 
-  it('--nodes 2: nats-server on the first node, a worker per node, the study: the local study\'s runs.csv', () => {
+  it("--nodes 2: nats-server on the first node, a worker per node, the study: the local study's runs.csv", () => {
     const out = join(root, 'slurm');
     const w = airlora('slurm', STUDY, '--nodes', '2', '--out', out, '--time', '00:10:00');
     expect(w.status).toBe(0);

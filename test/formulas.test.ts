@@ -25,7 +25,9 @@ const SHAPES: Array<[string, RegExp]> = [
 function sources(path: string): string[] {
   const full = join(ROOT, path);
   if (statSync(full).isFile()) return [full];
-  return readdirSync(full).flatMap((name) => sources(join(path, name))).filter((f) => f.endsWith('.ts'));
+  return readdirSync(full)
+    .flatMap((name) => sources(join(path, name)))
+    .filter((f) => f.endsWith('.ts'));
 }
 
 describe('formulas of MODEL.md §3–4 live in channels/ and scheduler/', () => {
@@ -43,7 +45,13 @@ describe('formulas of MODEL.md §3–4 live in channels/ and scheduler/', () => 
   });
 
   it('the scan finds a formula written by hand (the shapes are not vacuous)', () => {
-    const written = ['const upS = activationsBits / uplinkRateBps;', 'energyJ += p.powerW * upS;', 'const e = kappa * cycles * f * f;', 'q = Math.max(q + e - budget, 0);', 'const r = w * Math.log2(1 + snr);'];
+    const written = [
+      'const upS = activationsBits / uplinkRateBps;',
+      'energyJ += p.powerW * upS;',
+      'const e = kappa * cycles * f * f;',
+      'q = Math.max(q + e - budget, 0);',
+      'const r = w * Math.log2(1 + snr);',
+    ];
     for (const line of written) expect(SHAPES.some(([, shape]) => shape.test(line))).toBe(true);
   });
 });

@@ -19,7 +19,9 @@ function mutate(obj: unknown, path: number[], value: unknown): unknown {
   const keys = Object.keys(obj as object);
   if (keys.length === 0) return value;
   const key = keys[(path[0] as number) % keys.length] as string;
-  const copy: Record<string, unknown> = Array.isArray(obj) ? ([...obj] as unknown as Record<string, unknown>) : { ...(obj as Record<string, unknown>) };
+  const copy: Record<string, unknown> = Array.isArray(obj)
+    ? ([...obj] as unknown as Record<string, unknown>)
+    : { ...(obj as Record<string, unknown>) };
   copy[key] = mutate(copy[key], path.slice(1), value);
   return copy;
 }
@@ -57,7 +59,18 @@ describe('loaders under random input', () => {
 
   it('event log: truncated or mutated logs give the valid prefix and an error saying where', () => {
     const writer = new EventLogWriter(createEventLogHeader({ seed: 1 }), { keepLines: true });
-    writer.append(Array.from({ length: 20 }, (_, i) => ({ seq: i, slot: i >> 2, t: i / 10, kind: 'msg' as const, from: 'a', to: 'b', type: 'ping', payload: { bits: 64, value: i } })));
+    writer.append(
+      Array.from({ length: 20 }, (_, i) => ({
+        seq: i,
+        slot: i >> 2,
+        t: i / 10,
+        kind: 'msg' as const,
+        from: 'a',
+        to: 'b',
+        type: 'ping',
+        payload: { bits: 64, value: i },
+      })),
+    );
     const text = `${writer.lines().join('\n')}\n`;
     expect(parseEventLog(text).events).toHaveLength(20);
     fc.assert(
@@ -77,7 +90,14 @@ describe('loaders under random input', () => {
   it('checkpoint: corrupt or partial files give a RunSetupError naming the file', () => {
     const dir = mkdtempSync(join(tmpdir(), 'airlora-cp-'));
     mkdirSync(join(dir, 'checkpoints'));
-    const good = toJson({ format: 'airlora-checkpoint', version: 2, scenario: {}, driver: { rounds: [], slot: 1 }, runtime: { seq: 0 }, w: new Float32Array([1, 2, 3]) });
+    const good = toJson({
+      format: 'airlora-checkpoint',
+      version: 2,
+      scenario: {},
+      driver: { rounds: [], slot: 1 },
+      runtime: { seq: 0 },
+      w: new Float32Array([1, 2, 3]),
+    });
     fc.assert(
       fc.property(fc.nat({ max: good.length - 1 }), fc.boolean(), (at, cut) => {
         const text = cut ? good.slice(0, at) : good.slice(0, at) + '#' + good.slice(at + 1);

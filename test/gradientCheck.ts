@@ -42,12 +42,20 @@ export function tapeForward(f: Foundation, lora: LoraWeights, activations: Cut, 
   return tidyData(() => {
     const x = tf.tensor3d(activations.data, activations.shape as [number, number, number]);
     const l = tensors(lora, loraShapes(f.config), 'lora');
-    return toCut(encoderApply(f.config, { weights: f.weights, transposed: f.transposed, lora: l, mode }, x, activations.shape[0] as number));
+    return toCut(
+      encoderApply(f.config, { weights: f.weights, transposed: f.transposed, lora: l, mode }, x, activations.shape[0] as number),
+    );
   });
 }
 
 /** See tapeForward: the device's LoRA gradients by tf.grads. */
-export function tapeGradients(f: Foundation, lora: LoraWeights, activations: Cut, featureGrad: Cut, mode: EncoderMode = 'fast'): LoraWeights {
+export function tapeGradients(
+  f: Foundation,
+  lora: LoraWeights,
+  activations: Cut,
+  featureGrad: Cut,
+  mode: EncoderMode = 'fast',
+): LoraWeights {
   return tidyData(() => {
     const x = tf.tensor3d(activations.data, activations.shape as [number, number, number]);
     const dy = tf.tensor3d(featureGrad.data, featureGrad.shape as [number, number, number]);
@@ -57,7 +65,10 @@ export function tapeGradients(f: Foundation, lora: LoraWeights, activations: Cut
       const lp: Record<string, tf.Tensor> = {};
       names.forEach((n, i) => (lp[n] = args[i] as tf.Tensor));
       return encoderApply(f.config, { weights: f.weights, transposed: f.transposed, lora: lp, mode }, x, activations.shape[0] as number);
-    })(names.map((n) => l[n] as tf.Tensor), dy);
+    })(
+      names.map((n) => l[n] as tf.Tensor),
+      dy,
+    );
     const out: LoraWeights = {};
     names.forEach((n, i) => (out[n] = ownedValues(grads[i] as tf.Tensor)));
     return out;
@@ -65,7 +76,14 @@ export function tapeGradients(f: Foundation, lora: LoraWeights, activations: Cut
 }
 
 /** tapeGradients, then the Adam step: the server's backward pass through the tape. */
-export function tapeBackward(f: Foundation, lora: LoraWeights, loraOpt: OptimizerState, activations: Cut, featureGrad: Cut, lr: number): { lora: LoraWeights; loraOpt: OptimizerState } {
+export function tapeBackward(
+  f: Foundation,
+  lora: LoraWeights,
+  loraOpt: OptimizerState,
+  activations: Cut,
+  featureGrad: Cut,
+  lr: number,
+): { lora: LoraWeights; loraOpt: OptimizerState } {
   const u = adamUpdate(lora, tapeGradients(f, lora, activations, featureGrad), loraOpt, lr);
   return { lora: u.weights, loraOpt: u.state };
 }

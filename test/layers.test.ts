@@ -19,7 +19,12 @@ describe('layers', () => {
 
   it('every folder with sources is a layer or top level', () => {
     const folders = readdirSync(ROOT).filter(
-      (name) => !name.startsWith('.') && name !== 'node_modules' && name !== 'dist' && statSync(join(ROOT, name)).isDirectory() && readdirSync(join(ROOT, name), { recursive: true }).some((f) => /\.(ts|js)$/.test(String(f))),
+      (name) =>
+        !name.startsWith('.') &&
+        name !== 'node_modules' &&
+        name !== 'dist' &&
+        statSync(join(ROOT, name)).isDirectory() &&
+        readdirSync(join(ROOT, name), { recursive: true }).some((f) => /\.(ts|js)$/.test(String(f))),
     );
     expect(folders.filter((f) => !(f in LAYERS) && !TOP_LEVEL.includes(f))).toEqual([]);
   });
@@ -33,7 +38,10 @@ describe('layers', () => {
         writeFileSync(join(dir, file), text);
       };
       // a real file of the tree with one import added that breaks its layer
-      put('channels/traffic.ts', `${readFileSync(join(ROOT, 'channels', 'traffic.ts'), 'utf8')}\nimport type { Scenario } from '../app/scenario';\n`);
+      put(
+        'channels/traffic.ts',
+        `${readFileSync(join(ROOT, 'channels', 'traffic.ts'), 'utf8')}\nimport type { Scenario } from '../app/scenario';\n`,
+      );
       put('runtime/host.ts', "const kinds = require('../actors/device');\n");
       put('models/data.ts', "export async function load() { return import('../app/scenario'); }\n");
       put('util/random.ts', "export * from '../runtime/actor';\n");
@@ -45,8 +53,15 @@ describe('layers', () => {
     it('names each wrong import, and only those', () => {
       const found = layerViolations(dir);
       expect(found).toHaveLength(4);
-      expect(found.map((v) => v.split(' → ')[0]).sort()).toEqual(['channels/traffic.ts', 'models/data.ts', 'runtime/host.ts', 'util/random.ts']);
-      expect(found.find((v) => v.startsWith('channels/traffic.ts'))).toContain("app/scenario (import '../app/scenario'): channels/ may import only channels, util");
+      expect(found.map((v) => v.split(' → ')[0]).sort()).toEqual([
+        'channels/traffic.ts',
+        'models/data.ts',
+        'runtime/host.ts',
+        'util/random.ts',
+      ]);
+      expect(found.find((v) => v.startsWith('channels/traffic.ts'))).toContain(
+        "app/scenario (import '../app/scenario'): channels/ may import only channels, util",
+      );
     });
   });
 });

@@ -50,9 +50,12 @@ export function layerViolations(root: string): string[] {
     const text = readFileSync(join(root, file), 'utf8');
     for (const { fileName: spec } of ts.preProcessFile(text, true, true).importedFiles) {
       if (!spec.startsWith('.')) continue;
-      const target = relative(root, join(root, dirname(file), spec)).split(sep).join('/');
+      const target = relative(root, join(root, dirname(file), spec))
+        .split(sep)
+        .join('/');
       const to = layerOf(target) ?? target.split('/')[0]!;
-      if (!allowed.has(to)) found.push(`${file.split(sep).join('/')} → ${target} (import '${spec}'): ${from}/ may import only ${[...allowed].join(', ')}`);
+      if (!allowed.has(to))
+        found.push(`${file.split(sep).join('/')} → ${target} (import '${spec}'): ${from}/ may import only ${[...allowed].join(', ')}`);
     }
   }
   return found;

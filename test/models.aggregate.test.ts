@@ -8,7 +8,9 @@ const f32 = (xs: number[]): Float32Array => Float32Array.from(xs);
 /** A·B for A [dIn, r], B [r, dOut]. */
 function product(a: Float32Array, b: Float32Array, dIn: number, r: number, dOut: number): Float64Array {
   const m = new Float64Array(dIn * dOut);
-  for (let i = 0; i < dIn; i++) for (let k = 0; k < r; k++) for (let j = 0; j < dOut; j++) m[i * dOut + j] = (m[i * dOut + j] as number) + (a[i * r + k] as number) * (b[k * dOut + j] as number);
+  for (let i = 0; i < dIn; i++)
+    for (let k = 0; k < r; k++)
+      for (let j = 0; j < dOut; j++) m[i * dOut + j] = (m[i * dOut + j] as number) + (a[i * r + k] as number) * (b[k * dOut + j] as number);
   return m;
 }
 
@@ -36,9 +38,14 @@ describe('aggregateLora fedavg-product', () => {
   it('reproduces the mean product exactly when it has rank r', () => {
     // Devices share A (as after one round from a common start) and differ in B: Σ w A B_k = A · mean(B), rank r.
     const r = RandomStream.fromSeed(3, 'agg');
-    const dIn = 6, dOut = 5, rank = 2;
+    const dIn = 6,
+      dOut = 5,
+      rank = 2;
     const a = Float32Array.from({ length: dIn * rank }, () => r.normal());
-    const items = [1, 2, 5].map((w) => ({ weight: w, lora: { 'block0/value/A': a, 'block0/value/B': Float32Array.from({ length: rank * dOut }, () => r.normal()) } }));
+    const items = [1, 2, 5].map((w) => ({
+      weight: w,
+      lora: { 'block0/value/A': a, 'block0/value/B': Float32Array.from({ length: rank * dOut }, () => r.normal()) },
+    }));
     const out = aggregateLora(items, 'fedavg-product', rank);
     const got = product(out['block0/value/A'] as Float32Array, out['block0/value/B'] as Float32Array, dIn, rank, dOut);
     const want = new Float64Array(dIn * dOut);

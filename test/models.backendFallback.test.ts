@@ -24,7 +24,9 @@ describe('without onnxruntime-node', () => {
       spy.mockRestore();
     }
     expect(said).toHaveLength(1);
-    expect(said[0]).toMatch(/^airlora: onnxruntime-node does not load here \(libonnxruntime\.so\.1: cannot open shared object file.*\); running on wasm\n$/);
+    expect(said[0]).toMatch(
+      /^airlora: onnxruntime-node does not load here \(libonnxruntime\.so\.1: cannot open shared object file.*\); running on wasm\n$/,
+    );
     await initBackend('wasm');
     const f = createRandomFoundation(DEFAULT_MODEL_CONFIG, RandomStream.fromSeed(1, 'foundation'));
     expect(() => new OrtCompute(f)).toThrow(OnnxRuntimeUnavailable);

@@ -53,7 +53,10 @@ function devices(g: Foundation, sizes: readonly number[]): Device[] {
 
 /** Each device's features and caches from one pass over all of `ds` (intermediates kept under keys when `keys`). */
 function forwardAll(compute: ServerCompute, ds: readonly Device[], keys?: readonly string[]) {
-  return compute.forward(ds.map((d) => ({ lora: d.lora, activations: d.activations })), keys ? { keys } : undefined);
+  return compute.forward(
+    ds.map((d) => ({ lora: d.lora, activations: d.activations })),
+    keys ? { keys } : undefined,
+  );
 }
 
 describe.each([
@@ -89,7 +92,11 @@ describe.each([
   it('backward (gradients and Adam step) equals the tape per device to within 1e-5 relative', () => {
     const compute = tfjsCompute(f);
     const ds = devices(f, sizes);
-    const fwd = forwardAll(compute, ds, ds.map((_, k) => String(k)));
+    const fwd = forwardAll(
+      compute,
+      ds,
+      ds.map((_, k) => String(k)),
+    );
     const items = ds.map((d, k) => ({ ...d, cache: fwd[k]!.cache, loraOpt: initOptimizerState(d.lora), lr: 1e-3 }));
     const batched = backward(compute, items);
     items.forEach((it, k) => {
@@ -108,10 +115,16 @@ describe('batched passes with kept intermediates (what the server shards run)', 
     const items = ds.map((d) => ({ ...d, loraOpt: initOptimizerState(d.lora), lr: 1e-3 }));
     // Execute
     const forward = [...forwardAll(compute, ds.slice(0, 3), ['a0', 'a1', 'a2']), ...forwardAll(compute, ds.slice(3), ['a3', 'a4'])];
-    const order = [[4, 1, 3], [0, 2]];
+    const order = [
+      [4, 1, 3],
+      [0, 2],
+    ];
     const steps = new Map<number, ReturnType<typeof backward>[number]>();
     for (const group of order) {
-      const out = backward(compute, group.map((k) => ({ ...items[k]!, cache: forward[k]!.cache })));
+      const out = backward(
+        compute,
+        group.map((k) => ({ ...items[k]!, cache: forward[k]!.cache })),
+      );
       group.forEach((k, i) => steps.set(k, out[i]!));
     }
     // Assert
@@ -127,7 +140,8 @@ describe('batched passes with kept intermediates (what the server shards run)', 
       // batched passes give each device exactly its own result (what keeps the simulation's log
       // the same with batching on or off).
       expect(Buffer.from(forward[k]!.features.data.buffer).equals(Buffer.from(alone.features.data.buffer))).toBe(true);
-      for (const name of Object.keys(step.lora)) expect(Buffer.from(steps.get(k)!.lora[name]!.buffer).equals(Buffer.from(step.lora[name]!.buffer))).toBe(true);
+      for (const name of Object.keys(step.lora))
+        expect(Buffer.from(steps.get(k)!.lora[name]!.buffer).equals(Buffer.from(step.lora[name]!.buffer))).toBe(true);
     });
     expect(compute.release('')).toBe(0);
   });
@@ -138,17 +152,24 @@ describe('batched passes with kept intermediates (what the server shards run)', 
     const ds = devices(f, [16, 9, 16]);
     const items = ds.map((d) => ({ ...d, loraOpt: initOptimizerState(d.lora), lr: 1e-3 }));
     const rebuilt = forwardAll(compute, ds);
-    const want = backward(compute, items.map((it, k) => ({ ...it, cache: rebuilt[k]!.cache })));
+    const want = backward(
+      compute,
+      items.map((it, k) => ({ ...it, cache: rebuilt[k]!.cache })),
+    );
     const tensorsBefore = tf.memory().numTensors;
     // Execute: kept under keys; device 1's key is released before the backward pass (as on another thread).
     const kept = forwardAll(compute, ds, ['s/0/a', 's/0/b', 's/0/c']);
     expect(kept.map((r) => r.cache.key)).toEqual(['s/0/a', 's/0/b', 's/0/c']);
     expect(compute.release('s/0/b')).toBe(1);
-    const got = backward(compute, items.map((it, k) => ({ ...it, cache: kept[k]!.cache })));
+    const got = backward(
+      compute,
+      items.map((it, k) => ({ ...it, cache: kept[k]!.cache })),
+    );
     // Assert
     kept.forEach((r, k) => expect(Buffer.from(r.features.data.buffer).equals(Buffer.from(rebuilt[k]!.features.data.buffer))).toBe(true));
     got.forEach((g, k) => {
-      for (const name of Object.keys(want[k]!.lora)) expect(Buffer.from(g.lora[name]!.buffer).equals(Buffer.from(want[k]!.lora[name]!.buffer))).toBe(true);
+      for (const name of Object.keys(want[k]!.lora))
+        expect(Buffer.from(g.lora[name]!.buffer).equals(Buffer.from(want[k]!.lora[name]!.buffer))).toBe(true);
     });
     expect(compute.release('')).toBe(0);
     expect(tf.memory().numTensors).toBe(tensorsBefore);
@@ -165,7 +186,10 @@ describe('batched passes with kept intermediates (what the server shards run)', 
 
 describe('batched encoder', () => {
   it('works on other LoRA targets and ranks (key and output, rank 4)', () => {
-    const g = createRandomFoundation({ ...DEFAULT_MODEL_CONFIG, loraTargets: ['key', 'output'], loraRank: 4 }, RandomStream.fromSeed(8, 'foundation'));
+    const g = createRandomFoundation(
+      { ...DEFAULT_MODEL_CONFIG, loraTargets: ['key', 'output'], loraRank: 4 },
+      RandomStream.fromSeed(8, 'foundation'),
+    );
     const compute = tfjsCompute(g);
     const ds = devices(g, [8, 8, 8]);
     const fwd = forwardAll(compute, ds, ['0', '1', '2']);
@@ -180,7 +204,11 @@ describe('batched encoder', () => {
   it('leaks no tensors and does not mutate its inputs', () => {
     const compute = tfjsCompute(f);
     const ds = devices(f, [16, 16, 7]);
-    const copies = ds.map((d) => ({ a: d.activations.data.slice(), g: d.featureGrad.data.slice(), l: Object.fromEntries(Object.entries(d.lora).map(([k, v]) => [k, v.slice()])) }));
+    const copies = ds.map((d) => ({
+      a: d.activations.data.slice(),
+      g: d.featureGrad.data.slice(),
+      l: Object.fromEntries(Object.entries(d.lora).map(([k, v]) => [k, v.slice()])),
+    }));
     const pass = (keys?: string[]): void => {
       const fwd = forwardAll(compute, ds, keys);
       compute.gradients(ds.map((d, k) => ({ ...d, cache: fwd[k]!.cache })));
@@ -207,7 +235,11 @@ describe('batched encoder', () => {
     expect(() => forwardAll(compute, [ds[0]!, bad])).toThrow(/device 1 activations/);
     expect(() => forwardAll(compute, ds, ['only one'])).toThrow(/2 devices but 1 keys/);
     const fwd = forwardAll(compute, ds);
-    const short = { ...ds[1]!, cache: fwd[1]!.cache, featureGrad: { data: ds[0]!.featureGrad.data.subarray(0, 3 * 17 * 128), shape: [3, 17, 128] } };
+    const short = {
+      ...ds[1]!,
+      cache: fwd[1]!.cache,
+      featureGrad: { data: ds[0]!.featureGrad.data.subarray(0, 3 * 17 * 128), shape: [3, 17, 128] },
+    };
     expect(() => compute.gradients([{ ...ds[0]!, cache: fwd[0]!.cache }, short])).toThrow(/device 1/);
   });
 });

@@ -111,9 +111,18 @@ describe.each(CONFIGS)('cached encoder pair, %s', (_, config) => {
     const activations = embed(f, x, b);
     const { features, cache } = here.forward([{ lora, activations }], { keys: ['s/0/d'] })[0]!;
     const cacheCopy: EncoderCache = structuredClone(cache);
-    const h = headStep(f, initHead(f, RandomStream.fromSeed(3, 'head')), initOptimizerState(initHead(f, RandomStream.fromSeed(3, 'head'))), features, y, 1e-2);
+    const h = headStep(
+      f,
+      initHead(f, RandomStream.fromSeed(3, 'head')),
+      initOptimizerState(initHead(f, RandomStream.fromSeed(3, 'head'))),
+      features,
+      y,
+      1e-2,
+    );
     const one = backward(here, [{ lora, loraOpt: initOptimizerState(lora), cache, featureGrad: h.featureGrad, lr: 1e-2 }])[0]!;
-    const two = backward(elsewhere, [{ lora, loraOpt: initOptimizerState(lora), cache: cacheCopy, featureGrad: h.featureGrad, lr: 1e-2 }])[0]!;
+    const two = backward(elsewhere, [
+      { lora, loraOpt: initOptimizerState(lora), cache: cacheCopy, featureGrad: h.featureGrad, lr: 1e-2 },
+    ])[0]!;
     expectBitIdentical(two.lora, one.lora);
     expect(lora).toEqual(loraCopy);
     expect(bytes(cacheCopy.activations.data).equals(bytes(activations.data))).toBe(true);

@@ -33,11 +33,14 @@ async function saved(name: string): Promise<{ path: string; weights: Record<stri
 describe('checkpoints', () => {
   it('round-trips exactly, in the TensorFlow.js model.json + weights.bin layout', async () => {
     const { path, weights } = await saved('roundtrip');
-    const json = JSON.parse(readFileSync(join(path, 'model.json'), 'utf8')) as { weightsManifest: { paths: string[]; weights: { name: string }[] }[] };
+    const json = JSON.parse(readFileSync(join(path, 'model.json'), 'utf8')) as {
+      weightsManifest: { paths: string[]; weights: { name: string }[] }[];
+    };
     expect(json.weightsManifest[0]?.paths).toEqual(['weights.bin']);
     const f = await loadFoundation({ checkpointDir: path, config: DEFAULT_MODEL_CONFIG });
     const back = foundationWeights(f);
-    for (const [k, v] of Object.entries(weights)) expect(Buffer.from((back[k] as Float32Array).buffer).equals(Buffer.from(v.buffer))).toBe(true);
+    for (const [k, v] of Object.entries(weights))
+      expect(Buffer.from((back[k] as Float32Array).buffer).equals(Buffer.from(v.buffer))).toBe(true);
     // tfjs's own loader reads it too
     const artifacts = await tf.io.getLoadHandlers(`file://${join(path, 'model.json')}`)[0]?.load?.();
     expect(artifacts?.weightSpecs?.length).toBe(Object.keys(weights).length);
@@ -49,7 +52,9 @@ describe('checkpoints', () => {
     const bin = join(path, 'weights.bin');
     truncateSync(bin, statSync(bin).size - 100);
     await expect(loadFoundation({ checkpointDir: path, config: DEFAULT_MODEL_CONFIG })).rejects.toThrow(CheckpointError);
-    await expect(loadFoundation({ checkpointDir: path, config: DEFAULT_MODEL_CONFIG })).rejects.toThrow(/weights\.bin: truncated: \d+ bytes of weights, the manifest needs \d+/);
+    await expect(loadFoundation({ checkpointDir: path, config: DEFAULT_MODEL_CONFIG })).rejects.toThrow(
+      /weights\.bin: truncated: \d+ bytes of weights, the manifest needs \d+/,
+    );
   });
 
   it('fails on a corrupt model.json', async () => {
@@ -73,13 +78,21 @@ describe('checkpoints', () => {
     await expect(loadFoundation({ checkpointDir: path, config: { ...DEFAULT_MODEL_CONFIG, ffnDim: 512 } })).rejects.toThrow(
       "weight 'block0/ffn1/kernel' has shape [128, 256] but the model needs [128, 512] (the config has model.dModel = 128, model.ffnDim = 512)",
     );
-    await expect(loadFoundation({ checkpointDir: path, config: { ...DEFAULT_MODEL_CONFIG, blocks: 3 } })).rejects.toThrow(/missing weights 'block2\/ln1\/gamma'.*model.blocks = 3/);
-    await expect(loadFoundation({ checkpointDir: path, config: { ...DEFAULT_MODEL_CONFIG, blocks: 1 } })).rejects.toThrow(/unexpected weight 'block1\/ln1\/gamma'.*model.blocks = 1/);
-    await expect(loadFoundation({ checkpointDir: path, config: { ...DEFAULT_MODEL_CONFIG, heads: 8 } })).rejects.toThrow(/was trained with 4 attention heads but the config has model.heads = 8/);
+    await expect(loadFoundation({ checkpointDir: path, config: { ...DEFAULT_MODEL_CONFIG, blocks: 3 } })).rejects.toThrow(
+      /missing weights 'block2\/ln1\/gamma'.*model.blocks = 3/,
+    );
+    await expect(loadFoundation({ checkpointDir: path, config: { ...DEFAULT_MODEL_CONFIG, blocks: 1 } })).rejects.toThrow(
+      /unexpected weight 'block1\/ln1\/gamma'.*model.blocks = 1/,
+    );
+    await expect(loadFoundation({ checkpointDir: path, config: { ...DEFAULT_MODEL_CONFIG, heads: 8 } })).rejects.toThrow(
+      /was trained with 4 attention heads but the config has model.heads = 8/,
+    );
   });
 
   it('fails on a missing folder', async () => {
-    await expect(loadFoundation({ checkpointDir: join(dir, 'nowhere'), config: DEFAULT_MODEL_CONFIG })).rejects.toThrow(/nowhere: folder does not exist/);
+    await expect(loadFoundation({ checkpointDir: join(dir, 'nowhere'), config: DEFAULT_MODEL_CONFIG })).rejects.toThrow(
+      /nowhere: folder does not exist/,
+    );
   });
 
   it('the committed checkpoint loads with the default config', async () => {
@@ -97,7 +110,11 @@ describe('checkpoints', () => {
     expect(f.source).not.toBe(DEFAULT_CHECKPOINT_DIR);
     expect(f.config.tokens).toBe(15);
     f.dispose();
-    await expect(loadFoundation({ checkpointDir: DEFAULT_CHECKPOINT_DIR, config: sentiment })).rejects.toThrow(/unexpected weight 'embed\/patch\/kernel'.*model.task = 'sentiment'/);
-    await expect(loadFoundation({ checkpointDir: defaultCheckpointDir('sentiment'), config: DEFAULT_MODEL_CONFIG })).rejects.toThrow(CheckpointError);
+    await expect(loadFoundation({ checkpointDir: DEFAULT_CHECKPOINT_DIR, config: sentiment })).rejects.toThrow(
+      /unexpected weight 'embed\/patch\/kernel'.*model.task = 'sentiment'/,
+    );
+    await expect(loadFoundation({ checkpointDir: defaultCheckpointDir('sentiment'), config: DEFAULT_MODEL_CONFIG })).rejects.toThrow(
+      CheckpointError,
+    );
   });
 });

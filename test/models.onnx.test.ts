@@ -43,10 +43,22 @@ interface Case {
 // Shapes: batch sizes (mixed within a group), tokens (digits 17, sentiment 15 or 21), heads, rank, targets, blocks.
 const CASES: Case[] = [
   { what: 'digits, the default model, 3 devices of 16', config: DEFAULT_MODEL_CONFIG, batches: [16, 16, 16] },
-  { what: 'digits, every target, 8 heads, rank 4, mixed batches', config: { ...DEFAULT_MODEL_CONFIG, heads: 8, loraRank: 4, loraTargets: ['query', 'key', 'value', 'output'] }, batches: [5, 3, 5] },
-  { what: 'digits, 3 blocks, key and output, 1 head, rank 16, d 64', config: { ...DEFAULT_MODEL_CONFIG, dModel: 64, blocks: 3, heads: 1, ffnDim: 96, loraRank: 16, loraTargets: ['key', 'output'] }, batches: [2, 7] },
+  {
+    what: 'digits, every target, 8 heads, rank 4, mixed batches',
+    config: { ...DEFAULT_MODEL_CONFIG, heads: 8, loraRank: 4, loraTargets: ['query', 'key', 'value', 'output'] },
+    batches: [5, 3, 5],
+  },
+  {
+    what: 'digits, 3 blocks, key and output, 1 head, rank 16, d 64',
+    config: { ...DEFAULT_MODEL_CONFIG, dModel: 64, blocks: 3, heads: 1, ffnDim: 96, loraRank: 16, loraTargets: ['key', 'output'] },
+    batches: [2, 7],
+  },
   { what: 'sentiment, the default model', config: { ...DEFAULT_MODEL_CONFIG, task: 'sentiment' }, batches: [16, 8] },
-  { what: 'sentiment, 20 positions, value only, 2 heads, rank 2', config: { ...DEFAULT_MODEL_CONFIG, task: 'sentiment', sequenceLength: 20, heads: 2, loraRank: 2, loraTargets: ['value'] }, batches: [4] },
+  {
+    what: 'sentiment, 20 positions, value only, 2 heads, rank 2',
+    config: { ...DEFAULT_MODEL_CONFIG, task: 'sentiment', sequenceLength: 20, heads: 2, loraRank: 2, loraTargets: ['value'] },
+    batches: [4],
+  },
 ];
 
 describe.each(CASES)('ONNX Runtime against TensorFlow.js: $what', ({ config, batches }) => {
@@ -67,14 +79,23 @@ describe.each(CASES)('ONNX Runtime against TensorFlow.js: $what', ({ config, bat
   function device(k: number): { lora: LoraWeights; head: HeadWeights; x: Float32Array; y: Int32Array; activations: Cut } {
     const b = batches[k] as number;
     const { x, y } = rows(data.train, 20 * k, b);
-    return { lora: loraWithNonzeroB(f, 100 + k), head: initHead(f, RandomStream.fromSeed(200 + k, 'head')), x, y, activations: embed(f, x, b) };
+    return {
+      lora: loraWithNonzeroB(f, 100 + k),
+      head: initHead(f, RandomStream.fromSeed(200 + k, 'head')),
+      x,
+      y,
+      activations: embed(f, x, b),
+    };
   }
 
   it('gives each device the features and LoRA gradients of the tfjs reference and of the unsplit model, within 1e-5 relative', () => {
     // Prepare
     const devices = batches.map((_, k) => device(k));
     // Execute: one batched forward pass, the device side on tfjs, one batched backward pass
-    const forward = ort.forward(devices.map((d) => ({ lora: d.lora, activations: d.activations })), { keys: devices.map((_, k) => `t/${k}`) });
+    const forward = ort.forward(
+      devices.map((d) => ({ lora: d.lora, activations: d.activations })),
+      { keys: devices.map((_, k) => `t/${k}`) },
+    );
     const heads = devices.map((d, k) => headGradients(f, d.head, (forward[k] as { features: Cut }).features, d.y));
     const grads = ort.gradients(devices.map((d, k) => ({ lora: d.lora, cache: forward[k]!.cache, featureGrad: heads[k]!.featureGrad })));
     // Assert, device by device
@@ -91,7 +112,10 @@ describe.each(CASES)('ONNX Runtime against TensorFlow.js: $what', ({ config, bat
 
   it('gives a device in a batch what it gets alone, and rebuilds what this thread does not hold', () => {
     const devices = batches.map((_, k) => device(k));
-    const together = ort.forward(devices.map((d) => ({ lora: d.lora, activations: d.activations })), { keys: devices.map((_, k) => `g/${k}`) });
+    const together = ort.forward(
+      devices.map((d) => ({ lora: d.lora, activations: d.activations })),
+      { keys: devices.map((_, k) => `g/${k}`) },
+    );
     const alone = ort.forward([{ lora: devices[0]!.lora, activations: devices[0]!.activations }], { keys: ['a/0'] });
     expect(relativeError(together[0]!.features.data, alone[0]!.features.data)).toBeLessThan(1e-6);
     const featureGrad = headGradients(f, devices[0]!.head, alone[0]!.features, devices[0]!.y).featureGrad;
@@ -103,7 +127,12 @@ describe.each(CASES)('ONNX Runtime against TensorFlow.js: $what', ({ config, bat
     const stateless = ort.forward([{ lora: devices[0]!.lora, activations: devices[0]!.activations }])[0]!;
     expect(stateless.cache.key).toBeUndefined();
     expect(Buffer.from(stateless.features.data.buffer).equals(Buffer.from(alone[0]!.features.data.buffer))).toBe(true);
-    expect(maxRelativeError(ort.gradients([{ lora: devices[0]!.lora, cache: stateless.cache, featureGrad }])[0] as LoraWeights, kept[0] as LoraWeights)).toBe(0);
+    expect(
+      maxRelativeError(
+        ort.gradients([{ lora: devices[0]!.lora, cache: stateless.cache, featureGrad }])[0] as LoraWeights,
+        kept[0] as LoraWeights,
+      ),
+    ).toBe(0);
     expect(ort.release('g/')).toBe(devices.length);
   });
 

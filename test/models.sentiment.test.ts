@@ -78,7 +78,8 @@ describe('the sentence generator', () => {
     expect(Array.from(small.train.labels)).toEqual(Array.from(one.train.labels.slice(0, 100)));
     expect(Array.from(small.test.features)).toEqual(Array.from(one.test.features));
     // No test sentence appears in the train split or in the pre-training pool.
-    const rows = (f: Float32Array) => Array.from({ length: f.length / 14 }, (_, i) => decodeSentence(f.subarray(i * 14, (i + 1) * 14)).join(' '));
+    const rows = (f: Float32Array) =>
+      Array.from({ length: f.length / 14 }, (_, i) => decodeSentence(f.subarray(i * 14, (i + 1) * 14)).join(' '));
     const seen = new Set([...rows(loadSentiment(SENTENCE_COUNT_TOTAL - 4000, 4000).train.features)]);
     for (const s of rows(loadSentiment(1, 4000).test.features)) expect(seen.has(s)).toBe(false);
     expect(pretrainSentences().length).toBe(SENTIMENT_PRETRAIN_POOL * 14);
@@ -123,9 +124,15 @@ describe('the text model layout', () => {
   it('rejects a malformed text configuration with a ModelConfigError naming the field and the rule', () => {
     expect(() => resolveConfig({ ...SENTIMENT, sequenceLength: 0 })).toThrow(ModelConfigError);
     expect(() => resolveConfig({ ...SENTIMENT, sequenceLength: 0 })).toThrow('model.sequenceLength: must be a positive integer, got 0');
-    expect(() => resolveConfig({ ...SENTIMENT, sequenceLength: 10 })).toThrow('model.sequenceLength: must be at least 14 (the longest generated sentence), got 10');
-    expect(() => resolveConfig({ ...DEFAULT_MODEL_CONFIG, sequenceLength: 14 })).toThrow(/^model\.sequenceLength: applies to token tasks only/);
-    expect(() => resolveConfig({ ...SENTIMENT, task: 'poetry' as 'digits' })).toThrow("model.task: must be 'digits' or 'sentiment', got 'poetry'");
+    expect(() => resolveConfig({ ...SENTIMENT, sequenceLength: 10 })).toThrow(
+      'model.sequenceLength: must be at least 14 (the longest generated sentence), got 10',
+    );
+    expect(() => resolveConfig({ ...DEFAULT_MODEL_CONFIG, sequenceLength: 14 })).toThrow(
+      /^model\.sequenceLength: applies to token tasks only/,
+    );
+    expect(() => resolveConfig({ ...SENTIMENT, task: 'poetry' as 'digits' })).toThrow(
+      "model.task: must be 'digits' or 'sentiment', got 'poetry'",
+    );
   });
 
   it('charges the payloads and FLOPs of its own shapes (b 16, 15 tokens, d 128, q 32, 2 classes)', () => {

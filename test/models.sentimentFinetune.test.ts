@@ -3,7 +3,15 @@
  * chance and beats the same procedure on a randomly initialised encoder. A short budget and a
  * weaker bar than the README's full figures (`npx tsx models/pretrain/finetune.ts --task sentiment`).
  */
-import { DEFAULT_MODEL_CONFIG, createRandomFoundation, finetuneCentralised, initBackend, loadFoundation, loadSentiment, type ModelConfig } from '../models';
+import {
+  DEFAULT_MODEL_CONFIG,
+  createRandomFoundation,
+  finetuneCentralised,
+  initBackend,
+  loadFoundation,
+  loadSentiment,
+  type ModelConfig,
+} from '../models';
 import { RandomStream } from '../util/random';
 
 const SENTIMENT: ModelConfig = { ...DEFAULT_MODEL_CONFIG, task: 'sentiment' };

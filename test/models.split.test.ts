@@ -61,7 +61,10 @@ describe('split step', () => {
   });
 
   it('hand-written gradients equal tfjs autodiff on other LoRA targets too', () => {
-    const g = createRandomFoundation({ ...DEFAULT_MODEL_CONFIG, loraTargets: ['key', 'output'], loraRank: 4 }, RandomStream.fromSeed(8, 'foundation'));
+    const g = createRandomFoundation(
+      { ...DEFAULT_MODEL_CONFIG, loraTargets: ['key', 'output'], loraRank: 4 },
+      RandomStream.fromSeed(8, 'foundation'),
+    );
     const lora = initLora(g, RandomStream.fromSeed(1, 'lora'));
     for (const k of Object.keys(lora)) if (k.endsWith('/B')) lora[k] = (lora[k] as Float32Array).map((_, i) => 0.01 * Math.sin(i));
     expect(Object.keys(lora)).toContain('block1/output/A');
@@ -90,7 +93,8 @@ describe('split step', () => {
     const one = run();
     const two = run();
     expect(two.loss).toBe(one.loss);
-    for (const k of Object.keys(one.lora)) expect(Buffer.from((two.lora[k] as Float32Array).buffer).equals(Buffer.from((one.lora[k] as Float32Array).buffer))).toBe(true);
+    for (const k of Object.keys(one.lora))
+      expect(Buffer.from((two.lora[k] as Float32Array).buffer).equals(Buffer.from((one.lora[k] as Float32Array).buffer))).toBe(true);
     for (const k of Object.keys(one.head)) expect(Array.from(two.head[k] as Float32Array)).toEqual(Array.from(one.head[k] as Float32Array));
   });
 
@@ -129,6 +133,8 @@ describe('split step', () => {
     const lora = initLora(f, RandomStream.fromSeed(6, 'lora'));
     const compute = tfjsCompute(f);
     expect(() => compute.forward([{ lora, activations: { data: new Float32Array(10), shape: [1, 17, 128] } }])).toThrow(ShapeError);
-    expect(() => compute.forward([{ lora, activations: { data: new Float32Array(16 * 16 * 128), shape: [16, 16, 128] } }])).toThrow(/expected shape \[b, 17, 128\]/);
+    expect(() => compute.forward([{ lora, activations: { data: new Float32Array(16 * 16 * 128), shape: [16, 16, 128] } }])).toThrow(
+      /expected shape \[b, 17, 128\]/,
+    );
   });
 });

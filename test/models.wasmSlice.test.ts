@@ -47,7 +47,10 @@ describe('wasm Slice and SplitV', () => {
   it('splits int32 tensors and leaves the input intact', () => {
     tf.tidy(() => {
       const x = tf.tensor1d([1, 2, 3, 4, 5, 6, 7], 'int32');
-      expect(tf.split(x, [3, 4]).map((t) => Array.from(t.dataSync()))).toEqual([[1, 2, 3], [4, 5, 6, 7]]);
+      expect(tf.split(x, [3, 4]).map((t) => Array.from(t.dataSync()))).toEqual([
+        [1, 2, 3],
+        [4, 5, 6, 7],
+      ]);
       expect(Array.from(x.dataSync())).toEqual([1, 2, 3, 4, 5, 6, 7]);
     });
   });

@@ -21,7 +21,19 @@ describe('policy modules on the command line', () => {
 
   it('compare --policies mixes a built-in name and a module path (relative to the working directory), one run folder each', () => {
     const out = join(dir, 'compare');
-    const r = airlora('compare', 'scenarios/quick.json', '--policies', 'best-channel,examples/proportional-fair.js', '--rounds', '1', '--out', out, '--quiet', '--workers', '1');
+    const r = airlora(
+      'compare',
+      'scenarios/quick.json',
+      '--policies',
+      'best-channel,examples/proportional-fair.js',
+      '--rounds',
+      '1',
+      '--out',
+      out,
+      '--quiet',
+      '--workers',
+      '1',
+    );
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^best-channel +accuracy/m);
@@ -31,7 +43,10 @@ describe('policy modules on the command line', () => {
     expect(folders.filter((f) => f.startsWith('policy=best-channel_'))).toHaveLength(1);
     const module = folders.find((f) => f.startsWith('policy=proportional-fair_'));
     expect(module).toBeDefined();
-    const header = JSON.parse(readFileSync(join(out, 'runs', module!, 'events.jsonl'), 'utf8').split('\n')[0]!) as { policy: unknown; policyDigest: { module: string } };
+    const header = JSON.parse(readFileSync(join(out, 'runs', module!, 'events.jsonl'), 'utf8').split('\n')[0]!) as {
+      policy: unknown;
+      policyDigest: { module: string };
+    };
     expect(header.policy).toEqual({ module: join(ROOT, 'examples', 'proportional-fair.js') });
     expect(header.policyDigest.module).toBe(join(ROOT, 'examples', 'proportional-fair.js'));
   });

@@ -3,7 +3,14 @@
  * each rule broken by hand, and the figures equal to a built-in policy's for the same choice.
  */
 import { RandomStream } from '../util/random';
-import { completeDecision, createPolicy, createRandomInstance, minimumBandwidth, PolicyDecisionError, type SlotInstance } from '../scheduler';
+import {
+  completeDecision,
+  createPolicy,
+  createRandomInstance,
+  minimumBandwidth,
+  PolicyDecisionError,
+  type SlotInstance,
+} from '../scheduler';
 
 const base = createRandomInstance(RandomStream.fromSeed(5, 'plugins'), { deviceCount: 4, zeroQueueShare: 0 });
 /** d2 did not report this slot. */
@@ -16,7 +23,11 @@ describe('completeDecision', () => {
     ['a device that did not report', { admitted: ['d2'], bandwidth: { d2: 0.5 } }, /'d2' did not report this slot/],
     ['Σβ > 1', { admitted: ['d0', 'd1'], bandwidth: { d0: 0.7, d1: 0.4 } }, /fractions sum to 1\.1/],
     ['a negative fraction', { admitted: ['d0'], bandwidth: { d0: -0.1 } }, /negative bandwidth fraction/],
-    ['an admitted device without a fraction', { admitted: ['d0', 'd1'], bandwidth: { d0: 0.5 } }, /admitted device d1 has no bandwidth fraction/],
+    [
+      'an admitted device without a fraction',
+      { admitted: ['d0', 'd1'], bandwidth: { d0: 0.5 } },
+      /admitted device d1 has no bandwidth fraction/,
+    ],
     ['a fraction for a device not admitted', { admitted: ['d0'], bandwidth: { d0: 0.5, d1: 0.5 } }, /not admitted/],
   ])('refuses %s, naming the slot', (_what, raw, problem) => {
     expect(() => completeDecision(instance, raw, 7)).toThrow(PolicyDecisionError);
@@ -28,7 +39,9 @@ describe('completeDecision', () => {
     const lyapunov = createPolicy('lyapunov', { randomCount: 2 }).decide(null, instance, 0).decision;
     expect(completeDecision(instance, { admitted: lyapunov.admitted, bandwidth: lyapunov.bandwidth }, 0)).toEqual(lyapunov);
     const best = createPolicy('best-channel', { randomCount: 2 }).decide(null, instance, 0).decision;
-    const ranked = [...best.admitted].sort((x, y) => instance.devices.find((d) => d.id === y)!.gain - instance.devices.find((d) => d.id === x)!.gain);
+    const ranked = [...best.admitted].sort(
+      (x, y) => instance.devices.find((d) => d.id === y)!.gain - instance.devices.find((d) => d.id === x)!.gain,
+    );
     expect(completeDecision(instance, { admitted: ranked, bandwidth: 'earliest-finish' }, 0)).toEqual(best);
   });
 

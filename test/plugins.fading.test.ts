@@ -29,7 +29,8 @@ const lines = (dir: string) => readFileSync(join(dir, 'events.jsonl'), 'utf8').t
 /** The first event line where two logs differ, both cut short; null when they are byte-identical but for the running hash. */
 function firstDifference(a: readonly string[], b: readonly string[]): string | null {
   for (let i = 1; i < Math.max(a.length, b.length); i++)
-    if (a[i]?.replace(/,"hash":"[0-9a-f]+"}$/, '') !== b[i]?.replace(/,"hash":"[0-9a-f]+"}$/, '')) return `line ${i + 1}:\n  ${a[i]?.slice(0, 400)}\n  ${b[i]?.slice(0, 400)}`;
+    if (a[i]?.replace(/,"hash":"[0-9a-f]+"}$/, '') !== b[i]?.replace(/,"hash":"[0-9a-f]+"}$/, ''))
+      return `line ${i + 1}:\n  ${a[i]?.slice(0, 400)}\n  ${b[i]?.slice(0, 400)}`;
   return null;
 }
 /** A scenario file in `dir` whose fading is `fading` (so a relative module path resolves against `dir`). */
@@ -59,7 +60,11 @@ describe('a fading module', () => {
     const cell = createCell({ radiusM: 500, minDistanceM: 50, shadowingDb: 8 }, 20, random);
     const base = { model: 'rayleigh' as const, ricianK: 3, dopplerHz: 10, slotS: 0.01 };
     const rayleigh = createFadingProcess(base, cell, random);
-    const ge = createFadingProcess({ ...base, module: 'airlora:gilbert-elliott', params: { pBlock: 0.1, pUnblock: 0.2, blockageDb: 20 } }, cell, random);
+    const ge = createFadingProcess(
+      { ...base, module: 'airlora:gilbert-elliott', params: { pBlock: 0.1, pUnblock: 0.2, blockageDb: 20 } },
+      cell,
+      random,
+    );
     expect(ge.model).toBe('module');
     let blockedSlots = 0;
     for (let t = 0; t < 200; t++) {

@@ -23,7 +23,11 @@ describe('run (the library) with a policy module', () => {
     const dir = mkdtempSync(join(tmpdir(), 'airlora-library-'));
     writeFileSync(join(dir, 'my-policy.js'), readmePolicy());
     const quick = JSON.parse(readFileSync(join(ROOT, 'scenarios', 'quick.json'), 'utf8')) as ScenarioInput;
-    const scenario: ScenarioInput = { ...quick, training: { ...quick.training, rounds: 2 }, scheduler: { ...quick.scheduler, policy: { module: './my-policy.js', params: { count: 2 } } } };
+    const scenario: ScenarioInput = {
+      ...quick,
+      training: { ...quick.training, rounds: 2 },
+      scheduler: { ...quick.scheduler, policy: { module: './my-policy.js', params: { count: 2 } } },
+    };
     const { summary, outDir, rounds } = await run(scenario, { baseDir: dir, outDir: join(dir, 'run') });
     expect(outDir).toBe(join(dir, 'run'));
     expect(summary.policy).toBe('strongest-equal');
@@ -38,6 +42,8 @@ describe('run (the library) with a policy module', () => {
 
   it('refuses a bad policy field, naming it', async () => {
     await expect(run({ scheduler: { policy: { module: '' } } } as ScenarioInput)).rejects.toThrow(ScenarioError);
-    await expect(run({ scheduler: { policy: 'fastest' } } as unknown as ScenarioInput)).rejects.toThrow(/scheduler\.policy: must be a policy name/);
+    await expect(run({ scheduler: { policy: 'fastest' } } as unknown as ScenarioInput)).rejects.toThrow(
+      /scheduler\.policy: must be a policy name/,
+    );
   });
 });

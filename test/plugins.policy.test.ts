@@ -15,7 +15,11 @@ const ROOT = join(__dirname, '..');
 const quick = loadScenario(join(ROOT, 'scenarios', 'quick.json'));
 const fresh = (name: string) => mkdtempSync(join(tmpdir(), `airlora-${name}-`));
 /** quick.json, 3 rounds, best-channel's group size 3, with `policy`. */
-const scenario = (policy: PolicySpec): Scenario => ({ ...quick, training: { ...quick.training, rounds: 3 }, scheduler: { ...quick.scheduler, policy, randomCount: 3 } });
+const scenario = (policy: PolicySpec): Scenario => ({
+  ...quick,
+  training: { ...quick.training, rounds: 3 },
+  scheduler: { ...quick.scheduler, policy, randomCount: 3 },
+});
 const lines = (dir: string) => readFileSync(join(dir, 'events.jsonl'), 'utf8').trimEnd().split('\n');
 /**
  * The first event line (after the header) where two logs differ, both lines cut short; null when
@@ -23,7 +27,8 @@ const lines = (dir: string) => readFileSync(join(dir, 'events.jsonl'), 'utf8').t
  */
 function firstDifference(a: readonly string[], b: readonly string[]): string | null {
   for (let i = 1; i < Math.max(a.length, b.length); i++)
-    if (a[i]?.replace(/,"hash":"[0-9a-f]+"}$/, '') !== b[i]?.replace(/,"hash":"[0-9a-f]+"}$/, '')) return `line ${i + 1}:\n  ${a[i]?.slice(0, 400)}\n  ${b[i]?.slice(0, 400)}`;
+    if (a[i]?.replace(/,"hash":"[0-9a-f]+"}$/, '') !== b[i]?.replace(/,"hash":"[0-9a-f]+"}$/, ''))
+      return `line ${i + 1}:\n  ${a[i]?.slice(0, 400)}\n  ${b[i]?.slice(0, 400)}`;
   return null;
 }
 
@@ -43,13 +48,17 @@ describe('policy plug-ins give the built-in best-channel events', () => {
     expect(firstDifference(got, builtin)).toBeNull();
     expect(JSON.parse(got[0]!).policyDigest).toEqual({ module, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
     expect(r.summary.policy).toBe('best-channel-module');
-    const admitted = got.filter((l) => l.includes('"type":"decision"') && l.includes('"to":"log"')).map((l) => JSON.parse(l).payload.value.admitted);
+    const admitted = got
+      .filter((l) => l.includes('"type":"decision"') && l.includes('"to":"log"'))
+      .map((l) => JSON.parse(l).payload.value.admitted);
     expect(admitted.every((a: string[]) => a.length > 0)).toBe(true);
   });
 
   it('the Python example (a process): byte-identical events, its stderr kept in the run folder', async () => {
     const out = fresh('python');
-    const r = await runToFolder(scenario({ command: ['python3', join(ROOT, 'examples', 'best_channel.py'), '3'], timeoutS: 20 }), { outDir: out });
+    const r = await runToFolder(scenario({ command: ['python3', join(ROOT, 'examples', 'best_channel.py'), '3'], timeoutS: 20 }), {
+      outDir: out,
+    });
     expect(firstDifference(lines(out), builtin)).toBeNull();
     expect(r.summary.policy).toBe('best_channel');
     expect(readFileSync(join(out, 'policy-stderr.log'), 'utf8')).toBe('');
@@ -61,7 +70,13 @@ describe('a module policy in replay', () => {
     const dir = fresh('changed');
     const module = join(dir, 'policy.js');
     copyFileSync(join(ROOT, 'test', 'fixtures', 'bestChannelPolicy.js'), module);
-    writeFileSync(module, readFileSync(module, 'utf8').replace("require('../../scheduler/plugins/decision')", `require(${JSON.stringify(join(ROOT, 'scheduler', 'plugins', 'decision'))})`));
+    writeFileSync(
+      module,
+      readFileSync(module, 'utf8').replace(
+        "require('../../scheduler/plugins/decision')",
+        `require(${JSON.stringify(join(ROOT, 'scheduler', 'plugins', 'decision'))})`,
+      ),
+    );
     const out = join(dir, 'run');
     await runToFolder({ ...scenario({ module, params: { count: 3 } }), training: { ...quick.training, rounds: 2 } }, { outDir: out });
     const ok = await replayLog(join(out, 'events.jsonl'), { outDir: join(dir, 'replay') });
@@ -69,7 +84,9 @@ describe('a module policy in replay', () => {
     appendFileSync(module, '\n// changed\n');
     const changed = replayLog(join(out, 'events.jsonl'), { outDir: join(dir, 'replay2') });
     await expect(changed).rejects.toThrow(ReplayError);
-    await expect(changed).rejects.toThrow(new RegExp(`policy module ${module.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} changed since the run`));
+    await expect(changed).rejects.toThrow(
+      new RegExp(`policy module ${module.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} changed since the run`),
+    );
     await expect(changed).rejects.toMatchObject({ exitCode: 2 });
   });
 });

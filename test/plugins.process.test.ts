@@ -33,7 +33,14 @@ let reference: string;
 beforeAll(async () => {
   const quick = JSON.parse(readFileSync(join(ROOT, 'scenarios', 'quick.json'), 'utf8')) as Record<string, Record<string, unknown>>;
   // One scenario for every case (its header, with the command and cwd, is part of the log hash); policy.py relative to it.
-  writeFileSync(scenarioFile, JSON.stringify({ ...quick, training: { ...quick.training, rounds: 3 }, scheduler: { ...quick.scheduler, randomCount: 3, policy: { command: ['python3', 'policy.py', '3'], timeoutS: 2 } } }));
+  writeFileSync(
+    scenarioFile,
+    JSON.stringify({
+      ...quick,
+      training: { ...quick.training, rounds: 3 },
+      scheduler: { ...quick.scheduler, randomCount: 3, policy: { command: ['python3', 'policy.py', '3'], timeoutS: 2 } },
+    }),
+  );
   writePolicy('none');
   const r = await runToFolder(loadScenario(scenarioFile), { outDir: join(dir, 'reference') });
   expect(r.summary.rounds).toBe(3);
@@ -50,7 +57,10 @@ describe.each([
   it('stops the run (exit 1) naming the slot, the problem and its stderr file; resume after the fix gives the uninterrupted log hash', async () => {
     const out = join(dir, fault);
     writePolicy(fault);
-    const r = spawnSync(process.execPath, [BIN, 'run', scenarioFile, '--out', out, '--quiet', '--workers', '1'], { encoding: 'utf8', timeout: 120_000 });
+    const r = spawnSync(process.execPath, [BIN, 'run', scenarioFile, '--out', out, '--quiet', '--workers', '1'], {
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
     expect(r.status).toBe(1);
     const stderrFile = join(out, 'policy-stderr.log');
     expect(r.stderr).toContain(`slot ${FAIL_SLOT}: `);

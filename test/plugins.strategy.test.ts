@@ -20,10 +20,24 @@ const withoutHash = (l: string | undefined) => l?.replace(/,"hash":"[0-9a-f]+"}$
 function sentFactors(events: readonly string[]): Map<number, { A: string; B: string }> {
   const out = new Map<number, { A: string; B: string }>();
   for (const l of events.slice(1)) {
-    const e = JSON.parse(l) as { slot: number; type: string; from: string; payload: { value: { lora?: Record<string, { xxh64: string }> } } };
+    const e = JSON.parse(l) as {
+      slot: number;
+      type: string;
+      from: string;
+      payload: { value: { lora?: Record<string, { xxh64: string }> } };
+    };
     if (e.type !== 'global-lora' || e.from !== 'server' || !e.payload.value.lora) continue;
     const entries = Object.entries(e.payload.value.lora).sort(([a], [b]) => (a < b ? -1 : 1));
-    out.set(e.slot, { A: entries.filter(([k]) => k.endsWith('/A')).map(([, v]) => v.xxh64).join(','), B: entries.filter(([k]) => k.endsWith('/B')).map(([, v]) => v.xxh64).join(',') });
+    out.set(e.slot, {
+      A: entries
+        .filter(([k]) => k.endsWith('/A'))
+        .map(([, v]) => v.xxh64)
+        .join(','),
+      B: entries
+        .filter(([k]) => k.endsWith('/B'))
+        .map(([, v]) => v.xxh64)
+        .join(','),
+    });
   }
   return out;
 }

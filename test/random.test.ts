@@ -29,7 +29,11 @@ describe('RandomStream', () => {
   it('has the moments of its distributions', () => {
     const s = RandomStream.fromSeed(5).fork('moments');
     const n = 40000;
-    let u = 0, z = 0, z2 = 0, e = 0, g = 0;
+    let u = 0,
+      z = 0,
+      z2 = 0,
+      e = 0,
+      g = 0;
     for (let i = 0; i < n; i++) {
       u += s.uniform();
       const x = s.normal();

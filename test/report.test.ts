@@ -114,7 +114,16 @@ describe('writeReport', () => {
     for (const policy of ['lyapunov', 'random', 'myopic']) {
       expect(html).toContain(`<tr><td>${policy}</td>`);
     }
-    for (const column of ['final accuracy', 'mean admitted', 'mean energy / device', 'max energy / device', 'devices over budget', 'time-average penalty', 'virtual time', 'wall time']) {
+    for (const column of [
+      'final accuracy',
+      'mean admitted',
+      'mean energy / device',
+      'max energy / device',
+      'devices over budget',
+      'time-average penalty',
+      'virtual time',
+      'wall time',
+    ]) {
       expect(html).toContain(`<th>${column}`);
     }
     const figure = await readFile(out.figure, 'utf8');
@@ -202,7 +211,8 @@ describe('report data', () => {
   });
 
   it('makes SVG ids unique per plot and shortens coordinates', () => {
-    const svg = '<svg><clipPath id="clip1"/><g clip-path="url(#clip1)"><path d="M0.123456,1.5h10.987654Z" transform="translate(0.3333333,2)"/><text>0.123456</text></g></svg>';
+    const svg =
+      '<svg><clipPath id="clip1"/><g clip-path="url(#clip1)"><path d="M0.123456,1.5h10.987654Z" transform="translate(0.3333333,2)"/><text>0.123456</text></g></svg>';
     expect(prefixSvgIds(compactSvg(svg), 'p3')).toBe(
       '<svg><clipPath id="p3-clip1"/><g clip-path="url(#p3-clip1)"><path d="M0.12,1.5h10.99Z" transform="translate(0.33,2)"/><text>0.123456</text></g></svg>',
     );

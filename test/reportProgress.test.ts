@@ -80,6 +80,11 @@ describe('createProgress', () => {
   });
 
   it('formats durations for people', () => {
-    expect([formatDurationS(12.34), formatDurationS(185), formatDurationS(3720), formatDurationS(Number.NaN)]).toEqual(['12.3s', '3m05s', '1h02m', '?']);
+    expect([formatDurationS(12.34), formatDurationS(185), formatDurationS(3720), formatDurationS(Number.NaN)]).toEqual([
+      '12.3s',
+      '3m05s',
+      '1h02m',
+      '?',
+    ]);
   });
 });

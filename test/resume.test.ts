@@ -26,11 +26,15 @@ interface Child {
 
 /** Starts `airlora run quick.json` in a child and resolves once its first checkpoint is on disk. */
 function startChild(outDir: string): Promise<Child> {
-  const child = spawn(process.execPath, [BIN, 'run', QUICK, '--out', outDir, '--workers', '1', '--quiet'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'run', QUICK, '--out', outDir, '--workers', '1', '--quiet'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let text = '';
   child.stdout!.on('data', (d) => (text += d));
   child.stderr!.on('data', (d) => (text += d));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
   const checkpoint = join(outDir, 'checkpoints', 'checkpoint.json');
   return new Promise((resolve, reject) => {
     const timer = setInterval(() => {

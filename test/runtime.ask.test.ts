@@ -14,7 +14,13 @@ const counter = (kind: string, ask: boolean): ActorKind<{ n: number }> => ({
     if (m.type !== 'go') return [{ n: s.n + 1 }, []];
     if (ask && ctx.answer === undefined) return [s, [{ kind: 'ask', question: { n: s.n } }]];
     const answer = ask ? (ctx.answer as number) : 10 * s.n;
-    return [{ n: s.n + answer }, [{ kind: 'log', type: 'answer', data: { answer } }, { kind: 'send', to: 'driver', type: 'n', body: { n: s.n + answer }, delayS: 1 }]];
+    return [
+      { n: s.n + answer },
+      [
+        { kind: 'log', type: 'answer', data: { answer } },
+        { kind: 'send', to: 'driver', type: 'n', body: { n: s.n + answer }, delayS: 1 },
+      ],
+    ];
   },
 });
 registerActorKind(counter('asking', true));
@@ -25,7 +31,10 @@ async function slotOf(kind: string, answer?: (q: { n: number }) => Promise<numbe
   const asked: unknown[] = [];
   const rt = await createRuntime({
     seed: 1,
-    topology: [{ id: 'a', kind }, { id: 'b', kind }],
+    topology: [
+      { id: 'a', kind },
+      { id: 'b', kind },
+    ],
     log: { keepLines: true },
     ...(answer ? { answer: async (ask) => (asked.push(ask), answer(ask.question as { n: number })) } : {}),
   });
@@ -33,7 +42,15 @@ async function slotOf(kind: string, answer?: (q: { n: number }) => Promise<numbe
   rt.send('b', 'tick', {}, 0);
   try {
     const r = await rt.runSlot(0);
-    return { events: rt.log.lines().slice(1).map((l) => l.replace(/,"hash":"[0-9a-f]+"}$/, '')), mail: r.mail.map((m) => m.body), asked, snapshot: await rt.snapshot() };
+    return {
+      events: rt.log
+        .lines()
+        .slice(1)
+        .map((l) => l.replace(/,"hash":"[0-9a-f]+"}$/, '')),
+      mail: r.mail.map((m) => m.body),
+      asked,
+      snapshot: await rt.snapshot(),
+    };
   } finally {
     await rt.close();
   }

@@ -26,9 +26,19 @@ async function run(rt: Runtime, slots: number): Promise<string[]> {
 describe('runtime over comlink in one thread', () => {
   it('gives the same log as the in-process executor, with 3 hosts, and after a host dies twice', async () => {
     const inline = await run(await createRuntime({ seed: 2, topology, resources, log: { keepLines: true } }), 8);
-    const channel = await run(await createRuntime({ seed: 2, topology, resources, transport: new ChannelTransport(), workers: 3, log: { keepLines: true } }), 8);
+    const channel = await run(
+      await createRuntime({ seed: 2, topology, resources, transport: new ChannelTransport(), workers: 3, log: { keepLines: true } }),
+      8,
+    );
     expect(channel).toEqual(inline);
-    const rt = await createRuntime({ seed: 2, topology, resources, transport: new ChannelTransport(), workers: 3, log: { keepLines: true } });
+    const rt = await createRuntime({
+      seed: 2,
+      topology,
+      resources,
+      transport: new ChannelTransport(),
+      workers: 3,
+      log: { keepLines: true },
+    });
     rt.injectWorkerCrash(2, { slot: 1, step: 1 });
     rt.injectWorkerCrash(0, { slot: 5, step: 2 });
     const crashed = await run(rt, 8);

@@ -2,10 +2,31 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { canonicalJson, createEventLogHeader, EventLogWriter, loadPayloadDigest, parseEventLog, payloadDigestOfVersion, readEventLog, SHA256_DIGEST, summarizePayload, truncateEventLog, type EventRecord } from '../runtime/system';
+import {
+  canonicalJson,
+  createEventLogHeader,
+  EventLogWriter,
+  loadPayloadDigest,
+  parseEventLog,
+  payloadDigestOfVersion,
+  readEventLog,
+  SHA256_DIGEST,
+  summarizePayload,
+  truncateEventLog,
+  type EventRecord,
+} from '../runtime/system';
 
 // `{ n }` holds nothing to digest, so the digest (that of version 1) does not show in these records.
-const rec = (seq: number, type = 'ping'): EventRecord => ({ seq, slot: 0, t: seq * 0.5, kind: 'msg', from: 'a', to: 'b', type, payload: summarizePayload({ n: seq }, SHA256_DIGEST) });
+const rec = (seq: number, type = 'ping'): EventRecord => ({
+  seq,
+  slot: 0,
+  t: seq * 0.5,
+  kind: 'msg',
+  from: 'a',
+  to: 'b',
+  type,
+  payload: summarizePayload({ n: seq }, SHA256_DIGEST),
+});
 
 function writeLog(n: number): string {
   const w = new EventLogWriter(createEventLogHeader({ seed: 9, scenario: 'x' }), { keepLines: true });
@@ -20,7 +41,10 @@ describe('event log', () => {
 
   it.each(['sha256', 'xxh64'] as const)('summarizes payloads: sizes in bits, typed arrays and long arrays as %s digests', async (name) => {
     const digest = await loadPayloadDigest(name);
-    const s = summarizePayload({ x: new Float32Array(16 * 32 * 128), k: 3, id: 'ab', long: Array.from({ length: 100 }, (_, i) => i) }, digest);
+    const s = summarizePayload(
+      { x: new Float32Array(16 * 32 * 128), k: 3, id: 'ab', long: Array.from({ length: 100 }, (_, i) => i) },
+      digest,
+    );
     expect(s.bits).toBe(16 * 32 * 128 * 32 + 64 + 16 + 100 * 64);
     expect(s.value).toMatchObject({ x: { $type: 'Float32Array', length: 65536 }, k: 3, id: 'ab', long: { $type: 'Array', length: 100 } });
     type Digested = { x: Record<string, string>; long: Record<string, string> };
@@ -45,7 +69,9 @@ describe('event log', () => {
     await expect(loadPayloadDigest('md5' as never)).rejects.toThrow('unknown payload digest "md5"');
     expect(createEventLogHeader({ seed: 1 }).version).toBe(3);
     expect(createEventLogHeader({ seed: 1, version: 1 }).version).toBe(1);
-    expect(() => createEventLogHeader({ seed: 1, version: 0 })).toThrow('header:1: bad-version: version 0; this code writes versions 1 to 3');
+    expect(() => createEventLogHeader({ seed: 1, version: 0 })).toThrow(
+      'header:1: bad-version: version 0; this code writes versions 1 to 3',
+    );
   });
 
   it('refuses to continue a log in another version than its own', () => {

@@ -29,7 +29,14 @@ const brief = (lines: readonly string[]) =>
 describe('runtime, in-process executor', () => {
   it('delivers a ping-pong in virtual time and logs every message (hand-worked)', async () => {
     // Prepare: a and b echo a message back and forth, 0.5 s per hop, three hops.
-    const rt = await createRuntime({ seed: 7, topology: [{ id: 'a', kind: 'echo' }, { id: 'b', kind: 'echo' }], log: { keepLines: true } });
+    const rt = await createRuntime({
+      seed: 7,
+      topology: [
+        { id: 'a', kind: 'echo' },
+        { id: 'b', kind: 'echo' },
+      ],
+      log: { keepLines: true },
+    });
     // Execute
     rt.send('a', 'hop', { hops: 3 }, 1);
     const r = await rt.runSlot(0);
@@ -65,7 +72,14 @@ describe('runtime, in-process executor', () => {
     };
     registerActorKind(sink);
     registerActorKind(fan);
-    const rt = await createRuntime({ seed: 1, topology: [{ id: 'z', kind: 'fan' }, { id: 'sink', kind: 'sink' }, { id: 'y', kind: 'fan' }] });
+    const rt = await createRuntime({
+      seed: 1,
+      topology: [
+        { id: 'z', kind: 'fan' },
+        { id: 'sink', kind: 'sink' },
+        { id: 'y', kind: 'fan' },
+      ],
+    });
     rt.send('z', 'go', [0.2, 0.1, 0.1]);
     rt.send('y', 'go', [0.1, 0.2]);
     await rt.runSlot(0);
@@ -85,10 +99,20 @@ describe('runtime, in-process executor', () => {
     rt.send('g', 'boom');
     rt.send('f', 'report');
     const r = await rt.runSlot(0);
-    const events = rt.log.lines().slice(1).map((l) => JSON.parse(l) as { kind: string; from: string; to: string; type: string; payload: { value: unknown } });
+    const events = rt.log
+      .lines()
+      .slice(1)
+      .map((l) => JSON.parse(l) as { kind: string; from: string; to: string; type: string; payload: { value: unknown } });
     const failures = events.filter((e) => e.kind === 'failure');
-    expect(failures.map((e) => [e.from, e.to])).toEqual([['f', 'w'], ['g', 'runtime']]);
-    expect(failures[0]!.payload.value).toMatchObject({ actor: 'f', error: { name: 'Error', message: 'boom at count 2' }, message: { type: 'boom', from: 'driver' } });
+    expect(failures.map((e) => [e.from, e.to])).toEqual([
+      ['f', 'w'],
+      ['g', 'runtime'],
+    ]);
+    expect(failures[0]!.payload.value).toMatchObject({
+      actor: 'f',
+      error: { name: 'Error', message: 'boom at count 2' },
+      message: { type: 'boom', from: 'driver' },
+    });
     expect(events.some((e) => e.kind === 'log' && e.type === 'restart-decision')).toBe(true);
     // f handled tick, (boom undone: count and draw), report: count 2, two draws only.
     const count = r.mail.find((m) => m.type === 'count')!.body as { count: number; draws: number[] };
@@ -105,7 +129,8 @@ describe('runtime, in-process executor', () => {
     for (const cell of ['cellA', 'cellB']) {
       const devices = cell === 'cellA' ? 3 : 4;
       topology.push({ id: cell, kind: 'edge-server', module: CELLS, params: { devices }, placement: { group: cell } });
-      for (let d = 0; d < devices; d++) topology.push({ id: `${cell}.d${d}`, kind: 'cell-device', module: CELLS, params: { edge: cell }, placement: { group: cell } });
+      for (let d = 0; d < devices; d++)
+        topology.push({ id: `${cell}.d${d}`, kind: 'cell-device', module: CELLS, params: { edge: cell }, placement: { group: cell } });
     }
     const rt = await createRuntime({ seed: 11, topology });
     const totals: number[] = [];
@@ -138,11 +163,27 @@ describe('runtime, in-process executor', () => {
   });
 
   it('rejects a bad topology at load time, naming the field', async () => {
-    await expect(createRuntime({ seed: 1, topology: [{ id: 'a', kind: 'echo' }, { id: 'a', kind: 'echo' }] })).rejects.toThrow('topology[1].id: duplicate id');
+    await expect(
+      createRuntime({
+        seed: 1,
+        topology: [
+          { id: 'a', kind: 'echo' },
+          { id: 'a', kind: 'echo' },
+        ],
+      }),
+    ).rejects.toThrow('topology[1].id: duplicate id');
     await expect(createRuntime({ seed: 1, topology: [{ id: 'driver', kind: 'echo' }] })).rejects.toThrow(TopologyError);
-    await expect(createRuntime({ seed: 1, topology: [{ id: 'a', kind: 'echo', supervisor: 'nobody' }] })).rejects.toThrow("topology[0].supervisor: no actor 'nobody'");
-    await expect(createRuntime({ seed: 1, topology: [{ id: 'a', kind: 'nope' }] })).rejects.toThrow("topology[0].kind: no module given and no kind 'nope' registered");
-    await expect(createRuntime({ seed: 1, workers: 2, topology: [{ id: 'a', kind: 'echo' }] })).rejects.toThrow('topology[0].module: required with worker threads');
-    await expect(createRuntime({ seed: 1, topology: [{ id: 'a', kind: 'x', module: '/no/such/module' }] })).rejects.toThrow("topology[0].module: cannot resolve '/no/such/module'");
+    await expect(createRuntime({ seed: 1, topology: [{ id: 'a', kind: 'echo', supervisor: 'nobody' }] })).rejects.toThrow(
+      "topology[0].supervisor: no actor 'nobody'",
+    );
+    await expect(createRuntime({ seed: 1, topology: [{ id: 'a', kind: 'nope' }] })).rejects.toThrow(
+      "topology[0].kind: no module given and no kind 'nope' registered",
+    );
+    await expect(createRuntime({ seed: 1, workers: 2, topology: [{ id: 'a', kind: 'echo' }] })).rejects.toThrow(
+      'topology[0].module: required with worker threads',
+    );
+    await expect(createRuntime({ seed: 1, topology: [{ id: 'a', kind: 'x', module: '/no/such/module' }] })).rejects.toThrow(
+      "topology[0].module: cannot resolve '/no/such/module'",
+    );
   });
 });

@@ -9,10 +9,18 @@ async function runTallies(kind: 'tally' | 'tally-mail', workers: number) {
     { id: 'f2', kind: 'feeder', module: KINDS },
     ...[0, 1, 2, 3].map((i): ActorSpec => ({ id: `t${i}`, kind, module: KINDS })),
   ];
-  const rt = await createRuntime({ seed: 5, workers, topology, resources: [{ name: 'tallies', module: KINDS, export: 'tallyIds', args: [4] }], log: { keepLines: true } });
+  const rt = await createRuntime({
+    seed: 5,
+    workers,
+    topology,
+    resources: [{ name: 'tallies', module: KINDS, export: 'tallyIds', args: [4] }],
+    log: { keepLines: true },
+  });
   try {
     for (let s = 0; s < 6; s++) await rt.runSlot(s, { t: s });
-    const states = (await rt.snapshot()).actors.filter(([id]) => id.startsWith('t')).map(([, a]) => a.state as { total: number; handled: number; batches: number });
+    const states = (await rt.snapshot()).actors
+      .filter(([id]) => id.startsWith('t'))
+      .map(([, a]) => a.state as { total: number; handled: number; batches: number });
     return { lines: rt.log.lines().slice(1), states, fallbacks: rt.stats().mailFallbacks };
   } finally {
     await rt.close();
@@ -39,7 +47,9 @@ describe('transitionMail', () => {
     expect(batched2.fallbacks).toBe(4);
     // Slot 3: f1 sends a negative number to every tally: the whole-mail call throws, the runtime
     // falls back message by message, and the failure is charged to f1's message alone.
-    const failures = reference.lines.map((l) => JSON.parse(l) as { kind: string; from: string; data?: unknown }).filter((e) => e.kind === 'failure');
+    const failures = reference.lines
+      .map((l) => JSON.parse(l) as { kind: string; from: string; data?: unknown })
+      .filter((e) => e.kind === 'failure');
     expect(failures).toHaveLength(4);
     expect(JSON.stringify(failures)).toContain('negative -1');
     expect(batched0.states.map((s) => s.total)).toEqual(reference.states.map((s) => s.total));

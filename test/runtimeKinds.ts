@@ -65,7 +65,10 @@ export const watcher: ActorKind<{ seen: number }> = {
   transition: withImmer((s, m) => {
     if (m.type !== 'failure') return [];
     s.seen += 1;
-    return [logEvent('restart-decision', { actor: (m.body as { actor: string }).actor, seen: s.seen }), sendTo('driver', 'saw-failure', m.body)];
+    return [
+      logEvent('restart-decision', { actor: (m.body as { actor: string }).actor, seen: s.seen }),
+      sendTo('driver', 'saw-failure', m.body),
+    ];
   }),
 };
 

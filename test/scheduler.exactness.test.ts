@@ -37,7 +37,9 @@ describe('exactness', () => {
     const mean = gaps.reduce((s, g) => s + g, 0) / gaps.length;
     const worst = Math.max(...gaps);
     const exactHits = gaps.filter((g) => g <= 1e-9).length;
-    console.log(`K ≤ 10 (200 instances): decide vs enumeration worst |gap| ${worstDecide.toExponential(2)}; fast search alone: mean gap ${(100 * mean).toExponential(3)}%, worst ${(100 * worst).toExponential(3)}%, optimal on ${exactHits}/200`);
+    console.log(
+      `K ≤ 10 (200 instances): decide vs enumeration worst |gap| ${worstDecide.toExponential(2)}; fast search alone: mean gap ${(100 * mean).toExponential(3)}%, worst ${(100 * worst).toExponential(3)}%, optimal on ${exactHits}/200`,
+    );
     expect(mean).toBeLessThanOrEqual(0.005);
   });
 
@@ -53,7 +55,9 @@ describe('exactness', () => {
     }
     const mean = gaps.reduce((s, g) => s + g, 0) / gaps.length;
     const worst = Math.max(...gaps);
-    console.log(`K = 16–20 (30 instances): fast search mean gap ${(100 * mean).toExponential(3)}%, worst ${(100 * worst).toExponential(3)}%, optimal on ${gaps.filter((g) => g <= 1e-9).length}/30`);
+    console.log(
+      `K = 16–20 (30 instances): fast search mean gap ${(100 * mean).toExponential(3)}%, worst ${(100 * worst).toExponential(3)}%, optimal on ${gaps.filter((g) => g <= 1e-9).length}/30`,
+    );
     expect(mean).toBeLessThanOrEqual(0.005);
   });
 });

@@ -11,10 +11,23 @@ const N0 = noisePsdWPerHz(-174, 7); // 10^((−174 + 7 − 30)/10) = 1.99526e-20
 /** A cell of 1 MHz up and down, no server load, τ = 1, κ = 0 unless overridden. */
 function cell(overrides: Partial<SlotInstance>, devices: SlotDevice[]): SlotInstance {
   return {
-    V: 1, weight: 1, phiEmpty: 2, penalty: 'count', bandwidthHz: 1e6, downlinkBandwidthHz: 1e6,
-    noisePsdDbmPerHz: -174, noiseFigureDb: 7, serverPowerW: 1, deadlineS: 5, serverFlops: 1e12,
-    localIterations: 1, kappa: 0, payloadBits: { activations: 0, features: 0, gradients: 0, head: 0 },
-    serverFlopsPerIteration: 0, ...overrides, devices,
+    V: 1,
+    weight: 1,
+    phiEmpty: 2,
+    penalty: 'count',
+    bandwidthHz: 1e6,
+    downlinkBandwidthHz: 1e6,
+    noisePsdDbmPerHz: -174,
+    noiseFigureDb: 7,
+    serverPowerW: 1,
+    deadlineS: 5,
+    serverFlops: 1e12,
+    localIterations: 1,
+    kappa: 0,
+    payloadBits: { activations: 0, features: 0, gradients: 0, head: 0 },
+    serverFlopsPerIteration: 0,
+    ...overrides,
+    devices,
   };
 }
 

@@ -11,8 +11,17 @@ import { join } from 'node:path';
 import { RandomStream } from '../util/random';
 import { POLICY_NAMES } from '../app/scenario';
 import {
-  createPolicy, createRandomInstance, decideInstance, deviceLatencyS, parseSlotInstance, phiCount, solveSlotFile,
-  SlotInstanceError, updateQueues, type Decision, type SlotInstance,
+  createPolicy,
+  createRandomInstance,
+  decideInstance,
+  deviceLatencyS,
+  parseSlotInstance,
+  phiCount,
+  solveSlotFile,
+  SlotInstanceError,
+  updateQueues,
+  type Decision,
+  type SlotInstance,
 } from '../scheduler';
 
 function checkFeasible(inst: SlotInstance, d: Decision): void {
@@ -37,13 +46,16 @@ function checkFeasible(inst: SlotInstance, d: Decision): void {
   expect(Number.isFinite(d.objective)).toBe(true);
 }
 
-const instanceArb = fc.record({ seed: fc.integer({ min: 0, max: 2 ** 31 - 1 }), count: fc.integer({ min: 1, max: 30 }) }).map(({ seed, count }) =>
-  createRandomInstance(RandomStream.fromSeed(seed, 'prop'), { deviceCount: count, unavailableShare: 0.15 }),
-);
+const instanceArb = fc
+  .record({ seed: fc.integer({ min: 0, max: 2 ** 31 - 1 }), count: fc.integer({ min: 1, max: 30 }) })
+  .map(({ seed, count }) => createRandomInstance(RandomStream.fromSeed(seed, 'prop'), { deviceCount: count, unavailableShare: 0.15 }));
 
 describe('decisions are feasible', () => {
-  it('lyapunov: Σβ ≤ 1, T_k ≤ T_max at the decision\'s own rates, no device with T_k(1) > T_max', () => {
-    fc.assert(fc.property(instanceArb, (inst) => checkFeasible(inst, decideInstance(inst))), { numRuns: 150 });
+  it("lyapunov: Σβ ≤ 1, T_k ≤ T_max at the decision's own rates, no device with T_k(1) > T_max", () => {
+    fc.assert(
+      fc.property(instanceArb, (inst) => checkFeasible(inst, decideInstance(inst))),
+      { numRuns: 150 },
+    );
   });
   it('the fast search alone and the exact solver too', () => {
     fc.assert(
@@ -107,9 +119,20 @@ describe('queues', () => {
   it('never go negative', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.tuple(fc.double({ min: 0, max: 100, noNaN: true }), fc.double({ min: 0, max: 10, noNaN: true }), fc.double({ min: 0, max: 10, noNaN: true })), { maxLength: 50 }),
+        fc.array(
+          fc.tuple(
+            fc.double({ min: 0, max: 100, noNaN: true }),
+            fc.double({ min: 0, max: 10, noNaN: true }),
+            fc.double({ min: 0, max: 10, noNaN: true }),
+          ),
+          { maxLength: 50 },
+        ),
         (rows) => {
-          const next = updateQueues(rows.map((r) => r[0]), rows.map((r) => r[1]), rows.map((r) => r[2]));
+          const next = updateQueues(
+            rows.map((r) => r[0]),
+            rows.map((r) => r[1]),
+            rows.map((r) => r[2]),
+          );
           next.forEach((q, k) => {
             expect(q).toBeGreaterThanOrEqual(0);
             expect(q).toBe(Math.max(rows[k]![0] + rows[k]![1] - rows[k]![2], 0));

@@ -11,7 +11,9 @@ describe('Lyapunov trade-off', () => {
     const budgetJ = 0.05;
     const runs = [1, 10, 100].map((V) => simulateQueues(V, slots, 20, budgetJ));
     for (const r of runs)
-      console.log(`V = ${r.V}: mean penalty ${r.meanPenalty.toFixed(4)}, mean backlog ${r.meanBacklogJ.toFixed(4)} J, admitted ${r.meanAdmitted.toFixed(2)}/slot, max mean energy ${Math.max(...r.meanEnergyJ).toFixed(5)} J (budget ${budgetJ}), max queue ${Math.max(...r.maxQueueJ).toFixed(3)} J`);
+      console.log(
+        `V = ${r.V}: mean penalty ${r.meanPenalty.toFixed(4)}, mean backlog ${r.meanBacklogJ.toFixed(4)} J, admitted ${r.meanAdmitted.toFixed(2)}/slot, max mean energy ${Math.max(...r.meanEnergyJ).toFixed(5)} J (budget ${budgetJ}), max queue ${Math.max(...r.maxQueueJ).toFixed(3)} J`,
+      );
     for (let i = 1; i < runs.length; i++) {
       expect(runs[i]!.meanPenalty).toBeLessThan(runs[i - 1]!.meanPenalty);
       expect(runs[i]!.meanBacklogJ).toBeGreaterThan(runs[i - 1]!.meanBacklogJ);

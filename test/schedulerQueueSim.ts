@@ -24,10 +24,28 @@ export function simulateQueues(V: number, slots: number, deviceCount = 20, budge
     return channelGain(pathLossDb(r), 8 * place.normal(), 1);
   });
   const params: SlotConstants = {
-    V, phiEmpty: 2, penalty: 'count', bandwidthHz: 20e6, downlinkBandwidthHz: 20e6, noisePsdDbmPerHz: -174, noiseFigureDb: 7,
-    serverPowerW: dbmToW(43), deadlineS: 2, serverFlops: 5e13, localIterations: 5, kappa: 1e-28,
-    payloadBits: { ...DEFAULT_PAYLOAD_BITS }, serverFlopsPerIteration: 4e8,
-    devices: baseGain.map((_, k) => ({ id: `d${k}`, powerW: dbmToW(23), cpuHz: place.between(1e9, 2e9), flopsPerCycle: 16, deviceFlopsPerIteration: 1e7, dataSize: 100 })),
+    V,
+    phiEmpty: 2,
+    penalty: 'count',
+    bandwidthHz: 20e6,
+    downlinkBandwidthHz: 20e6,
+    noisePsdDbmPerHz: -174,
+    noiseFigureDb: 7,
+    serverPowerW: dbmToW(43),
+    deadlineS: 2,
+    serverFlops: 5e13,
+    localIterations: 5,
+    kappa: 1e-28,
+    payloadBits: { ...DEFAULT_PAYLOAD_BITS },
+    serverFlopsPerIteration: 4e8,
+    devices: baseGain.map((_, k) => ({
+      id: `d${k}`,
+      powerW: dbmToW(23),
+      cpuHz: place.between(1e9, 2e9),
+      flopsPerCycle: 16,
+      deviceFlopsPerIteration: 1e7,
+      dataSize: 100,
+    })),
   };
   let queues = new Array<number>(deviceCount).fill(0);
   const budget = new Array<number>(deviceCount).fill(budgetJ);

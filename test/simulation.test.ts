@@ -52,7 +52,8 @@ describe('simulation on quick.json', () => {
   });
 
   it('writes the output folder of INTERFACE.md', () => {
-    for (const f of ['events.jsonl', 'metrics.csv', 'summary.json', 'report.html', 'figure.svg']) expect(existsSync(join(oneDir, f))).toBe(true);
+    for (const f of ['events.jsonl', 'metrics.csv', 'summary.json', 'report.html', 'figure.svg'])
+      expect(existsSync(join(oneDir, f))).toBe(true);
     const summary = JSON.parse(readFileSync(join(oneDir, 'summary.json'), 'utf8'));
     expect(summary.rounds).toBe(quick.training.rounds);
     expect(summary.logHash).toMatch(/^[0-9a-f]{64}$/);
@@ -98,11 +99,14 @@ describe('simulation on quick.json', () => {
     const counter = await replayLog(join(oneDir, 'events.jsonl'), { policy: 'random', outDir, workers: 0 });
     expect(counter.ok).toBe(true);
     const gains = (dir: string) =>
-      readEventLog(join(dir, 'events.jsonl')).events
-        .filter((e) => e.type === 'slot-start' && e.from === 'driver')
+      readEventLog(join(dir, 'events.jsonl'))
+        .events.filter((e) => e.type === 'slot-start' && e.from === 'driver')
         .map((e) => `${e.to}:${JSON.stringify(e.payload.value)}`);
     expect(gains(outDir)).toEqual(gains(oneDir));
-    const decisions = (dir: string) => readEventLog(join(dir, 'events.jsonl')).events.filter((e) => e.type === 'decision' && e.kind === 'log').map((e) => JSON.stringify(e.payload.value));
+    const decisions = (dir: string) =>
+      readEventLog(join(dir, 'events.jsonl'))
+        .events.filter((e) => e.type === 'decision' && e.kind === 'log')
+        .map((e) => JSON.stringify(e.payload.value));
     expect(decisions(outDir)).not.toEqual(decisions(oneDir));
     expect(JSON.parse(readFileSync(join(outDir, 'summary.json'), 'utf8')).policy).toBe('random');
   }, 300_000);
@@ -140,7 +144,9 @@ describe('simulation on quick.json', () => {
     const replay = replayLog(file, { workers: 0 });
     // Assert: a ReplayError (exit status 2) that says which version wrote it and how to replay it.
     await expect(replay).rejects.toMatchObject({ name: 'ReplayError', exitCode: 2 });
-    await expect(replayLog(file, { workers: 0 })).rejects.toThrow(/event log version 1; this release replays version 3 logs[^]*commit cba55eb: git checkout cba55eb && npm ci && npm run build && node bin\/airlora.js replay/);
+    await expect(replayLog(file, { workers: 0 })).rejects.toThrow(
+      /event log version 1; this release replays version 3 logs[^]*commit cba55eb: git checkout cba55eb && npm ci && npm run build && node bin\/airlora.js replay/,
+    );
   });
 
   it('replays on the recorded backend, and says so when that backend cannot be had', async () => {
@@ -152,7 +158,9 @@ describe('simulation on quick.json', () => {
     writer.append(recorded.events.map(({ hash: _hash, ...record }) => record));
     writer.close();
     // Execute, assert
-    await expect(replayLog(join(dir, 'events.jsonl'), { workers: 1 })).rejects.toThrow(/the header's backend "gpu" is none of onnxruntime, node, wasm, cpu/);
+    await expect(replayLog(join(dir, 'events.jsonl'), { workers: 1 })).rejects.toThrow(
+      /the header's backend "gpu" is none of onnxruntime, node, wasm, cpu/,
+    );
   });
 
   it('writes version-3 logs: tensors digested with XXH64', () => {
@@ -174,7 +182,14 @@ describe('worker faults on quick.json', () => {
   it('a worker thread that dies mid-round does not change the result', async () => {
     const reference = await runToFolder(quick, { outDir: fresh('nocrash'), workers: 2 });
     const dir = fresh('crash');
-    const crashed = await runToFolder(quick, { outDir: dir, workers: 2, crashWorkers: [{ worker: 1, slot: 2, step: 4 }, { worker: 0, slot: 5, step: 1 }] });
+    const crashed = await runToFolder(quick, {
+      outDir: dir,
+      workers: 2,
+      crashWorkers: [
+        { worker: 1, slot: 2, step: 4 },
+        { worker: 0, slot: 5, step: 1 },
+      ],
+    });
     expect(crashed.summary.logHash).toBe(reference.summary.logHash);
     const written = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8'));
     expect(written.runtime.recoveries).toBe(2);

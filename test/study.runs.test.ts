@@ -13,13 +13,25 @@ const BIN = join(__dirname, '..', 'bin', 'airlora.js');
 const QUICK = join(__dirname, '..', 'scenarios', 'quick.json');
 const root = mkdtempSync(join(tmpdir(), 'airlora-study-'));
 const STUDY = join(root, 'two-policies.json');
-writeFileSync(STUDY, JSON.stringify({ name: 'two-policies', scenario: QUICK, set: { 'training.rounds': 2, 'runtime.checkpointEvery': 1 }, grid: { 'scheduler.policy': ['lyapunov', 'myopic'] }, seeds: [1, 2] }));
+writeFileSync(
+  STUDY,
+  JSON.stringify({
+    name: 'two-policies',
+    scenario: QUICK,
+    set: { 'training.rounds': 2, 'runtime.checkpointEvery': 1 },
+    grid: { 'scheduler.policy': ['lyapunov', 'myopic'] },
+    seeds: [1, 2],
+  }),
+);
 
 const airlora = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 240_000 });
 
 /** runs.csv as rows of cells, with the wall-clock column dropped. */
 function runsWithoutWall(dir: string): string[][] {
-  const [header, ...rows] = readFileSync(join(dir, 'runs.csv'), 'utf8').trim().split('\n').map((l) => l.split(','));
+  const [header, ...rows] = readFileSync(join(dir, 'runs.csv'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => l.split(','));
   const wall = (header as string[]).indexOf('wallS');
   expect(wall).toBeGreaterThan(0);
   return [header as string[], ...rows].map((r) => r.filter((_, i) => i !== wall));
@@ -27,7 +39,9 @@ function runsWithoutWall(dir: string): string[][] {
 
 /** Whether any process still runs with `text` in its command line (a run of the study). */
 function processesWith(text: string): boolean {
-  return execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n').some((l) => l.includes(text) && !l.startsWith('ps '));
+  return execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
+    .split('\n')
+    .some((l) => l.includes(text) && !l.startsWith('ps '));
 }
 
 /** Starts the study in the background; resolves once some run of it has written a checkpoint (a new one: not one of an earlier start). */
@@ -83,11 +97,15 @@ describe('airlora study', () => {
     expect(html).toContain('<svg');
     expect(html).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org)/);
     for (const id of readdirSync(join(reference, 'runs')))
-      for (const f of ['events.jsonl', 'metrics.csv', 'summary.json', 'report.html', 'scenario.json']) expect(existsSync(join(reference, 'runs', id, f))).toBe(true);
+      for (const f of ['events.jsonl', 'metrics.csv', 'summary.json', 'report.html', 'scenario.json'])
+        expect(existsSync(join(reference, 'runs', id, f))).toBe(true);
   });
 
   it("gives each run the logHash of `airlora run` on the run's resolved scenario", () => {
-    const [header, first] = readFileSync(join(reference, 'runs.csv'), 'utf8').trim().split('\n').map((l) => l.split(','));
+    const [header, first] = readFileSync(join(reference, 'runs.csv'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => l.split(','));
     const id = first![0]!;
     const out = join(root, 'single');
     const r = airlora('run', join(reference, 'runs', id, 'scenario.json'), '--out', out, '--quiet');

@@ -6,7 +6,20 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadStudy, parseStudy, planStudy, StudyError, valueLabel, tInterval, pairedInterval, summaryTable, pairedTable, runsTable, sizeStudy, type StudyPlan } from '../app/study';
+import {
+  loadStudy,
+  parseStudy,
+  planStudy,
+  StudyError,
+  valueLabel,
+  tInterval,
+  pairedInterval,
+  summaryTable,
+  pairedTable,
+  runsTable,
+  sizeStudy,
+  type StudyPlan,
+} from '../app/study';
 import { toCsv } from '../app/study/csv';
 import type { RunResult } from '../app/study/results';
 
@@ -34,20 +47,37 @@ describe('study file', () => {
   });
 
   it('names the field of every problem: unknown fields, bad values, bad paths, grid/set clashes', () => {
-    expect(problemsOf(() => parseStudy({ name: 'a', scenario: 'x.json', sedes: [1] }))).toEqual([{ field: 'sedes', rule: 'unknown field' }]);
+    expect(problemsOf(() => parseStudy({ name: 'a', scenario: 'x.json', sedes: [1] }))).toEqual([
+      { field: 'sedes', rule: 'unknown field' },
+    ]);
     expect(problemsOf(() => parseStudy({ name: 'a', scenario: 'x.json', seeds: { count: 0 } }))[0]?.field).toBe('seeds.count');
     expect(problemsOf(() => parseStudy({ name: 'a', scenario: 'x.json', seeds: [1, -2] }))[0]?.field).toBe('seeds[1]');
-    expect(problemsOf(() => parseStudy({ name: 'a', scenario: 'x.json', grid: { 'scheduler.V': [] } }))[0]).toEqual({ field: 'grid.scheduler.V', rule: 'must list at least one value' });
+    expect(problemsOf(() => parseStudy({ name: 'a', scenario: 'x.json', grid: { 'scheduler.V': [] } }))[0]).toEqual({
+      field: 'grid.scheduler.V',
+      rule: 'must list at least one value',
+    });
     expect(problemsOf(() => parseStudy({ name: 'a b', scenario: 'x.json' }))[0]?.field).toBe('name');
-    expect(problemsOf(() => parseStudy({ name: 'a', scenario: 'x.json', grid: { 'scheduler..V': [1] } }))[0]?.field).toBe('grid.scheduler..V');
-    expect(problemsOf(() => parseStudy({ name: 'a', scenario: 'x.json', set: { 'scheduler.V': 1 }, grid: { 'scheduler.V': [2] } }))).toEqual([{ field: 'grid.scheduler.V', rule: 'is also in "set": give it in one place' }]);
-    expect(problemsOf(() => parseStudy({ name: 'a', scenario: 'x.json', seeds: [3, 3] }))).toEqual([{ field: 'seeds', rule: 'lists a seed twice' }]);
+    expect(problemsOf(() => parseStudy({ name: 'a', scenario: 'x.json', grid: { 'scheduler..V': [1] } }))[0]?.field).toBe(
+      'grid.scheduler..V',
+    );
+    expect(
+      problemsOf(() => parseStudy({ name: 'a', scenario: 'x.json', set: { 'scheduler.V': 1 }, grid: { 'scheduler.V': [2] } })),
+    ).toEqual([{ field: 'grid.scheduler.V', rule: 'is also in "set": give it in one place' }]);
+    expect(problemsOf(() => parseStudy({ name: 'a', scenario: 'x.json', seeds: [3, 3] }))).toEqual([
+      { field: 'seeds', rule: 'lists a seed twice' },
+    ]);
   });
 });
 
 describe('study plan', () => {
   it('is the grid product times the seeds, each run resolved through --set and named readably', () => {
-    const study = parseStudy({ name: 'p', scenario: QUICK, set: { 'training.rounds': 2 }, grid: { 'scheduler.policy': ['lyapunov', 'myopic'], 'scheduler.V': [1, 10, 100] }, seeds: [4, 5] });
+    const study = parseStudy({
+      name: 'p',
+      scenario: QUICK,
+      set: { 'training.rounds': 2 },
+      grid: { 'scheduler.policy': ['lyapunov', 'myopic'], 'scheduler.V': [1, 10, 100] },
+      seeds: [4, 5],
+    });
     const plan = planStudy(study);
     expect(plan.runs).toHaveLength(12);
     expect(plan.cells).toBe(6);
@@ -58,7 +88,15 @@ describe('study plan', () => {
     expect(plan.runs[11]!.scenario.scheduler).toMatchObject({ policy: 'myopic', V: 100 });
     expect(new Set(plan.runs.map((r) => r.digest)).size).toBe(12);
     // The digest ignores the worker count (an execution choice), like the log header.
-    const again = planStudy(parseStudy({ name: 'p', scenario: QUICK, set: { 'training.rounds': 2, 'runtime.workers': 1 }, grid: { 'scheduler.policy': ['lyapunov', 'myopic'], 'scheduler.V': [1, 10, 100] }, seeds: [4, 5] }));
+    const again = planStudy(
+      parseStudy({
+        name: 'p',
+        scenario: QUICK,
+        set: { 'training.rounds': 2, 'runtime.workers': 1 },
+        grid: { 'scheduler.policy': ['lyapunov', 'myopic'], 'scheduler.V': [1, 10, 100] },
+        seeds: [4, 5],
+      }),
+    );
     expect(again.runs.map((r) => r.id)).toEqual(plan.runs.map((r) => r.id));
   });
 
@@ -68,7 +106,10 @@ describe('study plan', () => {
     expect(problems).toHaveLength(1);
     expect(problems[0]!.field).toBe('scheduler.V');
     expect(problems[0]!.rule).toContain('run scheduler.V=-5');
-    expect(problemsOf(() => planStudy(parseStudy({ name: 'p', scenario: QUICK, set: { 'scheduler.nope': 1 } })))[0]).toMatchObject({ field: 'scheduler.nope', rule: 'unknown field' });
+    expect(problemsOf(() => planStudy(parseStudy({ name: 'p', scenario: QUICK, set: { 'scheduler.nope': 1 } })))[0]).toMatchObject({
+      field: 'scheduler.nope',
+      rule: 'unknown field',
+    });
     expect(problemsOf(() => planStudy(parseStudy({ name: 'p', scenario: '/no/such.json' })))[0]!.field).toBe('scenario');
     expect(new StudyError('f', []).exitCode).toBe(2);
   });
@@ -105,7 +146,19 @@ describe('study statistics, against hand-computed cases', () => {
 
   it('the paired interval uses only the seeds both sides have', () => {
     // a − b over seeds 1..3: 0.5, −0.5, 2 (seed 4 only in a): mean 2/3, s² = 19/12, t(0.975, 2) = 4.302652729
-    const d = pairedInterval(new Map([[1, 1], [2, 2], [3, 3], [4, 9]]), new Map([[1, 0.5], [2, 2.5], [3, 1]]));
+    const d = pairedInterval(
+      new Map([
+        [1, 1],
+        [2, 2],
+        [3, 3],
+        [4, 9],
+      ]),
+      new Map([
+        [1, 0.5],
+        [2, 2.5],
+        [3, 1],
+      ]),
+    );
     // half width = 4.302652729 · √(19/12) / √3 = 3.12580474
     expect(d.n).toBe(3);
     expect(d.mean).toBeCloseTo(2 / 3, 12);
@@ -116,9 +169,29 @@ describe('study statistics, against hand-computed cases', () => {
 
   it('summary.csv and paired.csv group the runs by grid cell and pair policies within each setting of the others', () => {
     // Prepare: two policies × two V values × seeds 1, 2; finalAccuracy chosen by hand
-    const plan = planStudy(parseStudy({ name: 'h', scenario: QUICK, grid: { 'scheduler.policy': ['lyapunov', 'myopic'], 'scheduler.V': [1, 10] }, seeds: [1, 2] }));
-    const accuracy: Record<string, number> = { 'lyapunov,1,1': 0.5, 'lyapunov,1,2': 0.7, 'lyapunov,10,1': 0.6, 'lyapunov,10,2': 0.6, 'myopic,1,1': 0.4, 'myopic,1,2': 0.4, 'myopic,10,1': 0.9, 'myopic,10,2': 0.5 };
-    const results: RunResult[] = plan.runs.map((run) => ({ run, rounds: [], summary: { finalAccuracy: accuracy[`${run.cell[0]!.label},${run.cell[1]!.label},${run.seed}`], logHash: `h${run.seed}`, wallS: 1 } }));
+    const plan = planStudy(
+      parseStudy({
+        name: 'h',
+        scenario: QUICK,
+        grid: { 'scheduler.policy': ['lyapunov', 'myopic'], 'scheduler.V': [1, 10] },
+        seeds: [1, 2],
+      }),
+    );
+    const accuracy: Record<string, number> = {
+      'lyapunov,1,1': 0.5,
+      'lyapunov,1,2': 0.7,
+      'lyapunov,10,1': 0.6,
+      'lyapunov,10,2': 0.6,
+      'myopic,1,1': 0.4,
+      'myopic,1,2': 0.4,
+      'myopic,10,1': 0.9,
+      'myopic,10,2': 0.5,
+    };
+    const results: RunResult[] = plan.runs.map((run) => ({
+      run,
+      rounds: [],
+      summary: { finalAccuracy: accuracy[`${run.cell[0]!.label},${run.cell[1]!.label},${run.seed}`], logHash: `h${run.seed}`, wallS: 1 },
+    }));
 
     // Execute
     const summary = summaryTable(plan as StudyPlan, results);
@@ -141,11 +214,20 @@ describe('study statistics, against hand-computed cases', () => {
     expect(paired.rows[0]![5]).toBeCloseTo(0.2, 12);
     expect(paired.rows[0]![6]).toBeCloseTo(Math.sqrt(0.02), 12);
     expect(paired.rows[1]![5]).toBeCloseTo(-0.1, 12);
-    expect(paired.rows[1]![8]).toBeCloseTo(-0.1 + 12.7062047 * Math.sqrt(0.08) / Math.sqrt(2), 6);
+    expect(paired.rows[1]![8]).toBeCloseTo(-0.1 + (12.7062047 * Math.sqrt(0.08)) / Math.sqrt(2), 6);
     expect(runs.columns).toEqual(['run', 'scheduler.policy', 'scheduler.V', 'seed', 'finalAccuracy', 'logHash', 'wallS']);
   });
 
   it('writes CSV that pandas and R read: quoting, NaN, Inf', () => {
-    expect(toCsv(['a', 'b'], [['x,y', Number.NaN], ['say "hi"', Infinity], [' pad', 0.1]])).toBe('a,b\n"x,y",NaN\n"say ""hi""",Inf\n" pad",0.1\n');
+    expect(
+      toCsv(
+        ['a', 'b'],
+        [
+          ['x,y', Number.NaN],
+          ['say "hi"', Infinity],
+          [' pad', 0.1],
+        ],
+      ),
+    ).toBe('a,b\n"x,y",NaN\n"say ""hi""",Inf\n" pad",0.1\n');
   });
 });

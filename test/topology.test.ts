@@ -13,13 +13,30 @@ import { readEventLog, type EventLogHeader } from '../runtime/eventLog';
 const FILE = join(__dirname, 'fixtures', 'toy-cells.json');
 // The toy kinds' module as an absolute path, so that a replay (which runs from the log's header) finds it too.
 const loaded = loadScenario(FILE);
-const scenario = { ...loaded, topology: { ...loaded.topology!, actors: loaded.topology!.actors.map((a) => ({ ...a, module: resolveTopologyModule(a.module, dirname(FILE)) })) } };
+const scenario = {
+  ...loaded,
+  topology: {
+    ...loaded.topology!,
+    actors: loaded.topology!.actors.map((a) => ({ ...a, module: resolveTopologyModule(a.module, dirname(FILE)) })),
+  },
+};
 const fresh = (name: string) => mkdtempSync(join(tmpdir(), `airlora-${name}-`));
 
 describe('a topology declared in the scenario', () => {
   it('expands counts and {i} into actors, with groups and links', () => {
     const specs = expandTopology(scenario, __dirname);
-    expect(specs.map((s) => s.id)).toEqual(['cloud', 'cellA', 'cellA.d0', 'cellA.d1', 'cellA.d2', 'cellB', 'cellB.d0', 'cellB.d1', 'cellB.d2', 'cellB.d3']);
+    expect(specs.map((s) => s.id)).toEqual([
+      'cloud',
+      'cellA',
+      'cellA.d0',
+      'cellA.d1',
+      'cellA.d2',
+      'cellB',
+      'cellB.d0',
+      'cellB.d1',
+      'cellB.d2',
+      'cellB.d3',
+    ]);
     expect(specs[3]).toMatchObject({ kind: 'cell-device', placement: { group: 'cellA' }, talksTo: ['cellA'], params: { edge: 'cellA' } });
     expect(specs[0]!.module).toMatch(/fixtures[/\\]toyCells$/);
   });
@@ -31,7 +48,10 @@ describe('a topology declared in the scenario', () => {
     const r2 = await runTopologyToFolder(scenario, { outDir: b, workers: 2 });
     expect(r2.logHash).toBe(r0.logHash);
     expect(readFileSync(join(b, 'events.jsonl'), 'utf8')).toBe(readFileSync(join(a, 'events.jsonl'), 'utf8'));
-    const mail = readFileSync(join(a, 'mail.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const mail = readFileSync(join(a, 'mail.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(mail).toHaveLength(scenario.training.rounds);
     expect(mail.every((m) => m.from === 'cloud' && m.type === 'round')).toBe(true);
     const replay = await replayLog(join(a, 'events.jsonl'), { workers: 0 });
@@ -54,7 +74,14 @@ describe('a topology declared in the scenario', () => {
   }, 120_000);
 
   it('rejects a repeated id and a count without {i}, naming the field', () => {
-    const bad = { topology: { actors: [{ id: 'x', kind: 'k', module: 'm', count: 2 }, { id: 'x', kind: 'k', module: 'm' }] } };
+    const bad = {
+      topology: {
+        actors: [
+          { id: 'x', kind: 'k', module: 'm', count: 2 },
+          { id: 'x', kind: 'k', module: 'm' },
+        ],
+      },
+    };
     let error: ScenarioError | undefined;
     try {
       parseScenario(bad, 'bad.json');
@@ -90,7 +117,9 @@ describe('the built-in simulation as a declared topology (airlora topology)', ()
     expect(new Set(kinds)).toEqual(new Set(['device', 'shard', 'evaluator', 'server', 'scheduler']));
     const shard0 = declared.topology!.actors.find((a) => a.id === 'shard0')!;
     expect(shard0).toMatchObject({ module: 'airlora:shard', count: 1, group: 'worker-slot-0' });
-    expect(declared.topology!.actors.find((a) => a.id === 'd0')!.talksTo).toEqual(expect.arrayContaining(['scheduler', 'server', 'shard0']));
+    expect(declared.topology!.actors.find((a) => a.id === 'd0')!.talksTo).toEqual(
+      expect.arrayContaining(['scheduler', 'server', 'shard0']),
+    );
     // Execute: both runs for 2 rounds, as `airlora run FILE --rounds 2 --workers 0`.
     const runOf = async (scenarioFile: string, out: string) => {
       const quiet = jest.spyOn(console, 'log').mockImplementation(() => undefined);
@@ -113,7 +142,11 @@ describe('the built-in simulation as a declared topology (airlora topology)', ()
     const { declaredTopologyOf } = await import('../app/sim/defaultTopology');
     const topology = declaredTopologyOf(planRun(quick));
     const d0 = topology.actors[0]!;
-    const edited = parseScenario({ ...quick, training: { ...quick.training, rounds: 1 }, topology: { ...topology, actors: [{ ...d0, params: { ...(d0.params as object), cpuHz: 9e8 } }, ...topology.actors.slice(1)] } });
+    const edited = parseScenario({
+      ...quick,
+      training: { ...quick.training, rounds: 1 },
+      topology: { ...topology, actors: [{ ...d0, params: { ...(d0.params as object), cpuHz: 9e8 } }, ...topology.actors.slice(1)] },
+    });
     const { runToFolder } = await import('../app/sim/run');
     const out = fresh('edited-topology');
     await runToFolder(edited, { outDir: out, workers: 0 });

@@ -19,7 +19,12 @@ export type PluginKind = 'policy' | 'strategy' | 'fading';
 export class PluginModuleError extends Error {
   override readonly name = 'PluginModuleError';
   readonly exitCode = 2;
-  constructor(readonly kind: PluginKind, readonly module: string, problem: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly kind: PluginKind,
+    readonly module: string,
+    problem: string,
+    options?: { cause?: unknown },
+  ) {
     super(`${kind} module ${module}: ${problem}`, options);
   }
 }
@@ -42,7 +47,9 @@ export function pluginModuleFile(kind: PluginKind, module: string): string {
 
 /** sha256 of the module file's bytes (files it requires in turn are not included). */
 export function pluginModuleDigest(kind: PluginKind, module: string): string {
-  return createHash('sha256').update(readFileSync(pluginModuleFile(kind, module))).digest('hex');
+  return createHash('sha256')
+    .update(readFileSync(pluginModuleFile(kind, module)))
+    .digest('hex');
 }
 
 /** The function `exportName` of `module` (or of its default export). */
@@ -53,7 +60,12 @@ export function pluginFactory(kind: PluginKind, module: string, exportName: stri
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- the module path comes from the scenario: known only at run time
     exports = require(file) as typeof exports;
   } catch (cause) {
-    throw new PluginModuleError(kind, module, `cannot be loaded (${(cause as Error).message}); ES modules and uncompiled TypeScript do not load here: give a CommonJS .js file`, { cause });
+    throw new PluginModuleError(
+      kind,
+      module,
+      `cannot be loaded (${(cause as Error).message}); ES modules and uncompiled TypeScript do not load here: give a CommonJS .js file`,
+      { cause },
+    );
   }
   const factory = exports[exportName] ?? exports.default?.[exportName];
   if (typeof factory !== 'function') throw new PluginModuleError(kind, module, `exports no ${exportName}(params) function`);

@@ -38,7 +38,11 @@ export class RandomStream {
   private b: number;
   private c: number;
   private d: number;
-  private constructor(readonly seed: number, readonly name: string, state: RandomState) {
+  private constructor(
+    readonly seed: number,
+    readonly name: string,
+    state: RandomState,
+  ) {
     [this.a, this.b, this.c, this.d] = state;
   }
 

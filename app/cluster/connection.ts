@@ -4,7 +4,15 @@
  * is noticed in seconds rather than NATS's default two minutes.
  */
 import { connect, nanos, type NatsConnection } from '@nats-io/transport-node';
-import { AckPolicy, DeliverPolicy, jetstreamManager, RetentionPolicy, StorageType, type ConsumerConfig, type JetStreamManager } from '@nats-io/jetstream';
+import {
+  AckPolicy,
+  DeliverPolicy,
+  jetstreamManager,
+  RetentionPolicy,
+  StorageType,
+  type ConsumerConfig,
+  type JetStreamManager,
+} from '@nats-io/jetstream';
 import { RESULTS_STREAM, RUNS_STREAM, WORKERS_CONSUMER } from './names';
 
 /** A NATS server that cannot be used: exit status 2 (bad input), naming the URL. */
@@ -35,7 +43,10 @@ export async function connectNats(url: string, name: string): Promise<NatsConnec
   try {
     return await connect({ servers: url, name, pingInterval: PING_INTERVAL_MS, maxPingOut: MAX_PINGS_OUT, maxReconnectAttempts: -1 });
   } catch (cause) {
-    throw new NatsSetupError(`no NATS server at ${url} (${(cause as Error).message}): start one (nats-server -js) or give its URL with --nats`, { cause });
+    throw new NatsSetupError(
+      `no NATS server at ${url} (${(cause as Error).message}): start one (nats-server -js) or give its URL with --nats`,
+      { cause },
+    );
   }
 }
 
@@ -46,7 +57,10 @@ export async function connectCluster(url: string, name: string): Promise<Cluster
     return { nc, jsm: await jetstreamManager(nc, { timeout: 10_000 }) };
   } catch (cause) {
     await nc.close();
-    throw new NatsSetupError(`the NATS server at ${url} has no JetStream (${(cause as Error).message}): start it with -js, or a jetstream block in its configuration`, { cause });
+    throw new NatsSetupError(
+      `the NATS server at ${url} has no JetStream (${(cause as Error).message}): start it with -js, or a jetstream block in its configuration`,
+      { cause },
+    );
   }
 }
 
@@ -72,8 +86,14 @@ export async function ensureQueues(jsm: JetStreamManager, delivery?: DeliverySet
   try {
     info = await jsm.consumers.info(RUNS_STREAM, WORKERS_CONSUMER);
   } catch {
-    info = await jsm.consumers.add(RUNS_STREAM, { durable_name: WORKERS_CONSUMER, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, ...settings });
+    info = await jsm.consumers.add(RUNS_STREAM, {
+      durable_name: WORKERS_CONSUMER,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      ...settings,
+    });
   }
-  if (delivery && (info.config.ack_wait !== settings.ack_wait || info.config.max_deliver !== settings.max_deliver)) info = await jsm.consumers.update(RUNS_STREAM, WORKERS_CONSUMER, settings);
+  if (delivery && (info.config.ack_wait !== settings.ack_wait || info.config.max_deliver !== settings.max_deliver))
+    info = await jsm.consumers.update(RUNS_STREAM, WORKERS_CONSUMER, settings);
   return { ackWaitS: (info.config.ack_wait ?? settings.ack_wait!) / 1e9, maxDeliver: info.config.max_deliver ?? wanted.maxDeliver };
 }

@@ -76,9 +76,15 @@ function parse<T>(schema: z.ZodType<T>, data: Uint8Array, what: string, version?
   }
   const { airlora: sender, study, runId } = (json ?? {}) as { airlora?: unknown; study?: unknown; runId?: unknown };
   const about = typeof study === 'string' && typeof runId === 'string' ? { study, runId } : undefined;
-  if (version !== undefined && typeof sender === 'string' && sender !== version) throw new ClusterMessageError(`${what} comes from airlora ${sender}; this is airlora ${version}: run one version across the cluster`, { about });
+  if (version !== undefined && typeof sender === 'string' && sender !== version)
+    throw new ClusterMessageError(`${what} comes from airlora ${sender}; this is airlora ${version}: run one version across the cluster`, {
+      about,
+    });
   const result = schema.safeParse(json);
-  if (!result.success) throw new ClusterMessageError(`${what} is malformed: ${result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  if (!result.success)
+    throw new ClusterMessageError(
+      `${what} is malformed: ${result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
+    );
   return result.data;
 }
 

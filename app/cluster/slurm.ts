@@ -69,7 +69,7 @@ export function slurmServerScript(options: SlurmOptions): string {
       `#SBATCH --output=${options.out}/slurm-%j.out`,
     ]),
     '',
-    '# NATS on this node (the job\'s first), on a free port written to its ports file; JetStream in a job-local folder.',
+    "# NATS on this node (the job's first), on a free port written to its ports file; JetStream in a job-local folder.",
     'NATS_DIR=$(mktemp -d "${TMPDIR:-/tmp}/airlora-nats-${SLURM_JOB_ID:-job}.XXXXXX")',
     'cat > "$NATS_DIR/nats.conf" <<EOF',
     'listen: "0.0.0.0:-1"',
@@ -87,7 +87,7 @@ export function slurmServerScript(options: SlurmOptions): string {
     '}',
     'trap cleanup EXIT',
     'for _ in $(seq 200); do ls "$NATS_DIR"/*.ports >/dev/null 2>&1 && break; sleep 0.1; done',
-    'PORT=$(grep -o \'nats://[^"]*\' "$NATS_DIR"/*.ports | head -n 1 | sed \'s/.*://\')',
+    "PORT=$(grep -o 'nats://[^\"]*' \"$NATS_DIR\"/*.ports | head -n 1 | sed 's/.*://')",
     '[ -n "$PORT" ] || { echo "airlora: nats-server did not start on $(hostname)" >&2; exit 1; }',
     'URL="nats://${SLURMD_NODENAME:-$(hostname)}:$PORT"',
     '',
@@ -104,7 +104,12 @@ export function slurmServerScript(options: SlurmOptions): string {
 export function slurmArrayScript(options: SlurmOptions): string {
   const workers = options.workers ?? 1;
   return `${[
-    ...header(options, [`#SBATCH --array=0-${options.runs - 1}`, '#SBATCH --ntasks=1', `#SBATCH --cpus-per-task=${workers}`, `#SBATCH --output=${options.out}/slurm-%A_%a.out`]),
+    ...header(options, [
+      `#SBATCH --array=0-${options.runs - 1}`,
+      '#SBATCH --ntasks=1',
+      `#SBATCH --cpus-per-task=${workers}`,
+      `#SBATCH --output=${options.out}/slurm-%A_%a.out`,
+    ]),
     '',
     '# Run SLURM_ARRAY_TASK_ID of the study; the task that finds every run finished writes the tables and report.',
     `"\${AIRLORA[@]}" study "$STUDY" --out "$OUT" --only "$SLURM_ARRAY_TASK_ID" --workers ${workers} --parallel 1`,

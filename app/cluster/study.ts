@@ -21,7 +21,16 @@ import { readRunResult } from '../study/results';
 import { runState } from '../study/runState';
 import { connectCluster, DEFAULT_DELIVERY, ensureQueues, type Cluster, type DeliverySettings } from './connection';
 import { encode, parseOutcome, type RunJob, type RunOutcome, type RunStarted } from './messages';
-import { bucketName, MAX_DELIVERIES_ADVISORY, progressSubject, RESULTS_STREAM, resultsSubject, RUNS_STREAM, runsSubject, studyKey } from './names';
+import {
+  bucketName,
+  MAX_DELIVERIES_ADVISORY,
+  progressSubject,
+  RESULTS_STREAM,
+  resultsSubject,
+  RUNS_STREAM,
+  runsSubject,
+  studyKey,
+} from './names';
 import { deleteRunObjects, downloadRunFolder } from './runFolderStore';
 
 export interface NatsStudyOptions {
@@ -59,7 +68,12 @@ interface Connected {
 }
 
 /** Publishes the runs still to do, collects outcomes until none is pending (or SIGINT), and cleans up after a complete study. */
-async function follow(plan: StudyPlan, options: ExecuteOptions, nats: NatsStudyOptions, { nc, jsm, key, stream }: Connected): Promise<ExecuteOutcome> {
+async function follow(
+  plan: StudyPlan,
+  options: ExecuteOptions,
+  nats: NatsStudyOptions,
+  { nc, jsm, key, stream }: Connected,
+): Promise<ExecuteOutcome> {
   const version = packageVersion();
   const js = jetstream(nc);
   const delivery = await ensureQueues(jsm, nats.delivery ?? DEFAULT_DELIVERY);
@@ -72,7 +86,16 @@ async function follow(plan: StudyPlan, options: ExecuteOptions, nats: NatsStudyO
   const workersSeen = new Set<string>();
   const jobSeqs = new Map<number, string>();
   const progress = createStudyProgress({ total: plan.runs.length, finishedBefore: finishedIds.size, stream });
-  const outcome: ExecuteOutcome = { results: [], started: 0, resumed: 0, skipped: finishedIds.size, failed: [], interrupted: false, parallel: 0, workers: options.workers ?? 1 };
+  const outcome: ExecuteOutcome = {
+    results: [],
+    started: 0,
+    resumed: 0,
+    skipped: finishedIds.size,
+    failed: [],
+    interrupted: false,
+    parallel: 0,
+    workers: options.workers ?? 1,
+  };
   const store: ObjectStore | undefined = nats.shared ? undefined : await new Objm(js).create(bucketName(key));
   let duplicates = 0;
   let anyStarted = false;
@@ -100,20 +123,28 @@ async function follow(plan: StudyPlan, options: ExecuteOptions, nats: NatsStudyO
       // A second delivery that finished too: harmless when deterministic, as it must be.
       const held = logHashOf(dir);
       if (held === o.logHash) duplicates += 1;
-      else stream.write(`run ${run.id}: a second delivery on ${o.worker} gave log hash ${String(o.logHash)}, the collected one ${String(held)}: the run is not deterministic\n`);
+      else
+        stream.write(
+          `run ${run.id}: a second delivery on ${o.worker} gave log hash ${String(o.logHash)}, the collected one ${String(held)}: the run is not deterministic\n`,
+        );
     } else {
       try {
         if (store && o.prefix && o.files) await downloadRunFolder(store, o.prefix, o.files, dir);
         const state = runState(dir);
         if (state.state !== 'finished') throw new Error(`the collected folder is not a finished run (${state.why})`);
-        if (logHashOf(dir) !== o.logHash) throw new Error(`the collected log hash is not the one the worker reported (${String(o.logHash)})`);
+        if (logHashOf(dir) !== o.logHash)
+          throw new Error(`the collected log hash is not the one the worker reported (${String(o.logHash)})`);
       } catch (e) {
         return fail(run.id, `collecting it from ${o.worker} failed: ${(e as Error).message}`);
       }
       finishedIds.add(run.id);
       pending.delete(run.id);
       failures.delete(run.id);
-      progress.ended(run.id, 'finished', `${formatDurationS(Number(readRunResult(run, dir).summary.wallS))} on ${o.worker}${o.delivery > 1 ? `, delivery ${o.delivery}` : ''}`);
+      progress.ended(
+        run.id,
+        'finished',
+        `${formatDurationS(Number(readRunResult(run, dir).summary.wallS))} on ${o.worker}${o.delivery > 1 ? `, delivery ${o.delivery}` : ''}`,
+      );
       check();
     }
     if (store && o.prefix && o.files) await deleteRunObjects(store, o.prefix, o.files);
@@ -150,15 +181,29 @@ async function follow(plan: StudyPlan, options: ExecuteOptions, nats: NatsStudyO
     wake();
   };
   process.on('SIGINT', onSigint);
-  const hint = setTimeout(() => {
-    if (!anyStarted && pending.size > 0) stream.write(`no worker has taken a run yet: start some with 'airlora worker --nats ${nats.url}'\n`);
-  }, (nats.idleHintS ?? 20) * 1000);
+  const hint = setTimeout(
+    () => {
+      if (!anyStarted && pending.size > 0)
+        stream.write(`no worker has taken a run yet: start some with 'airlora worker --nats ${nats.url}'\n`);
+    },
+    (nats.idleHintS ?? 20) * 1000,
+  );
   try {
     // Jobs of an earlier start are replaced by this start's (a run still in flight there finishes as a duplicate).
     await jsm.streams.purge(RUNS_STREAM, { filter: runsSubject(key) });
     for (const run of todo) {
       if (!pending.has(run.id)) continue; // collected from an earlier start's outcome meanwhile
-      const job: RunJob = { airlora: version, study: key, runId: run.id, index: plan.runs.indexOf(run), digest: run.digest, scenario: run.scenario, workers: outcome.workers, bucket: bucketName(key), ...(nats.shared ? { shared: options.outDir } : {}) };
+      const job: RunJob = {
+        airlora: version,
+        study: key,
+        runId: run.id,
+        index: plan.runs.indexOf(run),
+        digest: run.digest,
+        scenario: run.scenario,
+        workers: outcome.workers,
+        bucket: bucketName(key),
+        ...(nats.shared ? { shared: options.outDir } : {}),
+      };
       jobSeqs.set((await js.publish(runsSubject(key), encode(job))).seq, run.id);
       outcome.started += 1;
     }
@@ -179,7 +224,8 @@ async function follow(plan: StudyPlan, options: ExecuteOptions, nats: NatsStudyO
     await jsm.streams.purge(RESULTS_STREAM, { filter: resultsSubject(key) });
     await store?.destroy();
   }
-  if (duplicates > 0) stream.write(`${duplicates} duplicate deliver${duplicates === 1 ? 'y' : 'ies'} finished with the same log hash (ignored)\n`);
+  if (duplicates > 0)
+    stream.write(`${duplicates} duplicate deliver${duplicates === 1 ? 'y' : 'ies'} finished with the same log hash (ignored)\n`);
   outcome.parallel = workersSeen.size;
   outcome.failed = [...failures].map(([id, why]) => ({ id, why }));
   for (const r of plan.runs) if (finishedIds.has(r.id)) outcome.results.push(readRunResult(r, runDir(options.outDir, r)));

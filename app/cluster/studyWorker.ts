@@ -152,7 +152,9 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
       }
       if (msg && stopping) msg.nak();
       else if (msg) {
-        const handling = handle(msg).catch((e: unknown) => log(`run failed in the worker itself: ${e instanceof Error ? e.stack : String(e)}`));
+        const handling = handle(msg).catch((e: unknown) =>
+          log(`run failed in the worker itself: ${e instanceof Error ? e.stack : String(e)}`),
+        );
         inFlight.add(handling);
         await handling;
         inFlight.delete(handling);
@@ -163,7 +165,9 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   const runs = options.runs ?? availableParallelism();
   // The hosts of distributed runs (`airlora run --nats URL --hosts N`), beside the study runs.
   const hosts = await serveHosts(nc, { worker: id, version, log });
-  log(`airlora ${version} worker ${id} on ${options.url}: ${runs} run${runs === 1 ? '' : 's'} at once, actor hosts of runs on ${hosts.subject}`);
+  log(
+    `airlora ${version} worker ${id} on ${options.url}: ${runs} run${runs === 1 ? '' : 's'} at once, actor hosts of runs on ${hosts.subject}`,
+  );
   const inFlight = new Set<Promise<void>>();
   const lanes = Promise.all(Array.from({ length: runs }, () => lane(consumer)));
   let stopped: () => void = () => undefined;

@@ -20,7 +20,13 @@ export const POLICY_STDERR_FILE = 'policy-stderr.log';
 export class PolicyProcessError extends Error {
   override readonly name = 'PolicyProcessError';
   readonly exitCode = 1;
-  constructor(readonly command: string, readonly slot: number, readonly problem: string, readonly stderrFile: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly command: string,
+    readonly slot: number,
+    readonly problem: string,
+    readonly stderrFile: string,
+    options?: { cause?: unknown },
+  ) {
     super(`policy process '${command}', slot ${slot}: ${problem} (its stderr: ${stderrFile})`, options);
   }
 }
@@ -41,7 +47,10 @@ export class PolicyProcess {
   private readonly name: string;
 
   /** Starts `spec.command` in `spec.cwd`, its stderr appended to POLICY_STDERR_FILE in `outDir`. */
-  constructor(private readonly spec: CommandPolicySpec, outDir: string) {
+  constructor(
+    private readonly spec: CommandPolicySpec,
+    outDir: string,
+  ) {
     this.name = spec.command.join(' ');
     this.stderrFile = join(outDir, POLICY_STDERR_FILE);
     const stderr = openSync(this.stderrFile, 'a');

@@ -17,9 +17,20 @@ export function resolvePolicySpec(spec: PolicySpec, baseDir: string): PolicySpec
 
 /** The scenario with its plug-ins' paths (policy, aggregation strategy, fading model) resolved against `baseDir`. */
 export function withResolvedPlugins(scenario: Scenario, baseDir: string): Scenario {
-  const aggregation: StrategySpec = typeof scenario.training.aggregation === 'object' ? { ...scenario.training.aggregation, module: resolvePluginModule(scenario.training.aggregation.module, baseDir) } : scenario.training.aggregation;
-  const fading = scenario.channel.fading.module === undefined ? scenario.channel.fading : { ...scenario.channel.fading, module: resolvePluginModule(scenario.channel.fading.module, baseDir) };
-  return { ...scenario, channel: { ...scenario.channel, fading }, scheduler: { ...scenario.scheduler, policy: resolvePolicySpec(scenario.scheduler.policy, baseDir) }, training: { ...scenario.training, aggregation } };
+  const aggregation: StrategySpec =
+    typeof scenario.training.aggregation === 'object'
+      ? { ...scenario.training.aggregation, module: resolvePluginModule(scenario.training.aggregation.module, baseDir) }
+      : scenario.training.aggregation;
+  const fading =
+    scenario.channel.fading.module === undefined
+      ? scenario.channel.fading
+      : { ...scenario.channel.fading, module: resolvePluginModule(scenario.channel.fading.module, baseDir) };
+  return {
+    ...scenario,
+    channel: { ...scenario.channel, fading },
+    scheduler: { ...scenario.scheduler, policy: resolvePolicySpec(scenario.scheduler.policy, baseDir) },
+    training: { ...scenario.training, aggregation },
+  };
 }
 
 /** A short name for summaries, reports and folder names: the built-in name, the module policy's own name, or the process's script. */
@@ -56,13 +67,19 @@ export function looksLikeModule(arg: string): boolean {
  * strategy's and a fading module's file digests, so a replay with a changed module is refused. A process policy's script is not digested here: a run
  * stopped by a broken script must resume, once it is fixed, into the log of the fixed script.
  */
-export function pluginHeaderFields(scenario: Scenario): Partial<Record<'policyDigest' | 'strategyDigest' | 'fadingDigest', { module: string; sha256: string }>> {
+export function pluginHeaderFields(
+  scenario: Scenario,
+): Partial<Record<'policyDigest' | 'strategyDigest' | 'fadingDigest', { module: string; sha256: string }>> {
   const policy = scenario.scheduler.policy;
   const strategy = scenario.training.aggregation;
   const fading = scenario.channel.fading.module;
   return {
     ...(fading !== undefined ? { fadingDigest: { module: fading, sha256: pluginModuleDigest('fading', fading) } } : {}),
-    ...(typeof policy === 'object' && 'module' in policy ? { policyDigest: { module: policy.module, sha256: pluginModuleDigest('policy', policy.module) } } : {}),
-    ...(typeof strategy === 'object' ? { strategyDigest: { module: strategy.module, sha256: pluginModuleDigest('strategy', strategy.module) } } : {}),
+    ...(typeof policy === 'object' && 'module' in policy
+      ? { policyDigest: { module: policy.module, sha256: pluginModuleDigest('policy', policy.module) } }
+      : {}),
+    ...(typeof strategy === 'object'
+      ? { strategyDigest: { module: strategy.module, sha256: pluginModuleDigest('strategy', strategy.module) } }
+      : {}),
   };
 }

@@ -125,11 +125,7 @@ export function roundPoints(run: string, rounds: readonly RoundMetrics[], maxPoi
     for (const field of NUMERIC_FIELDS) {
       const values = bin.map((b) => b[field]).filter((v) => Number.isFinite(v));
       p[field] =
-        values.length === 0
-          ? Number.NaN
-          : field === 'maxQueue'
-            ? Math.max(...values)
-            : values.reduce((s, v) => s + v, 0) / values.length;
+        values.length === 0 ? Number.NaN : field === 'maxQueue' ? Math.max(...values) : values.reduce((s, v) => s + v, 0) / values.length;
     }
     out.push(p);
   }

@@ -87,7 +87,9 @@ export function reportHtml(
   const head = `<tr><th>${summaries.length > 1 ? 'policy' : 'run'}</th>${TABLE_COLUMNS.map(([h]) => `<th>${escapeHtml(h)}</th>`).join('')}</tr>`;
   const body = summaries
     .map((s, i) => {
-      const cells = TABLE_COLUMNS.map(([h, f]) => `<td${h === 'log hash' ? ` class="hash" title="${escapeHtml(s.logHash)}"` : ''}>${escapeHtml(f(s))}</td>`).join('');
+      const cells = TABLE_COLUMNS.map(
+        ([h, f]) => `<td${h === 'log hash' ? ` class="hash" title="${escapeHtml(s.logHash)}"` : ''}>${escapeHtml(f(s))}</td>`,
+      ).join('');
       return `<tr><td>${escapeHtml(labels[i] ?? s.policy)}</td>${cells}</tr>`;
     })
     .join('\n');
@@ -104,7 +106,12 @@ ${body}
 </table>
 <h2>Plots</h2>
 ${figures}`;
-  return htmlPage(title, header, main, "Written by airlora. Energies are time averages over the run's rounds; times marked virtual are simulated, wall times are the simulator's own cost.");
+  return htmlPage(
+    title,
+    header,
+    main,
+    "Written by airlora. Energies are time averages over the run's rounds; times marked virtual are simulated, wall times are the simulator's own cost.",
+  );
 }
 
 /** A self-contained page of the house style: title, the header's terms, `main`, the footer. `intro` is a paragraph under the title. */

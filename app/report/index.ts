@@ -2,5 +2,13 @@
 export { writeReport, ReportError, type ReportOptions } from './report';
 export type { ReportRun } from './data';
 export { ReportRenderError } from './render';
-export { metricsCsv, metricsCsvRow, parseMetricsCsv, MetricsCsvError, METRICS_CSV_COLUMNS, type MetricsCsvRow, type MetricsCsvColumn } from './csv';
+export {
+  metricsCsv,
+  metricsCsvRow,
+  parseMetricsCsv,
+  MetricsCsvError,
+  METRICS_CSV_COLUMNS,
+  type MetricsCsvRow,
+  type MetricsCsvColumn,
+} from './csv';
 export { createProgress, formatDurationS, type Progress, type ProgressOptions, type ProgressStream, type ProgressUpdate } from './progress';

@@ -48,7 +48,9 @@ function plotDefs(runs: readonly ReportRun[]): { defs: PlotDef[]; figure: TopLev
   const labels = runLabels(runs);
   const many = runs.length > 1;
   const points = runs.flatMap((r, i) => roundPoints(labels[i] as string, r.rounds, MAX_LINE_POINTS));
-  const roundNumbers = runs.flatMap((r) => [r.rounds[0]?.round, r.rounds[r.rounds.length - 1]?.round]).filter((x): x is number => x !== undefined);
+  const roundNumbers = runs
+    .flatMap((r) => [r.rounds[0]?.round, r.rounds[r.rounds.length - 1]?.round])
+    .filter((x): x is number => x !== undefined);
   const roundRange: [number, number] = roundNumbers.length > 0 ? [Math.min(...roundNumbers), Math.max(...roundNumbers)] : [0, 1];
   const ctx: PlotContext = { labels, points, roundRange };
   const longest = Math.max(...runs.map((r) => r.rounds.length));
@@ -59,13 +61,16 @@ function plotDefs(runs: readonly ReportRun[]): { defs: PlotDef[]; figure: TopLev
   const deviceCount = Math.max(ids.length, ...runs.map((r) => r.summary.devices));
   const budgetJ = runs[0]?.summary.energyBudgetJ ?? 0;
   const energies = runs.flatMap((r, i) => deviceEnergies(labels[i] as string, r, ids));
-  const over = runs.map((r, i) => (many ? `${labels[i]} ${r.summary.devicesOverBudget}` : `${r.summary.devicesOverBudget} of ${r.summary.devices}`));
+  const over = runs.map((r, i) =>
+    many ? `${labels[i]} ${r.summary.devicesOverBudget}` : `${r.summary.devicesOverBudget} of ${r.summary.devices}`,
+  );
   const byDevice = ids.length > 0 && ids.length <= 60;
 
   // At most 60 device rows; rounds unbinned up to 100, then as many round bins as keep
   // the heat map under about 6,000 cells in all (the HTML stays well under a megabyte).
   const deviceBins = 60;
-  const roundBins = longest <= 100 ? 100 : Math.max(20, Math.min(100, Math.floor(6000 / (Math.min(deviceBins, Math.max(1, ids.length)) * runs.length))));
+  const roundBins =
+    longest <= 100 ? 100 : Math.max(20, Math.min(100, Math.floor(6000 / (Math.min(deviceBins, Math.max(1, ids.length)) * runs.length))));
   const cells = runs.flatMap((r, i) => bandwidthCells(labels[i] as string, r.rounds, ids, deviceBins, roundBins));
   const devBlock = Math.ceil(ids.length / deviceBins);
   const roundBlock = Math.ceil(longest / roundBins);

@@ -56,7 +56,13 @@ function lineMark(ctx: PlotContext, extra: Record<string, unknown> = {}): Record
   return { type: 'line', strokeWidth: 1.8, ...(perRun <= 40 ? { point: { size: 18 } } : {}), ...extra };
 }
 
-const ROUND_AXIS = { field: 'round', type: 'quantitative', title: 'round', scale: { nice: false, zero: false }, axis: { tickMinStep: 1, format: 'd' } };
+const ROUND_AXIS = {
+  field: 'round',
+  type: 'quantitative',
+  title: 'round',
+  scale: { nice: false, zero: false },
+  axis: { tickMinStep: 1, format: 'd' },
+};
 
 /** A line per run of one per-round field against rounds. */
 function perRoundLine(ctx: PlotContext, field: keyof RoundPoint, title: string, yExtra: Record<string, unknown> = {}): TopLevelSpec {
@@ -92,13 +98,13 @@ export function accuracyByTimeSpec(ctx: PlotContext, paper = false): TopLevelSpe
           type: 'nominal',
           title: paper ? null : 'policy',
           sort: ctx.labels,
-          legend: paper ? { orient: 'bottom-right', fillColor: 'white', padding: 6, strokeColor: '#ccc', labelFontSize: 12 } : { orient: 'right' },
+          legend: paper
+            ? { orient: 'bottom-right', fillColor: 'white', padding: 6, strokeColor: '#ccc', labelFontSize: 12 }
+            : { orient: 'right' },
         },
       }
     : { color: { value: SINGLE_COLOR } };
-  const config = paper
-    ? { ...BASE_CONFIG, padding: 4, axis: { ...BASE_CONFIG.axis, labelFontSize: 12, titleFontSize: 13 } }
-    : BASE_CONFIG;
+  const config = paper ? { ...BASE_CONFIG, padding: 4, axis: { ...BASE_CONFIG.axis, labelFontSize: 12, titleFontSize: 13 } } : BASE_CONFIG;
   return asSpec({
     width: paper ? 420 : WIDTH,
     height: paper ? 260 : HEIGHT,
@@ -137,12 +143,27 @@ export function admittedSpec(ctx: PlotContext): TopLevelSpec {
     height: HEIGHT,
     config: BASE_CONFIG,
     data: { values: ctx.points },
-    transform: [{ calculate: 'datum.admitted - datum.aggregated', as: 'failed' }, { fold: series, as: ['series', 'devices'] }],
+    transform: [
+      { calculate: 'datum.admitted - datum.aggregated', as: 'failed' },
+      { fold: series, as: ['series', 'devices'] },
+    ],
     mark: { type: 'bar', width: { band: 0.85 } },
     encoding: {
-      x: { field: 'round', type: 'ordinal', title: 'round', axis: { labelAngle: 0, labelOverlap: true, values: roundTicks(ctx), labelExpr: "format(datum.value, 'd')" } },
+      x: {
+        field: 'round',
+        type: 'ordinal',
+        title: 'round',
+        axis: { labelAngle: 0, labelOverlap: true, values: roundTicks(ctx), labelExpr: "format(datum.value, 'd')" },
+      },
       y: { field: 'devices', type: 'quantitative', title: 'admitted devices', stack: 'zero', axis: { tickMinStep: 1 } },
-      color: { field: 'series', type: 'nominal', title: null, sort: series, scale: { domain: series, range: [SINGLE_COLOR, '#ff7f0e'] }, legend: { orient: 'top', direction: 'horizontal' } },
+      color: {
+        field: 'series',
+        type: 'nominal',
+        title: null,
+        sort: series,
+        scale: { domain: series, range: [SINGLE_COLOR, '#ff7f0e'] },
+        legend: { orient: 'top', direction: 'horizontal' },
+      },
       order: { field: 'series', sort: 'ascending' },
     },
   });
@@ -198,7 +219,13 @@ export function energySpec(ctx: PlotContext, energies: DeviceEnergy[], ids: stri
     mark: { type: 'rule', color: BUDGET_COLOR, strokeWidth: 1.5 },
     encoding: {
       y: { field: 'budgetJ', type: 'quantitative' },
-      strokeDash: { datum: `budget Ē = ${formatJ(budgetJ)}`, type: 'nominal', title: null, scale: { range: [[6, 4]] }, legend: { orient: 'top', symbolStrokeColor: BUDGET_COLOR } },
+      strokeDash: {
+        datum: `budget Ē = ${formatJ(budgetJ)}`,
+        type: 'nominal',
+        title: null,
+        scale: { range: [[6, 4]] },
+        legend: { orient: 'top', symbolStrokeColor: BUDGET_COLOR },
+      },
     },
   };
   const main = byDevice
@@ -206,7 +233,13 @@ export function energySpec(ctx: PlotContext, energies: DeviceEnergy[], ids: stri
         data: { values: energies.filter((e) => e.device !== '(never admitted)') },
         mark: { type: 'bar', width: { band: 0.8 } },
         encoding: {
-          x: { field: 'device', type: 'ordinal', title: 'device', sort: ids, axis: { labelAngle: -90, labelFontSize: ids.length > 30 ? 8 : 10 } },
+          x: {
+            field: 'device',
+            type: 'ordinal',
+            title: 'device',
+            sort: ids,
+            axis: { labelAngle: -90, labelFontSize: ids.length > 30 ? 8 : 10 },
+          },
           y: { field: 'energyJ', type: 'quantitative', title: 'time-average energy (J / round)' },
           ...(multi(ctx) ? { xOffset: { field: 'run', sort: ctx.labels } } : {}),
           ...runColor(ctx),
@@ -216,7 +249,12 @@ export function energySpec(ctx: PlotContext, energies: DeviceEnergy[], ids: stri
         data: { values: energies },
         mark: { type: 'line', strokeWidth: 1.8, interpolate: 'step-after' },
         encoding: {
-          x: { field: 'rank', type: 'quantitative', title: 'devices ranked by energy (highest first)', scale: { nice: false, zero: false } },
+          x: {
+            field: 'rank',
+            type: 'quantitative',
+            title: 'devices ranked by energy (highest first)',
+            scale: { nice: false, zero: false },
+          },
           y: { field: 'energyJ', type: 'quantitative', title: 'time-average energy (J / round)' },
           ...runColor(ctx),
         },
@@ -246,7 +284,13 @@ export function bandwidthSpec(ctx: PlotContext, cells: BandwidthCell[], deviceCo
     // The fill colour as a thin outline closes the anti-aliasing seams between adjacent cells.
     mark: { type: 'rect', strokeWidth: 0.6, stroke: { expr: "scale('color', datum.share)" }, aria: false },
     encoding: {
-      x: { field: 'roundStart', type: 'quantitative', title: 'round', scale: { domain: [minRound - 0.5, maxRound + 0.5], nice: false, zero: false }, axis: { format: 'd', tickMinStep: 1 } },
+      x: {
+        field: 'roundStart',
+        type: 'quantitative',
+        title: 'round',
+        scale: { domain: [minRound - 0.5, maxRound + 0.5], nice: false, zero: false },
+        axis: { format: 'd', tickMinStep: 1 },
+      },
       x2: { field: 'roundEnd' },
       y: {
         field: 'deviceStart',
@@ -256,8 +300,24 @@ export function bandwidthSpec(ctx: PlotContext, cells: BandwidthCell[], deviceCo
         axis: { format: 'd', tickMinStep: 1 },
       },
       y2: { field: 'deviceEnd' },
-      color: { field: 'share', type: 'quantitative', title: 'β share', scale: { scheme: 'viridis', domainMin: 0 }, legend: { format: '.2f', gradientLength: Math.min(160, panelHeight) } },
-      ...(multi(ctx) ? { row: { field: 'run', type: 'nominal', title: null, sort: ctx.labels, header: { labelAngle: 0, labelAlign: 'left', labelAnchor: 'start', labelOrient: 'top' } } } : {}),
+      color: {
+        field: 'share',
+        type: 'quantitative',
+        title: 'β share',
+        scale: { scheme: 'viridis', domainMin: 0 },
+        legend: { format: '.2f', gradientLength: Math.min(160, panelHeight) },
+      },
+      ...(multi(ctx)
+        ? {
+            row: {
+              field: 'run',
+              type: 'nominal',
+              title: null,
+              sort: ctx.labels,
+              header: { labelAngle: 0, labelAlign: 'left', labelAnchor: 'start', labelOrient: 'top' },
+            },
+          }
+        : {}),
     },
   });
 }

@@ -44,7 +44,9 @@ export function startSlot(runtime: Runtime, cell: DrivenCell, slot: number, t0: 
   const s = cell.scenario;
   const T = s.training.rounds;
   const closing = slot === T;
-  const starts: SlotStart[] = closing ? Array.from({ length: s.devices.count }, () => ({ slot, gain: 0, reachable: false, dropout: false, closing: true })) : cell.medium.open(slot, t0);
+  const starts: SlotStart[] = closing
+    ? Array.from({ length: s.devices.count }, () => ({ slot, gain: 0, reachable: false, dropout: false, closing: true }))
+    : cell.medium.open(slot, t0);
   starts.forEach((start, k) => runtime.send(cell.ids.device(k), 'slot-start', start, t0));
   if (!closing) runtime.send(cell.ids.scheduler, 'decide', { slot, weight: roundWeight(s.scheduler.roundWeightBase, slot, T) }, t0);
 }
@@ -61,7 +63,11 @@ export function openRound(runtime: Runtime, cell: DrivenCell, slot: number, mail
   // The medium names a cell's devices by index ('d3'): the cell's prefix comes off (none in a single-cell run).
   const prefix = cell.ids.prefix;
   const local = (id: string) => (prefix && id.startsWith(prefix) ? id.slice(prefix.length) : id);
-  const links = cell.medium.apply(prefix ? { slot, admitted: admitted.map(local), bandwidth: Object.fromEntries(Object.entries(bandwidth).map(([id, b]) => [local(id), b])) } : { slot, admitted, bandwidth });
+  const links = cell.medium.apply(
+    prefix
+      ? { slot, admitted: admitted.map(local), bandwidth: Object.fromEntries(Object.entries(bandwidth).map(([id, b]) => [local(id), b])) }
+      : { slot, admitted, bandwidth },
+  );
   const open: RoundOpen = {
     slot,
     decidedT: decided.decidedT,
@@ -82,10 +88,16 @@ export function closeRound(runtime: Runtime, cell: DrivenCell, slot: number, dec
 export function readRound(cell: DrivenCell, slot: number, decided: Decided, mail: readonly Envelope[]): OpenRound {
   const summary = cellMail(cell, mail, 'round-summary').find((m) => m.slot === slot);
   // Shards' counts added in shard order: the same sum whatever the worker count.
-  const scores = cellMail(cell, mail, 'evaluation').filter((m) => m.slot === slot).sort((a, b) => a.shard - b.shard);
+  const scores = cellMail(cell, mail, 'evaluation')
+    .filter((m) => m.slot === slot)
+    .sort((a, b) => a.shard - b.shard);
   const samples = scores.reduce((n, e) => n + e.samples, 0);
-  if (!summary || scores.length === 0 || samples === 0) throw new Error(`round ${slot}${cell.ids.prefix ? ` of cell ${cell.ids.prefix.slice(0, -1)}` : ''}: no summary or evaluation arrived`);
-  const evaluation = { accuracy: scores.reduce((n, e) => n + e.correct, 0) / samples, loss: scores.reduce((n, e) => n + e.lossSum, 0) / samples };
+  if (!summary || scores.length === 0 || samples === 0)
+    throw new Error(`round ${slot}${cell.ids.prefix ? ` of cell ${cell.ids.prefix.slice(0, -1)}` : ''}: no summary or evaluation arrived`);
+  const evaluation = {
+    accuracy: scores.reduce((n, e) => n + e.correct, 0) / samples,
+    loss: scores.reduce((n, e) => n + e.lossSum, 0) / samples,
+  };
   const ledger = cell.medium.account({ slot, completions: summary.reports.flatMap((r) => r.transfers) });
   return { decided, summary, evaluation, bits: { ...ledger.slotBits } };
 }

@@ -82,7 +82,13 @@ export function planCells(scenario: Scenario): CellsPlan {
   });
   const first = (cells[0] as PlannedCell).plan;
   const aggregation = scenario.training.aggregation === 'fedavg-product' ? 'fedavg-product' : 'fedavg';
-  const cloudParams: CloudParams = { servers: cells.map((c) => c.plan.ids.server), backhaul: cloud.backhaul, bitsPerElement: scenario.model.bitsPerElement, aggregation, loraRank: scenario.model.loraRank };
+  const cloudParams: CloudParams = {
+    servers: cells.map((c) => c.plan.ids.server),
+    backhaul: cloud.backhaul,
+    bitsPerElement: scenario.model.bitsPerElement,
+    aggregation,
+    loraRank: scenario.model.loraRank,
+  };
   const actors = topologyOf({ actors: [...cells.flatMap((c) => c.plan.actors), { id: CLOUD_ID, kind: 'cloud', params: cloudParams }] });
   const resources: RunPlan = { ...first, resourceArgs: { ...first.resourceArgs, seed: scenario.seed, deviceCount: firstDevice } };
   return { cells, actors, resources };
@@ -113,11 +119,19 @@ export interface CellsRunResult {
 
 /** The cloud's merge after round `slot`, if it merged then. */
 function mergeOf(mail: readonly { from: string; type: string; body: unknown }[], slot: number): Merge | undefined {
-  return mail.filter((m) => m.from === CLOUD_ID && m.type === 'merge').map((m) => m.body as Merge).find((m) => m.round === slot);
+  return mail
+    .filter((m) => m.from === CLOUD_ID && m.type === 'merge')
+    .map((m) => m.body as Merge)
+    .find((m) => m.round === slot);
 }
 
 /** Drives every cell of the system, round by round, in one runtime; returns each cell's rounds and the merges. */
-async function driveCells(runtime: Runtime, cells: readonly DrivenCell[], rounds: number, wallS: () => number): Promise<{ rounds: RoundMetrics[][]; merges: Merge[] }> {
+async function driveCells(
+  runtime: Runtime,
+  cells: readonly DrivenCell[],
+  rounds: number,
+  wallS: () => number,
+): Promise<{ rounds: RoundMetrics[][]; merges: Merge[] }> {
   const rows: RoundMetrics[][] = cells.map(() => []);
   const merges: Merge[] = [];
   let open: OpenRound[] = [];
@@ -150,7 +164,10 @@ export async function runCellsToFolder(scenario: Scenario, options: CellsRunOpti
   const plan = planCells(scenario);
   for (const c of plan.cells) {
     const policy = c.scenario.scheduler.policy;
-    if (typeof policy === 'object' && 'command' in policy) throw new RunSetupError(`${scenario.name}: cell ${c.name}: a policy process ({ "command": … }) is not supported in a multi-cell system; use a built-in policy or a module`);
+    if (typeof policy === 'object' && 'command' in policy)
+      throw new RunSetupError(
+        `${scenario.name}: cell ${c.name}: a policy process ({ "command": … }) is not supported in a multi-cell system; use a built-in policy or a module`,
+      );
   }
   const backend = resolveBackend(options.backend ?? scenario.runtime.backend);
   const cells: DrivenCell[] = plan.cells.map((c) => ({ scenario: c.scenario, ids: c.plan.ids, medium: createLiveMedium(c.scenario) }));
@@ -177,13 +194,23 @@ export async function runCellsToFolder(scenario: Scenario, options: CellsRunOpti
     writeFileSync(join(options.outDir, `metrics-${c.name}.csv`), metricsCsv(rounds));
     const s = c.scenario;
     const summary = summarise(rounds, {
-      scenario: s.name, policy: policyLabel(s.scheduler.policy), seed: s.seed, devices: s.devices.count, energyBudgetJ: s.devices.energyBudgetJ,
-      logHash, backend, costProfile: c.plan.costs.profile, wallS: wallS(),
+      scenario: s.name,
+      policy: policyLabel(s.scheduler.policy),
+      seed: s.seed,
+      devices: s.devices.count,
+      energyBudgetJ: s.devices.energyBudgetJ,
+      logHash,
+      backend,
+      costProfile: c.plan.costs.profile,
+      wallS: wallS(),
     });
     results[c.name] = { summary, rounds };
   });
   const result: CellsRunResult = { cells: results, merges: driven.merges, logHash, wallS: wallS() };
   const cellSummaries = Object.fromEntries(Object.entries(results).map(([name, r]) => [name, r.summary]));
-  writeAtomic(join(options.outDir, 'summary.json'), `${JSON.stringify({ scenario: scenario.name, seed: scenario.seed, rounds: scenario.training.rounds, logHash, backend, wallS: result.wallS, cells: cellSummaries, cloud: { ...scenario.cloud, merges: driven.merges }, runtime: stats }, null, 2)}\n`);
+  writeAtomic(
+    join(options.outDir, 'summary.json'),
+    `${JSON.stringify({ scenario: scenario.name, seed: scenario.seed, rounds: scenario.training.rounds, logHash, backend, wallS: result.wallS, cells: cellSummaries, cloud: { ...scenario.cloud, merges: driven.merges }, runtime: stats }, null, 2)}\n`,
+  );
   return result;
 }

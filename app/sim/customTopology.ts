@@ -49,7 +49,10 @@ export interface TopologyRunResult {
 }
 
 /** Runs the scenario's declared topology into `outDir`. */
-export async function runTopologyToFolder(scenario: Scenario, options: { outDir: string; workers?: number; baseDir?: string; recordedHeader?: EventLogHeader }): Promise<TopologyRunResult> {
+export async function runTopologyToFolder(
+  scenario: Scenario,
+  options: { outDir: string; workers?: number; baseDir?: string; recordedHeader?: EventLogHeader },
+): Promise<TopologyRunResult> {
   ensureWritable(options.outDir);
   const started = Date.now(); // the simulator's own cost only
   const topology = expandTopology(scenario, options.baseDir ?? process.cwd());
@@ -65,14 +68,24 @@ export async function runTopologyToFolder(scenario: Scenario, options: { outDir:
   try {
     for (let slot = 0; slot < scenario.training.rounds; slot++) {
       const r = await runtime.runSlot(slot, { t: slot * scenario.training.deadlineS });
-      const lines = r.mail.map((m) => canonicalJson({ slot, seq: m.seq, t: m.t, from: m.from, type: m.type, payload: summarizePayload(m.body, runtime.payloadDigest) }));
+      const lines = r.mail.map((m) =>
+        canonicalJson({ slot, seq: m.seq, t: m.t, from: m.from, type: m.type, payload: summarizePayload(m.body, runtime.payloadDigest) }),
+      );
       if (lines.length > 0) appendFileSync(mailFile, `${lines.join('\n')}\n`);
     }
   } finally {
     await runtime.close();
   }
   const stats = runtime.stats();
-  const result: TopologyRunResult = { slots: scenario.training.rounds, logHash: runtime.logHash, events: stats.events, wallS: (Date.now() - started) / 1000 };
-  writeAtomic(join(options.outDir, 'summary.json'), `${JSON.stringify({ scenario: scenario.name, topology: topology.length, ...result, runtime: stats }, null, 2)}\n`);
+  const result: TopologyRunResult = {
+    slots: scenario.training.rounds,
+    logHash: runtime.logHash,
+    events: stats.events,
+    wallS: (Date.now() - started) / 1000,
+  };
+  writeAtomic(
+    join(options.outDir, 'summary.json'),
+    `${JSON.stringify({ scenario: scenario.name, topology: topology.length, ...result, runtime: stats }, null, 2)}\n`,
+  );
   return result;
 }

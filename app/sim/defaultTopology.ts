@@ -10,11 +10,24 @@ import type { BackendName } from '../../models/backend';
 import type { RunPlan } from './setup';
 
 const ACTORS_DIR = join(__dirname, '..', '..', 'actors');
-const MODULES = { device: 'device', shard: 'shard', server: 'server', scheduler: 'scheduler', evaluator: 'evaluator', cloud: 'cloud' } as const;
+const MODULES = {
+  device: 'device',
+  shard: 'shard',
+  server: 'server',
+  scheduler: 'scheduler',
+  evaluator: 'evaluator',
+  cloud: 'cloud',
+} as const;
 
 /** Actor specs of a planned run: shards and evaluator shards pinned round-robin, the rest spread evenly. */
 export function topologyOf(plan: Pick<RunPlan, 'actors'>): ActorSpec[] {
-  return plan.actors.map((a) => ({ id: a.id, kind: a.kind, module: join(ACTORS_DIR, MODULES[a.kind]), params: a.params, ...(a.worker !== undefined ? { placement: { worker: a.worker } } : {}) }));
+  return plan.actors.map((a) => ({
+    id: a.id,
+    kind: a.kind,
+    module: join(ACTORS_DIR, MODULES[a.kind]),
+    params: a.params,
+    ...(a.worker !== undefined ? { placement: { worker: a.worker } } : {}),
+  }));
 }
 
 /** The per-worker resources: frozen model, data set and shards (actors/resources.ts), on `backend` if given. */

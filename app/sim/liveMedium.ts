@@ -50,7 +50,9 @@ class Latest<T> {
 /** The live medium of `scenario` from fading state `from`; `trace` replaces the fading model (replay with another policy). */
 export function createLiveMedium(scenario: Scenario, from?: FadingState, trace?: GainTrace): LiveMedium {
   const root = RandomStream.fromSeed(scenario.seed);
-  const params = trace ? { ...scenario, channel: { ...scenario.channel, fading: { ...scenario.channel.fading, model: 'trace' as const, module: undefined } } } : scenario;
+  const params = trace
+    ? { ...scenario, channel: { ...scenario.channel, fading: { ...scenario.channel.fading, model: 'trace' as const, module: undefined } } }
+    : scenario;
   const medium = createMedium(params, root.fork('channel'), { trace, slotCount: scenario.training.rounds });
   const clock$ = new Subject<SlotTick>();
   const decisions$ = new Subject<SliceDecision>();
@@ -80,7 +82,12 @@ export function createLiveMedium(scenario: Scenario, from?: FadingState, trace?:
     open(slot, t) {
       clock$.next({ slot, t });
       const frame = faulted.take(`channel for slot ${slot}`);
-      return frame.gain.map((gain, k): SlotStart => ({ slot, gain, reachable: frame.reachable[k] as boolean, dropout: frame.dropout[k] as boolean }));
+      return frame.gain.map((gain, k): SlotStart => ({
+        slot,
+        gain,
+        reachable: frame.reachable[k] as boolean,
+        dropout: frame.dropout[k] as boolean,
+      }));
     },
     apply(decision) {
       decisions$.next(decision);

@@ -17,12 +17,17 @@ export function printLog(file: string, filter: LogFilter, write: (line: string) 
     console.error(`airlora: ${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
     return 2;
   }
-  if (contents.header) write(`# ${contents.header.format} v${contents.header.version}, seed ${contents.header.seed}, backend ${contents.header.backend}, package ${contents.header.packageVersion}`);
+  if (contents.header)
+    write(
+      `# ${contents.header.format} v${contents.header.version}, seed ${contents.header.seed}, backend ${contents.header.backend}, package ${contents.header.packageVersion}`,
+    );
   for (const e of contents.events) {
     if (filter.slot !== undefined && e.slot !== filter.slot) continue;
     if (filter.actor !== undefined && e.from !== filter.actor && e.to !== filter.actor) continue;
     if (filter.type !== undefined && e.type !== filter.type) continue;
-    write(`${String(e.seq).padStart(7)} slot ${String(e.slot).padStart(4)} t=${e.t.toFixed(6)}s ${e.from} → ${e.to} ${e.type} ${e.kind === 'msg' ? '' : `[${e.kind}] `}${e.payload.bits} bits ${canonicalJson(e.payload.value)}`);
+    write(
+      `${String(e.seq).padStart(7)} slot ${String(e.slot).padStart(4)} t=${e.t.toFixed(6)}s ${e.from} → ${e.to} ${e.type} ${e.kind === 'msg' ? '' : `[${e.kind}] `}${e.payload.bits} bits ${canonicalJson(e.payload.value)}`,
+    );
   }
   if (contents.error) {
     console.error(`airlora: ${contents.error.message} (the ${contents.events.length} events before it are shown)`);

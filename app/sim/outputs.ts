@@ -37,9 +37,15 @@ export function writeAtomic(file: string, text: string): void {
  */
 export function headerOf(scenario: Scenario, backend: string, trace?: GainTrace) {
   const { hostTimeoutS: _notOfTheRun, ...runtime } = scenario.runtime;
-  return { scenario: { ...scenario, runtime: { ...runtime, workers: 0 } }, seed: scenario.seed, backend, policy: scenario.scheduler.policy, ...pluginHeaderFields(scenario), ...(trace ? { trace: trace.file } : {}) };
+  return {
+    scenario: { ...scenario, runtime: { ...runtime, workers: 0 } },
+    seed: scenario.seed,
+    backend,
+    policy: scenario.scheduler.policy,
+    ...pluginHeaderFields(scenario),
+    ...(trace ? { trace: trace.file } : {}),
+  };
 }
-
 
 /** Worker threads of a run: the command line's choice, else the scenario's, where 0 means one per core. */
 export function workerCount(scenario: Scenario, requested?: number): number {

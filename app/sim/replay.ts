@@ -34,7 +34,8 @@ export function traceFromEvents(events: readonly LogEvent[], deviceCount: number
     if (e.type !== 'slot-start' || e.from !== 'driver') continue;
     const v = e.payload.value as { slot?: number; gain?: number; closing?: boolean } | null;
     const k = Number(e.to.slice(1));
-    if (!v || v.closing || typeof v.slot !== 'number' || typeof v.gain !== 'number' || !(v.slot < slotCount) || !(k < deviceCount)) continue;
+    if (!v || v.closing || typeof v.slot !== 'number' || typeof v.gain !== 'number' || !(v.slot < slotCount) || !(k < deviceCount))
+      continue;
     (gains[k] as number[])[v.slot] = v.gain;
   }
   gains.forEach((row, k) =>
@@ -62,17 +63,23 @@ export async function replayLog(file: string, options: ReplayOptions = {}): Prom
     await runTopologyToFolder(scenario, { outDir, workers: options.workers, recordedHeader: contents.header });
     return compareLogs(contents.events, contents.hash, outDir);
   }
-  if (options.policy && scenario.cells) throw new ReplayError(`${file}: a counterfactual with another policy is for single-cell runs; this log is of a multi-cell system`);
+  if (options.policy && scenario.cells)
+    throw new ReplayError(`${file}: a counterfactual with another policy is for single-cell runs; this log is of a multi-cell system`);
   if (options.policy) {
     const trace = traceFromEvents(contents.events, scenario.devices.count, scenario.training.rounds, file);
     scenario = { ...scenario, scheduler: { ...scenario.scheduler, policy: options.policy } };
     const result = await runToFolder(scenario, { outDir, trace, progress: options.progress, workers: options.workers });
-    return { ok: true, outDir, message: `counterfactual with policy ${policyLabel(options.policy)} on the recorded channel: final accuracy ${(100 * result.summary.finalAccuracy).toFixed(1)}%; written to ${outDir}` };
+    return {
+      ok: true,
+      outDir,
+      message: `counterfactual with policy ${policyLabel(options.policy)} on the recorded channel: final accuracy ${(100 * result.summary.finalAccuracy).toFixed(1)}%; written to ${outDir}`,
+    };
   }
   checkPluginDigest('policy', contents.header['policyDigest'], file);
   checkPluginDigest('strategy', contents.header['strategyDigest'], file);
   checkPluginDigest('fading', contents.header['fadingDigest'], file);
-  if (contents.header['trace']) throw new ReplayError(`${file}: this log is itself a counterfactual on a recorded trace; replay the original log instead`);
+  if (contents.header['trace'])
+    throw new ReplayError(`${file}: this log is itself a counterfactual on a recorded trace; replay the original log instead`);
   checkReplayableVersion(contents.header, file);
   const backend = recordedBackend(contents.header.backend, file);
   if (scenario.cells) {
@@ -102,18 +109,25 @@ function checkReplayableVersion(header: EventLogHeader, file: string): void {
 function checkPluginDigest(kind: PluginKind, recorded: unknown, file: string): void {
   if (recorded === undefined) return;
   const r = recorded as { module?: unknown; sha256?: unknown };
-  if (typeof r.module !== 'string' || typeof r.sha256 !== 'string') throw new ReplayError(`${file}: the header's ${kind}Digest is malformed`);
+  if (typeof r.module !== 'string' || typeof r.sha256 !== 'string')
+    throw new ReplayError(`${file}: the header's ${kind}Digest is malformed`);
   const now = pluginModuleDigest(kind, r.module);
-  if (now !== r.sha256) throw new ReplayError(`${file}: the ${kind} module ${r.module} changed since the run (recorded sha256 ${r.sha256.slice(0, 16)}…, now ${now.slice(0, 16)}…); restore it to replay, or replay with --policy for a counterfactual`);
+  if (now !== r.sha256)
+    throw new ReplayError(
+      `${file}: the ${kind} module ${r.module} changed since the run (recorded sha256 ${r.sha256.slice(0, 16)}…, now ${now.slice(0, 16)}…); restore it to replay, or replay with --policy for a counterfactual`,
+    );
 }
 
 /** The backend a log was recorded on, if it loads here: another one rounds differently, so its events could not match. */
 function recordedBackend(recorded: unknown, file: string): BackendName {
   const known = BACKEND_NAMES;
-  if (!known.includes(recorded as BackendName)) throw new ReplayError(`${file}: the header's backend ${JSON.stringify(recorded)} is none of ${known.join(', ')}`);
+  if (!known.includes(recorded as BackendName))
+    throw new ReplayError(`${file}: the header's backend ${JSON.stringify(recorded)} is none of ${known.join(', ')}`);
   const here = availableBackends();
   if (!here.includes(recorded as BackendName))
-    throw new ReplayError(`${file}: recorded on the ${String(recorded)} backend, which does not load here (available: ${here.join(', ')}); a replay on another backend cannot match bit for bit`);
+    throw new ReplayError(
+      `${file}: recorded on the ${String(recorded)} backend, which does not load here (available: ${here.join(', ')}); a replay on another backend cannot match bit for bit`,
+    );
   return recorded as BackendName;
 }
 
@@ -129,14 +143,22 @@ function withEarlierDefaults(raw: unknown): unknown {
 }
 
 /** Compares the recorded events with the replay's, hash by hash. */
-function compareLogs(recorded: readonly LogEvent[], recordedHash: string | undefined, outDir: string): { ok: boolean; message: string; outDir: string } {
+function compareLogs(
+  recorded: readonly LogEvent[],
+  recordedHash: string | undefined,
+  outDir: string,
+): { ok: boolean; message: string; outDir: string } {
   const again = readEventLog(join(outDir, 'events.jsonl'));
   const n = Math.min(recorded.length, again.events.length);
   for (let i = 0; i < n; i++) {
     const a = recorded[i] as LogEvent;
     const b = again.events[i] as LogEvent;
     if (a.hash !== b.hash)
-      return { ok: false, outDir, message: `mismatch at line ${i + 2} (seq ${a.seq}, slot ${a.slot}, ${a.from} → ${a.to} ${a.type}): recorded ${a.hash.slice(0, 16)}…, replayed ${b.hash.slice(0, 16)}… (${b.from} → ${b.to} ${b.type})` };
+      return {
+        ok: false,
+        outDir,
+        message: `mismatch at line ${i + 2} (seq ${a.seq}, slot ${a.slot}, ${a.from} → ${a.to} ${a.type}): recorded ${a.hash.slice(0, 16)}…, replayed ${b.hash.slice(0, 16)}… (${b.from} → ${b.to} ${b.type})`,
+      };
   }
   if (recorded.length !== again.events.length)
     return { ok: false, outDir, message: `the recorded log has ${recorded.length} events, the replay ${again.events.length}` };

@@ -137,7 +137,11 @@ class Driver {
     const s = this.scenario;
     const T = s.training.rounds;
     const medium = this.medium;
-    const progress = createProgress({ total: T, startRound: this.state.rounds.length, ...(this.options.progress ? {} : { stream: { isTTY: false, write: () => true } }) });
+    const progress = createProgress({
+      total: T,
+      startRound: this.state.rounds.length,
+      ...(this.options.progress ? {} : { stream: { isTTY: false, write: () => true } }),
+    });
     const csv = join(this.options.outDir, 'metrics.csv');
     writeFileSync(csv, metricsCsv(this.state.rounds));
     while (this.state.slot <= T) {
@@ -182,7 +186,9 @@ class Driver {
       await this.checkpoint();
       progress.done();
       await this.finish(true);
-      console.error(`stopped after round ${this.state.rounds.length}; fix the policy, then continue with: airlora resume ${this.options.outDir}`);
+      console.error(
+        `stopped after round ${this.state.rounds.length}; fix the policy, then continue with: airlora resume ${this.options.outDir}`,
+      );
     }
     throw e;
   }
@@ -204,7 +210,13 @@ class Driver {
 
   private async checkpoint(): Promise<void> {
     const snapshot = await this.runtime.snapshot();
-    const cp: Checkpoint = { format: 'airlora-checkpoint', version: CHECKPOINT_VERSION, scenario: this.scenario, driver: { ...this.state, wallBeforeS: this.wallS() }, runtime: snapshot };
+    const cp: Checkpoint = {
+      format: 'airlora-checkpoint',
+      version: CHECKPOINT_VERSION,
+      scenario: this.scenario,
+      driver: { ...this.state, wallBeforeS: this.wallS() },
+      runtime: snapshot,
+    };
     writeAtomic(join(this.options.outDir, 'checkpoints', CHECKPOINT_FILE), toJson(cp));
   }
 
@@ -224,7 +236,10 @@ class Driver {
       costProfile: this.plan.costs.profile,
       wallS: this.wallS(),
     });
-    writeAtomic(join(this.options.outDir, 'summary.json'), `${JSON.stringify({ ...summary, interrupted, runtime: stats, checkpoint: interrupted ? join(this.options.outDir, 'checkpoints', CHECKPOINT_FILE) : undefined }, null, 2)}\n`);
+    writeAtomic(
+      join(this.options.outDir, 'summary.json'),
+      `${JSON.stringify({ ...summary, interrupted, runtime: stats, checkpoint: interrupted ? join(this.options.outDir, 'checkpoints', CHECKPOINT_FILE) : undefined }, null, 2)}\n`,
+    );
     if (this.state.rounds.length > 0) await writeReport(this.options.outDir, [{ summary, rounds: this.state.rounds }]);
     return { summary, rounds: this.state.rounds, interrupted };
   }
@@ -239,17 +254,29 @@ function actorsOf(scenario: Scenario, plan: RunPlan, baseDir: string): { topolog
   const planned = topologyOf(plan);
   const declared = scenario.topology;
   if (!declared) return { topology: planned, headerScenario: scenario };
-  if (declared.driver !== 'simulation') throw new RunSetupError(`${scenario.name}: a topology with driver '${declared.driver ?? 'clock'}' runs on the slot clock alone (runTopologyToFolder), not in the built-in simulation`);
+  if (declared.driver !== 'simulation')
+    throw new RunSetupError(
+      `${scenario.name}: a topology with driver '${declared.driver ?? 'clock'}' runs on the slot clock alone (runTopologyToFolder), not in the built-in simulation`,
+    );
   const topology = expandTopology(scenario, baseDir);
   if (!samePlannedActors(topology, planned)) return { topology, headerScenario: scenario };
   const { topology: _same, ...headerScenario } = scenario;
   return { topology, headerScenario };
 }
 
-async function startRuntime(scenario: Scenario, plan: RunPlan, outDir: string, options: RunOptions, restore?: { snapshot: RuntimeSnapshot; log: { hash: string; header: EventLogHeader } }, policy?: PolicyProcess): Promise<Runtime> {
+async function startRuntime(
+  scenario: Scenario,
+  plan: RunPlan,
+  outDir: string,
+  options: RunOptions,
+  restore?: { snapshot: RuntimeSnapshot; log: { hash: string; header: EventLogHeader } },
+  policy?: PolicyProcess,
+): Promise<Runtime> {
   const { topology, headerScenario } = actorsOf(scenario, plan, options.baseDir ?? process.cwd());
   // Hosts on NATS workers: the transport is opened here and closed with the runtime (or here, if the runtime does not start).
-  const transport = options.hosts ? await (await import('../cluster/hosts')).natsHostTransport(options.hosts, scenario.runtime.hostTimeoutS, options.hostLog) : undefined;
+  const transport = options.hosts
+    ? await (await import('../cluster/hosts')).natsHostTransport(options.hosts, scenario.runtime.hostTimeoutS, options.hostLog)
+    : undefined;
   return createRuntime({
     ...(policy ? { answer: (ask) => policy.decide(ask.question as PolicyQuestion) } : {}),
     seed: scenario.seed,
@@ -259,7 +286,10 @@ async function startRuntime(scenario: Scenario, plan: RunPlan, outDir: string, o
     resources: resourcesOf(plan, expectedBackend(scenario, options.backend)),
     log: restore
       ? { path: join(outDir, 'events.jsonl'), header: restore.log.header, continueFrom: { hash: restore.log.hash } }
-      : { path: join(outDir, 'events.jsonl'), header: options.recordedHeader ?? headerOf(headerScenario, expectedBackend(scenario, options.backend), options.trace) },
+      : {
+          path: join(outDir, 'events.jsonl'),
+          header: options.recordedHeader ?? headerOf(headerScenario, expectedBackend(scenario, options.backend), options.trace),
+        },
     ...(restore ? { restore: restore.snapshot } : {}),
   }).catch(async (err: unknown) => {
     await transport?.close().catch(() => undefined);
@@ -269,7 +299,10 @@ async function startRuntime(scenario: Scenario, plan: RunPlan, outDir: string, o
 
 /** Runs `scenario` into `options.outDir` (INTERFACE.md output folder). SIGINT stops cleanly after the slot in flight. */
 export async function runToFolder(scenario: Scenario, options: RunOptions): Promise<RunResult> {
-  if (scenario.cells) throw new RunSetupError(`${scenario.name}: a multi-cell scenario (cells) runs with runCellsToFolder (app/sim/cells.ts; the library's runCells, or airlora run)`);
+  if (scenario.cells)
+    throw new RunSetupError(
+      `${scenario.name}: a multi-cell scenario (cells) runs with runCellsToFolder (app/sim/cells.ts; the library's runCells, or airlora run)`,
+    );
   ensureWritable(options.outDir);
   writeFileSync(join(options.outDir, 'scenario.json'), `${JSON.stringify(scenario, null, 2)}\n`);
   const plan = planRun(scenario);
@@ -278,7 +311,14 @@ export async function runToFolder(scenario: Scenario, options: RunOptions): Prom
     const medium = createLiveMedium(scenario, undefined, options.trace);
     const runtime = await startRuntime(scenario, plan, options.outDir, options, undefined, policy);
     for (const c of options.crashWorkers ?? []) runtime.injectWorkerCrash(c.worker, { slot: c.slot, step: c.step ?? 0 });
-    const driver = new Driver(scenario, plan, medium, options, { slot: 0, t: 0, fading: medium.fadingState, rounds: [], open: null, wallBeforeS: 0 }, runtime);
+    const driver = new Driver(
+      scenario,
+      plan,
+      medium,
+      options,
+      { slot: 0, t: 0, fading: medium.fadingState, rounds: [], open: null, wallBeforeS: 0 },
+      runtime,
+    );
     return withSigint(driver, options.outDir);
   });
 }
@@ -318,8 +358,11 @@ export function readCheckpoint(dir: string): Checkpoint {
   }
   if (cp?.format !== 'airlora-checkpoint') throw new RunSetupError(`${file}: not an airlora checkpoint`);
   if (cp.version !== CHECKPOINT_VERSION)
-    throw new RunSetupError(`${file}: a checkpoint of version ${JSON.stringify(cp.version)} (this release resumes version ${CHECKPOINT_VERSION}); resume it with the release that wrote it`);
-  if (!cp.driver || !cp.runtime || !Array.isArray(cp.driver.rounds)) throw new RunSetupError(`${file}: incomplete checkpoint (driver or runtime state missing)`);
+    throw new RunSetupError(
+      `${file}: a checkpoint of version ${JSON.stringify(cp.version)} (this release resumes version ${CHECKPOINT_VERSION}); resume it with the release that wrote it`,
+    );
+  if (!cp.driver || !cp.runtime || !Array.isArray(cp.driver.rounds))
+    throw new RunSetupError(`${file}: incomplete checkpoint (driver or runtime state missing)`);
   try {
     cp.scenario = parseScenario(cp.scenario, `${file} (scenario)`);
   } catch (e) {

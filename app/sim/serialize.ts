@@ -5,7 +5,11 @@
 const TAGS = { Float32Array: '$f32', Float64Array: '$f64', Int32Array: '$i32', Uint32Array: '$u32', Uint8Array: '$u8' } as const;
 type Tag = (typeof TAGS)[keyof typeof TAGS];
 const CONSTRUCTORS: Record<Tag, { new (b: ArrayBuffer): ArrayBufferView; BYTES_PER_ELEMENT: number }> = {
-  $f32: Float32Array, $f64: Float64Array, $i32: Int32Array, $u32: Uint32Array, $u8: Uint8Array,
+  $f32: Float32Array,
+  $f64: Float64Array,
+  $i32: Int32Array,
+  $u32: Uint32Array,
+  $u8: Uint8Array,
 };
 
 export class CorruptCheckpointError extends Error {
@@ -39,7 +43,8 @@ export function fromJson<T = unknown>(text: string, source: string): T {
           const tag = keys[0] as Tag;
           const bytes = Buffer.from((v as Record<string, string>)[tag] as string, 'base64');
           const C = CONSTRUCTORS[tag];
-          if (bytes.byteLength % C.BYTES_PER_ELEMENT !== 0) throw new CorruptCheckpointError(`${source}: a ${tag} array has ${bytes.byteLength} bytes, not a whole number of elements`);
+          if (bytes.byteLength % C.BYTES_PER_ELEMENT !== 0)
+            throw new CorruptCheckpointError(`${source}: a ${tag} array has ${bytes.byteLength} bytes, not a whole number of elements`);
           const copy = new ArrayBuffer(bytes.byteLength);
           new Uint8Array(copy).set(bytes);
           return new C(copy);

@@ -48,7 +48,15 @@ export interface CellPlacement {
 
 export function modelConfigOf(scenario: Scenario): ModelConfig {
   const m = scenario.model;
-  return { task: m.task, dModel: m.dModel, blocks: m.blocks, heads: m.heads, ffnDim: m.ffnDim, loraRank: m.loraRank, loraTargets: m.loraTargets };
+  return {
+    task: m.task,
+    dModel: m.dModel,
+    blocks: m.blocks,
+    heads: m.heads,
+    ffnDim: m.ffnDim,
+    loraRank: m.loraRank,
+    loraTargets: m.loraTargets,
+  };
 }
 
 /** Plans a run of `scenario` (policy already resolved in scenario.scheduler.policy); `placement`: the cell's place in a multi-cell system. */
@@ -74,21 +82,39 @@ export function planRun(scenario: Scenario, placement?: CellPlacement): RunPlan 
   };
   const K = scenario.devices.count;
   const hardware = root.fork('hardware');
-  const cpuHz = Array.from({ length: K }, (_, k) => hardware.fork(deviceId(k)).between(scenario.devices.cpuHzMin, scenario.devices.cpuHzMax));
+  const cpuHz = Array.from({ length: K }, (_, k) =>
+    hardware.fork(deviceId(k)).between(scenario.devices.cpuHzMin, scenario.devices.cpuHzMax),
+  );
   const radio = radioConstants(scenario);
   const t = scenario.training;
   const actors: ActorPlan[] = [];
   for (let k = 0; k < K; k++) {
     const device: DeviceParams = {
-      index: k, cpuHz: cpuHz[k] as number, flopsPerCycle: scenario.devices.flopsPerCycle,
-      energyBudgetJ: scenario.devices.energyBudgetJ, kappa: scenario.devices.kappa,
-      localIterations: t.localIterations, batchSize: t.batchSize, learningRate: t.learningRate, radio, costs,
-      dataIndex: (placement?.firstDevice ?? 0) + k, server: ids.server, scheduler: ids.scheduler,
+      index: k,
+      cpuHz: cpuHz[k] as number,
+      flopsPerCycle: scenario.devices.flopsPerCycle,
+      energyBudgetJ: scenario.devices.energyBudgetJ,
+      kappa: scenario.devices.kappa,
+      localIterations: t.localIterations,
+      batchSize: t.batchSize,
+      learningRate: t.learningRate,
+      radio,
+      costs,
+      dataIndex: (placement?.firstDevice ?? 0) + k,
+      server: ids.server,
+      scheduler: ids.scheduler,
     };
     actors.push({ id: ids.device(k), kind: 'device', params: device });
   }
   const shards = scenario.runtime.shards;
-  const shard: ShardParams = { serverFlops: scenario.server.flops, costs, radio, learningRate: t.learningRate, batchDevices: scenario.runtime.batchDevices, server: ids.server };
+  const shard: ShardParams = {
+    serverFlops: scenario.server.flops,
+    costs,
+    radio,
+    learningRate: t.learningRate,
+    batchDevices: scenario.runtime.batchDevices,
+    server: ids.server,
+  };
   for (let j = 0; j < shards; j++) actors.push({ id: ids.shard(j), kind: 'shard', params: shard, worker: j });
   const evalSamples = Math.min(t.evalSamples, scenario.data.testSamples);
   for (let j = 0; j < shards; j++) {
@@ -97,7 +123,16 @@ export function planRun(scenario: Scenario, placement?: CellPlacement): RunPlan 
   }
   const shardIds = Array.from({ length: shards }, (_, j) => ids.shard(j));
   const evaluatorIds = Array.from({ length: shards }, (_, j) => ids.evaluator(j));
-  const server: ServerParams = { radio, costs, aggregation: t.aggregation, loraRank: scenario.model.loraRank, shards: shardIds, evaluators: evaluatorIds, deadlineS: t.deadlineS, ...placement?.server };
+  const server: ServerParams = {
+    radio,
+    costs,
+    aggregation: t.aggregation,
+    loraRank: scenario.model.loraRank,
+    shards: shardIds,
+    evaluators: evaluatorIds,
+    deadlineS: t.deadlineS,
+    ...placement?.server,
+  };
   const scheduler: SchedulerParams = {
     policy: scenario.scheduler.policy,
     randomCount: scenario.scheduler.randomCount,
@@ -106,11 +141,18 @@ export function planRun(scenario: Scenario, placement?: CellPlacement): RunPlan 
     devicePrefix: ids.prefix,
     costs,
     constants: {
-      V: scenario.scheduler.V, phiEmpty: scenario.scheduler.phiEmpty, penalty: scenario.scheduler.penalty,
-      bandwidthHz: link.bandwidthHz, downlinkBandwidthHz: link.downlinkBandwidthHz,
-      noisePsdDbmPerHz: scenario.channel.noisePsdDbmPerHz, noiseFigureDb: scenario.channel.noiseFigureDb,
-      serverPowerW: link.serverPowerW, deadlineS: t.deadlineS, serverFlops: scenario.server.flops,
-      localIterations: t.localIterations, kappa: scenario.devices.kappa,
+      V: scenario.scheduler.V,
+      phiEmpty: scenario.scheduler.phiEmpty,
+      penalty: scenario.scheduler.penalty,
+      bandwidthHz: link.bandwidthHz,
+      downlinkBandwidthHz: link.downlinkBandwidthHz,
+      noisePsdDbmPerHz: scenario.channel.noisePsdDbmPerHz,
+      noiseFigureDb: scenario.channel.noiseFigureDb,
+      serverPowerW: link.serverPowerW,
+      deadlineS: t.deadlineS,
+      serverFlops: scenario.server.flops,
+      localIterations: t.localIterations,
+      kappa: scenario.devices.kappa,
     },
   };
   actors.push({ id: ids.server, kind: 'server', params: server });
@@ -127,4 +169,3 @@ export function planRun(scenario: Scenario, placement?: CellPlacement): RunPlan 
   };
   return { scenario, link, costs, modelConfig, resourceArgs, actors, cpuHz, ids };
 }
-

@@ -23,8 +23,19 @@ export interface StudyCommandOptions {
 
 const silent = { isTTY: false, write: () => true };
 
-async function runAndReport(study: Study, file: string, out: string, options: StudyCommandOptions, continueWith: string): Promise<{ code: number; result: StudyResult }> {
-  const result = await runStudy(study, { outDir: out, parallel: options.parallel, workers: options.workers, only: options.only, ...(options.quiet ? { stream: silent } : {}) }, file, options.execute);
+async function runAndReport(
+  study: Study,
+  file: string,
+  out: string,
+  options: StudyCommandOptions,
+  continueWith: string,
+): Promise<{ code: number; result: StudyResult }> {
+  const result = await runStudy(
+    study,
+    { outDir: out, parallel: options.parallel, workers: options.workers, only: options.only, ...(options.quiet ? { stream: silent } : {}) },
+    file,
+    options.execute,
+  );
   const total = result.plan.runs.length;
   console.log(
     `${result.results.length} of ${total} runs finished (${result.skipped} already, ${result.resumed} resumed, ${result.started} started; ${result.parallel} at once, ${result.workers} worker${result.workers === 1 ? '' : 's'} each)${result.failed.length > 0 ? `, ${result.failed.length} failed` : ''}`,
@@ -42,7 +53,15 @@ async function runAndReport(study: Study, file: string, out: string, options: St
 export async function commandStudy(file: string, options: StudyCommandOptions): Promise<number> {
   const study = loadStudy(file);
   const out = resolve(options.out ?? `runs/study-${study.name}`);
-  const again = ['airlora study', file, '--out', out, ...(options.parallel ? ['--parallel', String(options.parallel)] : []), ...(options.workers !== undefined ? ['--workers', String(options.workers)] : []), ...(options.againArgs ?? [])].join(' ');
+  const again = [
+    'airlora study',
+    file,
+    '--out',
+    out,
+    ...(options.parallel ? ['--parallel', String(options.parallel)] : []),
+    ...(options.workers !== undefined ? ['--workers', String(options.workers)] : []),
+    ...(options.againArgs ?? []),
+  ].join(' ');
   return (await runAndReport(study, file, out, options, again)).code;
 }
 
@@ -83,18 +102,24 @@ export async function commandCompare(file: string, options: CompareOptions, scen
   };
   const out = resolve(options.out ?? `runs/${scenarioName}-compare-seed${seed}`);
   const again = [
-    'airlora compare', file, '--policies', policies.join(','),
+    'airlora compare',
+    file,
+    '--policies',
+    policies.join(','),
     ...(options.seed !== undefined ? ['--seed', String(options.seed)] : []),
     ...(options.rounds !== undefined ? ['--rounds', String(options.rounds)] : []),
     ...(options.set ?? []).flatMap((a) => ['--set', a]),
-    '--out', out,
+    '--out',
+    out,
     ...(options.parallel ? ['--parallel', String(options.parallel)] : []),
     ...(options.workers !== undefined ? ['--workers', String(options.workers)] : []),
   ].join(' ');
   const { code, result } = await runAndReport(study, scenarioFile, out, options, again);
   for (const r of result.results) {
     const f = (name: string) => figure(r, name);
-    console.log(`${(r.run.cell[0]?.label ?? '').padEnd(14)} accuracy ${(100 * f('finalAccuracy')).toFixed(1)}%  admitted ${f('meanAdmitted').toFixed(2)}  energy ${f('meanEnergyJPerDevice').toFixed(4)} J (max ${f('maxEnergyJPerDevice').toFixed(4)}, budget ${f('energyBudgetJ')})  over budget ${f('devicesOverBudget')}`);
+    console.log(
+      `${(r.run.cell[0]?.label ?? '').padEnd(14)} accuracy ${(100 * f('finalAccuracy')).toFixed(1)}%  admitted ${f('meanAdmitted').toFixed(2)}  energy ${f('meanEnergyJPerDevice').toFixed(4)} J (max ${f('maxEnergyJPerDevice').toFixed(4)}, budget ${f('energyBudgetJ')})  over budget ${f('devicesOverBudget')}`,
+    );
   }
   return code;
 }

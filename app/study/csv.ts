@@ -3,7 +3,8 @@
 export type Cell = string | number;
 
 function cell(value: Cell): string {
-  if (typeof value === 'number') return Number.isNaN(value) ? 'NaN' : value === Infinity ? 'Inf' : value === -Infinity ? '-Inf' : String(value);
+  if (typeof value === 'number')
+    return Number.isNaN(value) ? 'NaN' : value === Infinity ? 'Inf' : value === -Infinity ? '-Inf' : String(value);
   return /[",\n\r]/.test(value) || value !== value.trim() ? `"${value.replace(/"/g, '""')}"` : value;
 }
 

@@ -52,7 +52,10 @@ export function runDir(outDir: string, run: StudyRun): string {
  * Runs at once and worker threads per run, so that together they do not exceed the cores: by
  * default one worker per run and a run per core (runs scale better than threads within a run).
  */
-export function sizeStudy(requested: { parallel?: number; workers?: number }, cores = availableParallelism()): { parallel: number; workers: number } {
+export function sizeStudy(
+  requested: { parallel?: number; workers?: number },
+  cores = availableParallelism(),
+): { parallel: number; workers: number } {
   const parallel = requested.parallel ?? Math.max(1, Math.floor(cores / Math.max(1, requested.workers ?? 1)));
   const workers = requested.workers ?? Math.max(1, Math.floor(cores / parallel));
   return { parallel, workers };
@@ -60,7 +63,9 @@ export function sizeStudy(requested: { parallel?: number; workers?: number }, co
 
 /** The child entry: the build's, or the source through tsx when running from sources (jest). */
 function childEntry(): { file: string; execArgv: string[] } {
-  return __filename.endsWith('.ts') ? { file: join(__dirname, 'child.ts'), execArgv: ['--import', 'tsx'] } : { file: join(__dirname, 'child.js'), execArgv: [] };
+  return __filename.endsWith('.ts')
+    ? { file: join(__dirname, 'child.ts'), execArgv: ['--import', 'tsx'] }
+    : { file: join(__dirname, 'child.js'), execArgv: [] };
 }
 
 export interface ChildExit {
@@ -84,7 +89,13 @@ export function forkRunChild(args: string[]): { child: ChildProcess; exited: Pro
  * (starting over when that checkpoint is unusable), else `airlora run` on its resolved scenario,
  * written first into the folder. `spawnChild` forks the child (forkRunChild, watched by the caller).
  */
-export async function runInFolder(run: Pick<StudyRun, 'scenario'>, dir: string, workers: number, spawnChild: (args: string[]) => Promise<ChildExit>, stopping: () => boolean): Promise<{ exit: ChildExit; resumed: boolean; started: boolean }> {
+export async function runInFolder(
+  run: Pick<StudyRun, 'scenario'>,
+  dir: string,
+  workers: number,
+  spawnChild: (args: string[]) => Promise<ChildExit>,
+  stopping: () => boolean,
+): Promise<{ exit: ChildExit; resumed: boolean; started: boolean }> {
   let state = runState(dir);
   const w = String(workers);
   let exit: ChildExit | undefined;
@@ -119,8 +130,21 @@ export async function executeStudy(plan: StudyPlan, options: ExecuteOptions): Pr
   const todo = plan.runs.filter((r, i) => states.get(r.id)?.state !== 'finished' && (options.only === undefined || i === options.only));
   const finishedIds = new Set(plan.runs.filter((r) => states.get(r.id)?.state === 'finished').map((r) => r.id));
   const { parallel, workers } = sizeStudy(options);
-  const progress = createStudyProgress({ total: plan.runs.length, finishedBefore: finishedIds.size, ...(options.stream ? { stream: options.stream } : {}) });
-  const outcome: ExecuteOutcome = { results: [], started: 0, resumed: 0, skipped: finishedIds.size, failed: [], interrupted: false, parallel, workers };
+  const progress = createStudyProgress({
+    total: plan.runs.length,
+    finishedBefore: finishedIds.size,
+    ...(options.stream ? { stream: options.stream } : {}),
+  });
+  const outcome: ExecuteOutcome = {
+    results: [],
+    started: 0,
+    resumed: 0,
+    skipped: finishedIds.size,
+    failed: [],
+    interrupted: false,
+    parallel,
+    workers,
+  };
   const children = new Set<ReturnType<typeof fork>>();
   let stopping = false;
   const onSigint = () => {
@@ -167,7 +191,8 @@ export async function executeStudy(plan: StudyPlan, options: ExecuteOptions): Pr
   progress.done();
   outcome.interrupted = stopping && finishedIds.size < plan.runs.length;
   // With --only, the other runs are other processes' (a job array's tasks): read how they stand now.
-  if (options.only !== undefined) for (const r of plan.runs) if (runState(runDir(options.outDir, r)).state === 'finished') finishedIds.add(r.id);
+  if (options.only !== undefined)
+    for (const r of plan.runs) if (runState(runDir(options.outDir, r)).state === 'finished') finishedIds.add(r.id);
   for (const r of plan.runs) if (finishedIds.has(r.id)) outcome.results.push(readRunResult(r, runDir(options.outDir, r)));
   return outcome;
 }

@@ -30,16 +30,34 @@ export interface StudyResult extends ExecuteOutcome {
  * Plans, runs (skipping finished runs, resuming interrupted ones) and writes the study's tables
  * and report into `options.outDir`, from every run finished so far. `file` names the study in errors.
  */
-export async function runStudy(study: Study, options: ExecuteOptions, file = '<study>', execute: StudyExecutor = executeStudy): Promise<StudyResult> {
+export async function runStudy(
+  study: Study,
+  options: ExecuteOptions,
+  file = '<study>',
+  execute: StudyExecutor = executeStudy,
+): Promise<StudyResult> {
   const plan = planStudy(study, file);
-  if (options.only !== undefined && options.only >= plan.runs.length) throw new StudyError(file, [{ field: '--only', rule: `is ${options.only}, but the study has ${plan.runs.length} runs (0 to ${plan.runs.length - 1})` }]);
+  if (options.only !== undefined && options.only >= plan.runs.length)
+    throw new StudyError(file, [
+      { field: '--only', rule: `is ${options.only}, but the study has ${plan.runs.length} runs (0 to ${plan.runs.length - 1})` },
+    ]);
   // The study as resolved (which runs it has and what each one varies), written first: an unwritable folder fails here.
-  const description = { ...study, runs: plan.runs.map((r) => ({ id: r.id, seed: r.seed, cell: Object.fromEntries(r.cell.map((g) => [g.field, g.value])), digest: r.digest })) };
+  const description = {
+    ...study,
+    runs: plan.runs.map((r) => ({
+      id: r.id,
+      seed: r.seed,
+      cell: Object.fromEntries(r.cell.map((g) => [g.field, g.value])),
+      digest: r.digest,
+    })),
+  };
   try {
     mkdirSync(join(options.outDir, 'runs'), { recursive: true });
     writeFileSync(join(options.outDir, 'study.json'), `${JSON.stringify(description, null, 2)}\n`);
   } catch (cause) {
-    throw new RunSetupError(`study folder ${options.outDir} is not writable (${(cause as NodeJS.ErrnoException).code ?? String(cause)})`, { cause });
+    throw new RunSetupError(`study folder ${options.outDir} is not writable (${(cause as NodeJS.ErrnoException).code ?? String(cause)})`, {
+      cause,
+    });
   }
   const outcome = await execute(plan, options);
   // One run of a job array writes the tables only once every run is in: its peers finish in any order.

@@ -49,7 +49,14 @@ export function valueLabel(value: unknown): string {
   if (typeof value === 'object' && !Array.isArray(value)) {
     const o = value as Record<string, unknown>;
     if (typeof o.name === 'string') return o.name;
-    const source = typeof o.module === 'string' ? o.module : typeof o.command === 'string' ? o.command.split(/\s+/)[0] : Array.isArray(o.command) && typeof o.command[0] === 'string' ? o.command[0] : undefined;
+    const source =
+      typeof o.module === 'string'
+        ? o.module
+        : typeof o.command === 'string'
+          ? o.command.split(/\s+/)[0]
+          : Array.isArray(o.command) && typeof o.command[0] === 'string'
+            ? o.command[0]
+            : undefined;
     if (source) return basename(source, extname(source));
   }
   return canonicalJson(value);
@@ -85,7 +92,8 @@ function runId(cell: readonly GridValue[], seed: number, digest: string): string
 /** Every combination of the grid's values, the first field varying slowest. */
 function cartesian(fields: readonly { field: string; values: readonly unknown[]; labels: readonly string[] }[]): GridValue[][] {
   let cells: GridValue[][] = [[]];
-  for (const f of fields) cells = cells.flatMap((c) => f.values.map((value, i) => [...c, { field: f.field, value, label: f.labels[i] as string }]));
+  for (const f of fields)
+    cells = cells.flatMap((c) => f.values.map((value, i) => [...c, { field: f.field, value, label: f.labels[i] as string }]));
   return cells;
 }
 
@@ -95,7 +103,16 @@ export function planStudy(study: Study, studyFile = '<study>'): StudyPlan {
   try {
     base = JSON.parse(readFileSync(study.scenarioFile, 'utf8'));
   } catch (cause) {
-    throw new StudyError(studyFile, [{ field: 'scenario', rule: `cannot read ${study.scenarioFile} as JSON (${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message})` }], { cause });
+    throw new StudyError(
+      studyFile,
+      [
+        {
+          field: 'scenario',
+          rule: `cannot read ${study.scenarioFile} as JSON (${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message})`,
+        },
+      ],
+      { cause },
+    );
   }
   const problems: StudyProblem[] = [];
   const override = (raw: unknown, field: string, value: unknown, where: string): unknown => {
@@ -141,7 +158,10 @@ export function planStudy(study: Study, studyFile = '<study>'): StudyPlan {
   }
   const ids = new Set<string>();
   for (const r of runs) {
-    if (ids.has(r.id)) throw new StudyError(studyFile, [{ field: 'grid', rule: `two runs resolve to the same scenario (${r.id}): a grid value or seed changes nothing` }]);
+    if (ids.has(r.id))
+      throw new StudyError(studyFile, [
+        { field: 'grid', rule: `two runs resolve to the same scenario (${r.id}): a grid value or seed changes nothing` },
+      ]);
     ids.add(r.id);
   }
   return { study, fields: study.grid.map(([f]) => f), cells: cells.length, runs };

@@ -51,7 +51,11 @@ function varyingFigures(results: readonly RunResult[]): string[] {
 function figurePoints(plan: StudyPlan, results: readonly RunResult[], fieldIndex: number, figures: readonly string[]): FigurePoint[] {
   const groups = new Map<string, RunResult[]>();
   for (const r of results) {
-    const group = r.run.cell.filter((_, i) => i !== fieldIndex).map((g) => `${g.field.split('.').pop()}=${g.label}`).join(', ') || plan.study.name;
+    const group =
+      r.run.cell
+        .filter((_, i) => i !== fieldIndex)
+        .map((g) => `${g.field.split('.').pop()}=${g.label}`)
+        .join(', ') || plan.study.name;
     const key = `${group}\u0000${String(r.run.cell[fieldIndex]?.value)}`;
     groups.set(key, [...(groups.get(key) ?? []), r]);
   }
@@ -69,7 +73,9 @@ function figurePoints(plan: StudyPlan, results: readonly RunResult[], fieldIndex
 
 function htmlTable(table: Table, format: (column: string, value: Cell) => string = (_, v) => (typeof v === 'number' ? num(v) : v)): string {
   const head = `<tr>${table.columns.map((c) => `<th>${escapeHtml(c)}</th>`).join('')}</tr>`;
-  const body = table.rows.map((row) => `<tr>${row.map((v, i) => `<td>${escapeHtml(format(table.columns[i] as string, v))}</td>`).join('')}</tr>`).join('\n');
+  const body = table.rows
+    .map((row) => `<tr>${row.map((v, i) => `<td>${escapeHtml(format(table.columns[i] as string, v))}</td>`).join('')}</tr>`)
+    .join('\n');
   return `<table>\n${head}\n${body}\n</table>`;
 }
 
@@ -85,11 +91,23 @@ async function render(name: string, title: string, caption: string, spec: Parame
 }
 
 /** The report page of a study. */
-export async function studyReportHtml(plan: StudyPlan, results: readonly RunResult[], tables: { runs: Table; summary: Table; paired: Table }): Promise<string> {
+export async function studyReportHtml(
+  plan: StudyPlan,
+  results: readonly RunResult[],
+  tables: { runs: Table; summary: Table; paired: Table },
+): Promise<string> {
   const plots: Figure[] = [];
   const cells = [...new Set(results.map(cellLabel))];
   for (const [metric, title] of CURVES) {
-    plots.push(await render(`curve-${metric}`, `${title} against rounds`, `Mean over seeds of ${title} after each round, one line per grid cell; the band is the 95% Student t interval across seeds (none where a cell has one seed).`, curveSpec(curvePoints(results, metric), cells, title), plots.length));
+    plots.push(
+      await render(
+        `curve-${metric}`,
+        `${title} against rounds`,
+        `Mean over seeds of ${title} after each round, one line per grid cell; the band is the 95% Student t interval across seeds (none where a cell has one seed).`,
+        curveSpec(curvePoints(results, metric), cells, title),
+        plots.length,
+      ),
+    );
   }
   const figures = varyingFigures(results);
   for (const [i, field] of plan.fields.entries()) {
@@ -99,9 +117,22 @@ export async function studyReportHtml(plan: StudyPlan, results: readonly RunResu
     const logX = Math.min(...nums) > 0 && Math.max(...nums) / Math.min(...nums) >= 100;
     const points = figurePoints(plan, results, i, figures);
     const groups = [...new Set(points.map((p) => p.group))];
-    plots.push(await render(`against-${field}`, `Figures against ${field}`, `Each run figure that varies in the study against ${field}${logX ? ' (log scale)' : ''}: the mean over seeds with its 95% Student t interval, one line per setting of the other grid fields.`, figuresAgainstSpec(points, field, figures, groups, logX), plots.length));
+    plots.push(
+      await render(
+        `against-${field}`,
+        `Figures against ${field}`,
+        `Each run figure that varies in the study against ${field}${logX ? ' (log scale)' : ''}: the mean over seeds with its 95% Student t interval, one line per setting of the other grid fields.`,
+        figuresAgainstSpec(points, field, figures, groups, logX),
+        plots.length,
+      ),
+    );
   }
-  const figuresHtml = plots.map((p) => `<figure id="${escapeHtml(p.name)}">\n<h3>${escapeHtml(p.title)}</h3>\n${p.svg}\n<figcaption>${escapeHtml(p.caption)}</figcaption>\n</figure>`).join('\n');
+  const figuresHtml = plots
+    .map(
+      (p) =>
+        `<figure id="${escapeHtml(p.name)}">\n<h3>${escapeHtml(p.title)}</h3>\n${p.svg}\n<figcaption>${escapeHtml(p.caption)}</figcaption>\n</figure>`,
+    )
+    .join('\n');
   const seeds = [...new Set(plan.runs.map((r) => r.seed))];
   const header: [string, string][] = [
     ['scenario', plan.study.scenarioFile],
@@ -121,5 +152,11 @@ ${tables.paired.rows.length > 0 ? htmlTable(tables.paired) : '<p>No policy field
 ${htmlTable(tables.runs, (c, v) => (c === 'logHash' ? String(v).slice(0, 16) : typeof v === 'number' ? num(v) : v))}`;
   const intro = plan.study.description ? `<p>${escapeHtml(plan.study.description)}</p>` : '';
   const headerHtml = header.map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`).join('');
-  return htmlPage(title, headerHtml, main, 'Written by airlora. Each run is an ordinary run in runs/&lt;id&gt;/ (replayable); the tables are also runs.csv, rounds.csv, summary.csv and paired.csv beside this page.', intro);
+  return htmlPage(
+    title,
+    headerHtml,
+    main,
+    'Written by airlora. Each run is an ordinary run in runs/&lt;id&gt;/ (replayable); the tables are also runs.csv, rounds.csv, summary.csv and paired.csv beside this page.',
+    intro,
+  );
 }

@@ -27,7 +27,8 @@ function unfinished(dir: string): string | undefined {
   if (!existsSync(join(dir, 'events.jsonl'))) return 'no event log';
   const log = readEventLog(join(dir, 'events.jsonl'));
   if (log.error) return `event log: ${log.error.message}`;
-  if (log.hash !== summary.logHash) return `the log's last hash ${String(log.hash).slice(0, 16)}… is not the summary's ${String(summary.logHash).slice(0, 16)}…`;
+  if (log.hash !== summary.logHash)
+    return `the log's last hash ${String(log.hash).slice(0, 16)}… is not the summary's ${String(summary.logHash).slice(0, 16)}…`;
   return undefined;
 }
 

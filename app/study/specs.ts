@@ -32,7 +32,13 @@ const asSpec = (spec: Record<string, unknown>): TopLevelSpec => spec as unknown 
 /** Mean curve of one metric per grid cell, with its 95% band (where at least two seeds give one). */
 export function curveSpec(points: readonly CurvePoint[], cells: readonly string[], title: string): TopLevelSpec {
   const color = { field: 'cell', type: 'nominal', title: 'grid cell', sort: cells, legend: cells.length > 1 ? { orient: 'right' } : null };
-  const x = { field: 'round', type: 'quantitative', title: 'round', scale: { nice: false, zero: false }, axis: { tickMinStep: 1, format: 'd' } };
+  const x = {
+    field: 'round',
+    type: 'quantitative',
+    title: 'round',
+    scale: { nice: false, zero: false },
+    axis: { tickMinStep: 1, format: 'd' },
+  };
   return asSpec({
     width: 560,
     height: 220,
@@ -54,9 +60,21 @@ export function curveSpec(points: readonly CurvePoint[], cells: readonly string[
 }
 
 /** Every figure against one numeric grid field: a small panel per figure, means and 95% interval bars. */
-export function figuresAgainstSpec(points: readonly FigurePoint[], field: string, figures: readonly string[], groups: readonly string[], logX: boolean): TopLevelSpec {
+export function figuresAgainstSpec(
+  points: readonly FigurePoint[],
+  field: string,
+  figures: readonly string[],
+  groups: readonly string[],
+  logX: boolean,
+): TopLevelSpec {
   const x = { field: 'x', type: 'quantitative', title: field, scale: logX ? { type: 'log' } : { zero: false, nice: false } };
-  const color = { field: 'group', type: 'nominal', title: 'other grid fields', sort: groups, legend: groups.length > 1 ? { orient: 'bottom', columns: 3 } : null };
+  const color = {
+    field: 'group',
+    type: 'nominal',
+    title: 'other grid fields',
+    sort: groups,
+    legend: groups.length > 1 ? { orient: 'bottom', columns: 3 } : null,
+  };
   return asSpec({
     config: BASE_CONFIG,
     data: { values: points },
@@ -72,7 +90,10 @@ export function figuresAgainstSpec(points: readonly FigurePoint[], field: string
           mark: { type: 'rule', strokeWidth: 1.4 },
           encoding: { x, y: { field: 'ciLow', type: 'quantitative', title: null, scale: { zero: false } }, y2: { field: 'ciHigh' }, color },
         },
-        { mark: { type: 'line', point: { size: 26 }, strokeWidth: 1.4 }, encoding: { x, y: { field: 'mean', type: 'quantitative', title: null }, color } },
+        {
+          mark: { type: 'line', point: { size: 26 }, strokeWidth: 1.4 },
+          encoding: { x, y: { field: 'mean', type: 'quantitative', title: null }, color },
+        },
       ],
     })),
   });

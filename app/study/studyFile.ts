@@ -23,7 +23,9 @@ const studySchema = z.strictObject({
   /** Each field's values; the runs are the cartesian product. Values are any JSON (a policy may be an object). */
   grid: z.record(z.string(), z.array(z.unknown()).min(1, 'must list at least one value')).default({}),
   /** The seeds every grid cell runs with: a list, or `{ "count": N }` for seeds 1..N. Default: the scenario's own seed. */
-  seeds: z.union([z.array(seedValue).min(1, 'must list at least one seed'), z.strictObject({ count: z.number().int().min(1).max(10000) })]).optional(),
+  seeds: z
+    .union([z.array(seedValue).min(1, 'must list at least one seed'), z.strictObject({ count: z.number().int().min(1).max(10000) })])
+    .optional(),
 });
 
 export type StudyInput = z.input<typeof studySchema>;
@@ -52,7 +54,11 @@ export interface StudyProblem {
 export class StudyError extends Error {
   override readonly name = 'StudyError';
   readonly exitCode = 2;
-  constructor(readonly file: string, readonly problems: StudyProblem[], options?: { cause?: unknown }) {
+  constructor(
+    readonly file: string,
+    readonly problems: StudyProblem[],
+    options?: { cause?: unknown },
+  ) {
     super(`${file}: ${problems.map((p) => `${p.field || '(root)'}: ${p.rule}`).join('; ')}`, options);
   }
 }

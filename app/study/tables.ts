@@ -42,7 +42,8 @@ export function roundsTable(plan: StudyPlan, results: readonly RunResult[]): Tab
 /** The results grouped by grid cell, in grid order. */
 function byCell(results: readonly RunResult[]): RunResult[][] {
   const cells = new Map<number, RunResult[]>();
-  for (const r of [...results].sort((a, b) => a.run.cellIndex - b.run.cellIndex)) cells.set(r.run.cellIndex, [...(cells.get(r.run.cellIndex) ?? []), r]);
+  for (const r of [...results].sort((a, b) => a.run.cellIndex - b.run.cellIndex))
+    cells.set(r.run.cellIndex, [...(cells.get(r.run.cellIndex) ?? []), r]);
   return [...cells.values()];
 }
 

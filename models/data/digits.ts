@@ -53,7 +53,8 @@ export function binaryCachePath(): string | undefined {
 export function readBinaryCache(path: string): Dataset | undefined {
   try {
     const bytes = readFileSync(path);
-    if (bytes.length < CACHE_HEADER_BYTES || bytes.toString('latin1', 0, 16) !== CACHE_MAGIC || bytes.readUInt32LE(16) !== CACHE_FORMAT) return undefined;
+    if (bytes.length < CACHE_HEADER_BYTES || bytes.toString('latin1', 0, 16) !== CACHE_MAGIC || bytes.readUInt32LE(16) !== CACHE_FORMAT)
+      return undefined;
     const count = bytes.readUInt32LE(20);
     const featureBytes = count * DIGIT_PIXELS * 4;
     if (count === 0 || bytes.length !== CACHE_HEADER_BYTES + featureBytes + count * 4) return undefined;
@@ -140,7 +141,8 @@ export function loadDigits(trainCount: number, testCount: number): { train: Data
   if (!Number.isInteger(trainCount) || trainCount < 1) throw new DigitsError(`trainCount must be a positive integer, got ${trainCount}`);
   if (!Number.isInteger(testCount) || testCount < 1) throw new DigitsError(`testCount must be a positive integer, got ${testCount}`);
   const all = allDigits();
-  if (trainCount + testCount > all.count) throw new DigitsError(`trainCount + testCount must be at most ${all.count}, got ${trainCount} + ${testCount}`);
+  if (trainCount + testCount > all.count)
+    throw new DigitsError(`trainCount + testCount must be at most ${all.count}, got ${trainCount} + ${testCount}`);
   return { train: rows(all, 0, trainCount), test: rows(all, all.count - testCount, all.count) };
 }
 

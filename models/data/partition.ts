@@ -17,7 +17,14 @@ export class PartitionError extends Error {
 }
 
 /** Indices of `labels` per device. Each device gets at least `minPerDevice` (default min(10, ⌊N/K⌋)) samples. */
-export function partitionDirichlet(labels: ArrayLike<number>, deviceCount: number, alpha: number, quantitySkewAlpha: number, random: RandomStream, minPerDevice?: number): number[][] {
+export function partitionDirichlet(
+  labels: ArrayLike<number>,
+  deviceCount: number,
+  alpha: number,
+  quantitySkewAlpha: number,
+  random: RandomStream,
+  minPerDevice?: number,
+): number[][] {
   const n = labels.length;
   const k = deviceCount;
   if (!Number.isInteger(k) || k < 1) throw new PartitionError(`deviceCount must be a positive integer, got ${k}`);

@@ -18,7 +18,18 @@
  */
 import { RandomStream } from '../../util/random';
 import type { Dataset } from './dataset';
-import { CONJUNCTIONS, COPULAS, DETERMINERS, MODIFIERS, NEGATORS, NOUNS, OPENERS, PAD_ID, UNKNOWN_ID, sentimentVocabulary } from './sentimentVocabulary';
+import {
+  CONJUNCTIONS,
+  COPULAS,
+  DETERMINERS,
+  MODIFIERS,
+  NEGATORS,
+  NOUNS,
+  OPENERS,
+  PAD_ID,
+  UNKNOWN_ID,
+  sentimentVocabulary,
+} from './sentimentVocabulary';
 
 export const SENTENCE_COUNT_TOTAL = 20000;
 /** Positions [0, SENTIMENT_PRETRAIN_POOL) of the fixed order may be used (unlabelled) for pre-training. */
@@ -112,7 +123,8 @@ export function generateSentences(count: number, random: RandomStream): Sentence
 
 /** Token ids of `words`, padded with [PAD] to `sequenceLength` (unknown words → [UNK]). */
 export function encodeSentence(words: readonly string[], sequenceLength: number): Int32Array {
-  if (words.length > sequenceLength) throw new SentimentDataError(`a sentence of ${words.length} words does not fit a sequence length of ${sequenceLength}`);
+  if (words.length > sequenceLength)
+    throw new SentimentDataError(`a sentence of ${words.length} words does not fit a sequence length of ${sequenceLength}`);
   const { ids } = sentimentVocabulary();
   const out = new Int32Array(sequenceLength).fill(PAD_ID);
   words.forEach((w, i) => (out[i] = ids.get(w) ?? UNKNOWN_ID));
@@ -146,10 +158,16 @@ function toDataset(sentences: readonly Sentence[], sequenceLength: number): Data
 }
 
 /** Deterministic train and held-out test splits: train = the first `trainCount` sentences of the fixed order, test = the last `testCount`. */
-export function loadSentiment(trainCount: number, testCount: number, sequenceLength = SENTIMENT_SEQUENCE_LENGTH): { train: Dataset; test: Dataset } {
-  if (!Number.isInteger(trainCount) || trainCount < 1) throw new SentimentDataError(`trainCount must be a positive integer, got ${trainCount}`);
+export function loadSentiment(
+  trainCount: number,
+  testCount: number,
+  sequenceLength = SENTIMENT_SEQUENCE_LENGTH,
+): { train: Dataset; test: Dataset } {
+  if (!Number.isInteger(trainCount) || trainCount < 1)
+    throw new SentimentDataError(`trainCount must be a positive integer, got ${trainCount}`);
   if (!Number.isInteger(testCount) || testCount < 1) throw new SentimentDataError(`testCount must be a positive integer, got ${testCount}`);
-  if (trainCount + testCount > SENTENCE_COUNT_TOTAL) throw new SentimentDataError(`trainCount + testCount must be at most ${SENTENCE_COUNT_TOTAL}, got ${trainCount} + ${testCount}`);
+  if (trainCount + testCount > SENTENCE_COUNT_TOTAL)
+    throw new SentimentDataError(`trainCount + testCount must be at most ${SENTENCE_COUNT_TOTAL}, got ${trainCount} + ${testCount}`);
   const all = allSentences();
   return { train: toDataset(all.slice(0, trainCount), sequenceLength), test: toDataset(all.slice(all.length - testCount), sequenceLength) };
 }

@@ -18,8 +18,31 @@ export const NEGATORS: readonly string[] = ['not', 'never', 'no'];
 export const MODIFIERS: readonly string[] = ['very', 'really', 'quite', 'so', 'truly', 'rather'];
 export const DETERMINERS: readonly string[] = ['the', 'this', 'that', 'our', 'their'];
 export const NOUNS: readonly string[] = [
-  'movie', 'film', 'plot', 'story', 'acting', 'music', 'book', 'food', 'service', 'cast', 'ending', 'script', 'show',
-  'hotel', 'room', 'staff', 'game', 'song', 'album', 'meal', 'trip', 'camera', 'phone', 'class', 'team',
+  'movie',
+  'film',
+  'plot',
+  'story',
+  'acting',
+  'music',
+  'book',
+  'food',
+  'service',
+  'cast',
+  'ending',
+  'script',
+  'show',
+  'hotel',
+  'room',
+  'staff',
+  'game',
+  'song',
+  'album',
+  'meal',
+  'trip',
+  'camera',
+  'phone',
+  'class',
+  'team',
 ];
 export const COPULAS: readonly string[] = ['was', 'is', 'seemed', 'felt', 'looked'];
 export const CONJUNCTIONS: readonly string[] = ['and', 'but', 'while', 'although'];
@@ -67,17 +90,25 @@ export function sentimentVocabulary(): SentimentVocabulary {
   if (cached) return cached;
   const lexicon = afinnLexicon();
   const words = (list: string, sign: number): string[] =>
-    list.split(/\s+/).filter((w) => w.length > 0).map((w) => {
-      const s = lexicon[w];
-      if (s === undefined || Math.sign(s) !== sign) throw new LexiconError(`sentiment word '${w}': the installed AFINN lexicon ${s === undefined ? 'does not have it' : `scores it ${s}`}, expected a ${sign > 0 ? 'positive' : 'negative'} score`);
-      return w;
-    });
+    list
+      .split(/\s+/)
+      .filter((w) => w.length > 0)
+      .map((w) => {
+        const s = lexicon[w];
+        if (s === undefined || Math.sign(s) !== sign)
+          throw new LexiconError(
+            `sentiment word '${w}': the installed AFINN lexicon ${s === undefined ? 'does not have it' : `scores it ${s}`}, expected a ${sign > 0 ? 'positive' : 'negative'} score`,
+          );
+        return w;
+      });
   const positiveWords = words(POSITIVE_WORDS, 1);
   const negativeWords = words(NEGATIVE_WORDS, -1);
   const fillers = [...NEGATORS, ...MODIFIERS, ...DETERMINERS, ...NOUNS, ...COPULAS, ...CONJUNCTIONS, ...OPENERS];
   // Fillers must be neutral, or the labels would depend on words the rule calls neutral. 'no' is
   // in AFINN (−1) but is a negator here: it flips, it does not score.
-  for (const w of fillers) if (lexicon[w] !== undefined && !NEGATORS.includes(w)) throw new LexiconError(`filler word '${w}' has AFINN score ${lexicon[w]}; fillers must be neutral`);
+  for (const w of fillers)
+    if (lexicon[w] !== undefined && !NEGATORS.includes(w))
+      throw new LexiconError(`filler word '${w}' has AFINN score ${lexicon[w]}; fillers must be neutral`);
   const tokens = [...SPECIAL_TOKENS, ...fillers, ...positiveWords, ...negativeWords];
   const ids = new Map<string, number>();
   tokens.forEach((t, i) => {

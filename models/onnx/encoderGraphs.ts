@@ -36,9 +36,20 @@ export function keptShapes(c: ResolvedModelConfig): Record<string, (b: number) =
     const plan = blockPlan(c, i);
     if (plan.needX) Object.assign(out, { [`${p}/ln1/xhat`]: rows(c.dModel), [`${p}/ln1/rstd`]: rows(1) });
     if (plan.lora.query || plan.lora.key || plan.lora.value) out[`${p}/h1`] = rows(c.dModel);
-    if (plan.needQKV) Object.assign(out, { [`${p}/q`]: heads(c.dModel / c.heads), [`${p}/k`]: heads(c.dModel / c.heads), [`${p}/v`]: heads(c.dModel / c.heads), [`${p}/probs`]: heads(c.tokens) });
+    if (plan.needQKV)
+      Object.assign(out, {
+        [`${p}/q`]: heads(c.dModel / c.heads),
+        [`${p}/k`]: heads(c.dModel / c.heads),
+        [`${p}/v`]: heads(c.dModel / c.heads),
+        [`${p}/probs`]: heads(c.tokens),
+      });
     if (plan.lora.output) out[`${p}/merged`] = rows(c.dModel);
-    Object.assign(out, { [`${p}/ln2/xhat`]: rows(c.dModel), [`${p}/ln2/rstd`]: rows(1), [`${p}/ffn1`]: rows(c.ffnDim), [`${p}/sigmoid`]: rows(c.ffnDim) });
+    Object.assign(out, {
+      [`${p}/ln2/xhat`]: rows(c.dModel),
+      [`${p}/ln2/rstd`]: rows(1),
+      [`${p}/ffn1`]: rows(c.ffnDim),
+      [`${p}/sigmoid`]: rows(c.ffnDim),
+    });
   }
   return out;
 }
@@ -67,7 +78,11 @@ function transposed(v: Float32Array, rows: number, cols: number): Float32Array {
 class Encoder {
   readonly scale: number;
   readonly invSqrt: number;
-  constructor(readonly g: GraphBuilder, readonly c: ResolvedModelConfig, private readonly w: FrozenValues) {
+  constructor(
+    readonly g: GraphBuilder,
+    readonly c: ResolvedModelConfig,
+    private readonly w: FrozenValues,
+  ) {
     this.scale = c.loraAlpha / c.loraRank;
     this.invSqrt = 1 / Math.sqrt(c.dModel / c.heads);
   }
@@ -75,7 +90,9 @@ class Encoder {
   /** A frozen weight as an initializer (added once). */
   param(name: string): string {
     if (!this.added.has(name)) {
-      const shape = name.endsWith('/kernel') ? [frozen(this.w, name).length / this.shapeCols(name), this.shapeCols(name)] : [frozen(this.w, name).length];
+      const shape = name.endsWith('/kernel')
+        ? [frozen(this.w, name).length / this.shapeCols(name), this.shapeCols(name)]
+        : [frozen(this.w, name).length];
       this.g.weight(name, frozen(this.w, name), shape);
       this.added.add(name);
     }
@@ -213,7 +230,14 @@ function adapterBackward(enc: Encoder, name: string, dy: string, x: string, outp
 }
 
 /** The gradient at a projection's input: dy·Wᵀ, plus the adapter's share (and its gradients into `outputs`). */
-function projectBackward(enc: Encoder, name: string, dy: string, x: string | null, needDx: boolean, outputs: Record<string, string>): string | null {
+function projectBackward(
+  enc: Encoder,
+  name: string,
+  dy: string,
+  x: string | null,
+  needDx: boolean,
+  outputs: Record<string, string>,
+): string | null {
   const g = enc.g;
   const fromW = needDx ? g.matMul(dy, enc.paramT(`${name}/kernel`)) : null;
   if (!enc.hasAdapter(name)) return fromW;
@@ -317,4 +341,3 @@ export function scoreGraph(c: ResolvedModelConfig, w: FrozenValues): Uint8Array 
   g.output('logits', g.add(g.matMul(normed, 'head/dense/kernel'), 'head/dense/bias'), ['b', c.classCount]);
   return g.toBytes();
 }
-

@@ -24,7 +24,10 @@ function attribute(name: string, v: AttrValue): onnx.IAttributeProto {
 }
 
 function valueInfo(name: string, elemType: number, dims: readonly Dim[]): onnx.IValueInfoProto {
-  return { name, type: { tensorType: { elemType, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } } };
+  return {
+    name,
+    type: { tensorType: { elemType, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } },
+  };
 }
 
 export class GraphBuilder {
@@ -60,7 +63,12 @@ export class GraphBuilder {
 
   /** A frozen float tensor (an initializer). */
   weight(name: string, data: Float32Array, dims: readonly number[]): string {
-    this.initializers.push({ name, dataType: FLOAT, dims: dims.slice(), rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
+    this.initializers.push({
+      name,
+      dataType: FLOAT,
+      dims: dims.slice(),
+      rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+    });
     return name;
   }
 

@@ -8,7 +8,15 @@
  * the cache carries, as models/keptCache.ts does for tensors.
  */
 import { headShapes, loraShapes, sizeOf, type ResolvedModelConfig } from '../config';
-import { checkForwardItems, checkGradientItems, type EncoderCache, type ForwardItem, type ForwardOptions, type GradientItem, type ServerCompute } from '../compute';
+import {
+  checkForwardItems,
+  checkGradientItems,
+  type EncoderCache,
+  type ForwardItem,
+  type ForwardOptions,
+  type GradientItem,
+  type ServerCompute,
+} from '../compute';
 import type { Dataset } from '../data/dataset';
 import { foundationWeights, type Foundation } from '../foundation';
 import { checkSamples, scoreBatches, type HeadWeights, type LoraWeights } from '../split';
@@ -38,7 +46,9 @@ function stack(parts: readonly Float32Array[]): Float32Array {
   const first = parts[0] as Float32Array;
   if (parts.length === 1) return first;
   const n = first.length;
-  const whole = first.buffer.byteLength === n * parts.length * 4 && parts.every((p, k) => p.buffer === first.buffer && p.byteOffset === k * n * 4 && p.length === n);
+  const whole =
+    first.buffer.byteLength === n * parts.length * 4 &&
+    parts.every((p, k) => p.buffer === first.buffer && p.byteOffset === k * n * 4 && p.length === n);
   if (whole) return new Float32Array(first.buffer as ArrayBuffer);
   const out = new Float32Array(n * parts.length);
   parts.forEach((p, k) => out.set(p, k * n));
@@ -53,7 +63,10 @@ function adapterFeeds(c: ResolvedModelConfig, loras: readonly LoraWeights[]): Re
     const shape = shapes[name] as number[];
     const parts = loras.map((l, k) => {
       const v = l[name];
-      if (!v || v.length !== sizeOf(shape)) throw new ShapeError(`${loras.length === 1 ? 'lora' : `lora of device ${k}`}: '${name}' missing or not of shape [${shape.join(', ')}]`);
+      if (!v || v.length !== sizeOf(shape))
+        throw new ShapeError(
+          `${loras.length === 1 ? 'lora' : `lora of device ${k}`}: '${name}' missing or not of shape [${shape.join(', ')}]`,
+        );
       return v;
     });
     feeds[name] = { data: stack(parts), dims: [loras.length, ...shape] };
@@ -86,7 +99,10 @@ export class OrtCompute implements ServerCompute {
     const out: Array<{ features: Cut; cache: EncoderCache }> = new Array(items.length);
     for (const group of bySize(samples)) {
       const b = samples[group[0] as number] as number;
-      const passes = this.runForward(group.map((k) => items[k] as ForwardItem), b);
+      const passes = this.runForward(
+        group.map((k) => items[k] as ForwardItem),
+        b,
+      );
       group.forEach((k, j) => {
         const { features, kept } = passes[j] as { features: Cut; kept: Kept };
         const activations = (items[k] as ForwardItem).activations;
@@ -106,7 +122,13 @@ export class OrtCompute implements ServerCompute {
   private runForward(items: readonly ForwardItem[], b: number): Array<{ features: Cut; kept: Kept }> {
     const c = this.c;
     const m = b * c.tokens;
-    const feeds = { x: { data: stack(items.map((it) => it.activations.data)), dims: [items.length, m, c.dModel] }, ...adapterFeeds(c, items.map((it) => it.lora)) };
+    const feeds = {
+      x: { data: stack(items.map((it) => it.activations.data)), dims: [items.length, m, c.dModel] },
+      ...adapterFeeds(
+        c,
+        items.map((it) => it.lora),
+      ),
+    };
     const r = timeModel(() => this.forwardSession.run(feeds, ['features', ...this.keptNames]));
     const per = (name: string): number => (r[name] as Float32Array).length / items.length;
     return items.map((_, k) => {
@@ -123,7 +145,11 @@ export class OrtCompute implements ServerCompute {
     const out: LoraWeights[] = new Array(items.length);
     for (const group of bySize(samples)) {
       const b = samples[group[0] as number] as number;
-      const grads = this.runBackward(group.map((k) => items[k] as GradientItem), group.map((k) => kept[k] as Kept), b);
+      const grads = this.runBackward(
+        group.map((k) => items[k] as GradientItem),
+        group.map((k) => kept[k] as Kept),
+        b,
+      );
       group.forEach((k, j) => (out[k] = grads[j] as LoraWeights));
     }
     return out;
@@ -144,16 +170,28 @@ export class OrtCompute implements ServerCompute {
     const c = this.c;
     const m = b * c.tokens;
     const shapes = keptShapes(c);
-    const feeds: Record<string, Feed> = { featureGrad: { data: stack(items.map((it) => it.featureGrad.data)), dims: [items.length, m, c.dModel] }, ...adapterFeeds(c, items.map((it) => it.lora)) };
+    const feeds: Record<string, Feed> = {
+      featureGrad: { data: stack(items.map((it) => it.featureGrad.data)), dims: [items.length, m, c.dModel] },
+      ...adapterFeeds(
+        c,
+        items.map((it) => it.lora),
+      ),
+    };
     for (const name of this.keptNames) {
       const dims = (shapes[name] as (b: number) => number[])(b);
       const parts = kept.map((kv) => kv[name] as Float32Array);
-      if (parts.some((p) => p === undefined || p.length !== sizeOf(dims))) throw new ShapeError(`encoderBackward: kept value '${name}' missing or not of shape [${dims.join(', ')}]`);
+      if (parts.some((p) => p === undefined || p.length !== sizeOf(dims)))
+        throw new ShapeError(`encoderBackward: kept value '${name}' missing or not of shape [${dims.join(', ')}]`);
       // Head-split values are [D·b, h, L, ·]; the others [D, m, ·].
       feeds[name] = { data: stack(parts), dims: dims.length === 4 ? [items.length * b, ...dims.slice(1)] : [items.length, ...dims] };
     }
     const names = adapterNames(c);
-    const r = timeModel(() => this.backwardSession.run(feeds, names.map((n) => `grad/${n}`)));
+    const r = timeModel(() =>
+      this.backwardSession.run(
+        feeds,
+        names.map((n) => `grad/${n}`),
+      ),
+    );
     return items.map((_, k) => {
       const lora: LoraWeights = {};
       for (const name of names) {
@@ -187,7 +225,10 @@ export class OrtCompute implements ServerCompute {
     return scoreBatches(data, c.classCount, maxSamples, (samples, b) => {
       checkSamples(this.foundation, samples, b);
       const values = samples.subarray(0, b * c.inputSize);
-      const input: Feed = c.task.kind === 'tokens' ? { data: BigInt64Array.from(values, (v) => BigInt(v)), dims: [b, c.inputSize] } : { data: values, dims: [b, c.inputSize] };
+      const input: Feed =
+        c.task.kind === 'tokens'
+          ? { data: BigInt64Array.from(values, (v) => BigInt(v)), dims: [b, c.inputSize] }
+          : { data: values, dims: [b, c.inputSize] };
       return timeModel(() => this.scoreSession.run({ samples: input, ...adapters, ...headFeeds }, ['logits'])).logits as Float32Array;
     });
   }

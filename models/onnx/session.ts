@@ -45,7 +45,12 @@ function ort(): Ort | Error {
   if (loaded) return loaded;
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- optional native package, absent where its install failed: loaded only when asked for
-    const { binding } = require('onnxruntime-node/dist/binding') as { binding: { InferenceSession: new () => NativeSession; initOrtOnce: (logLevel: number, tensor: typeof RawTensor, isMainThread: boolean) => void } };
+    const { binding } = require('onnxruntime-node/dist/binding') as {
+      binding: {
+        InferenceSession: new () => NativeSession;
+        initOrtOnce: (logLevel: number, tensor: typeof RawTensor, isMainThread: boolean) => void;
+      };
+    };
     binding.initOrtOnce(3, RawTensor, isMainThread); // log level 3: errors only
     loaded = { Session: binding.InferenceSession };
   } catch (e) {
@@ -57,7 +62,7 @@ function ort(): Ort | Error {
 /** Why onnxruntime-node does not load here, or null when it does. */
 export function onnxRuntimeProblem(): string | null {
   const o = ort();
-  return o instanceof Error ? o.message.split('\n')[0] ?? o.message : null;
+  return o instanceof Error ? (o.message.split('\n')[0] ?? o.message) : null;
 }
 
 /** A feed: float values, or int64 ids, with their dimensions. */
@@ -70,16 +75,25 @@ export interface Feed {
 export class GraphSession {
   private readonly session: NativeSession;
 
-  constructor(readonly name: string, model: Uint8Array) {
+  constructor(
+    readonly name: string,
+    model: Uint8Array,
+  ) {
     const o = ort();
     if (o instanceof Error) throw new OnnxRuntimeUnavailable(`onnxruntime-node does not load: ${o.message}`, { cause: o });
     this.session = new o.Session();
-    this.session.loadModel(model.buffer as ArrayBuffer, model.byteOffset, model.byteLength, { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' });
+    this.session.loadModel(model.buffer as ArrayBuffer, model.byteOffset, model.byteLength, {
+      intraOpNumThreads: 1,
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+      graphOptimizationLevel: 'all',
+    });
   }
 
   run(feeds: Readonly<Record<string, Feed>>, outputs: readonly string[]): Record<string, Float32Array> {
     const tensors: Record<string, RawTensor> = {};
-    for (const [name, f] of Object.entries(feeds)) tensors[name] = new RawTensor(f.data instanceof BigInt64Array ? 'int64' : 'float32', f.data, f.dims);
+    for (const [name, f] of Object.entries(feeds))
+      tensors[name] = new RawTensor(f.data instanceof BigInt64Array ? 'int64' : 'float32', f.data, f.dims);
     const fetches: Record<string, null> = {};
     for (const name of outputs) fetches[name] = null;
     const out = this.session.run(tensors, fetches, {});

@@ -29,7 +29,12 @@ export interface FinetuneOptions {
 }
 
 /** Trains LoRA and head on `train` with Adam, batches drawn with a seeded stream; returns test accuracy and loss. */
-export function finetuneCentralised(foundation: Foundation, train: Dataset, test: Dataset, opts: FinetuneOptions): { accuracy: number; loss: number; trainLoss: number; state: TrainState } {
+export function finetuneCentralised(
+  foundation: Foundation,
+  train: Dataset,
+  test: Dataset,
+  opts: FinetuneOptions,
+): { accuracy: number; loss: number; trainLoss: number; state: TrainState } {
   const random = RandomStream.fromSeed(opts.seed, 'finetune');
   const lora = initLora(foundation, random.fork('lora'));
   const head = initHead(foundation, random.fork('head'));
@@ -59,10 +64,18 @@ async function main(argv: string[]): Promise<void> {
   const task: TaskName = parseTaskName(arg(argv, 'task'));
   const config: ModelConfig = { ...DEFAULT_MODEL_CONFIG, task };
   const { train, test } = loadTaskData(resolveConfig(config).task, num('train', 8000), num('test', 1000));
-  const opts: FinetuneOptions = { steps: num('steps', 1500), batchSize: num('batch', 32), lr: num('lr', 3e-3), seed: num('seed', 1), schedule: arg(argv, 'schedule') === 'constant' ? 'constant' : 'cosine' };
+  const opts: FinetuneOptions = {
+    steps: num('steps', 1500),
+    batchSize: num('batch', 32),
+    lr: num('lr', 3e-3),
+    seed: num('seed', 1),
+    schedule: arg(argv, 'schedule') === 'constant' ? 'constant' : 'cosine',
+  };
   const only = arg(argv, 'only');
   const ckpt = arg(argv, 'checkpoint');
-  console.log(`centralised fine-tuning on ${backend}: ${JSON.stringify(opts)}, ${train.count} train / ${test.count} test samples of task ${task}`);
+  console.log(
+    `centralised fine-tuning on ${backend}: ${JSON.stringify(opts)}, ${train.count} train / ${test.count} test samples of task ${task}`,
+  );
   const pre = await loadFoundation({ config, ...(ckpt ? { checkpointDir: ckpt } : {}) });
   const rnd = createRandomFoundation(config, RandomStream.fromSeed(1, 'pretrain').fork('init'));
   for (const [name, f, headOnly] of [
@@ -74,7 +87,9 @@ async function main(argv: string[]): Promise<void> {
     if ((only === 'pretrained' && f !== pre) || (only === 'random' && f !== rnd) || (only !== undefined && headOnly)) continue;
     const t0 = Date.now();
     const r = finetuneCentralised(f, train, test, { ...opts, headOnly });
-    console.log(`${name}: test accuracy ${(r.accuracy * 100).toFixed(1)}%, test loss ${r.loss.toFixed(3)}, train loss ${r.trainLoss.toFixed(3)} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+    console.log(
+      `${name}: test accuracy ${(r.accuracy * 100).toFixed(1)}%, test loss ${r.loss.toFixed(3)}, train loss ${r.trainLoss.toFixed(3)} (${((Date.now() - t0) / 1000).toFixed(0)} s)`,
+    );
   }
 }
 

@@ -23,7 +23,15 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendName } from '../backend';
-import { headShapes, resolveConfig, DEFAULT_MODEL_CONFIG, parseTaskName, type ModelConfig, type ResolvedModelConfig, type TaskName } from '../config';
+import {
+  headShapes,
+  resolveConfig,
+  DEFAULT_MODEL_CONFIG,
+  parseTaskName,
+  type ModelConfig,
+  type ResolvedModelConfig,
+  type TaskName,
+} from '../config';
 import { saveFoundation } from '../foundation';
 import { crossEntropy, embedForward, encoderApply, headApply, patchify } from '../transformer';
 import { DIGIT_PIXELS, pretrainImages } from '../data/digits';
@@ -43,7 +51,10 @@ function ntXent(z: tf.Tensor2D, n: number): tf.Scalar {
   const zn = tf.div(z, tf.norm(z, 'euclidean', 1, true).add(1e-8)) as tf.Tensor2D;
   const sim = tf.div(tf.matMul(zn, zn, false, true), TEMPERATURE);
   const masked = tf.sub(sim, tf.mul(tf.eye(2 * n), 1e9)) as tf.Tensor2D;
-  const targets = tf.tensor1d(Array.from({ length: 2 * n }, (_, i) => (i + n) % (2 * n)), 'int32');
+  const targets = tf.tensor1d(
+    Array.from({ length: 2 * n }, (_, i) => (i + n) % (2 * n)),
+    'int32',
+  );
   return crossEntropy(masked, targets, 2 * n);
 }
 
@@ -51,7 +62,16 @@ function ntXent(z: tf.Tensor2D, n: number): tf.Scalar {
  * Rotates a 28x28 row-major image by k·90 degrees counter-clockwise, after shifting it by
  * (dy, dx) pixels (zero fill), into `out` at `offset`.
  */
-export function rotateImage(src: Float32Array, srcOffset: number, k: number, out: Float32Array, offset: number, side = 28, dy = 0, dx = 0): void {
+export function rotateImage(
+  src: Float32Array,
+  srcOffset: number,
+  k: number,
+  out: Float32Array,
+  offset: number,
+  side = 28,
+  dy = 0,
+  dx = 0,
+): void {
   for (let r = 0; r < side; r++)
     for (let c = 0; c < side; c++) {
       let sr = r;
@@ -129,7 +149,12 @@ export function pretrain(opts: PretrainOptions): PretrainResult {
           // Patch masking: each 7x7 patch blanked with probability 0.15.
           for (let p = 0; p < 16; p++)
             if (draw.uniform() < 0.15)
-              for (let r = 0; r < 7; r++) views.fill(0, v * DIGIT_PIXELS + (Math.floor(p / 4) * 7 + r) * 28 + (p % 4) * 7, v * DIGIT_PIXELS + (Math.floor(p / 4) * 7 + r) * 28 + (p % 4) * 7 + 7);
+              for (let r = 0; r < 7; r++)
+                views.fill(
+                  0,
+                  v * DIGIT_PIXELS + (Math.floor(p / 4) * 7 + r) * 28 + (p % 4) * 7,
+                  v * DIGIT_PIXELS + (Math.floor(p / 4) * 7 + r) * 28 + (p % 4) * 7 + 7,
+                );
         }
       }
       loss = optimizer.minimize(() => tf.tidy(() => ntXent(forward(views, 2 * b), b)), true);
@@ -137,7 +162,9 @@ export function pretrain(opts: PretrainOptions): PretrainResult {
     recentLoss += (loss?.dataSync()[0] as number) ?? 0;
     loss?.dispose();
     if (step % 100 === 0) {
-      opts.log?.(`step ${step}/${opts.steps} loss ${(recentLoss / 100).toFixed(4)} lr ${lr.toExponential(2)} ${((Date.now() - start) / 1000).toFixed(0)} s`);
+      opts.log?.(
+        `step ${step}/${opts.steps} loss ${(recentLoss / 100).toFixed(4)} lr ${lr.toExponential(2)} ${((Date.now() - start) / 1000).toFixed(0)} s`,
+      );
       recentLoss = 0;
     }
   }
@@ -181,7 +208,16 @@ async function main(argv: string[]): Promise<void> {
   };
   const command = `nice npx tsx models/pretrain/pretrain.ts ${argv.join(' ')}`.trim();
   if (task === 'sentiment') {
-    const opts: MaskedPretrainOptions = { config, steps: num('steps', 3000), batchSize: num('batch', 64), lr: num('lr', 2e-3), seed: num('seed', 1), maskFraction: num('mask', 0.15), sentimentMaskFraction: num('sentimentMask', 0.5), log: (l) => console.log(l) };
+    const opts: MaskedPretrainOptions = {
+      config,
+      steps: num('steps', 3000),
+      batchSize: num('batch', 64),
+      lr: num('lr', 2e-3),
+      seed: num('seed', 1),
+      maskFraction: num('mask', 0.15),
+      sentimentMaskFraction: num('sentimentMask', 0.5),
+      log: (l) => console.log(l),
+    };
     console.log(`pre-training (masked tokens + word polarity) on ${backend}: ${JSON.stringify({ ...opts, log: undefined })}`);
     const r = pretrainMasked(opts);
     console.log(`held-out masked-token accuracy ${(r.maskedAccuracy * 100).toFixed(1)}% after ${r.seconds.toFixed(0)} s`);
@@ -199,12 +235,28 @@ async function main(argv: string[]): Promise<void> {
     console.log(`saved ${out}`);
     return;
   }
-  const opts: PretrainOptions = { config, steps: num('steps', 3000), batchSize: num('batch', 64), lr: num('lr', 1e-3), seed: num('seed', 1), shift: num('shift', 0), method: arg(argv, 'method') === 'contrastive' ? 'contrastive' : 'rotation', log: (l) => console.log(l) };
+  const opts: PretrainOptions = {
+    config,
+    steps: num('steps', 3000),
+    batchSize: num('batch', 64),
+    lr: num('lr', 1e-3),
+    seed: num('seed', 1),
+    shift: num('shift', 0),
+    method: arg(argv, 'method') === 'contrastive' ? 'contrastive' : 'rotation',
+    log: (l) => console.log(l),
+  };
   console.log(`pre-training (${opts.method}) on ${backend}: ${JSON.stringify({ ...opts, log: undefined })}`);
   const r = pretrain(opts);
-  console.log(opts.method === 'contrastive' ? `done after ${r.seconds.toFixed(0)} s` : `held-out rotation accuracy ${(r.rotationAccuracy * 100).toFixed(1)}% after ${r.seconds.toFixed(0)} s`);
+  console.log(
+    opts.method === 'contrastive'
+      ? `done after ${r.seconds.toFixed(0)} s`
+      : `held-out rotation accuracy ${(r.rotationAccuracy * 100).toFixed(1)}% after ${r.seconds.toFixed(0)} s`,
+  );
   await saveFoundation(out, r.config, r.weights, {
-    method: opts.method === 'contrastive' ? `contrastive (SimCLR, NT-Xent, temperature ${TEMPERATURE}) with shifts of up to ±${Math.max(1, opts.shift)} px and 15% patch masking, self-supervised, on the unlabelled pre-training pool (positions 0..7499 of the fixed order)` : `rotation prediction (4-way) with random shifts of up to ±${opts.shift} px, self-supervised, on the unlabelled pre-training pool of the digits (positions 0..7499 of the fixed order; 7500..7999 score the rotation accuracy)`,
+    method:
+      opts.method === 'contrastive'
+        ? `contrastive (SimCLR, NT-Xent, temperature ${TEMPERATURE}) with shifts of up to ±${Math.max(1, opts.shift)} px and 15% patch masking, self-supervised, on the unlabelled pre-training pool (positions 0..7499 of the fixed order)`
+        : `rotation prediction (4-way) with random shifts of up to ±${opts.shift} px, self-supervised, on the unlabelled pre-training pool of the digits (positions 0..7499 of the fixed order; 7500..7999 score the rotation accuracy)`,
     shift: opts.shift,
     steps: opts.steps,
     batchSize: opts.batchSize,

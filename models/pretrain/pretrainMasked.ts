@@ -72,7 +72,16 @@ interface MaskedBatch {
 }
 
 /** Chooses and corrupts the positions to predict in sentences `rows` of `pool` (ids, S per row). */
-function maskBatch(pool: Float32Array, rows: readonly number[], c: ResolvedModelConfig, vocabSize: number, fraction: number, sentimentFraction: number, polarityOf: Int32Array, random: RandomStream): MaskedBatch {
+function maskBatch(
+  pool: Float32Array,
+  rows: readonly number[],
+  c: ResolvedModelConfig,
+  vocabSize: number,
+  fraction: number,
+  sentimentFraction: number,
+  polarityOf: Int32Array,
+  random: RandomStream,
+): MaskedBatch {
   const S = c.patches;
   const L = c.tokens;
   const n = rows.length;
@@ -94,7 +103,8 @@ function maskBatch(pool: Float32Array, rows: readonly number[], c: ResolvedModel
       words[i * L + j + 1] = 1;
     }
     const chosen: number[] = [];
-    for (let j = 0; j < length; j++) if (random.uniform() < ((polarityOf[ids[i * S + j] as number] as number) > 0 ? sentimentFraction : fraction)) chosen.push(j);
+    for (let j = 0; j < length; j++)
+      if (random.uniform() < ((polarityOf[ids[i * S + j] as number] as number) > 0 ? sentimentFraction : fraction)) chosen.push(j);
     if (chosen.length === 0) chosen.push(random.int(length));
     for (const j of chosen) {
       targets[i * L + j + 1] = ids[i * S + j] as number;
@@ -164,14 +174,19 @@ export function pretrainMasked(opts: MaskedPretrainOptions): MaskedPretrainResul
       () =>
         tf.tidy(() => {
           const out = heads(m.ids, b);
-          return tf.add(maskedCrossEntropy(out.tokens, m.targets, m.weights, vocabSize), maskedCrossEntropy(out.polarity, m.polarity, m.words, POLARITIES)) as tf.Scalar;
+          return tf.add(
+            maskedCrossEntropy(out.tokens, m.targets, m.weights, vocabSize),
+            maskedCrossEntropy(out.polarity, m.polarity, m.words, POLARITIES),
+          ) as tf.Scalar;
         }),
       true,
     );
     recentLoss += (loss?.dataSync()[0] as number) ?? 0;
     loss?.dispose();
     if (step % 100 === 0) {
-      opts.log?.(`step ${step}/${opts.steps} masked-token + polarity loss ${(recentLoss / 100).toFixed(4)} lr ${lr.toExponential(2)} ${((Date.now() - start) / 1000).toFixed(0)} s`);
+      opts.log?.(
+        `step ${step}/${opts.steps} masked-token + polarity loss ${(recentLoss / 100).toFixed(4)} lr ${lr.toExponential(2)} ${((Date.now() - start) / 1000).toFixed(0)} s`,
+      );
       recentLoss = 0;
     }
   }

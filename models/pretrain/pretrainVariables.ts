@@ -10,10 +10,16 @@ import { randomFoundationWeights } from '../foundation';
 import type { RandomStream } from '../../util/random';
 
 /** The embedding and encoder (randomly initialised) and a pretext head (LayerNorm gammas 1, kernels U(−limit, limit), the rest 0), as variables by name. */
-export function pretrainVariables(c: ResolvedModelConfig, random: RandomStream, head: Readonly<Record<string, number[]>>, kernelLimit: number): Record<string, tf.Variable> {
+export function pretrainVariables(
+  c: ResolvedModelConfig,
+  random: RandomStream,
+  head: Readonly<Record<string, number[]>>,
+  kernelLimit: number,
+): Record<string, tf.Variable> {
   const shapes = frozenWeightShapes(c);
   const vars: Record<string, tf.Variable> = {};
-  for (const [name, v] of Object.entries(randomFoundationWeights(c, random.fork('init')))) vars[name] = tf.variable(tf.tensor(v, shapes[name] as number[]), true, name);
+  for (const [name, v] of Object.entries(randomFoundationWeights(c, random.fork('init'))))
+    vars[name] = tf.variable(tf.tensor(v, shapes[name] as number[]), true, name);
   const headInit = random.fork('head');
   for (const [name, shape] of Object.entries(head)) {
     const v = new Float32Array(sizeOf(shape));

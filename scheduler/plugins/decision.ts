@@ -40,7 +40,11 @@ export interface PluginPolicy<S = unknown> {
 /** A plug-in's decision that cannot be used in slot `slot`; `problem` says why. */
 export class PolicyDecisionError extends Error {
   override readonly name = 'PolicyDecisionError';
-  constructor(readonly slot: number, readonly problem: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly slot: number,
+    readonly problem: string,
+    options?: { cause?: unknown },
+  ) {
     super(`slot ${slot}: ${problem}`, options);
   }
 }
@@ -59,15 +63,29 @@ function isDecisionShape(raw: unknown): raw is PluginDecision {
  * Throws PolicyDecisionError naming the slot and the problem.
  */
 export function completeDecision(instance: SlotInstance, raw: unknown, slot: number): Decision {
-  if (!isDecisionShape(raw)) throw new PolicyDecisionError(slot, `not a decision: expected {"admitted": [ids…], "bandwidth": {id: fraction} or "${EARLIEST_FINISH}"}, got ${JSON.stringify(raw)?.slice(0, 200)}`);
+  if (!isDecisionShape(raw))
+    throw new PolicyDecisionError(
+      slot,
+      `not a decision: expected {"admitted": [ids…], "bandwidth": {id: fraction} or "${EARLIEST_FINISH}"}, got ${JSON.stringify(raw)?.slice(0, 200)}`,
+    );
   const index = new Map(instance.devices.map((d, i) => [d.id, i]));
   const table = raw.bandwidth === EARLIEST_FINISH ? {} : raw.bandwidth;
   for (const id of [...raw.admitted, ...Object.keys(table)]) {
     const k = index.get(id);
-    if (k === undefined) throw new PolicyDecisionError(slot, `unknown device id '${id}' (this slot's instance lists ${instance.devices.length} devices, d0…d${instance.devices.length - 1})`);
-    if (instance.devices[k]!.available === false && raw.admitted.includes(id)) throw new PolicyDecisionError(slot, `device '${id}' did not report this slot (available: false) and cannot be admitted`);
+    if (k === undefined)
+      throw new PolicyDecisionError(
+        slot,
+        `unknown device id '${id}' (this slot's instance lists ${instance.devices.length} devices, d0…d${instance.devices.length - 1})`,
+      );
+    if (instance.devices[k]!.available === false && raw.admitted.includes(id))
+      throw new PolicyDecisionError(slot, `device '${id}' did not report this slot (available: false) and cannot be admitted`);
   }
-  if (raw.bandwidth === EARLIEST_FINISH) return earliestFinish(instance, raw.admitted.map((id) => index.get(id)!), slot);
+  if (raw.bandwidth === EARLIEST_FINISH)
+    return earliestFinish(
+      instance,
+      raw.admitted.map((id) => index.get(id)!),
+      slot,
+    );
   try {
     validateDecision({ slot, admitted: raw.admitted, bandwidth: table }, instance.devices.length);
   } catch (e) {
@@ -85,7 +103,11 @@ function earliestFinish(instance: SlotInstance, members: readonly number[], slot
   if (new Set(members).size !== members.length) throw new PolicyDecisionError(slot, 'infeasible decision: admitted lists a device twice');
   const problem = createProblem(instance, { ignoreQueues: true });
   const solution = evaluateSet(problem, members);
-  if (!solution) throw new PolicyDecisionError(slot, `infeasible decision: the admitted devices cannot all meet T_max = ${instance.deadlineS} s within the band (${EARLIEST_FINISH})`);
+  if (!solution)
+    throw new PolicyDecisionError(
+      slot,
+      `infeasible decision: the admitted devices cannot all meet T_max = ${instance.deadlineS} s within the band (${EARLIEST_FINISH})`,
+    );
   return toDecision(problem, solution);
 }
 

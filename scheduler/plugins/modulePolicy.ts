@@ -14,8 +14,18 @@ export function loadModulePolicy(module: string, params: unknown): PluginPolicy<
   const cached = loaded.get(key);
   if (cached) return cached;
   const policy = pluginFactory('policy', module, 'createPolicy')(params ?? {}) as Partial<PluginPolicy<unknown>> | null;
-  if (!policy || typeof policy !== 'object' || typeof policy.name !== 'string' || typeof policy.initialState !== 'function' || typeof policy.decide !== 'function')
-    throw new PluginModuleError('policy', module, 'createPolicy(params) must return { name: string, initialState(seed), decide(state, instance, slot) }');
+  if (
+    !policy ||
+    typeof policy !== 'object' ||
+    typeof policy.name !== 'string' ||
+    typeof policy.initialState !== 'function' ||
+    typeof policy.decide !== 'function'
+  )
+    throw new PluginModuleError(
+      'policy',
+      module,
+      'createPolicy(params) must return { name: string, initialState(seed), decide(state, instance, slot) }',
+    );
   loaded.set(key, policy as PluginPolicy<unknown>);
   return policy as PluginPolicy<unknown>;
 }

@@ -15,10 +15,18 @@ export interface PolicyQuestion {
 }
 
 /** The decision and the policy's next state, or the question to ask first. */
-export type SlotChoice = { readonly decision: Decision; readonly state: unknown; readonly ask?: undefined } | { readonly ask: PolicyQuestion };
+export type SlotChoice =
+  { readonly decision: Decision; readonly state: unknown; readonly ask?: undefined } | { readonly ask: PolicyQuestion };
 
 /** Decides slot `slot` with the policy `spec`; for a process policy, `answer` is the driver's answer to the question returned before. */
-export function decideSlot(spec: PolicySpec, options: PolicyOptions, state: unknown, instance: SlotInstance, slot: number, answer?: unknown): SlotChoice {
+export function decideSlot(
+  spec: PolicySpec,
+  options: PolicyOptions,
+  state: unknown,
+  instance: SlotInstance,
+  slot: number,
+  answer?: unknown,
+): SlotChoice {
   if (typeof spec === 'object' && 'command' in spec) {
     if (answer === undefined) return { ask: { slot, instance } };
     return { decision: completeDecision(instance, answer, slot), state };
