@@ -1,5 +1,5 @@
 /**
- * The cost of the network path (issue 16 item 3): one run's actor hosts on 2 `airlora worker`
+ * The cost of the network path: one run's actor hosts on 2 `airlora worker`
  * processes through a local nats-server, against 2 piscina worker threads, side by side in one run.
  *
  *   npm run bench:cluster -- [--repeat 2] [--rounds50 4] [--rounds1000 3] [--scenarios cell-50,cell-1000]

@@ -1,5 +1,5 @@
 /**
- * The host service of an `airlora worker` (issue 16 item 3; README "Running on several machines"):
+ * The host service of an `airlora worker` (README "Running on several machines"):
  * it answers discovery, and serves each session a coordinator opens (one host of one run) with an
  * ActorHost on a thread of its own (by default a one-thread piscina pool, so that this process's
  * event loop stays free to say "working" and to answer NATS pings during a long step). A session's

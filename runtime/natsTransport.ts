@@ -1,5 +1,5 @@
 /**
- * Hosts on other processes (or machines) through a NATS server (issue 16 item 3; README "Running on
+ * Hosts on other processes (or machines) through a NATS server (README "Running on
  * several machines"). The runtime stays the superstep coordinator; each host is a session on an
  * `airlora worker` process (its host service, `natsHosts.ts`), and each host call is one request:
  * the arguments in frames under the server's max_payload, the answer back in frames to this

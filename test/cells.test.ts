@@ -1,5 +1,5 @@
 /**
- * A multi-cell system with real training (issue 13, item 5): scenarios/two-cells.json, two cells
+ * A multi-cell system with real training: scenarios/two-cells.json, two cells
  * with their own geometry, band, fading, Lyapunov scheduler and edge server, under a cloud that
  * merges the edge servers' models every H rounds over the backhaul. Both cells learn, each
  * device's energy stays within its budget, the merges are in the event log, and the log replays

@@ -1,5 +1,5 @@
 /**
- * One run's actor hosts on `airlora worker` processes through NATS (issue 16 item 3), for real:
+ * One run's actor hosts on `airlora worker` processes through NATS, for real:
  * a throwaway nats-server whose max_payload is 64 KiB (so that tensors cross in many frames), three
  * workers started from the build. `airlora run quick.json --nats URL --hosts 2` writes the
  * events.jsonl of `--workers 2` byte for byte; a host killed with SIGKILL mid-run, and a host
