@@ -15,7 +15,7 @@ import {
   withRunHostsOptions,
   type ClusterStudyOptions,
   type RunHostsOptions,
-} from './cluster/commands';
+} from './cluster/clusterCommands';
 import { applyOverride, loadScenario, parseScenario, POLICY_NAMES, ScenarioError, type PolicySpec, type Scenario } from './scenario';
 import { looksLikeModule, policyFromArgument, policyLabel } from './plugins/policySpec';
 
@@ -119,7 +119,7 @@ async function commandCompare(file: string, options: RunLikeOptions & { policies
   // Names stay names; module and script paths become specs with absolute paths (the runs' folders hold their scenarios).
   const specs = options.policies.map((n) => policyName(n, 'compare'));
   const { scenario } = scenarioFromOptions(file, options, 'compare');
-  const { commandCompare: compareStudy } = await import('./study/commands');
+  const { commandCompare: compareStudy } = await import('./study/studyCommands');
   return compareStudy(file, { ...options, specs }, scenario.name, scenario.seed);
 }
 
@@ -127,7 +127,7 @@ async function commandStudy(
   file: string,
   options: { out?: string; parallel?: number; workers?: number; quiet?: boolean } & ClusterStudyOptions,
 ): Promise<number> {
-  const { commandStudy: study } = await import('./study/commands');
+  const { commandStudy: study } = await import('./study/studyCommands');
   return study(file, { ...options, ...(await clusterExecution(options)) });
 }
 

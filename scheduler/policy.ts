@@ -10,7 +10,7 @@ import { createBestChannelPolicy } from './policies/bestChannel';
 import { createEnergyGreedyPolicy } from './policies/energyGreedy';
 import { createLyapunovPolicy } from './policies/lyapunov';
 import { createMyopicPolicy } from './policies/myopic';
-import { createRandomPolicy } from './policies/random';
+import { createRandomPolicy } from './policies/randomBaseline';
 import { createRoundRobinPolicy } from './policies/roundRobin';
 import { completeDecision, type PluginPolicy } from './plugins/decision';
 import { loadModulePolicy } from './plugins/modulePolicy';

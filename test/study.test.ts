@@ -20,7 +20,7 @@ import {
   sizeStudy,
   type StudyPlan,
 } from '../app/study';
-import { toCsv } from '../app/study/csv';
+import { toCsv } from '../app/study/csvText';
 import type { RunResult } from '../app/study/results';
 
 const QUICK = join(__dirname, '..', 'scenarios', 'quick.json');

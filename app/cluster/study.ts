@@ -16,7 +16,7 @@ import { formatDurationS, type ProgressStream } from '../report';
 import { runDir, type ExecuteOptions, type ExecuteOutcome } from '../study/executor';
 import type { StudyExecutor } from '../study';
 import type { StudyPlan } from '../study/plan';
-import { createStudyProgress } from '../study/progress';
+import { createStudyProgress } from '../study/studyProgress';
 import { readRunResult } from '../study/results';
 import { runState } from '../study/runState';
 import { connectCluster, DEFAULT_DELIVERY, ensureQueues, type Cluster, type DeliverySettings } from './connection';

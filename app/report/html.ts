@@ -1,6 +1,6 @@
 /** The report page: header, summary table and captioned plots, as one self-contained HTML file. */
 import type { RunSummary } from '../metrics';
-import { formatDurationS } from './progress';
+import { formatDurationS } from './runProgress';
 
 /** A rendered plot with its one-sentence caption. */
 export interface RenderedPlot {

@@ -1,5 +1,5 @@
 /** Reports of runs (MODEL.md §9): report.html and figure.svg, metrics.csv, and a progress bar. */
-export { writeReport, ReportError, type ReportOptions } from './report';
+export { writeReport, ReportError, type ReportOptions } from './runReport';
 export type { ReportRun } from './data';
 export { ReportRenderError } from './render';
 export {
@@ -10,5 +10,12 @@ export {
   METRICS_CSV_COLUMNS,
   type MetricsCsvRow,
   type MetricsCsvColumn,
-} from './csv';
-export { createProgress, formatDurationS, type Progress, type ProgressOptions, type ProgressStream, type ProgressUpdate } from './progress';
+} from './metricsCsv';
+export {
+  createProgress,
+  formatDurationS,
+  type Progress,
+  type ProgressOptions,
+  type ProgressStream,
+  type ProgressUpdate,
+} from './runProgress';

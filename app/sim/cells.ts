@@ -25,7 +25,7 @@ import { planRun, type RunPlan } from './setup';
 import { resourcesOf, topologyOf } from './defaultTopology';
 import { closeRound, openRound, readRound, roundMetrics, startSlot, type DrivenCell, type OpenRound } from './cellRound';
 import { summarise } from './summary';
-import { ensureWritable, headerOf, RunSetupError, workerCount, writeAtomic } from './outputs';
+import { ensureWritable, headerOf, RunSetupError, workerCount, writeAtomic } from './runFolder';
 
 /** The cloud aggregator's id in a multi-cell system. */
 export const CLOUD_ID = 'cloud';

@@ -10,7 +10,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import type { Scenario } from '../scenario';
 import { createRuntime, summarizePayload, type ActorSpec, type EventLogHeader } from '../../runtime/system';
 import { canonicalJson } from '../../runtime/canonical';
-import { ensureWritable, headerOf, workerCount, writeAtomic } from './outputs';
+import { ensureWritable, headerOf, workerCount, writeAtomic } from './runFolder';
 
 /** Where `airlora:NAME` modules live: the package's actors folder (source or build alike). */
 const SHIPPED = join(__dirname, '..', '..', 'actors');

@@ -27,7 +27,7 @@ import { fromJson, toJson, CorruptCheckpointError } from './serialize';
 import { topologyOf, resourcesOf, samePlannedActors } from './defaultTopology';
 import { expandTopology } from './customTopology';
 import type { ActorSpec } from '../../runtime/topology';
-import { ensureWritable, headerOf, RunSetupError, workerCount, writeAtomic } from './outputs';
+import { ensureWritable, headerOf, RunSetupError, workerCount, writeAtomic } from './runFolder';
 import { PolicyProcess, PolicyProcessError } from '../plugins/policyProcess';
 import { policyLabel } from '../plugins/policySpec';
 import type { PolicyQuestion } from '../../scheduler/plugins/slotPolicy';

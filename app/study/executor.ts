@@ -13,7 +13,7 @@ import { formatDurationS } from '../report';
 import type { StudyPlan, StudyRun } from './plan';
 import { runState, type RunState } from './runState';
 import { readRunResult, type RunResult } from './results';
-import { createStudyProgress } from './progress';
+import { createStudyProgress } from './studyProgress';
 
 export interface ExecuteOptions {
   /** The study folder; each run gets `outDir/runs/<id>`. */

@@ -5,10 +5,10 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { RunSetupError } from '../sim/outputs';
+import { RunSetupError } from '../sim/runFolder';
 import { executeStudy, type ExecuteOptions, type ExecuteOutcome } from './executor';
 import { planStudy, type StudyPlan } from './plan';
-import { writeStudyOutputs } from './outputs';
+import { writeStudyOutputs } from './studyOutputs';
 import { StudyError, type Study } from './studyFile';
 
 export { loadStudy, parseStudy, StudyError, type Study, type StudyInput, type StudyProblem } from './studyFile';
@@ -16,7 +16,7 @@ export { planStudy, valueLabel, scenarioDigest, type StudyPlan, type StudyRun, t
 export { executeStudy, sizeStudy, runDir, type ExecuteOptions, type ExecuteOutcome } from './executor';
 export { tInterval, pairedInterval, CONFIDENCE, type Interval } from './stats';
 export { runsTable, roundsTable, summaryTable, pairedTable, POLICY_FIELD, type Table } from './tables';
-export { STUDY_FILES, writeStudyOutputs } from './outputs';
+export { STUDY_FILES, writeStudyOutputs } from './studyOutputs';
 export { runState, type RunState } from './runState';
 
 /** What runs a study's plan: local child processes (executeStudy) or workers on NATS (app/cluster). */

@@ -7,7 +7,7 @@ import { METRICS_CSV_COLUMNS } from '../report';
 import type { StudyPlan } from './plan';
 import { figure, figuresOf, type RunResult } from './results';
 import { pairedInterval, tInterval } from './stats';
-import type { Cell } from './csv';
+import type { Cell } from './csvText';
 
 export interface Table {
   columns: string[];

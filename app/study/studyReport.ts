@@ -9,9 +9,9 @@ import { compactSvg, prefixSvgIds, renderSvg } from '../report/render';
 import type { StudyPlan } from './plan';
 import { figure, figuresOf, type RunResult } from './results';
 import { tInterval } from './stats';
-import { curveSpec, figuresAgainstSpec, type CurvePoint, type FigurePoint } from './specs';
+import { curveSpec, figuresAgainstSpec, type CurvePoint, type FigurePoint } from './studyChartSpecs';
 import type { Table } from './tables';
-import type { Cell } from './csv';
+import type { Cell } from './csvText';
 
 /** The per-round metrics drawn as mean curves, with their axis titles. */
 const CURVES: [MetricsCsvColumn, string][] = [

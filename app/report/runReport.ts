@@ -21,7 +21,7 @@ import {
   queueSpec,
   trainLossSpec,
   type PlotContext,
-} from './specs';
+} from './runChartSpecs';
 
 export interface ReportOptions {
   /** Page title; defaults to the scenario and policy (or "compare" and the scenario). */

@@ -1,11 +1,11 @@
 /** Writes a study's tables and report into its folder (README "Studies"), each file atomically. */
 import { join } from 'node:path';
-import { writeAtomic } from '../sim/outputs';
+import { writeAtomic } from '../sim/runFolder';
 import type { StudyPlan } from './plan';
 import type { RunResult } from './results';
-import { toCsv } from './csv';
+import { toCsv } from './csvText';
 import { pairedTable, roundsTable, runsTable, summaryTable } from './tables';
-import { studyReportHtml } from './report';
+import { studyReportHtml } from './studyReport';
 
 /** The files a study writes, by name. */
 export const STUDY_FILES = ['runs.csv', 'rounds.csv', 'summary.csv', 'paired.csv', 'report.html'] as const;

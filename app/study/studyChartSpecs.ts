@@ -5,7 +5,7 @@
  * (Student t, stats.ts), never by Vega's bootstrap.
  */
 import type { TopLevelSpec } from 'vega-lite';
-import { BASE_CONFIG } from '../report/specs';
+import { BASE_CONFIG } from '../report/runChartSpecs';
 
 /** One point of a mean curve: a grid cell's mean of a metric at a round, with its interval. */
 export interface CurvePoint {
