@@ -1,7 +1,9 @@
 /**
- * Evaluator shard (MODEL.md §1): scores the aggregated model on its slice of the held-out test set
- * after each round. Slices are fixed by the shard index, and the driver adds the shards' counts in
- * shard order, so the accuracy does not depend on how many workers scored them.
+ * Evaluator (MODEL.md §1): scores the aggregated model on its slice of the held-out test set after
+ * each round. Slices are fixed by the evaluator's index, and the driver adds the slices' counts in
+ * index order, so the accuracy does not depend on how many workers scored them. (The params and the
+ * score call the index `shard`, as the event log has always written it; the edge server's actor kind
+ * is what "shard" means everywhere else.)
  */
 import { fromHandlers, senderOf, type ActorKind, type HandlerTable } from '../runtime/actor';
 import { selectRows } from '../models';
@@ -10,17 +12,17 @@ import { DRIVER_ID } from './actorParams';
 import { simulationResources } from './resources';
 
 export interface EvaluatorParams {
-  /** This shard's index j and the number of shards: it scores samples [j n / E, (j+1) n / E). */
+  /** This evaluator's slice index j and the number of evaluators E: it scores samples [j n / E, (j+1) n / E). Named as in the log. */
   shard: number;
   shards: number;
-  /** Test samples scored each round, n, over all shards. */
+  /** Test samples scored each round, n, over all evaluators. */
   evalSamples: number;
 }
 
-/** The test rows scored by shard `shard` of `shards`. */
-export function evaluatorSlice(shard: number, shards: number, samples: number): number[] {
-  const from = Math.floor((shard * samples) / shards);
-  const to = Math.floor(((shard + 1) * samples) / shards);
+/** The test rows scored by evaluator `index` of `evaluators`. */
+export function evaluatorSlice(index: number, evaluators: number, samples: number): number[] {
+  const from = Math.floor((index * samples) / evaluators);
+  const to = Math.floor(((index + 1) * samples) / evaluators);
   return Array.from({ length: to - from }, (_, i) => from + i);
 }
 

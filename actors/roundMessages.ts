@@ -211,7 +211,7 @@ export interface Merge {
   cells: MergedCell[];
 }
 
-/** One evaluator shard's score on its slice of the test set; the driver adds the slices in shard order. */
+/** One evaluator's score on its slice of the test set; the driver adds the slices in index order (the field `shard` is the slice index, named as in the log). */
 export interface Evaluation {
   slot: number;
   shard: number;
