@@ -118,8 +118,15 @@ export class OrtCompute implements ServerCompute {
     return out;
   }
 
-  /** One forward pass over devices of `b` samples each: each one's features (its own copy) and kept values (views). */
+  /**
+   * One forward pass over devices of `b` samples each: each one's features (its own copy) and kept
+   * values (views). Timed whole, as tfjsCompute's tidyData times its stacking and read-back.
+   */
   private runForward(items: readonly ForwardItem[], b: number): Array<{ features: Cut; kept: Kept }> {
+    return timeModel(() => this.forwardPass(items, b));
+  }
+
+  private forwardPass(items: readonly ForwardItem[], b: number): Array<{ features: Cut; kept: Kept }> {
     const c = this.c;
     const m = b * c.tokens;
     const feeds = {
@@ -129,7 +136,7 @@ export class OrtCompute implements ServerCompute {
         items.map((it) => it.lora),
       ),
     };
-    const r = timeModel(() => this.forwardSession.run(feeds, ['features', ...this.keptNames]));
+    const r = this.forwardSession.run(feeds, ['features', ...this.keptNames]);
     const per = (name: string): number => (r[name] as Float32Array).length / items.length;
     return items.map((_, k) => {
       const kept: Kept = {};
@@ -166,7 +173,12 @@ export class OrtCompute implements ServerCompute {
     return (this.runForward([{ lora: it.lora, activations: it.cache.activations }], it.cache.batchSize)[0] as { kept: Kept }).kept;
   }
 
+  /** One backward pass over devices of `b` samples each, timed whole (feeds stacked, gradients sliced) as runForward. */
   private runBackward(items: readonly GradientItem[], kept: readonly Kept[], b: number): LoraWeights[] {
+    return timeModel(() => this.backwardPass(items, kept, b));
+  }
+
+  private backwardPass(items: readonly GradientItem[], kept: readonly Kept[], b: number): LoraWeights[] {
     const c = this.c;
     const m = b * c.tokens;
     const shapes = keptShapes(c);
@@ -186,11 +198,9 @@ export class OrtCompute implements ServerCompute {
       feeds[name] = { data: stack(parts), dims: dims.length === 4 ? [items.length * b, ...dims.slice(1)] : [items.length, ...dims] };
     }
     const names = adapterNames(c);
-    const r = timeModel(() =>
-      this.backwardSession.run(
-        feeds,
-        names.map((n) => `grad/${n}`),
-      ),
+    const r = this.backwardSession.run(
+      feeds,
+      names.map((n) => `grad/${n}`),
     );
     return items.map((_, k) => {
       const lora: LoraWeights = {};
