@@ -55,6 +55,17 @@ function stack(parts: readonly Float32Array[]): Float32Array {
   return out;
 }
 
+/**
+ * The devices of a group in the order their kept values lie in the forward pass's outputs (by
+ * offset; a stable sort), so that `stack` takes them whole instead of copying: the cut gradients
+ * of a group come back in the reverse order of its activations. Each device's slice of a batched
+ * pass is computed on its own, so the order changes no value.
+ */
+function inForwardOrder(group: readonly number[], kept: readonly Kept[], name: string): number[] {
+  const at = (k: number): number => kept[k]?.[name]?.byteOffset ?? 0;
+  return [...group].sort((x, y) => at(x) - at(y));
+}
+
 /** The devices' adapters stacked as feeds [D, d, r] and [D, r, d]. */
 function adapterFeeds(c: ResolvedModelConfig, loras: readonly LoraWeights[]): Record<string, Feed> {
   const shapes = loraShapes(c);
@@ -152,12 +163,13 @@ export class OrtCompute implements ServerCompute {
     const out: LoraWeights[] = new Array(items.length);
     for (const group of bySize(samples)) {
       const b = samples[group[0] as number] as number;
+      const ordered = inForwardOrder(group, kept, this.keptNames[0] as string);
       const grads = this.runBackward(
-        group.map((k) => items[k] as GradientItem),
-        group.map((k) => kept[k] as Kept),
+        ordered.map((k) => items[k] as GradientItem),
+        ordered.map((k) => kept[k] as Kept),
         b,
       );
-      group.forEach((k, j) => (out[k] = grads[j] as LoraWeights));
+      ordered.forEach((k, j) => (out[k] = grads[j] as LoraWeights));
     }
     return out;
   }
