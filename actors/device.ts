@@ -81,8 +81,8 @@ function sampleBatch(shard: readonly number[], size: number, ctx: ActorContext):
 }
 
 /** Charges an uplink transfer of this round on the device's link: adds its energy and keeps it; returns its airtime. MODEL.md §4. */
-function chargeUplink(s: Draft<DeviceState>, link: LinkState, type: TransferRequest['type'], bits: number): number {
-  const done = completeTransfer({ device: s.params.index, type, direction: 'uplink', bits }, link, s.params.radio, s.slot);
+function chargeUplink(s: Draft<DeviceState>, p: DeviceParams, link: LinkState, type: TransferRequest['type'], bits: number): number {
+  const done = completeTransfer({ device: p.index, type, direction: 'uplink', bits }, link, p.radio, s.slot);
   s.energyJ += done.energyJ;
   s.transfers.push(done);
   return done.airtimeS;
@@ -91,12 +91,12 @@ function chargeUplink(s: Draft<DeviceState>, link: LinkState, type: TransferRequ
 /** Embeds a fresh mini-batch and sends its activations up after `afterS`; returns the labels kept for the head step. */
 function sendActivations(
   s: Draft<DeviceState>,
+  p: DeviceParams,
   link: LinkState,
   ctx: ActorContext,
   afterS: number,
 ): { effects: Effect[]; labels: Int32Array } {
   const { foundation, train, localData } = simulationResources(ctx);
-  const p = s.params;
   const rows = sampleBatch(localData[p.dataIndex] ?? [], p.batchSize, ctx);
   const features = new Float32Array(rows.length * train.featureSize);
   const labels = new Int32Array(rows.length);
@@ -107,13 +107,17 @@ function sendActivations(
   const activations = embed(foundation, features, rows.length);
   const compute = deviceCompute(p.costs.deviceFlopsPerIteration, p.cpuHz, p.flopsPerCycle, p.kappa);
   s.energyJ += compute.energyJ;
-  const upS = chargeUplink(s, link, 'activations', p.costs.activationsBits);
+  const upS = chargeUplink(s, p, link, 'activations', p.costs.activationsBits);
   return { labels, effects: [toShard(s.shard, 'activations', { slot: s.slot, cut: activations }, afterS + compute.timeS + upS)] };
 }
 
 type Transition = readonly [DeviceState, readonly Effect[]];
 
-/** Runs `recipe` on a draft of the state; the effects it returns come back beside the new state. */
+/**
+ * Runs `recipe` on a draft of the state; the effects it returns come back beside the new state.
+ * Handlers read what they do not change (params, link, head) from the base state: every read
+ * through the draft costs a proxy, and the head's arrays alone are many.
+ */
 function recipe(state: DeviceState, body: (s: Draft<DeviceState>) => Effect[]): Transition {
   let effects: Effect[] = [];
   const next = produce(state, (s) => {
@@ -127,7 +131,7 @@ export const deviceHandlers: HandlerTable<DeviceState, DeviceMessages> = {
   'slot-start': (state, message, ctx) =>
     recipe(state, (s) => {
       const m = message.body;
-      const p = s.params;
+      const p = state.params;
       const effects: Effect[] = [];
       // Close the previous round's virtual energy queue (E = 0 when not admitted). MODEL.md §6.
       if (s.slot >= 0) {
@@ -175,7 +179,7 @@ export const deviceHandlers: HandlerTable<DeviceState, DeviceMessages> = {
       s.shard = m.shard;
       s.headOptimizer = initOptimizerState(m.head);
       s.transfers.push(m.charge);
-      const sent = sendActivations(s, m.link, ctx, 0);
+      const sent = sendActivations(s, state.params, m.link, ctx, 0);
       s.labels = sent.labels;
       return sent.effects;
     }),
@@ -183,32 +187,24 @@ export const deviceHandlers: HandlerTable<DeviceState, DeviceMessages> = {
   features: (state, message, ctx) =>
     recipe(state, (s) => {
       const m = message.body;
-      const p = s.params;
-      const link = s.link;
-      if (!link || !s.head || !s.headOptimizer || !s.labels) throw new Error(`${ctx.self}: features before the global head`);
+      const { params: p, link, head, headOptimizer, labels } = state;
+      if (!link || !head || !headOptimizer || !labels) throw new Error(`${ctx.self}: features before the global head`);
       s.transfers.push(m.charge);
-      const step = headStep(
-        simulationResources(ctx).foundation,
-        s.head as Weights,
-        s.headOptimizer as OptimizerState,
-        m.cut,
-        s.labels as Int32Array,
-        p.learningRate,
-      );
+      const step = headStep(simulationResources(ctx).foundation, head, headOptimizer, m.cut, labels, p.learningRate);
       s.head = step.head;
       s.headOptimizer = step.headOpt;
       s.lossSum += step.loss;
       s.iteration += 1;
-      const gradS = chargeUplink(s, link, 'gradients', p.costs.gradientsBits);
+      const gradS = chargeUplink(s, p, link, 'gradients', p.costs.gradientsBits);
       const effects: Effect[] = [
         toShard(s.shard, 'cut-gradient', { slot: s.slot, cut: step.featureGrad, last: s.iteration >= p.localIterations }, gradS),
       ];
       if (s.iteration < p.localIterations) {
-        const sent = sendActivations(s, link, ctx, gradS);
+        const sent = sendActivations(s, p, link, ctx, gradS);
         s.labels = sent.labels;
         return [...effects, ...sent.effects];
       }
-      const headS = chargeUplink(s, link, 'heads', p.costs.headBits);
+      const headS = chargeUplink(s, p, link, 'heads', p.costs.headBits);
       // The head arrives at ctx.t + delay, the runtime's sum: the finish time is that same number.
       const uploadS = gradS + headS;
       const upload: HeadUpload = {

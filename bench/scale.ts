@@ -15,8 +15,8 @@
  *     each of --backends (add cpu to the list for it); and the full split step (embed, encoder, head, backward) both
  *     ways. The two ways alternate within each repetition; medians.
  * (d) share: wall time outside model compute. Method: models/timing.ts adds the wall-clock time
- *     of every model call (each tf.tidy-wrapped call of split.ts / tfjsCompute.ts, and each Adam
- *     update) into a SharedArrayBuffer shared with the worker threads. With 1 worker every model
+ *     of every model call (each tf.tidy-wrapped call of split.ts / tfjsCompute.ts, each batched pass
+ *     of onnx/ortCompute.ts with its feeds stacked and outputs sliced, and each Adam update) into a SharedArrayBuffer shared with the worker threads. With 1 worker every model
  *     call runs on that one worker while the main thread waits (a superstep is synchronous), so
  *     wall − model is the time spent in the runtime, messages, channel, scheduler, log and
  *     start-up. Reported for the whole run and for the steady-state rounds (both clocks read as

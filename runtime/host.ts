@@ -193,7 +193,7 @@ export class ActorHost {
             for (const b of bufs) if (stateBuffers.has(b) || claimed.has(b) || this.pinned.has(b)) shared.add(b);
             if (shared.size > 0) msgBody = copyBuffers(msgBody, shared);
           }
-          const moved = bufs.size > 0 ? collectBuffers(msgBody) : bufs;
+          const moved = msgBody === e.body ? bufs : collectBuffers(msgBody); // the copies' buffers when some were copied
           for (const b of moved) claimed.add(b);
           if (this.placement[e.to] === this.index) {
             // Stays in this host: same semantics as a move between workers (a structured clone with transfer).

@@ -55,6 +55,17 @@ function stack(parts: readonly Float32Array[]): Float32Array {
   return out;
 }
 
+/**
+ * The devices of a group in the order their kept values lie in the forward pass's outputs (by
+ * offset; a stable sort), so that `stack` takes them whole instead of copying: the cut gradients
+ * of a group come back in the reverse order of its activations. Each device's slice of a batched
+ * pass is computed on its own, so the order changes no value.
+ */
+function inForwardOrder(group: readonly number[], kept: readonly Kept[], name: string): number[] {
+  const at = (k: number): number => kept[k]?.[name]?.byteOffset ?? 0;
+  return [...group].sort((x, y) => at(x) - at(y));
+}
+
 /** The devices' adapters stacked as feeds [D, d, r] and [D, r, d]. */
 function adapterFeeds(c: ResolvedModelConfig, loras: readonly LoraWeights[]): Record<string, Feed> {
   const shapes = loraShapes(c);
@@ -118,8 +129,15 @@ export class OrtCompute implements ServerCompute {
     return out;
   }
 
-  /** One forward pass over devices of `b` samples each: each one's features (its own copy) and kept values (views). */
+  /**
+   * One forward pass over devices of `b` samples each: each one's features (its own copy) and kept
+   * values (views). Timed whole, as tfjsCompute's tidyData times its stacking and read-back.
+   */
   private runForward(items: readonly ForwardItem[], b: number): Array<{ features: Cut; kept: Kept }> {
+    return timeModel(() => this.forwardPass(items, b));
+  }
+
+  private forwardPass(items: readonly ForwardItem[], b: number): Array<{ features: Cut; kept: Kept }> {
     const c = this.c;
     const m = b * c.tokens;
     const feeds = {
@@ -129,7 +147,7 @@ export class OrtCompute implements ServerCompute {
         items.map((it) => it.lora),
       ),
     };
-    const r = timeModel(() => this.forwardSession.run(feeds, ['features', ...this.keptNames]));
+    const r = this.forwardSession.run(feeds, ['features', ...this.keptNames]);
     const per = (name: string): number => (r[name] as Float32Array).length / items.length;
     return items.map((_, k) => {
       const kept: Kept = {};
@@ -145,12 +163,13 @@ export class OrtCompute implements ServerCompute {
     const out: LoraWeights[] = new Array(items.length);
     for (const group of bySize(samples)) {
       const b = samples[group[0] as number] as number;
+      const ordered = inForwardOrder(group, kept, this.keptNames[0] as string);
       const grads = this.runBackward(
-        group.map((k) => items[k] as GradientItem),
-        group.map((k) => kept[k] as Kept),
+        ordered.map((k) => items[k] as GradientItem),
+        ordered.map((k) => kept[k] as Kept),
         b,
       );
-      group.forEach((k, j) => (out[k] = grads[j] as LoraWeights));
+      ordered.forEach((k, j) => (out[k] = grads[j] as LoraWeights));
     }
     return out;
   }
@@ -166,7 +185,12 @@ export class OrtCompute implements ServerCompute {
     return (this.runForward([{ lora: it.lora, activations: it.cache.activations }], it.cache.batchSize)[0] as { kept: Kept }).kept;
   }
 
+  /** One backward pass over devices of `b` samples each, timed whole (feeds stacked, gradients sliced) as runForward. */
   private runBackward(items: readonly GradientItem[], kept: readonly Kept[], b: number): LoraWeights[] {
+    return timeModel(() => this.backwardPass(items, kept, b));
+  }
+
+  private backwardPass(items: readonly GradientItem[], kept: readonly Kept[], b: number): LoraWeights[] {
     const c = this.c;
     const m = b * c.tokens;
     const shapes = keptShapes(c);
@@ -186,11 +210,9 @@ export class OrtCompute implements ServerCompute {
       feeds[name] = { data: stack(parts), dims: dims.length === 4 ? [items.length * b, ...dims.slice(1)] : [items.length, ...dims] };
     }
     const names = adapterNames(c);
-    const r = timeModel(() =>
-      this.backwardSession.run(
-        feeds,
-        names.map((n) => `grad/${n}`),
-      ),
+    const r = this.backwardSession.run(
+      feeds,
+      names.map((n) => `grad/${n}`),
     );
     return items.map((_, k) => {
       const lora: LoraWeights = {};
