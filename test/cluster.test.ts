@@ -12,21 +12,10 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { natsServerBinary, startNatsServer, type TestNatsServer } from './natsServer';
+import { BIN, QUICK, writeTwoPolicyStudy } from './studyFixture';
 
-const BIN = join(__dirname, '..', 'bin', 'airlora.js');
-const QUICK = join(__dirname, '..', 'scenarios', 'quick.json');
 const root = mkdtempSync(join(tmpdir(), 'airlora-cluster-'));
-const STUDY = join(root, 'two-policies.json');
-writeFileSync(
-  STUDY,
-  JSON.stringify({
-    name: 'two-policies',
-    scenario: QUICK,
-    set: { 'training.rounds': 2, 'runtime.checkpointEvery': 1 },
-    grid: { 'scheduler.policy': ['lyapunov', 'myopic'] },
-    seeds: [3],
-  }),
-);
+const STUDY = writeTwoPolicyStudy(root, [3]);
 /** Short ack wait and two deliveries: a dead worker's run moves on in seconds. */
 const DELIVERY = ['--ack-wait', '2', '--max-deliver', '2'];
 

@@ -8,21 +8,10 @@ import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { BIN, QUICK, writeTwoPolicyStudy } from './studyFixture';
 
-const BIN = join(__dirname, '..', 'bin', 'airlora.js');
-const QUICK = join(__dirname, '..', 'scenarios', 'quick.json');
 const root = mkdtempSync(join(tmpdir(), 'airlora-study-'));
-const STUDY = join(root, 'two-policies.json');
-writeFileSync(
-  STUDY,
-  JSON.stringify({
-    name: 'two-policies',
-    scenario: QUICK,
-    set: { 'training.rounds': 2, 'runtime.checkpointEvery': 1 },
-    grid: { 'scheduler.policy': ['lyapunov', 'myopic'] },
-    seeds: [1, 2],
-  }),
-);
+const STUDY = writeTwoPolicyStudy(root, [1, 2]);
 
 const airlora = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 240_000 });
 

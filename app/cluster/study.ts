@@ -13,7 +13,7 @@ import { jetstream } from '@nats-io/jetstream';
 import { Objm, type ObjectStore } from '@nats-io/obj';
 import { packageVersion } from '../../runtime/eventLog';
 import { formatDurationS, type ProgressStream } from '../report';
-import { runDir, type ExecuteOptions, type ExecuteOutcome } from '../study/executor';
+import { freshOutcome, runDir, type ExecuteOptions, type ExecuteOutcome } from '../study/executor';
 import type { StudyExecutor } from '../study';
 import type { StudyPlan } from '../study/plan';
 import { createStudyProgress } from '../study/studyProgress';
@@ -86,16 +86,7 @@ async function follow(
   const workersSeen = new Set<string>();
   const jobSeqs = new Map<number, string>();
   const progress = createStudyProgress({ total: plan.runs.length, finishedBefore: finishedIds.size, stream });
-  const outcome: ExecuteOutcome = {
-    results: [],
-    started: 0,
-    resumed: 0,
-    skipped: finishedIds.size,
-    failed: [],
-    interrupted: false,
-    parallel: 0,
-    workers: options.workers ?? 1,
-  };
+  const outcome = freshOutcome(finishedIds.size, 0, options.workers ?? 1);
   const store: ObjectStore | undefined = nats.shared ? undefined : await new Objm(js).create(bucketName(key));
   let duplicates = 0;
   let anyStarted = false;

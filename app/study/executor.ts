@@ -124,6 +124,11 @@ export function failureReason(exit: ChildExit, after: RunState): string {
   return `exit ${exit.code ?? exit.signal}${exit.code === 0 ? `, but ${after.state === 'finished' ? '' : after.why}` : ''}: ${error ?? lines.slice(-3).join(' / ')}`;
 }
 
+/** The outcome of a study's execution before any run of it has ended: `skipped` runs were finished already. */
+export function freshOutcome(skipped: number, parallel: number, workers: number): ExecuteOutcome {
+  return { results: [], started: 0, resumed: 0, skipped, failed: [], interrupted: false, parallel, workers };
+}
+
 /** Executes the plan (see the file comment). */
 export async function executeStudy(plan: StudyPlan, options: ExecuteOptions): Promise<ExecuteOutcome> {
   const states = new Map<string, RunState>(plan.runs.map((r) => [r.id, runState(runDir(options.outDir, r))]));
@@ -135,16 +140,7 @@ export async function executeStudy(plan: StudyPlan, options: ExecuteOptions): Pr
     finishedBefore: finishedIds.size,
     ...(options.stream ? { stream: options.stream } : {}),
   });
-  const outcome: ExecuteOutcome = {
-    results: [],
-    started: 0,
-    resumed: 0,
-    skipped: finishedIds.size,
-    failed: [],
-    interrupted: false,
-    parallel,
-    workers,
-  };
+  const outcome = freshOutcome(finishedIds.size, parallel, workers);
   const children = new Set<ReturnType<typeof fork>>();
   let stopping = false;
   const onSigint = () => {
