@@ -19,12 +19,11 @@ import type { CloudParams } from '../../actors/cloud';
 import type { Merge } from '../../actors/roundMessages';
 import { cellIds } from '../../actors/actorParams';
 import { metricsCsv } from '../report';
-import { policyLabel } from '../plugins/policySpec';
 import { createLiveMedium } from './liveMedium';
 import { planRun, type RunPlan } from './setup';
 import { resourcesOf, topologyOf } from './defaultTopology';
 import { closeRound, openRound, readRound, roundMetrics, startSlot, type DrivenCell, type OpenRound } from './cellRound';
-import { summarise } from './summary';
+import { summarise, summaryContext } from './summary';
 import { ensureWritable, headerOf, RunSetupError, workerCount, writeAtomic } from './runFolder';
 
 /** The cloud aggregator's id in a multi-cell system. */
@@ -192,18 +191,7 @@ export async function runCellsToFolder(scenario: Scenario, options: CellsRunOpti
   plan.cells.forEach((c, i) => {
     const rounds = driven.rounds[i] ?? [];
     writeFileSync(join(options.outDir, `metrics-${c.name}.csv`), metricsCsv(rounds));
-    const s = c.scenario;
-    const summary = summarise(rounds, {
-      scenario: s.name,
-      policy: policyLabel(s.scheduler.policy),
-      seed: s.seed,
-      devices: s.devices.count,
-      energyBudgetJ: s.devices.energyBudgetJ,
-      logHash,
-      backend,
-      costProfile: c.plan.costs.profile,
-      wallS: wallS(),
-    });
+    const summary = summarise(rounds, summaryContext(c.scenario, { logHash, backend, costProfile: c.plan.costs.profile, wallS: wallS() }));
     results[c.name] = { summary, rounds };
   });
   const result: CellsRunResult = { cells: results, merges: driven.merges, logHash, wallS: wallS() };

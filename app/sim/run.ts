@@ -22,14 +22,13 @@ import type { Decided, RoundSummary } from '../../actors/roundMessages';
 import { createLiveMedium, type LiveMedium } from './liveMedium';
 import { planRun, type RunPlan } from './setup';
 import { closeRound, openRound, readRound, roundMetrics, startSlot, type DrivenCell, type OpenRound } from './cellRound';
-import { summarise } from './summary';
+import { summarise, summaryContext } from './summary';
 import { fromJson, toJson, CorruptCheckpointError } from './serialize';
 import { topologyOf, resourcesOf, samePlannedActors } from './defaultTopology';
 import { expandTopology } from './customTopology';
 import type { ActorSpec } from '../../runtime/topology';
 import { ensureWritable, headerOf, RunSetupError, workerCount, writeAtomic } from './runFolder';
 import { PolicyProcess, PolicyProcessError } from '../plugins/policyProcess';
-import { policyLabel } from '../plugins/policySpec';
 import type { PolicyQuestion } from '../../scheduler/plugins/slotPolicy';
 import type { RunHosts } from '../cluster/hosts';
 
@@ -225,17 +224,15 @@ class Driver {
     const logHash = this.runtime.logHash;
     const stats = this.runtime.stats();
     await this.runtime.close();
-    const summary = summarise(this.state.rounds, {
-      scenario: this.scenario.name,
-      policy: policyLabel(this.scenario.scheduler.policy),
-      seed: this.scenario.seed,
-      devices: this.scenario.devices.count,
-      energyBudgetJ: this.scenario.devices.energyBudgetJ,
-      logHash,
-      backend: expectedBackend(this.scenario, this.options.backend),
-      costProfile: this.plan.costs.profile,
-      wallS: this.wallS(),
-    });
+    const summary = summarise(
+      this.state.rounds,
+      summaryContext(this.scenario, {
+        logHash,
+        backend: expectedBackend(this.scenario, this.options.backend),
+        costProfile: this.plan.costs.profile,
+        wallS: this.wallS(),
+      }),
+    );
     writeAtomic(
       join(this.options.outDir, 'summary.json'),
       `${JSON.stringify({ ...summary, interrupted, runtime: stats, checkpoint: interrupted ? join(this.options.outDir, 'checkpoints', CHECKPOINT_FILE) : undefined }, null, 2)}\n`,

@@ -1,5 +1,7 @@
 /** The per-run figures of MODEL.md §9, computed from the rounds. */
 import type { RoundMetrics, RunSummary } from '../metrics';
+import { policyLabel } from '../plugins/policySpec';
+import type { Scenario } from '../scenario';
 
 /**
  * Tolerance on a device's time-average energy after T rounds, J: 2/T, the horizon-shrinking
@@ -20,6 +22,21 @@ export interface SummaryContext {
   backend: string;
   costProfile: string;
   wallS: number;
+}
+
+/** The summary's context for a run of `scenario` (a cell's own scenario in a multi-cell system). */
+export function summaryContext(
+  scenario: Scenario,
+  run: Pick<SummaryContext, 'logHash' | 'backend' | 'costProfile' | 'wallS'>,
+): SummaryContext {
+  return {
+    scenario: scenario.name,
+    policy: policyLabel(scenario.scheduler.policy),
+    seed: scenario.seed,
+    devices: scenario.devices.count,
+    energyBudgetJ: scenario.devices.energyBudgetJ,
+    ...run,
+  };
 }
 
 /** Summarises a run: time averages over its rounds (MODEL.md §6, §9). */
