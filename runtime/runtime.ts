@@ -171,6 +171,15 @@ const cmpStr = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 const cmpEnvelope = (a: WireEnvelope, b: WireEnvelope): number => a.t - b.t || cmpStr(a.from, b.from) || a.seq - b.seq;
 const cmpEffect = (a: OutEffect, b: OutEffect): number => a.t - b.t || cmpStr(a.from, b.from) || a.idx - b.idx;
 const EMPTY_STEP: StepResult = { effects: [], handled: 0 };
+/** Events formatted between two looks at whether the hosts have answered (about 0.1 ms of work). */
+const DRAFT_CHUNK = 8;
+/** Lets pending I/O (the hosts' answers) run before the next chunk of work. */
+const nextMacrotask = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+/** A promise raced or awaited later: its rejection is handled where it is awaited, not reported as unhandled now. */
+function quiet<T>(p: Promise<T> | undefined): Promise<T> | undefined {
+  p?.catch(() => undefined);
+  return p;
+}
 
 /** Starts a runtime: validates the topology, starts the hosts, creates (or restores) every actor. */
 export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
@@ -354,12 +363,12 @@ class ActorRuntime implements Runtime {
 
   private async attempt(slot: number, startT: number, injected: Injected[], recoveries: number, pass: boolean): Promise<SlotResult> {
     const out = await this.execute(slot, startT, injected, pass);
-    if (this.transport.canFail) {
-      const collected = await Promise.all(this.endpoints.map((ep) => ep.collect()));
-      for (const list of collected) for (const [id, s] of list) this.snapshots.set(id, s);
-    }
-    // From here the slot is durable: logged and flushed; a host lost while committing is restored from the snapshots.
+    // The hosts copy out their snapshots while this thread formats the slot's last events.
+    const collecting = this.transport.canFail ? Promise.all(this.endpoints.map((ep) => ep.collect())) : undefined;
+    quiet(collecting);
     out.draft.add(out.records.slice(out.drafted));
+    if (collecting) for (const list of await collecting) for (const [id, s] of list) this.snapshots.set(id, s);
+    // From here the slot is durable: logged and flushed; a host lost while committing is restored from the snapshots.
     const events = this.log.commit(out.draft);
     this.log.flush();
     if (this.options.onEvent) for (const e of events) this.options.onEvent(e);
@@ -484,8 +493,19 @@ class ActorRuntime implements Runtime {
           return ep.step({ slot, step, mail: batchMail, ...(crash === h ? { crash: true } : {}) }, [...transfer]);
         }),
       );
-      draft.add(records.slice(drafted));
-      drafted = records.length;
+      // Format and chain the events so far while the hosts compute, a few at a time, so that their
+      // answers never wait behind a long draft; what is left is done at the next step or at the end.
+      let answered = false;
+      void stepDone.then(
+        () => (answered = true),
+        () => (answered = true),
+      );
+      while (drafted < records.length && !answered) {
+        const end = Math.min(records.length, drafted + DRAFT_CHUNK);
+        draft.add(records.slice(drafted, end));
+        drafted = end;
+        await nextMacrotask();
+      }
       const results = [...(await stepDone)];
       // Actors that asked the driver: their step is held by their host until the answers come back.
       for (let asks = results.flatMap((r, h) => (r.asks ?? []).map((a) => ({ ...a, host: h }))); asks.length > 0;) {
