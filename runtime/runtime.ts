@@ -165,8 +165,6 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
-type Pending = WireEnvelope & { readonly host: number };
-
 const cmpStr = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 const cmpEnvelope = (a: WireEnvelope, b: WireEnvelope): number => a.t - b.t || cmpStr(a.from, b.from) || a.seq - b.seq;
 const cmpEffect = (a: OutEffect, b: OutEffect): number => a.t - b.t || cmpStr(a.from, b.from) || a.idx - b.idx;
@@ -428,7 +426,7 @@ class ActorRuntime implements Runtime {
     const draft = this.log.draft();
     let drafted = 0;
     const mail: Envelope[] = [];
-    let pending: Pending[] = [];
+    let pending: WireEnvelope[] = [];
     let failures = 0;
     let deadLetters = 0;
     let mailFallbacks = 0;
@@ -442,8 +440,7 @@ class ActorRuntime implements Runtime {
       let kind: EventRecord['kind'] = failure ? 'failure' : 'msg';
       if (w.to === 'driver') mail.push({ seq: w.seq, slot, t: w.t, from: w.from, to: w.to, type: w.type, body: w.body });
       else if (this.specs.has(w.to)) {
-        const host = this.hostOf[w.to]!;
-        pending.push({ ...w, host });
+        pending.push(w);
         if (w.bodyRef !== undefined) local++;
         else cross++;
       } else if (!(failure && w.to === 'runtime')) {
@@ -477,7 +474,7 @@ class ActorRuntime implements Runtime {
       }
       const perHost = Array.from({ length: this.hosts }, () => new Map<string, WireEnvelope[]>());
       for (const p of now) {
-        const m = perHost[p.host]!;
+        const m = perHost[this.hostOf[p.to]!]!;
         const list = m.get(p.to);
         if (list) list.push(p);
         else m.set(p.to, [p]);
