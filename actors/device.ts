@@ -5,7 +5,7 @@
  * charge (channels/transfer.ts `completeTransfer`: airtime as the delay, transmit energy), its compute
  * by scheduler/costs.ts `deviceCompute`: the same code as the scheduler's prediction.
  */
-import { produce } from 'immer';
+import { produce } from './recipes';
 import { fromHandlers, senderOf, type ActorContext, type ActorKind, type Effect, type HandlerTable } from '../runtime/actor';
 import { completeTransfer, type TransferCompletion, type TransferRequest } from '../channels/transfer';
 import type { LinkState } from '../channels/linkState';

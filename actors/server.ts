@@ -6,7 +6,7 @@
  * upload arrived by decision time + T_max) and how long the round lasted, aggregates what arrived
  * in time with its strategy, and sends the driver the round's summary.
  */
-import { produce } from 'immer';
+import { produce } from './recipes';
 import { fromHandlers, senderOf, type ActorKind, type Effect, type HandlerTable } from '../runtime/actor';
 import { completeTransfer } from '../channels/transfer';
 import { meetsDeadline, roundLatencyS } from '../scheduler/costs';
