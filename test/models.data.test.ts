@@ -38,7 +38,10 @@ describe('sliceRows', () => {
   it('is selectRows of the same contiguous rows, as views on the data set; refuses rows outside it', () => {
     const { test } = loadDigits(100, 1000);
     const slice = sliceRows(test, 375, 500);
-    const copy = selectRows(test, Array.from({ length: 125 }, (_, i) => 375 + i));
+    const copy = selectRows(
+      test,
+      Array.from({ length: 125 }, (_, i) => 375 + i),
+    );
     expect({ ...slice, features: bytesOf(slice.features), labels: bytesOf(slice.labels) }).toEqual({
       ...copy,
       features: bytesOf(copy.features),
