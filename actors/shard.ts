@@ -86,14 +86,6 @@ function groups<T>(items: readonly T[], size: number): T[][] {
   return out;
 }
 
-/**
- * `session` with its adapter, optimiser state and cache replaced. Written out in Session's key
- * order: `{ ...session, lora }` costs V8 11.3 (Node 20) ~2 us, and runs per device and pass.
- */
-function withSession(session: Session, lora: Weights, loraOptimizer: OptimizerState, cache: EncoderCache | null): Session {
-  return { lora, loraOptimizer, cache, link: session.link, admittedCount: session.admittedCount, dataSize: session.dataSize };
-}
-
 /** The session of the message's sender, checked; `need` names what it must already hold. */
 function sessionOf(state: ShardState, message: Envelope, slot: number, need: 'session' | 'activations', ctx: ActorContext): Session {
   const session = state.sessions[message.from];
@@ -124,7 +116,7 @@ function runBatched(
     if (ending.has(m.from)) throw new Error(`${ctx.self}: activations from ${m.from} after its last cut gradient`);
     sessionOf(state, m, m.body.slot, 'session', ctx);
   }
-  const sessions: Record<string, Session> = Object.assign({}, state.sessions);
+  const sessions: Record<string, Session> = { ...state.sessions };
   for (const group of groups(backward, p.batchDevices)) {
     const items = group.map(([, m]) => {
       const session = sessions[m.from] as Session;
@@ -146,7 +138,7 @@ function runBatched(
         ]);
         delete sessions[m.from];
       } else {
-        sessions[m.from] = withSession(session, step.lora, step.loraOpt, null);
+        sessions[m.from] = { ...session, lora: step.lora, loraOptimizer: step.loraOpt, cache: null };
         effects.set(i, []);
       }
     });
@@ -159,7 +151,7 @@ function runBatched(
     group.forEach(([i, m], k) => {
       const session = sessions[m.from] as Session;
       const { features, cache } = out[k] as (typeof out)[number];
-      sessions[m.from] = withSession(session, session.lora, session.loraOptimizer, cache);
+      sessions[m.from] = { ...session, cache };
       // t^srv per iteration (the server shared equally), then s_f down on the device's link. MODEL.md §4.
       const serverS = serverComputeS(p.costs.serverFlopsPerIteration, session.admittedCount, p.serverFlops);
       const charge = completeTransfer(
@@ -171,7 +163,7 @@ function runBatched(
       effects.set(i, [toDevice(m.from, 'features', { slot: m.body.slot, cut: features, charge }, serverS + charge.airtimeS)]);
     });
   }
-  return [{ params: p, slot: state.slot, sessions }, effects];
+  return [{ ...state, sessions }, effects];
 }
 
 /** The shard's handler table (actors/protocol.ts). */
@@ -189,7 +181,7 @@ export const shardHandlers: HandlerTable<ShardState, ShardMessages> = {
       admittedCount: m.admittedCount,
       dataSize: m.dataSize,
     };
-    return [{ params: state.params, slot: m.slot, sessions: Object.assign({}, sessions, { [m.device]: session }) }, []];
+    return [{ ...state, slot: m.slot, sessions: { ...sessions, [m.device]: session } }, []];
   },
   activations: (state, message, ctx) => {
     const [next, effects] = runBatched(state, [], [[0, message]], ctx);
@@ -235,7 +227,7 @@ export const shardKind: ActorKind<ShardState, ShardParams> = {
       } else forward.push([i, m]);
     });
     let s = state;
-    for (const m of opens) s = shardKind.transition(s, m, Object.assign({}, ctx, { t: m.t }))[0];
+    for (const m of opens) s = shardKind.transition(s, m, { ...ctx, t: m.t })[0];
     const [next, effects] = runBatched(s, backward, forward, ctx);
     return [next, mail.map((_, i) => effects.get(i) ?? [])] as const;
   },
