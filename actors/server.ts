@@ -106,7 +106,7 @@ export function judgeRound(
  * into a draft of the record, immer would walk the whole upload, weights and transfers, to finalise it.)
  */
 function withArrival<U>(arrivals: Readonly<Record<string, Arrival<U>>>, device: string, arrival: Arrival<U>): Record<string, Arrival<U>> {
-  return Object.assign({}, arrivals, { [device]: arrival });
+  return { ...arrivals, [device]: arrival };
 }
 
 /** The edge server's handler table (actors/roundMessages.ts). */
