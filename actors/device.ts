@@ -12,7 +12,7 @@ import type { LinkState } from '../channels/linkState';
 import type { RadioConstants } from '../channels/params';
 import { updateQueue } from '../scheduler/queues';
 import { deviceCompute } from '../scheduler/costs';
-import { embed, headStep, initOptimizerState } from '../models';
+import { embed, headStep, initOptimizerState, selectRows } from '../models';
 import type { OptimizerState } from '../models/optimizer';
 import type {
   DeviceMessages,
@@ -108,16 +108,8 @@ function sendActivations(
 ): { effect: Effect; labels: Int32Array; transfer: TransferCompletion; energyJ: number } {
   const p = round.params;
   const { foundation, train, localData } = simulationResources(ctx);
-  const rows = sampleBatch(localData[p.dataIndex] ?? [], p.batchSize, ctx);
-  const size = train.featureSize;
-  const features = new Float32Array(rows.length * size);
-  const labels = new Int32Array(rows.length);
-  for (let i = 0; i < rows.length; i++) {
-    const r = rows[i] as number;
-    features.set(train.features.subarray(r * size, (r + 1) * size), i * size);
-    labels[i] = train.labels[r] as number;
-  }
-  const activations = embed(foundation, features, rows.length);
+  const { features, labels, count } = selectRows(train, sampleBatch(localData[p.dataIndex] ?? [], p.batchSize, ctx));
+  const activations = embed(foundation, features, count);
   const compute = deviceCompute(p.costs.deviceFlopsPerIteration, p.cpuHz, p.flopsPerCycle, p.kappa);
   const transfer = uplink(round, 'activations', p.costs.activationsBits);
   return {
