@@ -5,14 +5,14 @@
  * charge (channels/transfer.ts `completeTransfer`: airtime as the delay, transmit energy), its compute
  * by scheduler/costs.ts `deviceCompute`: the same code as the scheduler's prediction.
  */
-import { current, produce, type Draft } from 'immer';
+import { produce } from './recipes';
 import { fromHandlers, senderOf, type ActorContext, type ActorKind, type Effect, type HandlerTable } from '../runtime/actor';
 import { completeTransfer, type TransferCompletion, type TransferRequest } from '../channels/transfer';
 import type { LinkState } from '../channels/linkState';
 import type { RadioConstants } from '../channels/params';
 import { updateQueue } from '../scheduler/queues';
 import { deviceCompute } from '../scheduler/costs';
-import { embed, headStep, initOptimizerState } from '../models';
+import { embed, headStep, initOptimizerState, selectRows } from '../models';
 import type { OptimizerState } from '../models/optimizer';
 import type {
   DeviceMessages,
@@ -76,69 +76,92 @@ const toServer = senderOf<ServerMessages>();
 const toScheduler = senderOf<SchedulerMessages>();
 const toDriver = senderOf<DriverMessages>();
 
+/** `size` rows drawn from the shard with replacement (one draw each, in order). */
 function sampleBatch(shard: readonly number[], size: number, ctx: ActorContext): number[] {
-  return Array.from({ length: size }, () => shard[ctx.random.int(shard.length)] as number);
+  const rows = new Array<number>(size);
+  for (let i = 0; i < size; i++) rows[i] = shard[ctx.random.int(shard.length)] as number;
+  return rows;
 }
 
-/** Charges an uplink transfer of this round on the device's link: adds its energy and keeps it; returns its airtime. MODEL.md §4. */
-function chargeUplink(s: Draft<DeviceState>, p: DeviceParams, link: LinkState, type: TransferRequest['type'], bits: number): number {
-  const done = completeTransfer({ device: p.index, type, direction: 'uplink', bits }, link, p.radio, s.slot);
-  s.energyJ += done.energyJ;
-  s.transfers.push(done);
-  return done.airtimeS;
+/** What the device's transfers of its open round are charged against. */
+interface OpenRound {
+  readonly params: DeviceParams;
+  readonly link: LinkState;
+  readonly slot: number;
+  readonly shard: string;
 }
 
-/** Embeds a fresh mini-batch and sends its activations up after `afterS`; returns the labels kept for the head step. */
+/** An uplink transfer of the open round on the device's link (its airtime and transmit energy). MODEL.md §4. */
+function uplink(round: OpenRound, type: TransferRequest['type'], bits: number): TransferCompletion {
+  return completeTransfer({ device: round.params.index, type, direction: 'uplink', bits }, round.link, round.params.radio, round.slot);
+}
+
+/**
+ * Embeds a fresh mini-batch and sends its activations up after `afterS`: the send, the labels kept
+ * for the head step, the uplink transfer, and the round's energy after `energyJ` (compute, then the transfer).
+ */
 function sendActivations(
-  s: Draft<DeviceState>,
-  p: DeviceParams,
-  link: LinkState,
+  round: OpenRound,
   ctx: ActorContext,
   afterS: number,
-): { effects: Effect[]; labels: Int32Array } {
+  energyJ: number,
+): { effect: Effect; labels: Int32Array; transfer: TransferCompletion; energyJ: number } {
+  const p = round.params;
   const { foundation, train, localData } = simulationResources(ctx);
-  const rows = sampleBatch(localData[p.dataIndex] ?? [], p.batchSize, ctx);
-  const features = new Float32Array(rows.length * train.featureSize);
-  const labels = new Int32Array(rows.length);
-  rows.forEach((r, i) => {
-    features.set(train.features.subarray(r * train.featureSize, (r + 1) * train.featureSize), i * train.featureSize);
-    labels[i] = train.labels[r] as number;
-  });
-  const activations = embed(foundation, features, rows.length);
+  const { features, labels, count } = selectRows(train, sampleBatch(localData[p.dataIndex] ?? [], p.batchSize, ctx));
+  const activations = embed(foundation, features, count);
   const compute = deviceCompute(p.costs.deviceFlopsPerIteration, p.cpuHz, p.flopsPerCycle, p.kappa);
-  s.energyJ += compute.energyJ;
-  const upS = chargeUplink(s, p, link, 'activations', p.costs.activationsBits);
-  return { labels, effects: [toShard(s.shard, 'activations', { slot: s.slot, cut: activations }, afterS + compute.timeS + upS)] };
+  const transfer = uplink(round, 'activations', p.costs.activationsBits);
+  return {
+    effect: toShard(round.shard, 'activations', { slot: round.slot, cut: activations }, afterS + compute.timeS + transfer.airtimeS),
+    labels,
+    transfer,
+    energyJ: energyJ + compute.energyJ + transfer.energyJ,
+  };
 }
 
 type Transition = readonly [DeviceState, readonly Effect[]];
 
 /**
- * Runs `recipe` on a draft of the state; the effects it returns come back beside the new state.
- * Handlers read what they do not change (params, link, head) from the base state: every read
- * through the draft costs a proxy, and the head's arrays alone are many.
+ * The immer recipe of every handler: writes `changes` on a draft of `state`, each changed field
+ * once, and returns the new state beside the effects. Handlers compute the changes from the base
+ * state: every read or write through a draft is a proxy trap, and a draft array's push a chain of them.
  */
-function recipe(state: DeviceState, body: (s: Draft<DeviceState>) => Effect[]): Transition {
-  let effects: Effect[] = [];
-  const next = produce(state, (s) => {
-    effects = body(s);
-  });
-  return [next, effects];
+function recipe(state: DeviceState, changes: Partial<DeviceState>, effects: readonly Effect[]): Transition {
+  return [produce(state, (s) => void Object.assign(s, changes)), effects];
 }
 
 /** The device's handler table: one transition per message of its protocol (actors/roundMessages.ts). */
 export const deviceHandlers: HandlerTable<DeviceState, DeviceMessages> = {
-  'slot-start': (state, message, ctx) =>
-    recipe(state, (s) => {
-      const m = message.body;
-      const p = state.params;
-      const effects: Effect[] = [];
-      // Close the previous round's virtual energy queue (E = 0 when not admitted). MODEL.md §6.
-      if (s.slot >= 0) {
-        s.queueJ = updateQueue(s.queueJ, s.energyJ, p.energyBudgetJ);
-        effects.push(toDriver(DRIVER_ID, 'queue', { index: p.index, round: s.slot, queue: s.queueJ, energyJ: s.energyJ }));
-      }
-      Object.assign(s, {
+  'slot-start': (state, message, ctx) => {
+    const m = message.body;
+    const p = state.params;
+    const effects: Effect[] = [];
+    let queueJ = state.queueJ;
+    // Close the previous round's virtual energy queue (E = 0 when not admitted). MODEL.md §6.
+    if (state.slot >= 0) {
+      queueJ = updateQueue(state.queueJ, state.energyJ, p.energyBudgetJ);
+      effects.push(toDriver(DRIVER_ID, 'queue', { index: p.index, round: state.slot, queue: queueJ, energyJ: state.energyJ }));
+    }
+    // Silent when closing or unreachable: no report, so the scheduler treats it as unavailable.
+    if (!m.closing && m.reachable) {
+      const report: QueueReport = {
+        index: p.index,
+        id: ctx.self,
+        queue: queueJ,
+        gain: m.gain,
+        powerW: p.radio.powerW,
+        cpuHz: p.cpuHz,
+        flopsPerCycle: p.flopsPerCycle,
+        deviceFlopsPerIteration: p.costs.deviceFlopsPerIteration,
+        dataSize: simulationResources(ctx).localData[p.dataIndex]?.length ?? 0,
+      };
+      effects.push(toScheduler(p.scheduler, 'queue-report', report));
+    }
+    return recipe(
+      state,
+      {
+        queueJ,
         slot: m.slot,
         gain: m.gain,
         reachable: m.reachable,
@@ -151,79 +174,76 @@ export const deviceHandlers: HandlerTable<DeviceState, DeviceMessages> = {
         head: null,
         headOptimizer: null,
         labels: null,
-      });
-      if (m.closing || !m.reachable) return effects; // silent: no report, so the scheduler treats it as unavailable
-      const { localData } = simulationResources(ctx);
-      const report: QueueReport = {
-        index: p.index,
-        id: ctx.self,
-        queue: s.queueJ,
-        gain: m.gain,
-        powerW: p.radio.powerW,
-        cpuHz: p.cpuHz,
-        flopsPerCycle: p.flopsPerCycle,
-        deviceFlopsPerIteration: p.costs.deviceFlopsPerIteration,
-        dataSize: localData[p.dataIndex]?.length ?? 0,
-      };
-      effects.push(toScheduler(p.scheduler, 'queue-report', report));
-      return effects;
-    }),
+      },
+      effects,
+    );
+  },
 
-  'global-head': (state, message, ctx) =>
-    recipe(state, (s) => {
-      const m = message.body;
-      if (s.dropout) return []; // a dropped device goes quiet; the server records the failure
-      if (m.slot !== s.slot) throw new Error(`${ctx.self}: global head of round ${m.slot} in slot ${s.slot}`);
-      s.link = m.link;
-      s.head = m.head;
-      s.shard = m.shard;
-      s.headOptimizer = initOptimizerState(m.head);
-      s.transfers.push(m.charge);
-      const sent = sendActivations(s, state.params, m.link, ctx, 0);
-      s.labels = sent.labels;
-      return sent.effects;
-    }),
+  'global-head': (state, message, ctx) => {
+    const m = message.body;
+    if (state.dropout) return [state, []]; // a dropped device goes quiet; the server records the failure
+    if (m.slot !== state.slot) throw new Error(`${ctx.self}: global head of round ${m.slot} in slot ${state.slot}`);
+    const sent = sendActivations({ params: state.params, link: m.link, slot: state.slot, shard: m.shard }, ctx, 0, state.energyJ);
+    return recipe(
+      state,
+      {
+        link: m.link,
+        head: m.head,
+        shard: m.shard,
+        headOptimizer: initOptimizerState(m.head),
+        transfers: [...state.transfers, m.charge, sent.transfer],
+        energyJ: sent.energyJ,
+        labels: sent.labels,
+      },
+      [sent.effect],
+    );
+  },
 
-  features: (state, message, ctx) =>
-    recipe(state, (s) => {
-      const m = message.body;
-      const { params: p, link, head, headOptimizer, labels } = state;
-      if (!link || !head || !headOptimizer || !labels) throw new Error(`${ctx.self}: features before the global head`);
-      s.transfers.push(m.charge);
-      const step = headStep(simulationResources(ctx).foundation, head, headOptimizer, m.cut, labels, p.learningRate);
-      s.head = step.head;
-      s.headOptimizer = step.headOpt;
-      s.lossSum += step.loss;
-      s.iteration += 1;
-      const gradS = chargeUplink(s, p, link, 'gradients', p.costs.gradientsBits);
-      const effects: Effect[] = [
-        toShard(s.shard, 'cut-gradient', { slot: s.slot, cut: step.featureGrad, last: s.iteration >= p.localIterations }, gradS),
-      ];
-      if (s.iteration < p.localIterations) {
-        const sent = sendActivations(s, p, link, ctx, gradS);
-        s.labels = sent.labels;
-        return [...effects, ...sent.effects];
-      }
-      const headS = chargeUplink(s, p, link, 'heads', p.costs.headBits);
-      // The head arrives at ctx.t + delay, the runtime's sum: the finish time is that same number.
-      const uploadS = gradS + headS;
-      const upload: HeadUpload = {
-        slot: s.slot,
-        device: ctx.self,
-        dataSize: simulationResources(ctx).localData[p.dataIndex]?.length ?? 0,
-        weights: step.head,
-        report: {
-          energyJ: s.energyJ,
-          transfers: current(s.transfers) as TransferCompletion[],
-          meanLoss: s.lossSum / s.iteration,
-          finishT: ctx.t + uploadS,
+  features: (state, message, ctx) => {
+    const m = message.body;
+    const { params: p, link, head, headOptimizer, labels, slot, shard } = state;
+    if (!link || !head || !headOptimizer || !labels) throw new Error(`${ctx.self}: features before the global head`);
+    const round: OpenRound = { params: p, link, slot, shard };
+    const step = headStep(simulationResources(ctx).foundation, head, headOptimizer, m.cut, labels, p.learningRate);
+    const lossSum = state.lossSum + step.loss;
+    const iteration = state.iteration + 1;
+    const gradients = uplink(round, 'gradients', p.costs.gradientsBits);
+    const energyJ = state.energyJ + gradients.energyJ;
+    const last = iteration >= p.localIterations;
+    const cutGradient = toShard(shard, 'cut-gradient', { slot, cut: step.featureGrad, last }, gradients.airtimeS);
+    if (!last) {
+      const sent = sendActivations(round, ctx, gradients.airtimeS, energyJ);
+      return recipe(
+        state,
+        {
+          transfers: [...state.transfers, m.charge, gradients, sent.transfer],
+          head: step.head,
+          headOptimizer: step.headOpt,
+          lossSum,
+          iteration,
+          energyJ: sent.energyJ,
+          labels: sent.labels,
         },
-      };
-      s.head = null;
-      s.headOptimizer = null;
-      s.labels = null;
-      return [...effects, toServer(p.server, 'head-upload', upload, uploadS)];
-    }),
+        [cutGradient, sent.effect],
+      );
+    }
+    const heads = uplink(round, 'heads', p.costs.headBits);
+    const transfers = [...state.transfers, m.charge, gradients, heads];
+    const roundEnergyJ = energyJ + heads.energyJ;
+    // The head arrives at ctx.t + delay, the runtime's sum: the finish time is that same number.
+    const uploadS = gradients.airtimeS + heads.airtimeS;
+    const upload: HeadUpload = {
+      slot,
+      device: ctx.self,
+      dataSize: simulationResources(ctx).localData[p.dataIndex]?.length ?? 0,
+      weights: step.head,
+      report: { energyJ: roundEnergyJ, transfers, meanLoss: lossSum / iteration, finishT: ctx.t + uploadS },
+    };
+    return recipe(state, { transfers, head: null, headOptimizer: null, lossSum, iteration, energyJ: roundEnergyJ, labels: null }, [
+      cutGradient,
+      toServer(p.server, 'head-upload', upload, uploadS),
+    ]);
+  },
 };
 
 export const deviceKind: ActorKind<DeviceState, DeviceParams> = {

@@ -6,7 +6,7 @@
  * is what "shard" means everywhere else.)
  */
 import { fromHandlers, senderOf, type ActorKind, type HandlerTable } from '../runtime/actor';
-import { selectRows } from '../models';
+import { sliceRows } from '../models';
 import type { DriverMessages, Evaluation, EvaluatorMessages } from './roundMessages';
 import { DRIVER_ID } from './actorParams';
 import { simulationResources } from './resources';
@@ -19,11 +19,9 @@ export interface EvaluatorParams {
   evalSamples: number;
 }
 
-/** The test rows scored by evaluator `index` of `evaluators`. */
-export function evaluatorSlice(index: number, evaluators: number, samples: number): number[] {
-  const from = Math.floor((index * samples) / evaluators);
-  const to = Math.floor(((index + 1) * samples) / evaluators);
-  return Array.from({ length: to - from }, (_, i) => from + i);
+/** The first and past-the-last test rows scored by evaluator `index` of `evaluators`: [j n / E, (j+1) n / E). */
+export function evaluatorRange(index: number, evaluators: number, samples: number): { from: number; to: number } {
+  return { from: Math.floor((index * samples) / evaluators), to: Math.floor(((index + 1) * samples) / evaluators) };
 }
 
 export type EvaluatorState = EvaluatorParams & { evaluated: number };
@@ -35,14 +33,16 @@ export const evaluatorHandlers: HandlerTable<EvaluatorState, EvaluatorMessages> 
   'global-model': (state, message, ctx) => {
     const m = message.body;
     const { compute, test } = simulationResources(ctx);
-    const rows = evaluatorSlice(state.shard, state.shards, Math.min(state.evalSamples, test.count));
-    const score = rows.length > 0 ? compute.evaluate(m.lora, m.head, selectRows(test, rows)) : { accuracy: 0, loss: 0 };
+    const { from, to } = evaluatorRange(state.shard, state.shards, Math.min(state.evalSamples, test.count));
+    const samples = to - from;
+    // Its rows are contiguous: scored in place (views), not copied out of the test set every round.
+    const score = samples > 0 ? compute.evaluate(m.lora, m.head, sliceRows(test, from, to)) : { accuracy: 0, loss: 0 };
     const evaluation: Evaluation = {
       slot: m.slot,
       shard: state.shard,
-      samples: rows.length,
-      correct: Math.round(score.accuracy * rows.length),
-      lossSum: score.loss * rows.length,
+      samples,
+      correct: Math.round(score.accuracy * samples),
+      lossSum: score.loss * samples,
     };
     return [{ ...state, evaluated: state.evaluated + 1 }, [toDriver(DRIVER_ID, 'evaluation', evaluation)]];
   },

@@ -6,7 +6,7 @@
  * upload arrived by decision time + T_max) and how long the round lasted, aggregates what arrived
  * in time with its strategy, and sends the driver the round's summary.
  */
-import { produce } from 'immer';
+import { produce } from './recipes';
 import { fromHandlers, senderOf, type ActorKind, type Effect, type HandlerTable } from '../runtime/actor';
 import { completeTransfer } from '../channels/transfer';
 import { meetsDeadline, roundLatencyS } from '../scheduler/costs';
@@ -101,6 +101,14 @@ export function judgeRound(
   return { latencyS: roundLatencyS(latencies, deadlineS), met, failures };
 }
 
+/**
+ * `arrivals` with `device`'s arrival set, as a new record: the recipe writes it on the root draft. (Written
+ * into a draft of the record, immer would walk the whole upload, weights and transfers, to finalise it.)
+ */
+function withArrival<U>(arrivals: Readonly<Record<string, Arrival<U>>>, device: string, arrival: Arrival<U>): Record<string, Arrival<U>> {
+  return { ...arrivals, [device]: arrival };
+}
+
 /** The edge server's handler table (actors/roundMessages.ts). */
 export const serverHandlers: HandlerTable<ServerState, ServerMessages> = {
   'round-open': (state, message) => {
@@ -138,13 +146,13 @@ export const serverHandlers: HandlerTable<ServerState, ServerMessages> = {
   'head-upload': (state, message) => {
     const m = message.body;
     if (m.slot !== state.slot) return [state, []]; // a late upload of an earlier round: ignored
-    return [produce(state, (s) => void (s.heads[m.device] = { t: message.t, upload: m })), []];
+    return [produce(state, (s) => void (s.heads = withArrival(state.heads, m.device, { t: message.t, upload: m }))), []];
   },
 
   'lora-upload': (state, message) => {
     const m = message.body;
     if (m.slot !== state.slot) return [state, []];
-    return [produce(state, (s) => void (s.loras[m.device] = { t: message.t, upload: m })), []];
+    return [produce(state, (s) => void (s.loras = withArrival(state.loras, m.device, { t: message.t, upload: m }))), []];
   },
 
   'close-round': (state, message) => {

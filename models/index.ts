@@ -80,7 +80,7 @@ export {
 } from './iterationCosts';
 export { finetuneCentralised, type FinetuneOptions } from './pretrain/finetune';
 export type { Dataset } from './data/dataset';
-export { selectRows } from './data/dataset';
+export { selectRows, sliceRows } from './data/dataset';
 export { loadDigits, allDigits, pretrainImages, DigitsError, PRETRAIN_POOL, DIGIT_PIXELS } from './data/digits';
 export { loadTaskData } from './data/taskData';
 export { partitionDirichlet, PartitionError } from './data/partition';

@@ -1,5 +1,5 @@
 /** The digits task and the non-IID partition (MODEL.md §1, §8). */
-import { DigitsError, PartitionError, loadDigits, partitionDirichlet } from '../models';
+import { DigitsError, PartitionError, loadDigits, partitionDirichlet, selectRows, sliceRows } from '../models';
 import { RandomStream } from '../util/random';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,6 +31,26 @@ describe('loadDigits', () => {
   it('refuses more digits than the package ships', () => {
     expect(() => loadDigits(9500, 1000)).toThrow(DigitsError);
     expect(() => loadDigits(9500, 1000)).toThrow('trainCount + testCount must be at most 10000, got 9500 + 1000');
+  });
+});
+
+describe('sliceRows', () => {
+  it('is selectRows of the same contiguous rows, as views on the data set; refuses rows outside it', () => {
+    const { test } = loadDigits(100, 1000);
+    const slice = sliceRows(test, 375, 500);
+    const copy = selectRows(
+      test,
+      Array.from({ length: 125 }, (_, i) => 375 + i),
+    );
+    expect({ ...slice, features: bytesOf(slice.features), labels: bytesOf(slice.labels) }).toEqual({
+      ...copy,
+      features: bytesOf(copy.features),
+      labels: bytesOf(copy.labels),
+    });
+    expect(slice.features.buffer).toBe(test.features.buffer);
+    expect(sliceRows(test, 1000, 1000).count).toBe(0);
+    expect(() => sliceRows(test, 900, 1001)).toThrow('sliceRows: rows [900, 1001) are not within the 1000 rows of the data set');
+    expect(() => sliceRows(test, 10, 5)).toThrow(RangeError);
   });
 });
 

@@ -25,3 +25,18 @@ export function selectRows(data: Dataset, indices: readonly number[]): Dataset {
   });
   return { task: data.task, features, labels, count: indices.length, featureSize: data.featureSize, classCount: data.classCount };
 }
+
+/** Rows [from, to) of `data` as a Dataset of views on its arrays: a contiguous slice needs no copy (read it, never write it). */
+export function sliceRows(data: Dataset, from: number, to: number): Dataset {
+  if (!(Number.isInteger(from) && Number.isInteger(to) && from >= 0 && from <= to && to <= data.count))
+    throw new RangeError(`sliceRows: rows [${from}, ${to}) are not within the ${data.count} rows of the data set`);
+  const size = data.featureSize;
+  return {
+    task: data.task,
+    features: data.features.subarray(from * size, to * size),
+    labels: data.labels.subarray(from, to),
+    count: to - from,
+    featureSize: size,
+    classCount: data.classCount,
+  };
+}
