@@ -129,8 +129,9 @@ export function collectBuffers(value: unknown, into: Set<ArrayBuffer> = new Set(
   return into;
 }
 
-function addBuffer(view: ArrayBufferView | ArrayBuffer, into: Set<ArrayBuffer>): void {
-  const buffer = view instanceof ArrayBuffer ? view : view.buffer;
+/** Adds the buffer a view or a buffer moves, if it can be moved (not shared, not empty or detached). */
+function addBuffer(value: ArrayBufferView | ArrayBuffer, into: Set<ArrayBuffer>): void {
+  const buffer = ArrayBuffer.isView(value) ? value.buffer : value;
   if (buffer instanceof ArrayBuffer && buffer.byteLength > 0) into.add(buffer);
 }
 
@@ -146,11 +147,9 @@ function addTreeBuffers(value: unknown, into: Set<ArrayBuffer>, budget: number):
     for (let i = 0; i < value.length && budget >= 0; i++) budget = addTreeBuffers(value[i], into, budget);
     return budget;
   }
-  for (const k in value) {
-    if (!Object.hasOwn(value, k)) continue; // own enumerable keys, as Object.keys, without the array
-    budget = addTreeBuffers((value as Record<string, unknown>)[k], into, budget);
-    if (budget < 0) return budget;
-  }
+  const keys = Object.keys(value);
+  for (let i = 0; i < keys.length && budget >= 0; i++)
+    budget = addTreeBuffers((value as Record<string, unknown>)[keys[i] as string], into, budget);
   return budget;
 }
 
