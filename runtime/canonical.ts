@@ -115,25 +115,54 @@ export function summarizePayload(value: unknown, digest: PayloadDigest): Payload
   return { bits, value: summary };
 }
 
-/** Every distinct transferable ArrayBuffer under `value` (SharedArrayBuffers are shared, not moved). */
-export function collectBuffers(value: unknown, into: Set<ArrayBuffer> = new Set(), seen: Set<object> = new Set()): Set<ArrayBuffer> {
-  if (value === null || typeof value !== 'object') return into;
-  if (ArrayBuffer.isView(value)) {
-    if (value.buffer instanceof ArrayBuffer && value.buffer.byteLength > 0) into.add(value.buffer);
-    return into;
-  }
-  if (value instanceof ArrayBuffer) {
-    if (value.byteLength > 0) into.add(value);
-    return into;
-  }
-  if (seen.has(value)) return into;
-  seen.add(value);
-  if (Array.isArray(value)) for (const v of value) collectBuffers(v, into, seen);
-  else if (value instanceof Map)
-    for (const entry of value) for (const x of entry) collectBuffers(x, into, seen); // key, then value
-  else if (value instanceof Set) for (const v of value) collectBuffers(v, into, seen);
-  else for (const k of Object.keys(value)) collectBuffers((value as Record<string, unknown>)[k], into, seen);
+/** Objects a walk of `collectBuffers` visits without remembering them before it starts again remembering them. */
+const UNREMEMBERED_OBJECTS = 100_000;
+
+/**
+ * Every distinct transferable ArrayBuffer under `value` (SharedArrayBuffers are shared, not moved).
+ * A plain walk first (a state or a body is a tree: remembering every object costs more than the
+ * walk); a graph it cannot walk so (a Map or a Set, a cycle, more than UNREMEMBERED_OBJECTS
+ * objects) is walked again remembering the objects met.
+ */
+export function collectBuffers(value: unknown, into: Set<ArrayBuffer> = new Set()): Set<ArrayBuffer> {
+  if (addTreeBuffers(value, into, UNREMEMBERED_OBJECTS) < 0) addGraphBuffers(value, into, new Set());
   return into;
+}
+
+/** Adds the buffer a view or a buffer moves, if it can be moved (not shared, not empty or detached). */
+function addBuffer(value: ArrayBufferView | ArrayBuffer, into: Set<ArrayBuffer>): void {
+  const buffer = ArrayBuffer.isView(value) ? value.buffer : value;
+  if (buffer instanceof ArrayBuffer && buffer.byteLength > 0) into.add(buffer);
+}
+
+/** Adds the buffers of a tree of plain objects and arrays; the budget of objects left, negative if it gave up. */
+function addTreeBuffers(value: unknown, into: Set<ArrayBuffer>, budget: number): number {
+  if (value === null || typeof value !== 'object') return budget;
+  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) {
+    addBuffer(value, into);
+    return budget;
+  }
+  if (--budget < 0 || value instanceof Map || value instanceof Set) return -1;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length && budget >= 0; i++) budget = addTreeBuffers(value[i], into, budget);
+    return budget;
+  }
+  const keys = Object.keys(value);
+  for (let i = 0; i < keys.length && budget >= 0; i++)
+    budget = addTreeBuffers((value as Record<string, unknown>)[keys[i] as string], into, budget);
+  return budget;
+}
+
+function addGraphBuffers(value: unknown, into: Set<ArrayBuffer>, seen: Set<object>): void {
+  if (value === null || typeof value !== 'object') return;
+  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return addBuffer(value, into);
+  if (seen.has(value)) return;
+  seen.add(value);
+  if (Array.isArray(value)) for (const v of value) addGraphBuffers(v, into, seen);
+  else if (value instanceof Map)
+    for (const entry of value) for (const x of entry) addGraphBuffers(x, into, seen); // key, then value
+  else if (value instanceof Set) for (const v of value) addGraphBuffers(v, into, seen);
+  else for (const k of Object.keys(value)) addGraphBuffers((value as Record<string, unknown>)[k], into, seen);
 }
 
 /** Whether `value` holds any typed array or ArrayBuffer (cheap pre-check before moving). */

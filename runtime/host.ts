@@ -97,7 +97,7 @@ export class ActorHost {
     this.payloadDigest = await loadPayloadDigest(init.payloadDigest);
     this.resources = Object.freeze(await loadResources(init.resources));
     for (const r of Object.values(this.resources)) {
-      collectBuffers(r, this.pinned as Set<ArrayBuffer>, new Set());
+      collectBuffers(r, this.pinned as Set<ArrayBuffer>);
     }
   }
 
