@@ -64,9 +64,10 @@ function typedName(view: ArrayBufferView): string {
  * (typed arrays: their bytes; numbers 64 bits; strings their UTF-8 bytes; booleans 8), and
  * `value` is the payload with every typed array, and every array longer than
  * MAX_LOGGED_ARRAY, replaced by `{ $type, length, [digest.name]: 16 hex digits }` (the log's
- * version says which digest: runtime/payloadDigest.ts).
+ * version says which digest: runtime/payloadDigest.ts). `buffers`, when given, receives every
+ * transferable buffer of the payload, as `collectBuffers` would (one walk for both).
  */
-export function summarizePayload(value: unknown, digest: PayloadDigest): PayloadSummary {
+export function summarizePayload(value: unknown, digest: PayloadDigest, buffers?: Set<ArrayBuffer>): PayloadSummary {
   let bits = 0;
   const walk = (v: unknown): unknown => {
     if (v === null || v === undefined) return null;
@@ -90,6 +91,7 @@ export function summarizePayload(value: unknown, digest: PayloadDigest): Payload
     }
     if (ArrayBuffer.isView(v)) {
       bits += v.byteLength * 8;
+      if (buffers) addBuffer(v, buffers);
       return {
         $type: typedName(v),
         length: (v as unknown as { length?: number }).length ?? v.byteLength,
@@ -98,6 +100,7 @@ export function summarizePayload(value: unknown, digest: PayloadDigest): Payload
     }
     if (v instanceof ArrayBuffer) {
       bits += v.byteLength * 8;
+      if (buffers) addBuffer(v, buffers);
       return { $type: 'ArrayBuffer', length: v.byteLength, [digest.name]: digest.hex(new Uint8Array(v)) };
     }
     if (Array.isArray(v)) {

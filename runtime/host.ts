@@ -123,10 +123,10 @@ export class ActorHost {
     return { snapshots, ticking };
   }
 
-  /** A payload's summary for the log, digested as the log's version says. */
-  private summarize(value: unknown): PayloadSummary {
+  /** A payload's summary for the log, digested as the log's version says; its transferable buffers into `buffers`. */
+  private summarize(value: unknown, buffers?: Set<ArrayBuffer>): PayloadSummary {
     if (!this.payloadDigest) throw new Error('ActorHost: step before init (no payload digest yet)');
-    return summarizePayload(value, this.payloadDigest);
+    return summarizePayload(value, this.payloadDigest, buffers);
   }
 
   private context(self: string, slot: number, t: number, random: RandomStream, answer?: unknown): ActorContext {
@@ -183,9 +183,9 @@ export class ActorHost {
           }
           if (e.kind === 'ask') throw new Error(`${id}: an ask reached emit`); // unreachable: asks are held before
           const t = t0 + (e.delayS ?? 0);
-          const payload = this.summarize(e.body);
+          const bufs = new Set<ArrayBuffer>();
+          const payload = this.summarize(e.body, bufs);
           let msgBody = e.body;
-          const bufs = msgBody !== null && typeof msgBody === 'object' ? collectBuffers(msgBody) : new Set<ArrayBuffer>();
           if (bufs.size > 0) {
             // Move, never alias: a buffer the sender keeps, or already moved this step, is copied first.
             stateBuffers ??= collectBuffers(a.state);

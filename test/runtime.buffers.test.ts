@@ -1,5 +1,6 @@
 /** The buffers a payload or a state holds (what a send moves or must copy): every shape a walk can meet. */
-import { collectBuffers } from '../runtime/canonical';
+import { collectBuffers, summarizePayload } from '../runtime/canonical';
+import { SHA256_DIGEST } from '../runtime/payloadDigest';
 
 const sorted = (s: Set<ArrayBuffer>): number[] => [...s].map((b) => b.byteLength).sort((a, b) => a - b);
 // Views on buffers made here: under jest, `new Float32Array(n)` gets its buffer from another realm (not `instanceof ArrayBuffer`).
@@ -43,5 +44,25 @@ describe('collectBuffers', () => {
     const into = new Set<ArrayBuffer>([new ArrayBuffer(1)]);
     expect(collectBuffers(level, into)).toBe(into);
     expect(sorted(into)).toEqual([1, 8, 12]);
+  });
+});
+
+describe('summarizePayload with a set of buffers', () => {
+  it('collects the same buffers as collectBuffers in the walk that summarizes (a send walks its body once)', () => {
+    const a = view(Float32Array, 16);
+    const value = {
+      x: [a, { y: new Uint8Array(new ArrayBuffer(12), 4, 4) }],
+      z: new ArrayBuffer(8),
+      again: a,
+      long: Array.from({ length: 40 }, (_, i) => (i === 39 ? view(Int32Array, 20) : i)),
+      m: new Map<unknown, unknown>([[view(Uint8Array, 2), view(Uint8Array, 3)]]),
+      s: new Set([view(Uint8Array, 5)]),
+      skipped: [new Float32Array(new SharedArrayBuffer(16)), new Uint8Array(0)],
+    };
+    const into = new Set<ArrayBuffer>();
+    const summary = summarizePayload(value, SHA256_DIGEST, into);
+    expect(sorted(into)).toEqual([2, 3, 5, 8, 12, 16, 20]);
+    expect(sorted(into)).toEqual(sorted(collectBuffers(value)));
+    expect(summarizePayload(value, SHA256_DIGEST)).toEqual(summary); // the set changes nothing of the summary
   });
 });
