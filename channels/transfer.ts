@@ -106,7 +106,7 @@ export function completeTransfer(request: TransferRequest, link: LinkState, radi
   if (link.device !== device) badTransfer(request, slot, `given the link of device d${link.device}`);
   if (!link.admitted) badTransfer(request, slot, 'the device is not admitted in this slot, it has no bandwidth');
   const cost = transferCost(bits, direction, link, radio.powerW);
-  // Written out, in the log's key order: `{ ...request, slot, ...cost }` took 8.5 us a call on V8 11.3 (Node 20), this 0.5 us.
+  // Written out, in the log's key order: `{ ...request, slot, ...cost }` took 8.5-12 us a call on V8 11.3 (Node 20), this about 0.1 us.
   return { device, type, direction, bits, slot, rateBps: cost.rateBps, airtimeS: cost.airtimeS, energyJ: cost.energyJ };
 }
 

@@ -26,7 +26,7 @@ import { createEventLogHeader, EventLogWriter, type EventLogOptions, type EventR
 import { PiscinaTransport } from './piscinaTransport';
 import type { ActorSnapshot, HostInit, OutEffect, PayloadSummary, StepResult, WireEnvelope } from './protocol';
 import { placeActors, TopologyError, validateTopology, type ActorSpec, type PlacementPolicy, type ResourceSpec } from './topology';
-import { InlineTransport, WorkerDiedError, type HostEndpoint, type Transport } from './transport';
+import { InlineTransport, quiet, WorkerDiedError, type HostEndpoint, type Transport } from './transport';
 
 export interface RuntimeOptions {
   /** The master seed: every actor's stream is forked from it by actor id. */
@@ -173,11 +173,6 @@ const EMPTY_STEP: StepResult = { effects: [], handled: 0 };
 const DRAFT_CHUNK = 8;
 /** Lets pending I/O (the hosts' answers) run before the next chunk of work. */
 const nextMacrotask = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-/** A promise raced or awaited later: its rejection is handled where it is awaited, not reported as unhandled now. */
-function quiet<T>(p: Promise<T> | undefined): Promise<T> | undefined {
-  p?.catch(() => undefined);
-  return p;
-}
 
 /** Starts a runtime: validates the topology, starts the hosts, creates (or restores) every actor. */
 export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
@@ -362,8 +357,7 @@ class ActorRuntime implements Runtime {
   private async attempt(slot: number, startT: number, injected: Injected[], recoveries: number, pass: boolean): Promise<SlotResult> {
     const out = await this.execute(slot, startT, injected, pass);
     // The hosts copy out their snapshots while this thread formats the slot's last events.
-    const collecting = this.transport.canFail ? Promise.all(this.endpoints.map((ep) => ep.collect())) : undefined;
-    quiet(collecting);
+    const collecting = this.transport.canFail ? quiet(Promise.all(this.endpoints.map((ep) => ep.collect()))) : undefined;
     out.draft.add(out.records.slice(out.drafted));
     if (collecting) for (const list of await collecting) for (const [id, s] of list) this.snapshots.set(id, s);
     // From here the slot is durable: logged and flushed; a host lost while committing is restored from the snapshots.

@@ -85,8 +85,8 @@ export function exposeHost(host: ActorHost, port: MessagePort, exit: () => void,
   Comlink.expose(api, port as unknown as Comlink.Endpoint);
 }
 
-/** Swallows the rejection of a promise kept only to race with. */
-function quiet<T>(p: Promise<T>): Promise<T> {
+/** Swallows the rejection of a promise kept to race with or to await later (where its rejection is handled). */
+export function quiet<T>(p: Promise<T>): Promise<T> {
   p.catch(() => undefined);
   return p;
 }
