@@ -6,7 +6,21 @@
 import type { ActorContext, ActorKind, Effect, Envelope } from './actor';
 import { collectBuffers, summarizePayload } from './canonical';
 import { loadPayloadDigest, type PayloadDigest } from './payloadDigest';
-import type { ActorLoad, ActorSnapshot, AskOut, HostInit, LoadResult, OutEffect, PayloadSummary, StepBatch, StepResult } from './protocol';
+import type { EventRecord } from './eventLog';
+import type {
+  ActorLoad,
+  ActorSnapshot,
+  AskOut,
+  HostInit,
+  LoadResult,
+  OutEffect,
+  PayloadSummary,
+  SettleBatch,
+  SettleResult,
+  StepBatch,
+  StepResult,
+} from './protocol';
+import { mailByActor, Router } from './route';
 import { RandomStream, type RandomState } from '../util/random';
 import { loadResources, resolveActorKind, type ActorSpec } from './topology';
 
@@ -29,9 +43,9 @@ export function describeError(err: unknown): { name: string; message: string } {
   return { name: 'Thrown', message: String(err) };
 }
 
-/** A step's result and the buffers it may move to the receiver. */
-export interface LocalStepResult {
-  readonly result: StepResult;
+/** A step's (or a settled pass's) result and the buffers it may move to the receiver. */
+export interface LocalStepResult<R = StepResult> {
+  readonly result: R;
   readonly transfer: ArrayBuffer[];
 }
 
@@ -257,6 +271,57 @@ export class ActorHost {
     return {
       result: { effects, handled, ...(mailFallbacks > 0 ? { mailFallbacks } : {}), ...(asks.length > 0 ? { asks } : {}) },
       transfer: [...transfer],
+    };
+  }
+
+  /**
+   * The steps of a pass, routed here as the runtime routes them (route.ts): for a host that holds
+   * every actor, so that a pass costs one round trip to the runtime instead of one per step. Stops
+   * when nothing is pending, when actors ask the driver (that step comes back unrouted, as `step`
+   * returns it) or after `maxSteps`. `progress` gets each step's records but the last's as they are
+   * routed, so that the runtime chains the log while the pass goes on.
+   */
+  settle(batch: SettleBatch, progress?: (records: readonly EventRecord[]) => void): LocalStepResult<SettleResult> {
+    const router = new Router(batch.slot, batch.seq, batch.tMax, (id) => this.placement[id] !== undefined);
+    const transfer: ArrayBuffer[] = [];
+    let mail = batch.mail;
+    let steps = 0;
+    let handled = 0;
+    let mailFallbacks = 0;
+    let sent = 0;
+    let open: StepResult | undefined;
+    for (;;) {
+      const { result, transfer: moved } = this.step({ slot: batch.slot, step: batch.step + steps, mail });
+      steps++;
+      handled += result.handled;
+      mailFallbacks += result.mailFallbacks ?? 0;
+      for (const b of moved) transfer.push(b);
+      if (result.asks) {
+        open = result;
+        break;
+      }
+      router.ingest(result.effects as OutEffect[]);
+      if (router.pending.length === 0 || steps >= batch.maxSteps) break;
+      if (progress) {
+        progress(router.records.slice(sent));
+        sent = router.records.length;
+      }
+      mail = mailByActor(router.take());
+    }
+    const settled = !open && router.pending.length === 0;
+    return {
+      result: {
+        records: router.records.slice(sent),
+        mail: router.mail,
+        pending: router.pending,
+        totals: router.totals(),
+        steps,
+        handled,
+        mailFallbacks,
+        ...(open ? { open } : {}),
+        ...(settled && batch.collect ? { snapshots: this.collect() } : {}),
+      },
+      transfer,
     };
   }
 

@@ -4,6 +4,7 @@
  * is built on these, by the transports in `transport.ts`.
  */
 import type { Envelope } from './actor';
+import type { EventRecord } from './eventLog';
 import type { PayloadDigestName } from './payloadDigest';
 import type { RandomState } from '../util/random';
 import type { ActorSpec, ResourceSpec } from './topology';
@@ -89,6 +90,54 @@ export interface StepResult {
   readonly asks?: readonly AskOut[];
 }
 
+/** What a router (route.ts) counted, and where it left the numbering and the clock. */
+export interface RouteTotals {
+  readonly seq: number;
+  /** The latest virtual time routed. */
+  readonly tMax: number;
+  readonly failures: number;
+  readonly deadLetters: number;
+  /** Messages between actors of one host (`bodyRef`) and between hosts. */
+  readonly local: number;
+  readonly cross: number;
+}
+
+/**
+ * A pass of a slot run by the one host that holds every actor: it routes its own effects from step
+ * to step, in the runtime's order (route.ts), instead of one round trip to the runtime per step.
+ */
+export interface SettleBatch {
+  readonly slot: number;
+  /** Index of the pass's first step (steps are counted across calls within a pass). */
+  readonly step: number;
+  /** The first step's mail, as in `StepBatch`. */
+  readonly mail: StepBatch['mail'];
+  /** The next `seq` to give, and the latest virtual time routed so far. */
+  readonly seq: number;
+  readonly tMax: number;
+  /** Steps to run at most (then what is pending comes back in `pending`). */
+  readonly maxSteps: number;
+  /** Add the snapshots of the actors changed since the last commit, as `collect` returns them, when the pass settles. */
+  readonly collect?: boolean;
+}
+
+export interface SettleResult {
+  /** The pass's records after those sent while it ran (`HostApi.settle`'s `progress`). */
+  readonly records: readonly EventRecord[];
+  /** Messages to the driver, with their bodies. */
+  readonly mail: readonly Envelope[];
+  /** Envelopes not yet delivered: left when `maxSteps` ran out. */
+  readonly pending: readonly WireEnvelope[];
+  readonly totals: RouteTotals;
+  readonly steps: number;
+  readonly handled: number;
+  readonly mailFallbacks: number;
+  /** A step whose actors asked the driver: its result as `step` returns it, not yet routed. */
+  readonly open?: StepResult;
+  /** When asked for and the pass settled. */
+  readonly snapshots?: Array<[string, ActorSnapshot]>;
+}
+
 /** What `load` returns. */
 export interface LoadResult {
   /** Snapshots of the actors created from their initial state (not of those restored). */
@@ -104,6 +153,12 @@ export interface HostApi {
   load(actors: readonly ActorLoad[]): Promise<LoadResult>;
   /** Runs one step; the buffers in `transfer` (of the batch's bodies) are moved, not copied. */
   step(batch: StepBatch, transfer: readonly ArrayBuffer[]): Promise<StepResult>;
+  /**
+   * Runs a pass's steps on a host that holds every actor (optional: a transport without it is
+   * stepped one step at a time). `progress` receives each step's records as they are routed, in
+   * order, before the result; the buffers in `transfer` are moved.
+   */
+  settle?(batch: SettleBatch, transfer: readonly ArrayBuffer[], progress: (records: readonly EventRecord[]) => void): Promise<SettleResult>;
   /** Snapshots of the actors changed since the last commit (the slot's changes). */
   collect(): Promise<Array<[string, ActorSnapshot]>>;
   /** Makes the current states the ones a rollback returns to. */

@@ -22,9 +22,10 @@
 import type { Envelope } from './actor';
 import { collectBuffers, summarizePayload } from './canonical';
 import { loadPayloadDigest, payloadDigestOfVersion, type PayloadDigest } from './payloadDigest';
-import { createEventLogHeader, EventLogWriter, type EventLogOptions, type EventRecord, type LogEvent } from './eventLog';
+import { createEventLogHeader, EventLogWriter, type EventLogOptions, type LogEvent } from './eventLog';
 import { PiscinaTransport } from './piscinaTransport';
-import type { ActorSnapshot, HostInit, OutEffect, PayloadSummary, StepResult, WireEnvelope } from './protocol';
+import type { ActorSnapshot, HostInit, OutEffect, StepResult, WireEnvelope } from './protocol';
+import { cmpStr, mailByActor, Router, type ActorMail } from './route';
 import { placeActors, TopologyError, validateTopology, type ActorSpec, type PlacementPolicy, type ResourceSpec } from './topology';
 import { InlineTransport, quiet, WorkerDiedError, type HostEndpoint, type Transport } from './transport';
 
@@ -165,9 +166,12 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
-const cmpStr = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
-const cmpEnvelope = (a: WireEnvelope, b: WireEnvelope): number => a.t - b.t || cmpStr(a.from, b.from) || a.seq - b.seq;
-const cmpEffect = (a: OutEffect, b: OutEffect): number => a.t - b.t || cmpStr(a.from, b.from) || a.idx - b.idx;
+/** The buffers of a batch's bodies: moved to the host, not copied. */
+function bodyBuffers(mail: readonly ActorMail[]): ArrayBuffer[] {
+  const transfer = new Set<ArrayBuffer>();
+  for (const [, l] of mail) for (const e of l) if (e.body !== undefined) collectBuffers(e.body, transfer);
+  return [...transfer];
+}
 const EMPTY_STEP: StepResult = { effects: [], handled: 0 };
 /** Events formatted between two looks at whether the hosts have answered (about 0.1 ms of work). */
 const DRAFT_CHUNK = 8;
@@ -357,15 +361,16 @@ class ActorRuntime implements Runtime {
   private async attempt(slot: number, startT: number, injected: Injected[], recoveries: number, pass: boolean): Promise<SlotResult> {
     const out = await this.execute(slot, startT, injected, pass);
     // The hosts copy out their snapshots while this thread formats the slot's last events.
-    const collecting = this.transport.canFail ? quiet(Promise.all(this.endpoints.map((ep) => ep.collect()))) : undefined;
+    const collecting = this.transport.canFail && !out.snapshots ? quiet(Promise.all(this.endpoints.map((ep) => ep.collect()))) : undefined;
     out.draft.add(out.records.slice(out.drafted));
+    if (out.snapshots) for (const [id, s] of out.snapshots) this.snapshots.set(id, s);
     if (collecting) for (const list of await collecting) for (const [id, s] of list) this.snapshots.set(id, s);
     // From here the slot is durable: logged and flushed; a host lost while committing is restored from the snapshots.
     const events = this.log.commit(out.draft);
     this.log.flush();
     if (this.options.onEvent) for (const e of events) this.options.onEvent(e);
     this.seq = out.seq;
-    this.t = out.t;
+    this.t = out.tMax;
     this.last = slot;
     const c = this.counters;
     if (!pass) c.slots++;
@@ -394,7 +399,7 @@ class ActorRuntime implements Runtime {
       events: events.length,
       steps: out.steps,
       failures: out.failures,
-      t: out.t,
+      t: out.tMax,
       logHash: this.log.hash,
       recoveries,
     };
@@ -412,113 +417,105 @@ class ActorRuntime implements Runtime {
     );
   }
 
+  /** Whether a pass runs on the one host in one call (`HostApi.settle`): nothing asks for the runtime's step-by-step loop. */
+  private canSettle(slot: number): boolean {
+    return (
+      this.hosts === 1 &&
+      this.endpoints[0]?.settle !== undefined &&
+      (this.options.stepping ?? 'superstep') === 'superstep' &&
+      !this.crashes.some((c) => c.slot === slot)
+    );
+  }
+
   private async execute(slot: number, startT: number, injected: readonly Injected[], pass: boolean) {
-    let seq = this.seq;
-    let tMax = Math.max(this.t, startT);
-    const records: EventRecord[] = [];
+    const router = new Router(slot, this.seq, Math.max(this.t, startT), (id) => this.specs.has(id));
+    const records = router.records;
     // The slot's events are formatted and chained while the workers compute the next step.
     const draft = this.log.draft();
     let drafted = 0;
-    const mail: Envelope[] = [];
-    let pending: WireEnvelope[] = [];
-    let failures = 0;
-    let deadLetters = 0;
     let mailFallbacks = 0;
-    let local = 0;
-    let cross = 0;
     let handled = 0;
+    let snapshots: Array<[string, ActorSnapshot]> | undefined;
     const handledPerHost = new Array<number>(this.hosts).fill(0);
-
-    const route = (w: WireEnvelope, payload: PayloadSummary, failure: boolean): void => {
-      if (w.t > tMax) tMax = w.t;
-      let kind: EventRecord['kind'] = failure ? 'failure' : 'msg';
-      if (w.to === 'driver') mail.push({ seq: w.seq, slot, t: w.t, from: w.from, to: w.to, type: w.type, body: w.body });
-      else if (this.specs.has(w.to)) {
-        pending.push(w);
-        if (w.bodyRef !== undefined) local++;
-        else cross++;
-      } else if (!(failure && w.to === 'runtime')) {
-        kind = 'dead-letter';
-        deadLetters++;
-      }
-      records.push({ seq: w.seq, slot, t: w.t, kind, from: w.from, to: w.to, type: w.type, payload });
-    };
 
     const ticks = pass ? [] : this.ticking.map((id) => ({ t: startT, from: 'clock', to: id, type: 'slot', body: { slot } }));
     const first: Injected[] = [...ticks, ...injected];
     first.sort((a, b) => a.t - b.t || cmpStr(a.from, b.from)); // stable: ticks by id, driver messages in order sent
     for (const m of first)
-      route(
-        { seq: seq++, slot, t: m.t, from: m.from, to: m.to, type: m.type, body: m.body },
+      router.route(
+        { seq: router.seq++, slot, t: m.t, from: m.from, to: m.to, type: m.type, body: m.body },
         summarizePayload(m.body, this.payloadDigest),
         false,
       );
 
     const stepping = this.options.stepping ?? 'superstep';
     const maxSteps = this.options.maxStepsPerSlot ?? 100_000;
+    const settle = this.canSettle(slot);
     let step = 0;
-    while (pending.length > 0) {
+    while (router.pending.length > 0) {
       if (step >= maxSteps) throw new SlotDidNotSettleError(slot, step);
-      let now = pending;
-      pending = [];
+      let now = router.take();
       if (stepping === 'time') {
         const minT = now.reduce((m, p) => Math.min(m, p.t), Infinity);
-        pending = now.filter((p) => p.t !== minT);
+        router.pending = now.filter((p) => p.t !== minT);
         now = now.filter((p) => p.t === minT);
       }
-      const perHost = Array.from({ length: this.hosts }, () => new Map<string, WireEnvelope[]>());
-      for (const p of now) {
-        const m = perHost[this.hostOf[p.to]!]!;
-        const list = m.get(p.to);
-        if (list) list.push(p);
-        else m.set(p.to, [p]);
-      }
-      const crash = this.takeCrash(slot, step);
-      const stepDone = Promise.all(
-        this.endpoints.map((ep, h) => {
-          const m = perHost[h]!;
-          if (m.size === 0 && crash !== h) return EMPTY_STEP;
-          const batchMail = [...m.entries()].sort((a, b) => cmpStr(a[0], b[0])).map(([id, l]) => [id, l.sort(cmpEnvelope)] as const);
-          const transfer = new Set<ArrayBuffer>();
-          for (const [, l] of batchMail) for (const e of l) if (e.body !== undefined) collectBuffers(e.body, transfer);
-          return ep.step({ slot, step, mail: batchMail, ...(crash === h ? { crash: true } : {}) }, [...transfer]);
-        }),
-      );
-      // Format and chain the events so far while the hosts compute, a few at a time, so that their
-      // answers never wait behind a long draft; what is left is done at the next step or at the end.
-      let answered = false;
-      void stepDone.then(
-        () => (answered = true),
-        () => (answered = true),
-      );
-      while (drafted < records.length && !answered) {
-        const end = Math.min(records.length, drafted + DRAFT_CHUNK);
-        draft.add(records.slice(drafted, end));
-        drafted = end;
-        await nextMacrotask();
-      }
-      const results = [...(await stepDone)];
-      // Actors that asked the driver: their step is held by their host until the answers come back.
-      for (let asks = results.flatMap((r, h) => (r.asks ?? []).map((a) => ({ ...a, host: h }))); asks.length > 0;) {
-        const answer = this.options.answer;
-        if (!answer) throw new RuntimeError(`slot ${slot}: ${asks[0]!.actor} asked the driver, and this runtime has no answer function`);
-        const answers = await Promise.all(asks.map((a) => answer({ slot, actor: a.actor, t: a.t, question: a.question })));
-        const again = await Promise.all(
+      let results: StepResult[];
+      if (settle) {
+        // One host holds every actor: it runs the pass's steps itself and sends the records as it goes.
+        const mail = mailByActor(now);
+        const r = await this.endpoints[0]!.settle!(
+          { slot, step, mail, seq: router.seq, tMax: router.tMax, maxSteps: maxSteps - step, collect: this.transport.canFail },
+          bodyBuffers(mail),
+          (more) => {
+            for (const e of more) records.push(e);
+            draft.add(records.slice(drafted));
+            drafted = records.length;
+          },
+        );
+        for (const e of r.records) records.push(e);
+        router.absorb(r.totals, r.mail, r.pending);
+        step += r.steps;
+        handled += r.handled;
+        handledPerHost[0]! += r.handled;
+        mailFallbacks += r.mailFallbacks;
+        snapshots = r.snapshots;
+        if (!r.open) continue;
+        // Actors asked the driver in the pass's last step: answered below, as for a step of the runtime's own.
+        step--;
+        handled -= r.open.handled;
+        handledPerHost[0]! -= r.open.handled;
+        mailFallbacks -= r.open.mailFallbacks ?? 0;
+        results = [r.open];
+      } else {
+        snapshots = undefined;
+        const perHost = Array.from({ length: this.hosts }, () => [] as WireEnvelope[]);
+        for (const p of now) perHost[this.hostOf[p.to]!]!.push(p);
+        const crash = this.takeCrash(slot, step);
+        const stepDone = Promise.all(
           this.endpoints.map((ep, h) => {
-            const mine = asks.flatMap((a, i) => (a.host === h ? [[a.actor, answers[i]] as const] : []));
-            return mine.length === 0 ? EMPTY_STEP : ep.step({ slot, step, mail: [], answers: mine }, []);
+            const m = perHost[h]!;
+            if (m.length === 0 && crash !== h) return EMPTY_STEP;
+            const batchMail = mailByActor(m);
+            return ep.step({ slot, step, mail: batchMail, ...(crash === h ? { crash: true } : {}) }, bodyBuffers(batchMail));
           }),
         );
-        again.forEach((r, h) => {
-          if (r.effects.length > 0)
-            results[h] = {
-              ...results[h]!,
-              effects: [...results[h]!.effects, ...r.effects],
-              mailFallbacks: (results[h]!.mailFallbacks ?? 0) + (r.mailFallbacks ?? 0),
-            };
-        });
-        asks = again.flatMap((r, h) => (r.asks ?? []).map((a) => ({ ...a, host: h })));
+        // Format and chain the events so far while the hosts compute, a few at a time, so that their
+        // answers never wait behind a long draft; what is left is done at the next step or at the end.
+        let answered = false;
+        void stepDone.then(
+          () => (answered = true),
+          () => (answered = true),
+        );
+        while (drafted < records.length && !answered) {
+          const end = Math.min(records.length, drafted + DRAFT_CHUNK);
+          draft.add(records.slice(drafted, end));
+          drafted = end;
+          await nextMacrotask();
+        }
+        results = [...(await stepDone)];
       }
+      await this.answerAsks(slot, step, results);
       const effects: OutEffect[] = [];
       results.forEach((r, h) => {
         handled += r.handled;
@@ -526,38 +523,45 @@ class ActorRuntime implements Runtime {
         mailFallbacks += r.mailFallbacks ?? 0;
         for (const e of r.effects) effects.push(e);
       });
-      effects.sort(cmpEffect);
-      for (const e of effects) {
-        const s = seq++;
-        if (e.kind === 'log') {
-          records.push({ seq: s, slot, t: e.t, kind: 'log', from: e.from, to: e.to, type: e.type, payload: e.payload });
-          continue;
-        }
-        if (e.kind === 'failure') failures++;
-        const w: WireEnvelope =
-          e.bodyRef !== undefined
-            ? { seq: s, slot, t: e.t, from: e.from, to: e.to, type: e.type, bodyRef: e.bodyRef }
-            : { seq: s, slot, t: e.t, from: e.from, to: e.to, type: e.type, body: e.body };
-        route(w, e.payload, e.kind === 'failure');
-      }
+      router.ingest(effects);
       step++;
     }
     return {
       records,
       draft,
       drafted,
-      mail,
-      seq,
-      t: tMax,
+      mail: router.mail,
+      ...router.totals(),
       steps: step,
-      failures,
-      deadLetters,
       mailFallbacks,
-      local,
-      cross,
       handled,
       handledPerHost,
+      snapshots,
     };
+  }
+
+  /** Actors that asked the driver: their step is held by their host until the answers come back; their effects join `results`. */
+  private async answerAsks(slot: number, step: number, results: StepResult[]): Promise<void> {
+    for (let asks = results.flatMap((r, h) => (r.asks ?? []).map((a) => ({ ...a, host: h }))); asks.length > 0;) {
+      const answer = this.options.answer;
+      if (!answer) throw new RuntimeError(`slot ${slot}: ${asks[0]!.actor} asked the driver, and this runtime has no answer function`);
+      const answers = await Promise.all(asks.map((a) => answer({ slot, actor: a.actor, t: a.t, question: a.question })));
+      const again = await Promise.all(
+        this.endpoints.map((ep, h) => {
+          const mine = asks.flatMap((a, i) => (a.host === h ? [[a.actor, answers[i]] as const] : []));
+          return mine.length === 0 ? EMPTY_STEP : ep.step({ slot, step, mail: [], answers: mine }, []);
+        }),
+      );
+      again.forEach((r, h) => {
+        if (r.effects.length > 0)
+          results[h] = {
+            ...results[h]!,
+            effects: [...results[h]!.effects, ...r.effects],
+            mailFallbacks: (results[h]!.mailFallbacks ?? 0) + (r.mailFallbacks ?? 0),
+          };
+      });
+      asks = again.flatMap((r, h) => (r.asks ?? []).map((a) => ({ ...a, host: h })));
+    }
   }
 
   async snapshot(): Promise<RuntimeSnapshot> {

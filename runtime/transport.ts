@@ -12,7 +12,8 @@
 import * as Comlink from 'comlink';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { ActorHost } from './host';
-import type { ActorLoad, ActorSnapshot, HostApi, HostInit, LoadResult, StepBatch, StepResult } from './protocol';
+import type { EventRecord } from './eventLog';
+import type { ActorLoad, ActorSnapshot, HostApi, HostInit, LoadResult, SettleBatch, SettleResult, StepBatch, StepResult } from './protocol';
 
 /** A host (worker) died: its task ended, its thread exited, or its port closed. */
 export class WorkerDiedError extends Error {
@@ -52,6 +53,7 @@ interface RemoteHost {
   init(init: HostInit): Promise<void>;
   load(actors: readonly ActorLoad[]): LoadResult;
   step(batch: StepBatch): StepResult;
+  settle(batch: SettleBatch): SettleResult;
   collect(): Array<[string, ActorSnapshot]>;
   commit(): void;
   rollback(): void;
@@ -59,6 +61,9 @@ interface RemoteHost {
   restore(snapshots: ReadonlyArray<readonly [string, ActorSnapshot]>): void;
   close(): void;
 }
+
+/** The key of a settling pass's progress messages on a host's port. */
+const PROGRESS = 'airlora:settle-progress';
 
 /** Exposes `host` on `port` with comlink; `exit` makes the host die (the crash test hook), `onClose` ends it. */
 export function exposeHost(host: ActorHost, port: MessagePort, exit: () => void, onClose: () => void): void {
@@ -71,6 +76,12 @@ export function exposeHost(host: ActorHost, port: MessagePort, exit: () => void,
         exit();
         return new Promise<never>(() => {}) as never;
       }
+      return Comlink.transfer(result, transfer);
+    },
+    // A pass's records go out on the same port as they are routed (before the answer: ports keep
+    // order); comlink ignores messages without an id.
+    settle: (b) => {
+      const { result, transfer } = host.settle(b, (records) => port.postMessage({ [PROGRESS]: records }));
       return Comlink.transfer(result, transfer);
     },
     collect: () => host.collect(),
@@ -103,6 +114,12 @@ export function comlinkEndpoint(index: number, port: MessagePort, died: Promise<
     if (!alive) return Promise.reject(new WorkerDiedError(index));
     return Promise.race([call(), died]);
   };
+  // The records of the pass being settled, as the host routes them (exposeHost's `settle`).
+  let progress: ((records: readonly EventRecord[]) => void) | undefined;
+  port.on('message', (data: unknown) => {
+    const records = (data as Record<string, unknown> | null)?.[PROGRESS];
+    if (records && progress) progress(records as EventRecord[]);
+  });
   const dispose = (): void => {
     if (disposed) return;
     disposed = true;
@@ -118,6 +135,12 @@ export function comlinkEndpoint(index: number, port: MessagePort, died: Promise<
     init: (i) => guard(() => remote.init(i)),
     load: (a) => guard(() => remote.load(a) as Promise<LoadResult>),
     step: (b, transfer) => guard(() => remote.step(Comlink.transfer(b, [...transfer])) as Promise<StepResult>),
+    settle: (b, transfer, onProgress) => {
+      progress = onProgress;
+      return guard(() => remote.settle(Comlink.transfer(b, [...transfer])) as Promise<SettleResult>).finally(() => {
+        if (progress === onProgress) progress = undefined;
+      });
+    },
     collect: () => guard(() => remote.collect() as Promise<Array<[string, ActorSnapshot]>>),
     commit: () => guard(() => remote.commit() as Promise<void>),
     rollback: () => guard(() => remote.rollback() as Promise<void>),
@@ -167,6 +190,16 @@ export class ChannelTransport implements Transport {
   }
 }
 
+/** A step's effects with their bodies moved through a structured clone (with `transfer`), as between threads. */
+function moveBodies(result: StepResult, transfer: ArrayBuffer[]): StepResult {
+  if (transfer.length === 0 && result.effects.every((e) => e.body === undefined || typeof e.body !== 'object')) return result;
+  const bodies = structuredClone(
+    result.effects.map((e) => e.body),
+    { transfer },
+  );
+  return { ...result, effects: result.effects.map((e, i) => (e.body === undefined ? e : { ...e, body: bodies[i] })) };
+}
+
 /**
  * Hosts in this thread called directly (the `workers: 0` executor). Arguments and results go
  * through a structured clone with transfer, so semantics match the worker threads exactly.
@@ -184,16 +217,24 @@ export class InlineTransport implements Transport {
       canCrash: false,
       init: async (i) => host.init(clone(i)),
       load: async (a) => clone(host.load(clone(a))),
+      // Bodies reaching this host come from the driver (cloned by send) or from its own actors (held in
+      // its outbox); bodies leaving it go to the driver: those are moved through a clone, as by a worker.
       step: async (b) => {
-        // Bodies reaching this host come from the driver (cloned by send) or from its own actors (held in
-        // its outbox); bodies leaving it go to the driver: those are moved through a clone, as by a worker.
         const { result, transfer } = host.step(b);
-        if (transfer.length === 0 && result.effects.every((e) => e.body === undefined || typeof e.body !== 'object')) return result;
-        const bodies = structuredClone(
-          result.effects.map((e) => e.body),
-          { transfer },
-        );
-        return { ...result, effects: result.effects.map((e, i) => (e.body === undefined ? e : { ...e, body: bodies[i] })) };
+        return moveBodies(result, transfer);
+      },
+      settle: async (b, _transfer, progress) => {
+        const { result, transfer } = host.settle(b, progress);
+        const open = result.open;
+        const moved = structuredClone({ mail: result.mail, bodies: open?.effects.map((e) => e.body) }, { transfer });
+        return {
+          ...result,
+          mail: moved.mail,
+          ...(open
+            ? { open: { ...open, effects: open.effects.map((e, i) => (e.body === undefined ? e : { ...e, body: moved.bodies?.[i] })) } }
+            : {}),
+          ...(result.snapshots ? { snapshots: clone(result.snapshots) } : {}),
+        };
       },
       collect: async () => clone(host.collect()),
       commit: async () => host.commit(),
