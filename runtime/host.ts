@@ -47,6 +47,8 @@ export function describeError(err: unknown): { name: string; message: string } {
 export interface LocalStepResult<R = StepResult> {
   readonly result: R;
   readonly transfer: ArrayBuffer[];
+  /** A settled pass stopped at its `crashAt` step: the host is to exit, not answer. */
+  readonly crashed?: boolean;
 }
 
 function copyBuffers(value: unknown, shared: ReadonlySet<ArrayBufferLike>): unknown {
@@ -290,13 +292,15 @@ export class ActorHost {
     let mailFallbacks = 0;
     let sent = 0;
     let open: StepResult | undefined;
+    let crashed = false;
     for (;;) {
       const { result, transfer: moved } = this.step({ slot: batch.slot, step: batch.step + steps, mail });
       steps++;
       handled += result.handled;
       mailFallbacks += result.mailFallbacks ?? 0;
       for (const b of moved) transfer.push(b);
-      if (result.asks) {
+      if (batch.crashAt === batch.step + steps - 1) crashed = true;
+      if (result.asks || crashed) {
         open = result;
         break;
       }
@@ -322,6 +326,7 @@ export class ActorHost {
         ...(settled && batch.collect ? { snapshots: this.collect() } : {}),
       },
       transfer,
+      ...(crashed ? { crashed } : {}),
     };
   }
 

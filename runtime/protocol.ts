@@ -117,6 +117,8 @@ export interface SettleBatch {
   readonly tMax: number;
   /** Steps to run at most (then what is pending comes back in `pending`). */
   readonly maxSteps: number;
+  /** Test hook: the host exits after computing this step (its index in the slot), before answering. */
+  readonly crashAt?: number;
   /** Add the snapshots of the actors changed since the last commit, as `collect` returns them, when the pass settles. */
   readonly collect?: boolean;
 }

@@ -24,7 +24,7 @@ import { collectBuffers, summarizePayload } from './canonical';
 import { loadPayloadDigest, payloadDigestOfVersion, type PayloadDigest } from './payloadDigest';
 import { createEventLogHeader, EventLogWriter, type EventLogOptions, type LogEvent } from './eventLog';
 import { PiscinaTransport } from './piscinaTransport';
-import type { ActorSnapshot, HostInit, OutEffect, StepResult, WireEnvelope } from './protocol';
+import type { ActorSnapshot, HostInit, OutEffect, SettleResult, StepResult, WireEnvelope } from './protocol';
 import { cmpStr, mailByActor, Router, type ActorMail } from './route';
 import { placeActors, TopologyError, validateTopology, type ActorSpec, type PlacementPolicy, type ResourceSpec } from './topology';
 import { InlineTransport, quiet, WorkerDiedError, type HostEndpoint, type Transport } from './transport';
@@ -417,14 +417,9 @@ class ActorRuntime implements Runtime {
     );
   }
 
-  /** Whether a pass runs on the one host in one call (`HostApi.settle`): nothing asks for the runtime's step-by-step loop. */
-  private canSettle(slot: number): boolean {
-    return (
-      this.hosts === 1 &&
-      this.endpoints[0]?.settle !== undefined &&
-      (this.options.stepping ?? 'superstep') === 'superstep' &&
-      !this.crashes.some((c) => c.slot === slot)
-    );
+  /** Whether a pass runs on the one host in one call (`HostApi.settle`) rather than step by step. */
+  private canSettle(): boolean {
+    return this.hosts === 1 && this.endpoints[0]?.settle !== undefined && (this.options.stepping ?? 'superstep') === 'superstep';
   }
 
   private async execute(slot: number, startT: number, injected: readonly Injected[], pass: boolean) {
@@ -450,7 +445,7 @@ class ActorRuntime implements Runtime {
 
     const stepping = this.options.stepping ?? 'superstep';
     const maxSteps = this.options.maxStepsPerSlot ?? 100_000;
-    const settle = this.canSettle(slot);
+    const settle = this.canSettle();
     let step = 0;
     while (router.pending.length > 0) {
       if (step >= maxSteps) throw new SlotDidNotSettleError(slot, step);
@@ -464,15 +459,25 @@ class ActorRuntime implements Runtime {
       if (settle) {
         // One host holds every actor: it runs the pass's steps itself and sends the records as it goes.
         const mail = mailByActor(now);
-        const r = await this.endpoints[0]!.settle!(
-          { slot, step, mail, seq: router.seq, tMax: router.tMax, maxSteps: maxSteps - step, collect: this.transport.canFail },
-          bodyBuffers(mail),
-          (more) => {
-            for (const e of more) records.push(e);
-            draft.add(records.slice(drafted));
-            drafted = records.length;
-          },
-        );
+        const crashAt = this.crashes
+          .filter((c) => c.slot === slot && c.step >= step)
+          .reduce<number | undefined>((at, c) => (at === undefined || c.step < at ? c.step : at), undefined);
+        let r: SettleResult;
+        try {
+          r = await this.endpoints[0]!.settle!(
+            { slot, step, mail, seq: router.seq, tMax: router.tMax, maxSteps: maxSteps - step, collect: this.transport.canFail, crashAt },
+            bodyBuffers(mail),
+            (more) => {
+              for (const e of more) records.push(e);
+              draft.add(records.slice(drafted));
+              drafted = records.length;
+            },
+          );
+        } catch (err) {
+          // A crash planned for this pass is spent when the host dies of it, as `takeCrash` spends it at its step.
+          if (crashAt !== undefined) this.takeCrash(slot, crashAt);
+          throw err;
+        }
         for (const e of r.records) records.push(e);
         router.absorb(r.totals, r.mail, r.pending);
         step += r.steps;

@@ -81,7 +81,11 @@ export function exposeHost(host: ActorHost, port: MessagePort, exit: () => void,
     // A pass's records go out on the same port as they are routed (before the answer: ports keep
     // order); comlink ignores messages without an id.
     settle: (b) => {
-      const { result, transfer } = host.settle(b, (records) => port.postMessage({ [PROGRESS]: records }));
+      const { result, transfer, crashed } = host.settle(b, (records) => port.postMessage({ [PROGRESS]: records }));
+      if (crashed) {
+        exit();
+        return new Promise<never>(() => {}) as never;
+      }
       return Comlink.transfer(result, transfer);
     },
     collect: () => host.collect(),

@@ -93,4 +93,14 @@ describe('runtime on worker threads', () => {
     expect(killed.bytes.equals(reference.bytes)).toBe(true);
     expect(killed.mail).toEqual(reference.mail);
   });
+
+  it('survives its only worker killed in the middle of a pass it runs alone (settled) with the same log', async () => {
+    const killed = await runGossip(path.join(dir, 'killed1.jsonl'), 1, 60, 12, (rt) => {
+      rt.injectWorkerCrash(0, { slot: 3, step: 1 });
+      rt.injectWorkerCrash(0, { slot: 8, step: 0 });
+    });
+    expect(killed.recoveries).toBe(2);
+    expect(killed.bytes.equals(reference.bytes)).toBe(true);
+    expect(killed.mail).toEqual(reference.mail);
+  });
 });

@@ -1,0 +1,141 @@
+/**
+ * A host that holds every actor settles a pass itself (ActorHost.settle, runtime/route.ts): the log,
+ * the driver's mail and the counters must be those of the runtime's own step-by-step loop, in this
+ * thread and behind comlink (where the records come back as progress messages before the answer).
+ */
+import { createRuntime, registerActorKind, SlotDidNotSettleError, type ActorSpec, type Runtime } from '../runtime/system';
+import type { ActorKind } from '../runtime/actor';
+import { logEvent, sendTo, withImmer } from '../runtime/immer';
+import { ChannelTransport, InlineTransport, type Transport } from '../runtime/transport';
+
+/** Passes a counter down a chain; on its last hop reports a tensor to the driver; a few messages go astray or fail. */
+const relay: ActorKind<{ hops: number }> = {
+  kind: 'settle-relay',
+  ticks: true,
+  initialState: () => ({ hops: 0 }),
+  transition: withImmer((s, m, ctx) => {
+    s.hops += 1;
+    if (m.type === 'boom') throw new Error('boom');
+    const left = m.type === 'slot' ? 4 + ctx.random.int(3) : (m.body as { left: number }).left;
+    if (left === 0) return [sendTo('driver', 'done', { values: new Float32Array([ctx.slot, s.hops, ctx.t]) })];
+    const next = `r${(Number(ctx.self.slice(1)) + 1) % 3}`;
+    return [
+      logEvent('hop', { left }),
+      sendTo(next, 'hop', { left: left - 1, values: new Float32Array(4).fill(left) }, 0.25 * ctx.random.int(3)),
+      ...(left === 2 ? [sendTo('nobody', 'lost', { left })] : []),
+      ...(left === 3 && ctx.self === 'r1' ? [sendTo('r2', 'boom', {})] : []),
+    ];
+  }),
+};
+/** Receives the failures of the relays it supervises. */
+const warden: ActorKind<{ seen: number }> = {
+  kind: 'settle-warden',
+  initialState: () => ({ seen: 0 }),
+  transition: withImmer((s) => {
+    s.seen += 1;
+    return [];
+  }),
+};
+/** Messages itself forever. */
+const loop: ActorKind<{ n: number }> = {
+  kind: 'settle-loop',
+  initialState: () => ({ n: 0 }),
+  transition: withImmer((s, m) => {
+    s.n += 1;
+    return [sendTo(m.to, 'again', {})];
+  }),
+};
+registerActorKind(relay);
+registerActorKind(warden);
+registerActorKind(loop);
+
+const TOPOLOGY: ActorSpec[] = [
+  ...[0, 1, 2].map((i) => ({ id: `r${i}`, kind: 'settle-relay', supervisor: 'warden' })),
+  { id: 'warden', kind: 'settle-warden' },
+];
+
+/** A transport whose hosts cannot settle: the runtime steps them one step at a time. */
+function stepped(inner: Transport): Transport {
+  return {
+    name: `${inner.name}-stepped`,
+    canFail: inner.canFail,
+    open: async (i) => {
+      const ep = await inner.open(i);
+      return new Proxy(ep, { get: (target, key) => (key === 'settle' ? undefined : Reflect.get(target, key, target)) });
+    },
+    close: () => inner.close(),
+  };
+}
+
+async function run(transport: Transport, prepare?: (rt: Runtime) => void) {
+  const rt = await createRuntime({ seed: 11, topology: TOPOLOGY, transport, log: { keepLines: true } });
+  prepare?.(rt);
+  const mail: string[] = [];
+  try {
+    for (let slot = 0; slot < 3; slot++) {
+      rt.send('r0', 'hop', { left: 3 });
+      // The slot, then a further pass of it (no ticks: the driver's message only).
+      for (const pass of [false, true]) {
+        if (pass) rt.send('r2', 'hop', { left: 1 });
+        const r = await rt.runSlot(slot, { pass });
+        for (const m of r.mail) mail.push(`${m.seq} ${m.from} ${m.type} ${[...(m.body as { values: Float32Array }).values].join(',')}`);
+      }
+    }
+    const stats = rt.stats();
+    return {
+      lines: rt.log.lines(),
+      mail,
+      stats: { ...stats, transport: '', recoveries: 0 },
+      snapshot: await rt.snapshot(),
+      recoveries: stats.recoveries,
+    };
+  } finally {
+    await rt.close();
+  }
+}
+
+describe('a pass settled by its one host', () => {
+  it('gives the log, mail and counters of the step-by-step loop, in this thread and behind comlink', async () => {
+    // Prepare / Execute: the same topology and driver messages through each transport.
+    const settledInline = await run(new InlineTransport());
+    const steppedInline = await run(stepped(new InlineTransport()));
+    const settledChannel = await run(new ChannelTransport());
+    const steppedChannel = await run(stepped(new ChannelTransport()));
+    // Assert: the run has every kind of event, and all four runs agree on all of it.
+    const kinds = new Set(settledInline.lines.slice(1).map((l) => (JSON.parse(l) as { kind: string }).kind));
+    expect([...kinds].sort()).toEqual(['dead-letter', 'failure', 'log', 'msg']);
+    expect(settledInline.stats.steps).toBeGreaterThan(3 * 6);
+    expect(settledInline.mail.length).toBe(3 * 5); // three relays ticking and the driver's chain, then the pass's one hop
+    for (const other of [steppedInline, settledChannel, steppedChannel]) {
+      expect(other.lines).toEqual(settledInline.lines);
+      expect(other.mail).toEqual(settledInline.mail);
+      expect(other.stats).toEqual(settledInline.stats);
+      expect(other.snapshot).toEqual(settledInline.snapshot);
+    }
+  });
+
+  it('survives its host dying in the middle of a settled pass with the same log (ChannelTransport: the host exits)', async () => {
+    const reference = await run(new InlineTransport());
+    const killed = await run(new ChannelTransport(), (rt) => {
+      rt.injectWorkerCrash(0, { slot: 1, step: 2 });
+      rt.injectWorkerCrash(0, { slot: 2, step: 0 });
+    });
+    expect(killed.recoveries).toBe(2);
+    expect(killed.lines).toEqual(reference.lines);
+    expect(killed.mail).toEqual(reference.mail);
+    expect(killed.snapshot).toEqual(reference.snapshot);
+  });
+
+  it('stops a pass that does not settle after maxStepsPerSlot steps, as the step-by-step loop does', async () => {
+    for (const transport of [new InlineTransport(), stepped(new InlineTransport()), new ChannelTransport()]) {
+      const rt = await createRuntime({ seed: 1, topology: [{ id: 'l', kind: 'settle-loop' }], transport, maxStepsPerSlot: 25 });
+      try {
+        rt.send('l', 'again', {});
+        await expect(rt.runSlot(0)).rejects.toThrow(SlotDidNotSettleError);
+        await expect(rt.runSlot(1)).resolves.toMatchObject({ slot: 1 }); // rolled back: nothing pending
+      } finally {
+        await rt.close();
+      }
+    }
+  });
+});
