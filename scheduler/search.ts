@@ -38,10 +38,12 @@ import {
   airtimeSlackS,
   BAND_BUDGET,
   deadlineSnr,
+  INVERSE_GUESS_FREE_T,
   inverseMarginal,
   marginalSaving,
   solveBandwidthSplit,
 } from './bandwidthSplit';
+import { PriceMemo } from './priceMemo';
 // Math and the numeric globals are bound once: inside a vm context (Jest), every global lookup in a hot loop is slow.
 const { abs, exp, imul, log, max, min } = Math;
 const INFINITY = Number.POSITIVE_INFINITY;
@@ -115,6 +117,8 @@ export function searchSets(problem: SlotProblem, options: SearchOptions = {}): S
     uNow: new Float64Array(K),
     betaNow: new Float64Array(K),
     score: new Float64Array(K),
+    marginalAtMin: new Float64Array(K),
+    prices: new PriceMemo(K),
     pool: [],
     idx: new Int32Array(K),
     n: 0,
@@ -183,6 +187,8 @@ export function searchSets(problem: SlotProblem, options: SearchOptions = {}): S
     ctx.n = n;
     const m = pool.length;
     const base = penaltyTerm(problem, n);
+    for (const k of pool) ctx.marginalAtMin[k] = marginalSaving(uMinOf[k] as number);
+    ctx.prices.keepOnly(lambdaPrev);
 
     // 3. Lagrangian selection. A cheap bound first: the dual at the previous n's price.
     if (lambdaPrev > 0) {
@@ -192,7 +198,7 @@ export function searchSets(problem: SlotProblem, options: SearchOptions = {}): S
     let lambdaHi = 0;
     for (const k of pool) {
       const w = omega[k] as number;
-      if (w > 0) lambdaHi = max(lambdaHi, (w * marginalSaving(uMinOf[k] as number)) / (prep.snr[k] as number));
+      if (w > 0) lambdaHi = max(lambdaHi, (w * (ctx.marginalAtMin[k] as number)) / (prep.snr[k] as number));
     }
     if (!(lambdaHi > 0)) {
       let scale = 0;
@@ -316,6 +322,9 @@ interface SearchContext {
   readonly uNow: Float64Array;
   readonly betaNow: Float64Array;
   readonly score: Float64Array;
+  /** M(u_k^min) at the current n. */
+  readonly marginalAtMin: Float64Array;
+  readonly prices: PriceMemo;
   pool: number[];
   readonly idx: Int32Array;
   n: number;
@@ -326,8 +335,8 @@ interface SearchContext {
  * into ctx.idx[0..n). Returns their bandwidth, Σ φ (the dual value before −λ·band) and a hash of the set.
  */
 function scoreAt(ctx: SearchContext, lambda: number): { used: number; value: number; hash: number; stable: boolean } {
-  const { problem, pool, uMinOf, omega, fixedCost, uNow, betaNow, score, idx, n } = ctx;
-
+  const { problem, pool, uMinOf, betaMin, high, marginalAtMin, omega, fixedCost, uNow, betaNow, score, idx, n } = ctx;
+  const memo = ctx.prices.at(lambda);
   const snr = problem.prep.snr;
   const m = pool.length;
   for (let i = 0; i < m; i++) {
@@ -335,18 +344,33 @@ function scoreAt(ctx: SearchContext, lambda: number): { used: number; value: num
     idx[i] = k;
     const w = omega[k] as number;
     const a = snr[k] as number;
-    let u = uMinOf[k] as number;
-    if (w > 0) {
-      const t = (lambda * a) / w;
-      if (marginalSaving(u) > t) {
+    const t = (lambda * a) / w;
+    if (w > 0 && (marginalAtMin[k] as number) > t) {
+      // above its minimum: u = M⁻¹(t), from the memo when this price was seen (the same numbers)
+      let u = memo.u[k] as number;
+      let weightedAirtime = memo.weightedAirtime[k] as number;
+      if (isNotANumber(u)) {
         const prev = uNow[k] as number;
-        u = inverseMarginal(t, prev > 0 && prev < u ? prev : u);
+        const uMin = uMinOf[k] as number;
+        u = inverseMarginal(t, prev > 0 && prev < uMin ? prev : uMin);
+        weightedAirtime = w * airtimeFactor(u);
+        // past INVERSE_GUESS_FREE_T the answer depends on the warm start: not memoised
+        if (t <= INVERSE_GUESS_FREE_T) {
+          memo.u[k] = u;
+          memo.weightedAirtime[k] = weightedAirtime;
+        }
       }
+      uNow[k] = u;
+      const beta = a / u;
+      betaNow[k] = beta;
+      score[k] = (fixedCost[k] as number) + weightedAirtime + lambda * beta;
+    } else {
+      // at its minimum fraction: high_k = fixedCost_k + ω_k f(u^min) and β^min = a/u^min, as step 1 computed them
+      uNow[k] = uMinOf[k] as number;
+      const beta = betaMin[k] as number;
+      betaNow[k] = beta;
+      score[k] = (high[k] as number) + lambda * beta;
     }
-    uNow[k] = u;
-    const beta = a / u;
-    betaNow[k] = beta;
-    score[k] = (fixedCost[k] as number) + w * airtimeFactor(u) + lambda * beta;
   }
   selectSmallest(idx, 0, m, n, score);
   let used = 0;
