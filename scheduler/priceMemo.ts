@@ -13,32 +13,37 @@ export interface PriceEntry {
   readonly u: Float64Array;
   /** ω_k f(u_k(λ)), its weighted uplink energy there. */
   readonly weightedAirtime: Float64Array;
+  /** The last size n that asked for this price. */
+  usedAt: number;
 }
 
-/** Entries by price, kept for the current size n and the price carried over to the next one. */
+/** Entries by price, kept while the current or the previous size n asks for them (later sizes retrace some of their prices). */
 export class PriceMemo {
   private readonly entries = new Map<number, PriceEntry>();
   private readonly spare: PriceEntry[] = [];
 
   constructor(private readonly deviceCount: number) {}
 
-  /** The entry of price λ, empty (all NaN) the first time λ is asked for since it was dropped. */
-  at(lambda: number): PriceEntry {
+  /** The entry of price λ for size n, empty (all NaN) the first time λ is asked for since it was dropped. */
+  at(lambda: number, n: number): PriceEntry {
     let entry = this.entries.get(lambda);
-    if (entry) return entry;
-    entry = this.spare.pop() ?? {
-      u: new Float64Array(this.deviceCount),
-      weightedAirtime: new Float64Array(this.deviceCount),
-    };
-    entry.u.fill(Number.NaN);
-    this.entries.set(lambda, entry);
+    if (!entry) {
+      entry = this.spare.pop() ?? {
+        u: new Float64Array(this.deviceCount),
+        weightedAirtime: new Float64Array(this.deviceCount),
+        usedAt: n,
+      };
+      entry.u.fill(Number.NaN);
+      this.entries.set(lambda, entry);
+    }
+    entry.usedAt = n;
     return entry;
   }
 
-  /** Drops every price but `lambda` (0: all), recycling their arrays. */
-  keepOnly(lambda: number): void {
+  /** Before size n: drops the prices no size since n − 1 asked for, recycling their arrays. */
+  startSize(n: number): void {
     for (const [price, entry] of this.entries)
-      if (price !== lambda) {
+      if (entry.usedAt < n - 1) {
         this.entries.delete(price);
         this.spare.push(entry);
       }

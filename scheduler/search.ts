@@ -188,7 +188,7 @@ export function searchSets(problem: SlotProblem, options: SearchOptions = {}): S
     const m = pool.length;
     const base = penaltyTerm(problem, n);
     for (const k of pool) ctx.marginalAtMin[k] = marginalSaving(uMinOf[k] as number);
-    ctx.prices.keepOnly(lambdaPrev);
+    ctx.prices.startSize(n);
 
     // 3. Lagrangian selection. A cheap bound first: the dual at the previous n's price.
     if (lambdaPrev > 0) {
@@ -342,7 +342,7 @@ interface SearchContext {
  */
 function scoreAt(ctx: SearchContext, lambda: number): { used: number; value: number; hash: number; stable: boolean } {
   const { problem, pool, uMinOf, betaMin, high, marginalAtMin, omega, fixedCost, uNow, betaNow, score, idx, n } = ctx;
-  const memo = ctx.prices.at(lambda);
+  const memo = ctx.prices.at(lambda, n);
   const snr = problem.prep.snr;
   const m = pool.length;
   for (let i = 0; i < m; i++) {
