@@ -117,6 +117,8 @@ export function searchSets(problem: SlotProblem, options: SearchOptions = {}): S
     uNow: new Float64Array(K),
     betaNow: new Float64Array(K),
     score: new Float64Array(K),
+    overScore: new Float64Array(K),
+    overLambda: NOT_A_NUMBER,
     marginalAtMin: new Float64Array(K),
     prices: new PriceMemo(K),
     pool: [],
@@ -189,6 +191,7 @@ export function searchSets(problem: SlotProblem, options: SearchOptions = {}): S
     const base = penaltyTerm(problem, n);
     for (const k of pool) ctx.marginalAtMin[k] = marginalSaving(uMinOf[k] as number);
     ctx.prices.startSize(n);
+    ctx.overLambda = NOT_A_NUMBER;
 
     // 3. Lagrangian selection. A cheap bound first: the dual at the previous n's price.
     if (lambdaPrev > 0) {
@@ -284,7 +287,9 @@ export function searchSets(problem: SlotProblem, options: SearchOptions = {}): S
     }
     if (!current) continue;
 
-    // 4. swap refinement around the price λ_hi (scores are those of λ_hi)
+    // 4. swap refinement around the price λ_hi (scores are those of λ_hi; λ_lo's serve as a second bound)
+    // (only when the sets come from prices: the fallback's may hold devices outside the pool, unscored)
+    const overLambda = lambdaLo > 0 && ctx.overLambda === lambdaLo && !isNotANumber(scoredLambda) ? lambdaLo : NOT_A_NUMBER;
     const provedOptimal = current.objective - lowerBound <= 1e-12 * max(1, abs(current.objective));
     if (m > n && swapWidth > 0 && !provedOptimal) {
       for (let round = 0; round < swapRounds; round++) {
@@ -303,7 +308,11 @@ export function searchSets(problem: SlotProblem, options: SearchOptions = {}): S
             const trial = current.members.map((k) => (k === out ? into : k));
             const incumbent = improved ?? current;
             const threshold = incumbent.objective - 1e-12 * abs(incumbent.objective);
-            if (dualBoundReaches(score, trial, base, scoredLambda, threshold)) continue;
+            if (
+              dualBoundReaches(score, trial, base, scoredLambda, threshold) ||
+              dualBoundReaches(ctx.overScore, trial, base, overLambda, threshold)
+            )
+              continue;
             const s = solveFixed(problem, trial, uMinOf, base);
             if (s && s.objective < threshold) improved = s;
           }
@@ -328,6 +337,9 @@ interface SearchContext {
   readonly uNow: Float64Array;
   readonly betaNow: Float64Array;
   readonly score: Float64Array;
+  /** The scores of the last price at the current n whose selection overran the band (λ_lo), and that price. */
+  readonly overScore: Float64Array;
+  overLambda: number;
   /** M(u_k^min) at the current n. */
   readonly marginalAtMin: Float64Array;
   readonly prices: PriceMemo;
@@ -396,6 +408,10 @@ function scoreAt(ctx: SearchContext, lambda: number): { used: number; value: num
   // (scores only fall with λ, and never below low), and its bandwidth cannot grow (no weighted member).
   let stable = !weighted;
   for (let i = n; stable && i < m; i++) if ((ctx.low[idx[i] as number] as number) < worstInside) stable = false;
+  if (used > BAND_BUDGET) {
+    for (let i = 0; i < m; i++) ctx.overScore[idx[i] as number] = score[idx[i] as number] as number;
+    ctx.overLambda = lambda;
+  }
   return { used, value, hash, stable };
 }
 
