@@ -25,7 +25,12 @@
  *    solution so far, n is skipped. The selections on both sides of the crossing are solved exactly
  *    (KKT split) and the better one is kept.
  * 4. Swap refinement: the r members with the highest scores against the r outsiders with the
- *    lowest, each swap solved exactly, best improvement taken, a few rounds.
+ *    lowest, each swap solved exactly, best improvement taken, a few rounds. A swap whose dual at
+ *    λ_hi or λ_lo (Σ of its members' scores − λ) already reaches the bar is not solved: it could not
+ *    be taken.
+ *
+ * Prices come back (the next size starts from the last one, the bisection re-selects at its ends):
+ * the per-device KKT answers at a price are memoised (scheduler/priceMemo.ts) and reused as computed.
  *
  * Cost per decision: Σ_n [O(K log K) + O(m · i_bisect · i_u) + O(r² · rounds · n · i_λ · i_u)],
  * over n up to the largest size that fits in the band (n_max, ≈ 10 in the default cell). Measured
