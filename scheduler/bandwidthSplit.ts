@@ -111,6 +111,9 @@ const inverseTable = (() => {
   return table;
 })();
 
+/** Below this t, `inverseMarginal` does not read its `guess` (ln t under the table's end): its answer depends on t alone. */
+export const INVERSE_GUESS_FREE_T = exp(INVERSE_LT_MAX - 1);
+
 /** M⁻¹(t): the u with M(u) = t (t > 0). Table start, then Newton on ln u; `guess` is used outside the table. */
 export function inverseMarginal(t: number, guess = 0): number {
   const lt = log(t);

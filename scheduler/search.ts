@@ -25,7 +25,12 @@
  *    solution so far, n is skipped. The selections on both sides of the crossing are solved exactly
  *    (KKT split) and the better one is kept.
  * 4. Swap refinement: the r members with the highest scores against the r outsiders with the
- *    lowest, each swap solved exactly, best improvement taken, a few rounds.
+ *    lowest, each swap solved exactly, best improvement taken, a few rounds. A swap whose dual at
+ *    λ_hi or λ_lo (Σ of its members' scores − λ) already reaches the bar is not solved: it could not
+ *    be taken.
+ *
+ * Prices come back (the next size starts from the last one, the bisection re-selects at its ends):
+ * the per-device KKT answers at a price are memoised (scheduler/priceMemo.ts) and reused as computed.
  *
  * Cost per decision: Σ_n [O(K log K) + O(m · i_bisect · i_u) + O(r² · rounds · n · i_λ · i_u)],
  * over n up to the largest size that fits in the band (n_max, ≈ 10 in the default cell). Measured
@@ -38,10 +43,12 @@ import {
   airtimeSlackS,
   BAND_BUDGET,
   deadlineSnr,
+  INVERSE_GUESS_FREE_T,
   inverseMarginal,
   marginalSaving,
   solveBandwidthSplit,
 } from './bandwidthSplit';
+import { PriceMemo } from './priceMemo';
 // Math and the numeric globals are bound once: inside a vm context (Jest), every global lookup in a hot loop is slow.
 const { abs, exp, imul, log, max, min } = Math;
 const INFINITY = Number.POSITIVE_INFINITY;
@@ -115,6 +122,10 @@ export function searchSets(problem: SlotProblem, options: SearchOptions = {}): S
     uNow: new Float64Array(K),
     betaNow: new Float64Array(K),
     score: new Float64Array(K),
+    overScore: new Float64Array(K),
+    overLambda: NOT_A_NUMBER,
+    marginalAtMin: new Float64Array(K),
+    prices: new PriceMemo(K),
     pool: [],
     idx: new Int32Array(K),
     n: 0,
@@ -183,6 +194,9 @@ export function searchSets(problem: SlotProblem, options: SearchOptions = {}): S
     ctx.n = n;
     const m = pool.length;
     const base = penaltyTerm(problem, n);
+    for (const k of pool) ctx.marginalAtMin[k] = marginalSaving(uMinOf[k] as number);
+    ctx.prices.startSize(n);
+    ctx.overLambda = NOT_A_NUMBER;
 
     // 3. Lagrangian selection. A cheap bound first: the dual at the previous n's price.
     if (lambdaPrev > 0) {
@@ -192,7 +206,7 @@ export function searchSets(problem: SlotProblem, options: SearchOptions = {}): S
     let lambdaHi = 0;
     for (const k of pool) {
       const w = omega[k] as number;
-      if (w > 0) lambdaHi = max(lambdaHi, (w * marginalSaving(uMinOf[k] as number)) / (prep.snr[k] as number));
+      if (w > 0) lambdaHi = max(lambdaHi, (w * (ctx.marginalAtMin[k] as number)) / (prep.snr[k] as number));
     }
     if (!(lambdaHi > 0)) {
       let scale = 0;
@@ -241,6 +255,8 @@ export function searchSets(problem: SlotProblem, options: SearchOptions = {}): S
     }
     let hiSet: number[];
     let loSet: number[] | null = null;
+    // the price of the scores the swaps read; NaN when the selection came from no price
+    let scoredLambda = NOT_A_NUMBER;
     if (isNotANumber(hiHash)) {
       // no price makes the selection fit: fall back on the n smallest minimum fractions
       hiSet = sorted.slice(0, n).sort((x, y) => x - y);
@@ -264,6 +280,7 @@ export function searchSets(problem: SlotProblem, options: SearchOptions = {}): S
         }
       }
       scoreAt(ctx, lambdaHi);
+      scoredLambda = lambdaHi;
       hiSet = selected(ctx);
       lambdaPrev = lambdaLo > 0 ? lambdaHi : 0;
     }
@@ -275,7 +292,9 @@ export function searchSets(problem: SlotProblem, options: SearchOptions = {}): S
     }
     if (!current) continue;
 
-    // 4. swap refinement around the price λ_hi (scores are those of λ_hi)
+    // 4. swap refinement around the price λ_hi (scores are those of λ_hi; λ_lo's serve as a second bound)
+    // (only when the sets come from prices: the fallback's may hold devices outside the pool, unscored)
+    const overLambda = lambdaLo > 0 && ctx.overLambda === lambdaLo && !isNotANumber(scoredLambda) ? lambdaLo : NOT_A_NUMBER;
     const provedOptimal = current.objective - lowerBound <= 1e-12 * max(1, abs(current.objective));
     if (m > n && swapWidth > 0 && !provedOptimal) {
       for (let round = 0; round < swapRounds; round++) {
@@ -292,8 +311,15 @@ export function searchSets(problem: SlotProblem, options: SearchOptions = {}): S
         for (const out of insiders)
           for (const into of outsiders) {
             const trial = current.members.map((k) => (k === out ? into : k));
+            const incumbent = improved ?? current;
+            const threshold = incumbent.objective - 1e-12 * abs(incumbent.objective);
+            if (
+              dualBoundReaches(score, trial, base, scoredLambda, threshold) ||
+              dualBoundReaches(ctx.overScore, trial, base, overLambda, threshold)
+            )
+              continue;
             const s = solveFixed(problem, trial, uMinOf, base);
-            if (s && s.objective < (improved ?? current).objective - 1e-12 * abs((improved ?? current).objective)) improved = s;
+            if (s && s.objective < threshold) improved = s;
           }
         if (!improved) break;
         current = improved;
@@ -316,6 +342,12 @@ interface SearchContext {
   readonly uNow: Float64Array;
   readonly betaNow: Float64Array;
   readonly score: Float64Array;
+  /** The scores of the last price at the current n whose selection overran the band (λ_lo), and that price. */
+  readonly overScore: Float64Array;
+  overLambda: number;
+  /** M(u_k^min) at the current n. */
+  readonly marginalAtMin: Float64Array;
+  readonly prices: PriceMemo;
   pool: number[];
   readonly idx: Int32Array;
   n: number;
@@ -326,8 +358,8 @@ interface SearchContext {
  * into ctx.idx[0..n). Returns their bandwidth, Σ φ (the dual value before −λ·band) and a hash of the set.
  */
 function scoreAt(ctx: SearchContext, lambda: number): { used: number; value: number; hash: number; stable: boolean } {
-  const { problem, pool, uMinOf, omega, fixedCost, uNow, betaNow, score, idx, n } = ctx;
-
+  const { problem, pool, uMinOf, betaMin, high, marginalAtMin, omega, fixedCost, uNow, betaNow, score, idx, n } = ctx;
+  const memo = ctx.prices.at(lambda, n);
   const snr = problem.prep.snr;
   const m = pool.length;
   for (let i = 0; i < m; i++) {
@@ -335,18 +367,33 @@ function scoreAt(ctx: SearchContext, lambda: number): { used: number; value: num
     idx[i] = k;
     const w = omega[k] as number;
     const a = snr[k] as number;
-    let u = uMinOf[k] as number;
-    if (w > 0) {
-      const t = (lambda * a) / w;
-      if (marginalSaving(u) > t) {
+    const t = (lambda * a) / w;
+    if (w > 0 && (marginalAtMin[k] as number) > t) {
+      // above its minimum: u = M⁻¹(t), from the memo when this price was seen (the same numbers)
+      let u = memo.u[k] as number;
+      let weightedAirtime = memo.weightedAirtime[k] as number;
+      if (isNotANumber(u)) {
         const prev = uNow[k] as number;
-        u = inverseMarginal(t, prev > 0 && prev < u ? prev : u);
+        const uMin = uMinOf[k] as number;
+        u = inverseMarginal(t, prev > 0 && prev < uMin ? prev : uMin);
+        weightedAirtime = w * airtimeFactor(u);
+        // past INVERSE_GUESS_FREE_T the answer depends on the warm start: not memoised
+        if (t <= INVERSE_GUESS_FREE_T) {
+          memo.u[k] = u;
+          memo.weightedAirtime[k] = weightedAirtime;
+        }
       }
+      uNow[k] = u;
+      const beta = a / u;
+      betaNow[k] = beta;
+      score[k] = (fixedCost[k] as number) + weightedAirtime + lambda * beta;
+    } else {
+      // at its minimum fraction: high_k = fixedCost_k + ω_k f(u^min) and β^min = a/u^min, as step 1 computed them
+      uNow[k] = uMinOf[k] as number;
+      const beta = betaMin[k] as number;
+      betaNow[k] = beta;
+      score[k] = (high[k] as number) + lambda * beta;
     }
-    uNow[k] = u;
-    const beta = a / u;
-    betaNow[k] = beta;
-    score[k] = (fixedCost[k] as number) + w * airtimeFactor(u) + lambda * beta;
   }
   selectSmallest(idx, 0, m, n, score);
   let used = 0;
@@ -366,7 +413,30 @@ function scoreAt(ctx: SearchContext, lambda: number): { used: number; value: num
   // (scores only fall with λ, and never below low), and its bandwidth cannot grow (no weighted member).
   let stable = !weighted;
   for (let i = n; stable && i < m; i++) if ((ctx.low[idx[i] as number] as number) < worstInside) stable = false;
+  if (used > BAND_BUDGET) {
+    for (let i = 0; i < m; i++) ctx.overScore[idx[i] as number] = score[idx[i] as number] as number;
+    ctx.overLambda = lambda;
+  }
   return { used, value, hash, stable };
+}
+
+/**
+ * Whether the Lagrangian dual of a fixed set at price λ, base + Σ φ_k(λ) − λ·band (weak duality: a
+ * lower bound on its objective, KKT split or not), reaches `threshold`, so that solving its split
+ * cannot give an objective below it. φ_k(λ) are `scoreAt`'s scores at λ (NaN λ: no bound). The
+ * margin, 1e-9 of the terms' size, dwarfs the rounding of the scores and of the split's objective
+ * (~1e-15 relative) and the Newton tolerances (second order in 1e-13), so a set skipped on this
+ * test could not have been taken: the search's result is unchanged.
+ */
+function dualBoundReaches(score: Float64Array, members: readonly number[], base: number, lambda: number, threshold: number): boolean {
+  let bound = base - lambda * BAND_BUDGET;
+  let size = abs(base) + lambda * BAND_BUDGET;
+  for (const k of members) {
+    const s = score[k] as number;
+    bound += s;
+    size += abs(s);
+  }
+  return bound - 1e-9 * size >= threshold; // false on NaN
 }
 
 /** The n devices selected by the last `scoreAt`, in index order. */
