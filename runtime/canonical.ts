@@ -17,7 +17,7 @@ export function canonicalJson(value: unknown): string {
     case 'number':
       return Number.isFinite(value) ? String(value) : JSON.stringify(String(value));
     case 'string':
-      return JSON.stringify(value);
+      return quoted(value);
     case 'boolean':
       return value ? 'true' : 'false';
     case 'bigint':
@@ -33,16 +33,85 @@ export function canonicalJson(value: unknown): string {
     return `${out}]`;
   }
   const obj = value as Record<string, unknown>;
-  const keys = Object.keys(obj).sort();
+  const { sorted, prefixes } = keyOrder(Object.keys(obj));
   let out = '{';
   let first = true;
-  for (const k of keys) {
-    const v = obj[k];
+  for (let i = 0; i < sorted.length; i++) {
+    const v = obj[sorted[i] as string];
     if (v === undefined) continue;
-    out += `${first ? '' : ','}${JSON.stringify(k)}:${canonicalJson(v)}`;
+    out += (first ? '' : ',') + (prefixes[i] as string) + canonicalJson(v);
     first = false;
   }
   return `${out}}`;
+}
+
+/*
+ * Memos of canonicalJson (the log writes a few thousand objects a round, with the same few key
+ * lists and short strings over and over): JSON.stringify of a key and the sort of a key list cost
+ * more than finding them again. Both are bounded; a string or a key list past the bounds is
+ * formatted afresh, with the same text.
+ */
+
+/** Strings up to this length have their JSON text remembered. */
+const MEMO_STRING_LENGTH = 64;
+/** At most this many strings remembered (then the memo starts again). */
+const MEMO_STRINGS = 4096;
+const quotedMemo = new Map<string, string>();
+
+/** JSON.stringify(text), remembered for short strings. */
+function quoted(text: string): string {
+  if (text.length > MEMO_STRING_LENGTH) return JSON.stringify(text);
+  let q = quotedMemo.get(text);
+  if (q === undefined) {
+    q = JSON.stringify(text);
+    if (quotedMemo.size >= MEMO_STRINGS) quotedMemo.clear();
+    quotedMemo.set(text, q);
+  }
+  return q;
+}
+
+/** An object's keys in sorted order, each with its `"key":` text. */
+interface KeyOrder {
+  readonly keys: readonly string[];
+  readonly sorted: readonly string[];
+  readonly prefixes: readonly string[];
+}
+
+/** Key lists with more keys than this are sorted afresh each time. */
+const MEMO_KEYS = 64;
+/** At most this many key lists remembered (then the memo starts again). */
+const MEMO_KEY_LISTS = 1024;
+/** Remembered key lists by their first key (the keys in the object's own order). */
+const keyOrders = new Map<string, KeyOrder[]>();
+let keyOrderCount = 0;
+
+function keyOrder(keys: string[]): KeyOrder {
+  const n = keys.length;
+  if (n === 0 || n > MEMO_KEYS) return sortKeys(keys);
+  const first = keys[0] as string;
+  const known = keyOrders.get(first);
+  if (known)
+    for (const o of known) {
+      if (o.keys.length !== n) continue;
+      let i = 1;
+      while (i < n && o.keys[i] === keys[i]) i++;
+      if (i === n) return o;
+    }
+  const order = sortKeys(keys);
+  if (keyOrderCount >= MEMO_KEY_LISTS) {
+    keyOrders.clear();
+    keyOrderCount = 0;
+  }
+  const bucket = keyOrders.get(first);
+  if (bucket) bucket.push(order);
+  else keyOrders.set(first, [order]);
+  keyOrderCount++;
+  return order;
+}
+
+function sortKeys(keys: string[]): KeyOrder {
+  const sorted = keys.slice().sort();
+  return { keys, sorted, prefixes: sorted.map((k) => `${quoted(k)}:`) };
 }
 
 /** sha256 in hex. */
