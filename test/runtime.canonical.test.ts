@@ -5,7 +5,8 @@
  * canonicalJson of summarizePayload's summary.
  */
 import fc from 'fast-check';
-import { canonicalJson, summarizePayload, summarizePayloadText } from '../runtime/canonical';
+import { createHash } from 'node:crypto';
+import { canonicalJson, sha256Hex, summarizePayload, summarizePayloadText } from '../runtime/canonical';
 import { loadPayloadDigest, SHA256_DIGEST } from '../runtime/payloadDigest';
 
 /** The canonical form written another way: sorted copies of the key lists, parts joined, no memo. */
@@ -68,6 +69,14 @@ describe('canonicalJson', () => {
       expect(canonicalJson(s)).toBe(JSON.stringify(s));
       expect(canonicalJson({ [s]: s })).toBe(`{${JSON.stringify(s)}:${JSON.stringify(s)}}`);
     }
+  });
+});
+
+describe('sha256Hex', () => {
+  it('is the sha256 of a Hash object, for text and for bytes', () => {
+    for (const input of ['', 'abc', '{"seq":1,"payload":{"bits":64,"value":3}}', new Uint8Array([0, 1, 2, 255]), Buffer.from('é✓')])
+      expect(sha256Hex(input)).toBe(createHash('sha256').update(input).digest('hex'));
+    expect(sha256Hex('abc')).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad'); // FIPS 180-2's example
   });
 });
 
