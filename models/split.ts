@@ -244,15 +244,21 @@ export function scoreBatches(
   for (let start = 0; start < n; start += batch) {
     const b = Math.min(batch, n - start);
     const logits = logitsOf(data.features.subarray(start * size, (start + b) * size), b);
-    for (let i = 0; i < b; i++) {
-      const row = logits.subarray(i * classCount, (i + 1) * classCount);
+    // Row i is logits[at, at + classCount): read in place, not through a view per row.
+    for (let i = 0, at = 0; i < b; i++, at += classCount) {
       let best = 0;
       let max = -Infinity;
-      for (let k = 0; k < classCount; k++) if ((row[k] as number) > max) [max, best] = [row[k] as number, k];
+      for (let k = 0; k < classCount; k++) {
+        const x = logits[at + k] as number;
+        if (x > max) {
+          max = x;
+          best = k;
+        }
+      }
       let z = 0;
-      for (let k = 0; k < classCount; k++) z += Math.exp((row[k] as number) - max);
+      for (let k = 0; k < classCount; k++) z += Math.exp((logits[at + k] as number) - max);
       const label = data.labels[start + i] as number;
-      lossSum += Math.log(z) - ((row[label] as number) - max);
+      lossSum += Math.log(z) - ((logits[at + label] as number) - max);
       if (best === label) correct++;
     }
   }
