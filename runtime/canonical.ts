@@ -70,12 +70,11 @@ function quoted(text: string): string {
   return q;
 }
 
-/** An object's keys in sorted order, each with its `"key":` text and its index in the object's own order. */
+/** An object's keys in sorted order, each with its `"key":` text. */
 interface KeyOrder {
   readonly keys: readonly string[];
   readonly sorted: readonly string[];
   readonly prefixes: readonly string[];
-  readonly positions: readonly number[];
 }
 
 /** Key lists with more keys than this are sorted afresh each time. */
@@ -112,7 +111,7 @@ function keyOrder(keys: string[]): KeyOrder {
 
 function sortKeys(keys: string[]): KeyOrder {
   const sorted = keys.slice().sort();
-  return { keys, sorted, prefixes: sorted.map((k) => `${quoted(k)}:`), positions: sorted.map((k) => keys.indexOf(k)) };
+  return { keys, sorted, prefixes: sorted.map((k) => `${quoted(k)}:`) };
 }
 
 /**
@@ -192,72 +191,6 @@ export function summarizePayload(value: unknown, digest: PayloadDigest, buffers?
   };
   const summary = walk(value);
   return { bits, value: summary };
-}
-
-/**
- * `summarizePayload`'s summary as the log writes it, at once: `text` is
- * `canonicalJson(summarizePayload(value, digest).value)`, written during the walk (the keys of
- * each object sorted as canonicalJson sorts them) instead of built as objects first. `buffers`
- * receives the same buffers in the same order. A summary's text crosses a thread as one flat
- * string, where its object tree costs a structured clone of every node (and then its canonical
- * text on the other side).
- */
-export function summarizePayloadText(value: unknown, digest: PayloadDigest, buffers?: Set<ArrayBuffer>): { bits: number; text: string } {
-  let bits = 0;
-  const digestPrefixes = keyOrder(['$type', 'length', digest.name]).prefixes;
-  /** `{ $type, length, [digest.name] }` as canonical text; the hex digits need no escaping. */
-  const digested = ($type: string, length: number, bytes: Uint8Array): string =>
-    `{${digestPrefixes[0]}${quoted($type)},${digestPrefixes[1]}${length},${digestPrefixes[2]}"${digest.hex(bytes)}"}`;
-  const walk = (v: unknown): string => {
-    if (v === null || v === undefined) return 'null';
-    switch (typeof v) {
-      case 'number':
-        bits += 64;
-        return Number.isFinite(v) ? String(v) : JSON.stringify(String(v));
-      case 'boolean':
-        bits += 8;
-        return v ? 'true' : 'false';
-      case 'string':
-        bits += Buffer.byteLength(v) * 8;
-        return quoted(v);
-      case 'bigint':
-        bits += 64;
-        return quoted(`${v}n`);
-      case 'object':
-        break;
-      default:
-        return 'null';
-    }
-    if (ArrayBuffer.isView(v)) {
-      bits += v.byteLength * 8;
-      if (buffers) addBuffer(v, buffers);
-      return digested(typedName(v), (v as unknown as { length?: number }).length ?? v.byteLength, bytesOf(v));
-    }
-    if (v instanceof ArrayBuffer) {
-      bits += v.byteLength * 8;
-      if (buffers) addBuffer(v, buffers);
-      return digested('ArrayBuffer', v.byteLength, new Uint8Array(v));
-    }
-    if (Array.isArray(v)) {
-      let items = '[';
-      // An index a sparse array lacks is written null and counts no bits, as `map` skipping it does.
-      for (let i = 0; i < v.length; i++) items += (i > 0 ? ',' : '') + (i in v ? walk(v[i]) : 'null');
-      items += ']';
-      return v.length <= MAX_LOGGED_ARRAY ? items : digested('Array', v.length, Buffer.from(items));
-    }
-    if (v instanceof Map) return `{"$type":"Map","entries":${walk([...v.entries()])}}`;
-    if (v instanceof Set) return `{"$type":"Set","values":${walk([...v.values()])}}`;
-    // Walked in the object's own key order (as summarizePayload walks it), written in sorted order.
-    const keys = Object.keys(v);
-    const texts = keys.map((k) => walk((v as Record<string, unknown>)[k]));
-    const { prefixes, positions } = keyOrder(keys);
-    let out = '{';
-    for (let i = 0; i < prefixes.length; i++)
-      out += (i > 0 ? ',' : '') + (prefixes[i] as string) + (texts[positions[i] as number] as string);
-    return `${out}}`;
-  };
-  const text = walk(value);
-  return { bits, text };
 }
 
 /** Objects a walk of `collectBuffers` visits without remembering them before it starts again remembering them. */
