@@ -142,6 +142,19 @@ function checkContinuedVersion(file: string, version: number): void {
     );
 }
 
+/** Writes all of `bytes` at the file's end (a write may take part of them). */
+function writeAll(fd: number, bytes: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const from = (offset: number): void =>
+      fs.write(fd, bytes, offset, bytes.length - offset, null, (err, n) => {
+        if (err) reject(err);
+        else if (offset + n < bytes.length) from(offset + n);
+        else resolve();
+      });
+    from(0);
+  });
+}
+
 /** A draft committed to a log it does not follow (a misuse of the writer, not a bad log). */
 export class LogDraftError extends Error {
   override readonly name = 'LogDraftError';
@@ -191,6 +204,9 @@ export class EventLogWriter {
   private readonly kept: string[] | undefined;
   private last: string;
   private written = 0;
+  /** Background writes (`flushInBackground`), chained in order, and how many are under way. */
+  private writing: Promise<void> = Promise.resolve();
+  private writes = 0;
   readonly header: EventLogHeader;
 
   constructor(
@@ -257,11 +273,39 @@ export class EventLogWriter {
 
   /** Writes what was appended (and fsyncs if asked). */
   flush(): void {
+    if (this.writes > 0) throw new Error('EventLogWriter: flush() while a background write is under way (await drained() first)');
     if (this.fd !== undefined && this.pending.length > 0) {
       fs.writeSync(this.fd, `${this.pending.join('\n')}\n`);
       if (this.options.fsync) fs.fsyncSync(this.fd);
     }
     this.pending = [];
+  }
+
+  /**
+   * Writes what was appended in the background, after the writes begun before (the runtime's next
+   * pass starts meanwhile); `drained()` resolves when all are on disk, or rejects with the first
+   * write's error.
+   */
+  flushInBackground(): void {
+    const fd = this.fd;
+    if (fd === undefined || this.pending.length === 0) {
+      this.pending = [];
+      return;
+    }
+    const bytes = Buffer.from(`${this.pending.join('\n')}\n`);
+    this.pending = [];
+    const fsync = this.options.fsync === true;
+    this.writes++;
+    this.writing = this.writing
+      .then(() => writeAll(fd, bytes))
+      .then(() => (fsync ? new Promise<void>((resolve, reject) => fs.fsync(fd, (err) => (err ? reject(err) : resolve()))) : undefined))
+      .finally(() => this.writes--);
+    this.writing.catch(() => undefined); // handled where it is awaited: drained()
+  }
+
+  /** Resolves when every background write is on disk (rejects with the first one's error). */
+  drained(): Promise<void> {
+    return this.writing;
   }
 
   /** Every line so far, header first (only with `keepLines`). */

@@ -360,14 +360,19 @@ class ActorRuntime implements Runtime {
 
   private async attempt(slot: number, startT: number, injected: Injected[], recoveries: number, pass: boolean): Promise<SlotResult> {
     const out = await this.execute(slot, startT, injected, pass);
-    // The hosts copy out their snapshots while this thread formats the slot's last events.
+    // The last pass's lines reached the disk while this one ran (else its error stops the run here, before any host commits).
+    await this.log.drained();
+    // The hosts copy out their snapshots while this thread formats the slot's last events; when they
+    // came with a settled pass, the hosts commit meanwhile: nothing after this point rolls the slot back.
     const collecting = this.transport.canFail && !out.snapshots ? quiet(Promise.all(this.endpoints.map((ep) => ep.collect()))) : undefined;
+    let committing = collecting ? undefined : quiet(Promise.all(this.endpoints.map((ep) => ep.commit())));
     out.draft.add(out.records.slice(out.drafted));
     if (out.snapshots) for (const [id, s] of out.snapshots) this.snapshots.set(id, s);
     if (collecting) for (const list of await collecting) for (const [id, s] of list) this.snapshots.set(id, s);
-    // From here the slot is durable: logged and flushed; a host lost while committing is restored from the snapshots.
+    // From here the slot is logged (its lines written in the background, in order; a checkpoint and
+    // close wait for them); a host lost while committing is restored from the snapshots.
     const events = this.log.commit(out.draft);
-    this.log.flush();
+    this.log.flushInBackground();
     if (this.options.onEvent) for (const e of events) this.options.onEvent(e);
     this.seq = out.seq;
     this.t = out.tMax;
@@ -384,9 +389,10 @@ class ActorRuntime implements Runtime {
     out.handledPerHost.forEach((n, i) => (this.handled[i]! += n));
     for (let tries = 0; ; tries++) {
       try {
-        await Promise.all(this.endpoints.map((ep) => ep.commit()));
+        await (committing ?? Promise.all(this.endpoints.map((ep) => ep.commit())));
         break;
       } catch (err) {
+        committing = undefined;
         if (!(err instanceof WorkerDiedError) || tries >= (this.options.maxRecoveriesPerSlot ?? 3))
           throw new RuntimeError(`slot ${slot}: cannot commit`, { cause: err });
         recoveries++;
@@ -571,6 +577,7 @@ class ActorRuntime implements Runtime {
 
   async snapshot(): Promise<RuntimeSnapshot> {
     if (this.busy) throw new RuntimeError('snapshot: take it between slots');
+    await this.log.drained(); // a checkpoint names the log's length: its lines are on disk first
     let actors: Array<[string, ActorSnapshot]>;
     if (this.transport.canFail) actors = structuredClone([...this.snapshots.entries()]);
     else actors = (await Promise.all(this.endpoints.map((ep) => ep.snapshot()))).flat();
@@ -612,8 +619,14 @@ class ActorRuntime implements Runtime {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // The last slot's lines, written in the background: a failed write is this run's error, not lost.
+    const written = await this.log.drained().then(
+      () => undefined,
+      (err: unknown) => err,
+    );
     await Promise.allSettled(this.endpoints.map((ep) => ep.close()));
     await this.transport.close();
     this.log.close();
+    if (written !== undefined) throw new RuntimeError('the event log could not be written', { cause: written });
   }
 }

@@ -150,4 +150,36 @@ describe('event log', () => {
     expect(r.hash).toBe(full.hash);
     fs.rmSync(dir, { recursive: true, force: true });
   });
+
+  it('writes in the background in order, waits for it before a sync flush, and reports a failed write', async () => {
+    // Prepare: a log on disk and the same events hashed in memory.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'airlora-log-'));
+    const file = path.join(dir, 'events.jsonl');
+    const header = createEventLogHeader({ seed: 1 });
+    const full = new EventLogWriter(header);
+    full.append(Array.from({ length: 40 }, (_, i) => rec(i)));
+    const w = new EventLogWriter(header, { path: file });
+    // Execute: four background writes in a row, one refused sync flush while they run.
+    for (let k = 0; k < 4; k++) {
+      w.append(Array.from({ length: 10 }, (_, i) => rec(10 * k + i)));
+      w.flushInBackground();
+    }
+    expect(() => w.flush()).toThrow(/background write/);
+    await w.drained();
+    // Assert: every line on disk, in order, chained to the in-memory hash.
+    const r = readEventLog(file);
+    expect(r.error).toBeUndefined();
+    expect(r.events.map((e) => e.seq)).toEqual(Array.from({ length: 40 }, (_, i) => i));
+    expect(r.hash).toBe(full.hash);
+    w.close();
+    // A write that fails (its file closed under it) comes out of drained(), and later writes do not run.
+    const broken = new EventLogWriter(header, { path: path.join(dir, 'broken.jsonl') });
+    fs.closeSync((broken as unknown as { fd: number }).fd);
+    broken.append([rec(0)]);
+    broken.flushInBackground();
+    broken.append([rec(1)]);
+    broken.flushInBackground();
+    await expect(broken.drained()).rejects.toThrow(/EBADF/);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
 });
