@@ -292,12 +292,14 @@ export class EventLogWriter {
       this.pending = [];
       return;
     }
-    const bytes = Buffer.from(`${this.pending.join('\n')}\n`);
+    const lines = this.pending;
     this.pending = [];
     const fsync = this.options.fsync === true;
     this.writes++;
+    // Joined and encoded once this turn of the event loop is over: after the runtime has sent the next pass.
     this.writing = this.writing
-      .then(() => writeAll(fd, bytes))
+      .then(() => new Promise<void>((resolve) => setImmediate(resolve)))
+      .then(() => writeAll(fd, Buffer.from(`${lines.join('\n')}\n`)))
       .then(() => (fsync ? new Promise<void>((resolve, reject) => fs.fsync(fd, (err) => (err ? reject(err) : resolve()))) : undefined))
       .finally(() => this.writes--);
     this.writing.catch(() => undefined); // handled where it is awaited: drained()
