@@ -282,9 +282,8 @@ export class EventLogWriter {
   }
 
   /**
-   * Writes what was appended in the background, after the writes begun before (the runtime's next
-   * pass starts meanwhile); `drained()` resolves when all are on disk, or rejects with the first
-   * write's error.
+   * Writes what was appended in the background, after the writes begun before (the runtime's hosts
+   * commit meanwhile); `drained()` resolves when all are on disk, or rejects with the first write's error.
    */
   flushInBackground(): void {
     const fd = this.fd;
@@ -296,10 +295,9 @@ export class EventLogWriter {
     this.pending = [];
     const fsync = this.options.fsync === true;
     this.writes++;
-    // Joined and encoded once this turn of the event loop is over: after the runtime has sent the next pass.
+    const bytes = Buffer.from(`${lines.join('\n')}\n`);
     this.writing = this.writing
-      .then(() => new Promise<void>((resolve) => setImmediate(resolve)))
-      .then(() => writeAll(fd, Buffer.from(`${lines.join('\n')}\n`)))
+      .then(() => writeAll(fd, bytes))
       .then(() => (fsync ? new Promise<void>((resolve, reject) => fs.fsync(fd, (err) => (err ? reject(err) : resolve()))) : undefined))
       .finally(() => this.writes--);
     this.writing.catch(() => undefined); // handled where it is awaited: drained()

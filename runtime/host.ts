@@ -284,8 +284,8 @@ export class ActorHost {
    * routed, so that the runtime chains the log while the pass goes on.
    */
   settle(batch: SettleBatch, progress?: (records: readonly EventRecord[]) => void): LocalStepResult<SettleResult> {
-    const router = new Router(batch.slot, batch.seq, batch.tMax, (id) => this.placement[id] !== undefined);
-    const transfer: ArrayBuffer[] = [];
+    const router = new Router(batch.slot, batch.seq, batch.tMax, (id) => Object.hasOwn(this.placement, id));
+    const transfer = new Set<ArrayBuffer>();
     let mail = batch.mail;
     let steps = 0;
     let handled = 0;
@@ -298,7 +298,7 @@ export class ActorHost {
       steps++;
       handled += result.handled;
       mailFallbacks += result.mailFallbacks ?? 0;
-      for (const b of moved) transfer.push(b);
+      for (const b of moved) transfer.add(b);
       if (batch.crashAt === batch.step + steps - 1) crashed = true;
       if (result.asks || crashed) {
         open = result;
@@ -325,7 +325,7 @@ export class ActorHost {
         ...(open ? { open } : {}),
         ...(settled && batch.collect ? { snapshots: this.collect() } : {}),
       },
-      transfer,
+      transfer: [...transfer],
       ...(crashed ? { crashed } : {}),
     };
   }

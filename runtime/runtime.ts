@@ -209,6 +209,8 @@ class ActorRuntime implements Runtime {
   private t = 0;
   private last = -1;
   private busy = false;
+  /** Set once the running slot is committed in this thread (logged, counted): it is not rolled back after that. */
+  private slotCommitted = false;
   private closed = false;
   private readonly crashes: Array<{ worker: number; slot: number; step: number }> = [];
   private readonly counters = {
@@ -343,6 +345,8 @@ class ActorRuntime implements Runtime {
           const input = this.transport.canFail ? structuredClone(injected) : injected;
           return await this.attempt(slot, startT, input, recoveries, options.pass === true);
         } catch (err) {
+          // Past its commit in this thread the slot stands: nothing to roll back or run again.
+          if (this.slotCommitted) throw err;
           if (!(err instanceof WorkerDiedError)) {
             // The slot failed (e.g. a driver answer): leave every host at the last commit, as if it never ran.
             await this.recover('rollback').catch(() => undefined);
@@ -359,21 +363,18 @@ class ActorRuntime implements Runtime {
   }
 
   private async attempt(slot: number, startT: number, injected: Injected[], recoveries: number, pass: boolean): Promise<SlotResult> {
+    this.slotCommitted = false;
     const out = await this.execute(slot, startT, injected, pass);
-    // The last pass's lines reached the disk while this one ran (else its error stops the run here, before any host commits).
-    await this.log.drained();
-    // The hosts copy out their snapshots while this thread formats the slot's last events; when they
-    // came with a settled pass, the hosts commit meanwhile: nothing after this point rolls the slot back.
+    // The hosts copy out their snapshots while this thread formats the slot's last events.
     const collecting = this.transport.canFail && !out.snapshots ? quiet(Promise.all(this.endpoints.map((ep) => ep.collect()))) : undefined;
-    let committing = collecting ? undefined : quiet(Promise.all(this.endpoints.map((ep) => ep.commit())));
     out.draft.add(out.records.slice(out.drafted));
     if (out.snapshots) for (const [id, s] of out.snapshots) this.snapshots.set(id, s);
     if (collecting) for (const list of await collecting) for (const [id, s] of list) this.snapshots.set(id, s);
-    // From here the slot is logged (its lines written in the background, in order; a checkpoint and
-    // close wait for them); a host lost while committing is restored from the snapshots.
+    // From here the slot is committed in this thread: its lines go to disk while the hosts commit
+    // (both awaited below); a host lost while committing is restored from the snapshots.
     const events = this.log.commit(out.draft);
     this.log.flushInBackground();
-    if (this.options.onEvent) for (const e of events) this.options.onEvent(e);
+    this.slotCommitted = true;
     this.seq = out.seq;
     this.t = out.tMax;
     this.last = slot;
@@ -389,16 +390,20 @@ class ActorRuntime implements Runtime {
     out.handledPerHost.forEach((n, i) => (this.handled[i]! += n));
     for (let tries = 0; ; tries++) {
       try {
-        await (committing ?? Promise.all(this.endpoints.map((ep) => ep.commit())));
+        await Promise.all(this.endpoints.map((ep) => ep.commit()));
         break;
       } catch (err) {
-        committing = undefined;
         if (!(err instanceof WorkerDiedError) || tries >= (this.options.maxRecoveriesPerSlot ?? 3))
           throw new RuntimeError(`slot ${slot}: cannot commit`, { cause: err });
         recoveries++;
         await this.recover('commit').catch(() => undefined);
       }
     }
+    // On disk when runSlot returns, as a sync flush was.
+    await this.log.drained().catch((err: unknown) => {
+      throw new RuntimeError(`slot ${slot}: its event log lines could not be written`, { cause: err });
+    });
+    if (this.options.onEvent) for (const e of events) this.options.onEvent(e);
     return {
       slot,
       mail: out.mail,
@@ -481,7 +486,7 @@ class ActorRuntime implements Runtime {
           );
         } catch (err) {
           // A crash planned for this pass is spent when the host dies of it, as `takeCrash` spends it at its step.
-          if (crashAt !== undefined) this.takeCrash(slot, crashAt);
+          if (crashAt !== undefined && err instanceof WorkerDiedError) this.takeCrash(slot, crashAt);
           throw err;
         }
         for (const e of r.records) records.push(e);
@@ -577,7 +582,6 @@ class ActorRuntime implements Runtime {
 
   async snapshot(): Promise<RuntimeSnapshot> {
     if (this.busy) throw new RuntimeError('snapshot: take it between slots');
-    await this.log.drained(); // a checkpoint names the log's length: its lines are on disk first
     let actors: Array<[string, ActorSnapshot]>;
     if (this.transport.canFail) actors = structuredClone([...this.snapshots.entries()]);
     else actors = (await Promise.all(this.endpoints.map((ep) => ep.snapshot()))).flat();

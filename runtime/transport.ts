@@ -120,9 +120,15 @@ export function comlinkEndpoint(index: number, port: MessagePort, died: Promise<
   };
   // The records of the pass being settled, as the host routes them (exposeHost's `settle`).
   let progress: ((records: readonly EventRecord[]) => void) | undefined;
+  let progressError: { error: unknown } | undefined;
   port.on('message', (data: unknown) => {
     const records = (data as Record<string, unknown> | null)?.[PROGRESS];
-    if (records && progress) progress(records as EventRecord[]);
+    if (!records || !progress) return;
+    try {
+      progress(records as EventRecord[]);
+    } catch (error) {
+      progressError ??= { error }; // the settle call rejects with it (a throw here would end the process)
+    }
   });
   const dispose = (): void => {
     if (disposed) return;
@@ -141,9 +147,15 @@ export function comlinkEndpoint(index: number, port: MessagePort, died: Promise<
     step: (b, transfer) => guard(() => remote.step(Comlink.transfer(b, [...transfer])) as Promise<StepResult>),
     settle: (b, transfer, onProgress) => {
       progress = onProgress;
-      return guard(() => remote.settle(Comlink.transfer(b, [...transfer])) as Promise<SettleResult>).finally(() => {
-        if (progress === onProgress) progress = undefined;
-      });
+      progressError = undefined;
+      return guard(() => remote.settle(Comlink.transfer(b, [...transfer])) as Promise<SettleResult>)
+        .then((r) => {
+          if (progressError) throw progressError.error;
+          return r;
+        })
+        .finally(() => {
+          if (progress === onProgress) progress = undefined;
+        });
     },
     collect: () => guard(() => remote.collect() as Promise<Array<[string, ActorSnapshot]>>),
     commit: () => guard(() => remote.commit() as Promise<void>),

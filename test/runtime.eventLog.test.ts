@@ -172,14 +172,17 @@ describe('event log', () => {
     expect(r.events.map((e) => e.seq)).toEqual(Array.from({ length: 40 }, (_, i) => i));
     expect(r.hash).toBe(full.hash);
     w.close();
-    // A write that fails (its file closed under it) comes out of drained(), and later writes do not run.
+    // A write that fails (its file descriptor swapped for a read-only one) comes out of drained(), and later writes do not run.
     const broken = new EventLogWriter(header, { path: path.join(dir, 'broken.jsonl') });
-    fs.closeSync((broken as unknown as { fd: number }).fd);
+    const writable = broken as unknown as { fd: number };
+    fs.closeSync(writable.fd);
+    writable.fd = fs.openSync(file, 'r');
     broken.append([rec(0)]);
     broken.flushInBackground();
     broken.append([rec(1)]);
     broken.flushInBackground();
     await expect(broken.drained()).rejects.toThrow(/EBADF/);
+    fs.closeSync(writable.fd);
     fs.rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -23,6 +23,7 @@ const relay: ActorKind<{ hops: number }> = {
       logEvent('hop', { left }),
       sendTo(next, 'hop', { left: left - 1, values: new Float32Array(4).fill(left) }, 0.25 * ctx.random.int(3)),
       ...(left === 2 ? [sendTo('nobody', 'lost', { left })] : []),
+      ...(left === 1 ? [sendTo('constructor', 'lost', { left })] : []), // a name every object inherits: still no actor
       ...(left === 3 && ctx.self === 'r1' ? [sendTo('r2', 'boom', {})] : []),
     ];
   }),
@@ -124,6 +125,43 @@ describe('a pass settled by its one host', () => {
     expect(killed.lines).toEqual(reference.lines);
     expect(killed.mail).toEqual(reference.mail);
     expect(killed.snapshot).toEqual(reference.snapshot);
+  });
+
+  it('keeps a slot committed when onEvent throws after its commit: no rollback, no second run of it', async () => {
+    for (const transport of [new InlineTransport(), new ChannelTransport()]) {
+      let throwAt = 1;
+      const rt = await createRuntime({
+        seed: 3,
+        topology: TOPOLOGY,
+        transport,
+        log: { keepLines: true },
+        onEvent: (e) => {
+          if (e.slot === throwAt) {
+            throwAt = -1;
+            throw new Error('a listener failed');
+          }
+        },
+      });
+      try {
+        await rt.runSlot(0);
+        await expect(rt.runSlot(1)).rejects.toThrow('a listener failed');
+        expect(rt.slot).toBe(1);
+        await rt.runSlot(2);
+        const seqs = rt.log
+          .lines()
+          .slice(1)
+          .map((l) => (JSON.parse(l) as { seq: number }).seq);
+        expect(seqs).toEqual(seqs.map((_, i) => i)); // slot 1 logged once
+        // The same three slots with a quiet listener: the same log and actor states.
+        const quiet = await createRuntime({ seed: 3, topology: TOPOLOGY, transport: new InlineTransport(), log: { keepLines: true } });
+        for (const slot of [0, 1, 2]) await quiet.runSlot(slot);
+        expect(rt.log.lines()).toEqual(quiet.log.lines());
+        expect(await rt.snapshot()).toEqual(await quiet.snapshot());
+        await quiet.close();
+      } finally {
+        await rt.close();
+      }
+    }
   });
 
   it('stops a pass that does not settle after maxStepsPerSlot steps, as the step-by-step loop does', async () => {
