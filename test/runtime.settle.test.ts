@@ -46,6 +46,20 @@ const loop: ActorKind<{ n: number }> = {
     return [sendTo(m.to, 'again', {})];
   }),
 };
+/** A chain like the relays' that asks the driver how far to go at its second hop: asked in the middle of a pass. */
+const asker: ActorKind<{ hops: number }> = {
+  kind: 'settle-asker',
+  ticks: true,
+  initialState: () => ({ hops: 0 }),
+  transition: (s, m, ctx) => {
+    const left = m.type === 'slot' ? 3 : (m.body as { left: number }).left;
+    if (left === 2 && ctx.answer === undefined) return [s, [{ kind: 'ask', question: { left, self: ctx.self } }]];
+    const next = (left === 2 ? (ctx.answer as number) : left) - 1;
+    if (left === 0) return [{ hops: s.hops + 1 }, [sendTo('driver', 'done', { values: new Float32Array([ctx.slot, s.hops]) })]];
+    return [{ hops: s.hops + 1 }, [logEvent('hop', { left }), sendTo(`a${(Number(ctx.self.slice(1)) + 1) % 2}`, 'hop', { left: next })]];
+  },
+};
+registerActorKind(asker);
 registerActorKind(relay);
 registerActorKind(warden);
 registerActorKind(loop);
@@ -113,6 +127,41 @@ describe('a pass settled by its one host', () => {
       expect(other.stats).toEqual(settledInline.stats);
       expect(other.snapshot).toEqual(settledInline.snapshot);
     }
+  });
+
+  it('answers asks in the middle of a settled pass and settles on: the step-by-step log, mail and counters', async () => {
+    const runAsks = async (transport: Transport) => {
+      const asked: string[] = [];
+      const rt = await createRuntime({
+        seed: 5,
+        topology: [0, 1].map((i) => ({ id: `a${i}`, kind: 'settle-asker' })),
+        transport,
+        log: { keepLines: true },
+        answer: async (q) => {
+          asked.push(`${q.slot} ${q.actor}`);
+          return 1 + (q.slot % 2);
+        },
+      });
+      try {
+        const mail: string[] = [];
+        for (let slot = 0; slot < 3; slot++) {
+          const r = await rt.runSlot(slot);
+          for (const m of r.mail) mail.push(`${m.seq} ${m.from} ${[...(m.body as { values: Float32Array }).values].join(',')}`);
+        }
+        return { lines: rt.log.lines(), mail, asked, stats: { ...rt.stats(), transport: '' }, snapshot: await rt.snapshot() };
+      } finally {
+        await rt.close();
+      }
+    };
+    const settled = await runAsks(new InlineTransport());
+    expect(settled.asked.length).toBe(3 * 2);
+    expect(settled.mail.length).toBe(3 * 2);
+    for (const other of [
+      await runAsks(stepped(new InlineTransport())),
+      await runAsks(new ChannelTransport()),
+      await runAsks(stepped(new ChannelTransport())),
+    ])
+      expect(other).toEqual(settled);
   });
 
   it('survives its host dying in the middle of a settled pass with the same log (ChannelTransport: the host exits)', async () => {
