@@ -279,8 +279,8 @@ export class ActorHost {
   /**
    * The steps of a pass, routed here as the runtime routes them (route.ts): for a host that holds
    * every actor, so that a pass costs one round trip to the runtime instead of one per step. Stops
-   * when nothing is pending, when actors ask the driver (that step comes back unrouted, as `step`
-   * returns it) or after `maxSteps`. `progress` gets each step's records but the last's as they are
+   * when nothing is pending, when actors ask the driver (that step comes back unrouted and uncounted,
+   * as `step` returns it) or after `maxSteps`. `progress` gets each step's records but the last's as they are
    * routed, so that the runtime chains the log while the pass goes on.
    */
   settle(batch: SettleBatch, progress?: (records: readonly EventRecord[]) => void): LocalStepResult<SettleResult> {
@@ -294,16 +294,20 @@ export class ActorHost {
     let open: StepResult | undefined;
     let crashed = false;
     for (;;) {
-      const { result, transfer: moved } = this.step({ slot: batch.slot, step: batch.step + steps, mail });
-      steps++;
-      handled += result.handled;
-      mailFallbacks += result.mailFallbacks ?? 0;
+      const step = batch.step + steps;
+      const { result, transfer: moved } = this.step({ slot: batch.slot, step, mail });
       for (const b of moved) transfer.add(b);
-      if (batch.crashAt === batch.step + steps - 1) crashed = true;
-      if (result.asks || crashed) {
+      if (batch.crashAt === step) {
+        crashed = true;
+        break;
+      }
+      if (result.asks) {
         open = result;
         break;
       }
+      steps++;
+      handled += result.handled;
+      mailFallbacks += result.mailFallbacks ?? 0;
       router.ingest(result.effects as OutEffect[]);
       if (router.pending.length === 0 || steps >= batch.maxSteps) break;
       if (progress) {
@@ -312,7 +316,7 @@ export class ActorHost {
       }
       mail = mailByActor(router.take());
     }
-    const settled = !open && router.pending.length === 0;
+    const settled = !open && !crashed && router.pending.length === 0;
     return {
       result: {
         records: router.records.slice(sent),

@@ -131,10 +131,11 @@ export interface SettleResult {
   /** Envelopes not yet delivered: left when `maxSteps` ran out. */
   readonly pending: readonly WireEnvelope[];
   readonly totals: RouteTotals;
+  /** The steps routed, the messages they handled and their mail fallbacks (`open` apart). */
   readonly steps: number;
   readonly handled: number;
   readonly mailFallbacks: number;
-  /** A step whose actors asked the driver: its result as `step` returns it, not yet routed. */
+  /** The step after them, whose actors asked the driver: its result as `step` returns it, not yet routed or counted. */
   readonly open?: StepResult;
   /** When asked for and the pass settled. */
   readonly snapshots?: Array<[string, ActorSnapshot]>;

@@ -470,9 +470,8 @@ class ActorRuntime implements Runtime {
       if (settle) {
         // One host holds every actor: it runs the pass's steps itself and sends the records as it goes.
         const mail = mailByActor(now);
-        const crashAt = this.crashes
-          .filter((c) => c.slot === slot && c.step >= step)
-          .reduce<number | undefined>((at, c) => (at === undefined || c.step < at ? c.step : at), undefined);
+        const planned = this.crashes.filter((c) => c.slot === slot && c.step >= step).map((c) => c.step);
+        const crashAt = planned.length > 0 ? Math.min(...planned) : undefined;
         let r: SettleResult;
         try {
           r = await this.endpoints[0]!.settle!(
@@ -497,11 +496,7 @@ class ActorRuntime implements Runtime {
         mailFallbacks += r.mailFallbacks;
         snapshots = r.snapshots;
         if (!r.open) continue;
-        // Actors asked the driver in the pass's last step: answered below, as for a step of the runtime's own.
-        step--;
-        handled -= r.open.handled;
-        handledPerHost[0]! -= r.open.handled;
-        mailFallbacks -= r.open.mailFallbacks ?? 0;
+        // Actors asked the driver in the step after the routed ones: answered below, as in a step of the runtime's own.
         results = [r.open];
       } else {
         snapshots = undefined;
@@ -623,7 +618,7 @@ class ActorRuntime implements Runtime {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    // The last slot's lines, written in the background: a failed write is this run's error, not lost.
+    // Lines still being written (a slot that failed after its commit): a failed write is this run's error, not lost.
     const written = await this.log.drained().then(
       () => undefined,
       (err: unknown) => err,

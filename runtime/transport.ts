@@ -213,6 +213,11 @@ function moveBodies(result: StepResult, transfer: ArrayBuffer[]): StepResult {
     result.effects.map((e) => e.body),
     { transfer },
   );
+  return withBodies(result, bodies);
+}
+
+/** `result` with its effects' bodies replaced by `bodies` (their moved copies, in order). */
+function withBodies(result: StepResult, bodies: readonly unknown[]): StepResult {
   return { ...result, effects: result.effects.map((e, i) => (e.body === undefined ? e : { ...e, body: bodies[i] })) };
 }
 
@@ -246,9 +251,7 @@ export class InlineTransport implements Transport {
         return {
           ...result,
           mail: moved.mail,
-          ...(open
-            ? { open: { ...open, effects: open.effects.map((e, i) => (e.body === undefined ? e : { ...e, body: moved.bodies?.[i] })) } }
-            : {}),
+          ...(open ? { open: withBodies(open, moved.bodies ?? []) } : {}),
           ...(result.snapshots ? { snapshots: clone(result.snapshots) } : {}),
         };
       },
