@@ -79,7 +79,7 @@ export interface SlotResult {
   readonly t: number;
   /** The running hash of the log after this slot. */
   readonly logHash: string;
-  /** Host deaths survived during this slot. */
+  /** Host deaths survived while this slot ran (one lost as the hosts commit it counts in `RuntimeStats.recoveries`). */
   readonly recoveries: number;
 }
 
@@ -211,6 +211,12 @@ class ActorRuntime implements Runtime {
   private busy = false;
   /** Set once the running slot is committed in this thread (logged, counted): it is not rolled back after that. */
   private slotCommitted = false;
+  /**
+   * The hosts' commit of the last slot, under way: runSlot returns without waiting for it (the
+   * commit is the next message on each host's port, ahead of anything sent later), and whatever
+   * talks to the hosts next (runSlot, snapshot, close) waits for it first and throws its failure.
+   */
+  private committing: Promise<void> = Promise.resolve();
   private closed = false;
   private readonly crashes: Array<{ worker: number; slot: number; step: number }> = [];
   private readonly counters = {
@@ -339,6 +345,7 @@ class ActorRuntime implements Runtime {
     this.injected = [];
     let recoveries = 0;
     try {
+      await this.committing; // the last slot's, whose failure is this call's error
       for (;;) {
         try {
           // A host may die mid-slot: keep the slot's inputs, since their buffers move to the hosts.
@@ -370,8 +377,8 @@ class ActorRuntime implements Runtime {
     out.draft.add(out.records.slice(out.drafted));
     if (out.snapshots) for (const [id, s] of out.snapshots) this.snapshots.set(id, s);
     if (collecting) for (const list of await collecting) for (const [id, s] of list) this.snapshots.set(id, s);
-    // From here the slot is committed in this thread: its lines go to disk while the hosts commit
-    // (both awaited below); a host lost while committing is restored from the snapshots.
+    // From here the slot is committed in this thread: its lines go to disk (awaited below) while the
+    // hosts commit (awaited by the next call); a host lost while committing is restored from the snapshots.
     const events = this.log.commit(out.draft);
     this.log.flushInBackground();
     this.slotCommitted = true;
@@ -388,17 +395,9 @@ class ActorRuntime implements Runtime {
     c.local += out.local;
     c.cross += out.cross;
     out.handledPerHost.forEach((n, i) => (this.handled[i]! += n));
-    for (let tries = 0; ; tries++) {
-      try {
-        await Promise.all(this.endpoints.map((ep) => ep.commit()));
-        break;
-      } catch (err) {
-        if (!(err instanceof WorkerDiedError) || tries >= (this.options.maxRecoveriesPerSlot ?? 3))
-          throw new RuntimeError(`slot ${slot}: cannot commit`, { cause: err });
-        recoveries++;
-        await this.recover('commit').catch(() => undefined);
-      }
-    }
+    // Not awaited here: the hosts commit while this thread writes the lines and the driver goes on.
+    this.committing = this.commitHosts(slot);
+    this.committing.catch(() => undefined); // thrown by the next runSlot, snapshot or close, not as an unhandled rejection
     // On disk when runSlot returns, as a sync flush was.
     await this.log.drained().catch((err: unknown) => {
       throw new RuntimeError(`slot ${slot}: its event log lines could not be written`, { cause: err });
@@ -414,6 +413,20 @@ class ActorRuntime implements Runtime {
       logHash: this.log.hash,
       recoveries,
     };
+  }
+
+  /** The hosts commit the slot just run; a host lost meanwhile is restarted from the slot's snapshots. */
+  private async commitHosts(slot: number): Promise<void> {
+    for (let tries = 0; ; tries++) {
+      try {
+        await Promise.all(this.endpoints.map((ep) => ep.commit()));
+        return;
+      } catch (err) {
+        if (!(err instanceof WorkerDiedError) || tries >= (this.options.maxRecoveriesPerSlot ?? 3))
+          throw new RuntimeError(`slot ${slot}: cannot commit`, { cause: err });
+        await this.recover('commit').catch(() => undefined);
+      }
+    }
   }
 
   /** Restarts dead hosts from the last snapshots; the others roll back to (or complete) the last commit. */
@@ -577,6 +590,7 @@ class ActorRuntime implements Runtime {
 
   async snapshot(): Promise<RuntimeSnapshot> {
     if (this.busy) throw new RuntimeError('snapshot: take it between slots');
+    await this.committing;
     let actors: Array<[string, ActorSnapshot]>;
     if (this.transport.canFail) actors = structuredClone([...this.snapshots.entries()]);
     else actors = (await Promise.all(this.endpoints.map((ep) => ep.snapshot()))).flat();
@@ -623,9 +637,15 @@ class ActorRuntime implements Runtime {
       () => undefined,
       (err: unknown) => err,
     );
+    // The last slot's lines are written whatever happens here; a host that cannot commit it is reported after closing.
+    const committed = await this.committing.then(
+      () => undefined,
+      (err: unknown) => err,
+    );
     await Promise.allSettled(this.endpoints.map((ep) => ep.close()));
     await this.transport.close();
     this.log.close();
     if (written !== undefined) throw new RuntimeError('the event log could not be written', { cause: written });
+    if (committed !== undefined) throw committed;
   }
 }
