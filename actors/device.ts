@@ -6,13 +6,22 @@
  * by scheduler/costs.ts `deviceCompute`: the same code as the scheduler's prediction.
  */
 import { produce } from './recipes';
-import { fromHandlers, senderOf, type ActorContext, type ActorKind, type Effect, type HandlerTable } from '../runtime/actor';
+import {
+  fromHandlers,
+  senderOf,
+  type ActorContext,
+  type ActorKind,
+  type Effect,
+  type Envelope,
+  type GroupItem,
+  type HandlerTable,
+} from '../runtime/actor';
 import { completeTransfer, type TransferCompletion, type TransferRequest } from '../channels/transfer';
 import type { LinkState } from '../channels/linkState';
 import type { RadioConstants } from '../channels/params';
 import { updateQueue } from '../scheduler/queues';
 import { deviceCompute } from '../scheduler/costs';
-import { embed, headStep, initOptimizerState, selectRows } from '../models';
+import { embed, headStep, initOptimizerState, selectRows, type Cut } from '../models';
 import type { OptimizerState } from '../models/optimizer';
 import type {
   DeviceMessages,
@@ -96,20 +105,31 @@ function uplink(round: OpenRound, type: TransferRequest['type'], bits: number): 
   return completeTransfer({ device: round.params.index, type, direction: 'uplink', bits }, round.link, round.params.radio, round.slot);
 }
 
+/** A fresh mini-batch of the device's shard, drawn from its stream. */
+function drawBatch(p: DeviceParams, ctx: ActorContext): { features: Float32Array; labels: Int32Array; count: number } {
+  const { train, localData } = simulationResources(ctx);
+  return selectRows(train, sampleBatch(localData[p.dataIndex] ?? [], p.batchSize, ctx));
+}
+
 /**
  * Embeds a fresh mini-batch and sends its activations up after `afterS`: the send, the labels kept
  * for the head step, the uplink transfer, and the round's energy after `energyJ` (compute, then the transfer).
  */
-function sendActivations(
-  round: OpenRound,
-  ctx: ActorContext,
-  afterS: number,
-  energyJ: number,
-): { effect: Effect; labels: Int32Array; transfer: TransferCompletion; energyJ: number } {
+function sendActivations(round: OpenRound, ctx: ActorContext, afterS: number, energyJ: number): ActivationsSent {
+  const batch = drawBatch(round.params, ctx);
+  return activationsSent(round, embed(simulationResources(ctx).foundation, batch.features, batch.count), batch.labels, afterS, energyJ);
+}
+
+interface ActivationsSent {
+  effect: Effect;
+  labels: Int32Array;
+  transfer: TransferCompletion;
+  energyJ: number;
+}
+
+/** The send of embedded `activations` (of the batch labelled `labels`) and what it costs: see sendActivations. */
+function activationsSent(round: OpenRound, activations: Cut, labels: Int32Array, afterS: number, energyJ: number): ActivationsSent {
   const p = round.params;
-  const { foundation, train, localData } = simulationResources(ctx);
-  const { features, labels, count } = selectRows(train, sampleBatch(localData[p.dataIndex] ?? [], p.batchSize, ctx));
-  const activations = embed(foundation, features, count);
   const compute = deviceCompute(p.costs.deviceFlopsPerIteration, p.cpuHz, p.flopsPerCycle, p.kappa);
   const transfer = uplink(round, 'activations', p.costs.activationsBits);
   return {
@@ -199,20 +219,45 @@ export const deviceHandlers: HandlerTable<DeviceState, DeviceMessages> = {
     );
   },
 
-  features: (state, message, ctx) => {
-    const m = message.body;
+  features: (state, message, ctx) => featuresGroup([{ state, message, ctx }])[0] as Transition,
+};
+
+type FeaturesMessage = Envelope<DeviceMessages['features']> & { readonly type: 'features' };
+
+/**
+ * The 'features' message of one or more devices (MODEL.md §2, one local iteration): the head step on
+ * the server's features, the cut gradient sent back, then the next mini-batch embedded and sent up,
+ * or after the last iteration the head uploaded. In phases over the devices (head steps, batches
+ * drawn, embeddings, then the bookkeeping) so that the model calls run back to back; each device's
+ * result is what it would be alone (its own stream, the same draws in the same order).
+ */
+function featuresGroup(items: ReadonlyArray<GroupItem<DeviceState>>): Transition[] {
+  const open = items.map(({ state, message, ctx }) => {
+    const m = (message as FeaturesMessage).body;
     const { params: p, link, head, headOptimizer, labels, slot, shard } = state;
     if (!link || !head || !headOptimizer || !labels) throw new Error(`${ctx.self}: features before the global head`);
     const round: OpenRound = { params: p, link, slot, shard };
-    const step = headStep(simulationResources(ctx).foundation, head, headOptimizer, m.cut, labels, p.learningRate);
+    return { state, m, ctx, round, last: state.iteration + 1 >= p.localIterations, head, headOptimizer, labels };
+  });
+  const steps = open.map((o) =>
+    headStep(simulationResources(o.ctx).foundation, o.head, o.headOptimizer, o.m.cut, o.labels, o.state.params.learningRate),
+  );
+  const batches = open.map((o) => (o.last ? null : drawBatch(o.state.params, o.ctx)));
+  const embedded = open.map((o, i) => {
+    const b = batches[i];
+    return b ? embed(simulationResources(o.ctx).foundation, b.features, b.count) : null;
+  });
+  return open.map(({ state, m, ctx, round, last }, i): Transition => {
+    const p = state.params;
+    const step = steps[i] as ReturnType<typeof headStep>;
     const lossSum = state.lossSum + step.loss;
     const iteration = state.iteration + 1;
     const gradients = uplink(round, 'gradients', p.costs.gradientsBits);
     const energyJ = state.energyJ + gradients.energyJ;
-    const last = iteration >= p.localIterations;
-    const cutGradient = toShard(shard, 'cut-gradient', { slot, cut: step.featureGrad, last }, gradients.airtimeS);
+    const cutGradient = toShard(round.shard, 'cut-gradient', { slot: round.slot, cut: step.featureGrad, last }, gradients.airtimeS);
     if (!last) {
-      const sent = sendActivations(round, ctx, gradients.airtimeS, energyJ);
+      const b = batches[i] as { labels: Int32Array };
+      const sent = activationsSent(round, embedded[i] as Cut, b.labels, gradients.airtimeS, energyJ);
       return recipe(
         state,
         {
@@ -233,7 +278,7 @@ export const deviceHandlers: HandlerTable<DeviceState, DeviceMessages> = {
     // The head arrives at ctx.t + delay, the runtime's sum: the finish time is that same number.
     const uploadS = gradients.airtimeS + heads.airtimeS;
     const upload: HeadUpload = {
-      slot,
+      slot: round.slot,
       device: ctx.self,
       dataSize: simulationResources(ctx).localData[p.dataIndex]?.length ?? 0,
       weights: step.head,
@@ -243,8 +288,8 @@ export const deviceHandlers: HandlerTable<DeviceState, DeviceMessages> = {
       cutGradient,
       toServer(p.server, 'head-upload', upload, uploadS),
     ]);
-  },
-};
+  });
+}
 
 export const deviceKind: ActorKind<DeviceState, DeviceParams> = {
   kind: 'device',
@@ -267,4 +312,9 @@ export const deviceKind: ActorKind<DeviceState, DeviceParams> = {
     shard: '',
   }),
   transition: fromHandlers(deviceHandlers),
+  // Only 'features' has work worth grouping (two model calls each); a group of other messages goes one by one.
+  transitionGroup: (items) =>
+    items.every((it) => it.message.type === 'features')
+      ? featuresGroup(items)
+      : items.map(({ state, message, ctx }) => deviceKind.transition(state, message, ctx)),
 };

@@ -68,6 +68,23 @@ export interface ActorKind<S = unknown, P = unknown> {
    * falls back to `transition` message by message, so a failure is charged to its own message.
    */
   transitionMail?(state: S, mail: readonly Envelope[], ctx: ActorContext): readonly [S, ReadonlyArray<readonly Effect[]>];
+  /**
+   * Optional: handles one message each for several actors of this kind in the same step at once
+   * (`items` in the host's order, at least two), so that their model calls run back to back and
+   * their bookkeeping after them, instead of alternating actor by actor (the code between two model
+   * calls runs several times slower: the model evicted it from the caches). Must give for each item
+   * what `transition` gives, drawing only from that item's `ctx.random`, so that the log does not
+   * depend on grouping. If it throws, the runtime forgets every item's draws and handles the items
+   * one by one with `transition`, so a failure is charged to its own message.
+   */
+  transitionGroup?(items: ReadonlyArray<GroupItem<S>>): ReadonlyArray<readonly [S, readonly Effect[]]>;
+}
+
+/** One actor's message in a `transitionGroup`. */
+export interface GroupItem<S = unknown> {
+  readonly state: S;
+  readonly message: Envelope;
+  readonly ctx: ActorContext;
 }
 
 /**

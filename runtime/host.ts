@@ -182,6 +182,8 @@ export class ActorHost {
       h.answers.set(h.asking, answer);
       work.push([id, h.envelopes, h.answers]);
     }
+    const grouped = this.handleGroups(work, batch.slot);
+    mailFallbacks += grouped.fallbacks;
     for (const [id, envelopes, answers] of work) {
       const a = this.actors.get(id);
       if (!a) throw new Error(`host ${this.index} has no actor '${id}'`);
@@ -222,6 +224,12 @@ export class ActorHost {
           }
         }
       };
+      const together = grouped.results.get(id);
+      if (together) {
+        a.state = together[0];
+        emit(together[1], (envelopes[0] as Envelope).t);
+        continue;
+      }
       const whole =
         envelopes.length > 1 && a.kind.transitionMail && answers.size === 0 ? this.handleMail(a, id, envelopes, batch.slot) : null;
       if (whole) {
@@ -357,6 +365,51 @@ export class ActorHost {
       a.random = RandomStream.fromState(a.random.seed, a.random.name, before);
       return null;
     }
+  }
+
+  /**
+   * The step's actors that have one message each (and no answer pending), through their kind's
+   * `transitionGroup` where it has one and at least two of them do. A group that throws or returns
+   * something malformed has its draws forgotten and is left to the message-by-message path
+   * (counted in `fallbacks`, as `handleMail`'s).
+   */
+  private handleGroups(
+    work: ReadonlyArray<readonly [string, readonly Envelope[], ReadonlyMap<number, unknown>]>,
+    slot: number,
+  ): { results: Map<string, readonly [unknown, readonly Effect[]]>; fallbacks: number } {
+    const results = new Map<string, readonly [unknown, readonly Effect[]]>();
+    let fallbacks = 0;
+    const byKind = new Map<ActorKind, string[]>();
+    for (const [id, envelopes, answers] of work) {
+      const kind = this.actors.get(id)?.kind;
+      if (!kind?.transitionGroup || envelopes.length !== 1 || answers.size > 0) continue;
+      const ids = byKind.get(kind);
+      if (ids) ids.push(id);
+      else byKind.set(kind, [id]);
+    }
+    const mailOf = new Map(work.map(([id, envelopes]) => [id, envelopes[0] as Envelope]));
+    for (const [kind, ids] of byKind) {
+      if (ids.length < 2) continue;
+      const actors = ids.map((id) => this.actors.get(id) as Hosted);
+      const before = actors.map((a) => a.random.state());
+      try {
+        const items = actors.map((a, i) => {
+          const message = mailOf.get(ids[i] as string) as Envelope;
+          return { state: a.state, message, ctx: this.context(ids[i] as string, slot, message.t, a.random) };
+        });
+        const out = kind.transitionGroup!(items);
+        if (!Array.isArray(out) || out.length !== items.length)
+          throw new TypeError(`transitionGroup of kind '${kind.kind}' must return one [state, effects] per item`);
+        const checked = out.map((r) => checkResult(r, kind.kind));
+        if (checked.some(([, effects]) => effects.some((e) => e.kind === 'ask')))
+          throw new TypeError('an ask is handled message by message');
+        checked.forEach((r, i) => results.set(ids[i] as string, r));
+      } catch {
+        actors.forEach((a, i) => (a.random = RandomStream.fromState(a.random.seed, a.random.name, before[i] as RandomState)));
+        fallbacks++;
+      }
+    }
+    return { results, fallbacks };
   }
 
   private take(ref: number): unknown {

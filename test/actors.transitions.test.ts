@@ -135,6 +135,48 @@ describe('device', () => {
     expect(call).toThrow(UnexpectedMessageError);
     expect(call).toThrow('d0: unexpected message admission');
   });
+  it('features of several devices in one group (transitionGroup) give each device what it gets alone, last iteration or not', () => {
+    // Prepare: d0, d1, d2 after their global head (d1 with two local iterations, so its first features is not its last).
+    const ids = ['d0', 'd1', 'd2'];
+    const opened = ids.map((id, k) => {
+      const params = { ...paramsOf<DeviceParams>(id), ...(id === 'd1' ? { localIterations: 2 } : {}) };
+      const started = deviceKind.transition(
+        deviceKind.initialState(params, ctxOf(id, 0)),
+        envelope('driver', id, 'slot-start', { slot: 3, gain: 1e-12, reachable: true, dropout: false }, 10),
+        ctxOf(id, 10),
+      )[0];
+      const devLink = linkStateOf(k, true, 1e-12, 1, 0.3, 0.3, params.radio);
+      const head: GlobalHead = {
+        slot: 3,
+        head: initHead(resources.foundation, RandomStream.fromSeed(1)),
+        shard: 'shard0',
+        link: devLink,
+        charge: completeTransfer({ device: k, type: 'heads', direction: 'downlink', bits: costs.headBits }, devLink, params.radio, 3),
+      };
+      const [state, effects] = deviceKind.transition(started, envelope('server', id, 'global-head', head, 10.5), ctxOf(id, 10.5));
+      // The activations it sent stand in for the server's features (the same shape).
+      const cut = (sends(effects)[0]!.body as { cut: unknown }).cut;
+      const charge = completeTransfer(
+        { device: k, type: 'features', direction: 'downlink', bits: costs.featuresBits },
+        devLink,
+        params.radio,
+        3,
+      );
+      return { id, state, message: envelope('shard0', id, 'features', { slot: 3, cut, charge }, 11 + k) };
+    });
+    // Execute
+    const alone = opened.map((o) => deviceKind.transition(o.state, o.message, ctxOf(o.id, o.message.t)));
+    const together = deviceKind.transitionGroup!(
+      opened.map((o) => ({ state: o.state, message: o.message, ctx: ctxOf(o.id, o.message.t) })),
+    );
+    // Assert: the same states and effects, tensors included; d1 sent its next activations, d0 and d2 their heads.
+    expect(together).toEqual(alone);
+    expect(together.map(([, effects]) => sends(effects).map((e) => e.type))).toEqual([
+      ['cut-gradient', 'head-upload'],
+      ['cut-gradient', 'activations'],
+      ['cut-gradient', 'head-upload'],
+    ]);
+  });
 });
 
 describe('shard', () => {

@@ -3,7 +3,7 @@
  * file is required by the workers through tsx). Not a test file itself.
  */
 import * as path from 'node:path';
-import type { ActorKind, Effect } from '../runtime/actor';
+import type { ActorContext, ActorKind, Effect } from '../runtime/actor';
 import { logEvent, sendTo, withImmer } from '../runtime/immer';
 
 /** This module, extensionless: resolves to the .ts source under jest and tsx. */
@@ -145,3 +145,61 @@ export const feeder: ActorKind<null> = {
 export function tallyIds(n: number): string[] {
   return Array.from({ length: n }, (_, i) => `t${i}`);
 }
+
+interface DrawerState {
+  readonly total: number;
+  /** Slots handled in a group (transitionGroup) rather than alone. */
+  readonly grouped: number;
+}
+
+/** On each tick, draws twice from its stream, adds the draws, logs them and tells its peer 'd0'; throws at slot 3 in 'd1'. */
+function drawOne(s: DrawerState, slot: number, ctx: ActorContext): readonly [DrawerState, readonly Effect[]] {
+  if (slot === 3 && ctx.self === 'd1') throw new RangeError('d1 cannot draw in slot 3');
+  const a = ctx.random.int(100);
+  const b = ctx.random.int(100);
+  return [
+    { ...s, total: s.total + a + b },
+    [
+      { kind: 'log', type: 'drew', data: { a, b } },
+      { kind: 'send', to: 'sink', type: 'drawn', body: { n: a + b, w: new Float32Array([a, b]) }, delayS: b * 0.001 },
+    ],
+  ];
+}
+
+export const drawer: ActorKind<DrawerState> = {
+  kind: 'drawer',
+  ticks: true,
+  initialState: () => ({ total: 0, grouped: 0 }),
+  transition: (s, m, ctx) => drawOne(s, m.slot, ctx),
+};
+
+/** The same logic for several drawers at once (`transitionGroup`): all first draws, then all second ones, then the bookkeeping. */
+export const drawerGroup: ActorKind<DrawerState> = {
+  ...drawer,
+  kind: 'drawer-group',
+  transitionGroup(items) {
+    const firsts = items.map(({ message, ctx }) => {
+      if (message.slot === 3 && ctx.self === 'd1') throw new RangeError('d1 cannot draw in slot 3');
+      return ctx.random.int(100);
+    });
+    const seconds = items.map(({ ctx }) => ctx.random.int(100));
+    return items.map(({ state }, i): readonly [DrawerState, readonly Effect[]] => {
+      const a = firsts[i]!;
+      const b = seconds[i]!;
+      return [
+        { total: state.total + a + b, grouped: state.grouped + 1 },
+        [
+          { kind: 'log', type: 'drew', data: { a, b } },
+          { kind: 'send', to: 'sink', type: 'drawn', body: { n: a + b, w: new Float32Array([a, b]) }, delayS: b * 0.001 },
+        ],
+      ];
+    });
+  },
+};
+
+/** Receives the drawers' sums. */
+export const sink: ActorKind<{ total: number }> = {
+  kind: 'sink',
+  initialState: () => ({ total: 0 }),
+  transition: (s, m) => [{ total: s.total + (m.body as { n: number }).n }, []],
+};
