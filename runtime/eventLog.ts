@@ -164,6 +164,8 @@ export class LogDraftError extends Error {
 export class LogDraft {
   private readonly formatted: string[] = [];
   private readonly chained: LogEvent[] = [];
+  /** The lines as UTF-8, each one ending in a newline, one buffer per `add`: encoded while the workers compute, not when the slot is written. */
+  private readonly encoded: Buffer[] = [];
   private last: string;
 
   constructor(readonly base: string) {
@@ -185,22 +187,33 @@ export class LogDraft {
     return this.chained;
   }
 
+  /** The lines added so far as the log file's bytes. */
+  get bytes(): readonly Buffer[] {
+    return this.encoded;
+  }
+
   /** Formats and chains `records` (in order) after what was added before. */
   add(records: readonly EventRecord[]): void {
+    if (records.length === 0) return;
+    const lines: string[] = [];
     for (const r of records) {
       const payload = canonicalJson(r.payload);
       this.last = sha256Hex(this.last + canonicalRecord(r, payload));
       const e: LogEvent = { ...r, hash: this.last };
-      this.formatted.push(formatEvent(e, payload));
+      const line = formatEvent(e, payload);
+      this.formatted.push(line);
+      lines.push(line);
       this.chained.push(e);
     }
+    this.encoded.push(Buffer.from(`${lines.join('\n')}\n`));
   }
 }
 
 /** Writes an event log. */
 export class EventLogWriter {
   private fd: number | undefined;
-  private pending: string[] = [];
+  /** Appended lines not yet written, as the file's bytes. */
+  private pending: Buffer[] = [];
   private readonly kept: string[] | undefined;
   private last: string;
   private written = 0;
@@ -262,10 +275,8 @@ export class EventLogWriter {
   /** Appends a draft begun at the current hash; returns its events. */
   commit(draft: LogDraft): LogEvent[] {
     if (draft.base !== this.last) throw new LogDraftError('the draft does not follow the log (another append came between)');
-    for (const line of draft.lines) {
-      this.pending.push(line);
-      this.kept?.push(line);
-    }
+    for (const bytes of draft.bytes) this.pending.push(bytes);
+    if (this.kept) for (const line of draft.lines) this.kept.push(line);
     this.last = draft.hash;
     this.written += draft.events.length;
     return [...draft.events];
@@ -275,7 +286,7 @@ export class EventLogWriter {
   flush(): void {
     if (this.writes > 0) throw new Error('EventLogWriter: flush() while a background write is under way (await drained() first)');
     if (this.fd !== undefined && this.pending.length > 0) {
-      fs.writeSync(this.fd, `${this.pending.join('\n')}\n`);
+      fs.writeSync(this.fd, Buffer.concat(this.pending));
       if (this.options.fsync) fs.fsyncSync(this.fd);
     }
     this.pending = [];
@@ -291,11 +302,10 @@ export class EventLogWriter {
       this.pending = [];
       return;
     }
-    const lines = this.pending;
+    const bytes = Buffer.concat(this.pending);
     this.pending = [];
     const fsync = this.options.fsync === true;
     this.writes++;
-    const bytes = Buffer.from(`${lines.join('\n')}\n`);
     this.writing = this.writing
       .then(() => writeAll(fd, bytes))
       .then(() => (fsync ? new Promise<void>((resolve, reject) => fs.fsync(fd, (err) => (err ? reject(err) : resolve()))) : undefined))
