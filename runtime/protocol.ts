@@ -84,7 +84,7 @@ export interface StepResult {
   readonly effects: readonly OutEffect[];
   /** Messages handled in this step. */
   readonly handled: number;
-  /** Mails that `transitionMail` declined by throwing, handled message by message instead. */
+  /** Mails that `transitionMail`, or groups that `transitionGroup`, declined by throwing, handled message by message instead. */
   readonly mailFallbacks?: number;
   /** Actors that asked the driver: their step is held (nothing of it in `effects`) until answered. */
   readonly asks?: readonly AskOut[];

@@ -93,7 +93,7 @@ export interface RuntimeStats {
   readonly events: number;
   readonly failures: number;
   readonly deadLetters: number;
-  /** Mails an actor's `transitionMail` declined (threw on), handled message by message instead. */
+  /** Mails an actor's `transitionMail`, or groups its `transitionGroup`, declined (threw on), handled message by message instead. */
   readonly mailFallbacks: number;
   readonly recoveries: number;
   readonly actorsPerHost: readonly number[];
