@@ -301,6 +301,7 @@ export class ActorHost {
     let sent = 0;
     let open: StepResult | undefined;
     let crashed = false;
+    let furtherRouted = false;
     for (;;) {
       const step = batch.step + steps;
       const { result, transfer: moved } = this.step({ slot: batch.slot, step, mail });
@@ -317,6 +318,11 @@ export class ActorHost {
       handled += result.handled;
       mailFallbacks += result.mailFallbacks ?? 0;
       router.ingest(result.effects as OutEffect[]);
+      if (router.pending.length === 0 && batch.then && !furtherRouted) {
+        // The driver's further pass: its messages once everything before has settled, as the runtime routes them.
+        router.inject(batch.then.t, batch.then.sends);
+        furtherRouted = true;
+      }
       if (router.pending.length === 0 || steps >= batch.maxSteps) break;
       if (progress) {
         progress(router.records.slice(sent));
@@ -336,6 +342,7 @@ export class ActorHost {
         mailFallbacks,
         ...(open ? { open } : {}),
         ...(settled && batch.collect ? { snapshots: this.collect() } : {}),
+        ...(furtherRouted ? { furtherRouted } : {}),
       },
       transfer: [...transfer],
       ...(crashed ? { crashed } : {}),

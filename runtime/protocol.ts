@@ -121,6 +121,25 @@ export interface SettleBatch {
   readonly crashAt?: number;
   /** Add the snapshots of the actors changed since the last commit, as `collect` returns them, when the pass settles. */
   readonly collect?: boolean;
+  /** The driver's messages for a further pass once this one settles (`runSlot`'s `then`), if not yet routed. */
+  readonly then?: FurtherPass;
+}
+
+/**
+ * The driver's messages of a further pass run in the same call once everything before has settled
+ * (`runSlot`'s `then`): in routing order, with their payload summaries, numbered when routed.
+ */
+export interface FurtherPass {
+  /** The further pass's start time (as `runSlot`'s `t`). */
+  readonly t: number;
+  readonly sends: ReadonlyArray<{
+    readonly t: number;
+    readonly from: string;
+    readonly to: string;
+    readonly type: string;
+    readonly body: unknown;
+    readonly payload: PayloadSummary;
+  }>;
 }
 
 export interface SettleResult {
@@ -139,6 +158,8 @@ export interface SettleResult {
   readonly open?: StepResult;
   /** When asked for and the pass settled. */
   readonly snapshots?: Array<[string, ActorSnapshot]>;
+  /** Whether the batch's `then` was routed here. */
+  readonly furtherRouted?: boolean;
 }
 
 /** What `load` returns. */

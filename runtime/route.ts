@@ -8,7 +8,7 @@
  */
 import type { Envelope } from './actor';
 import type { EventKind, EventRecord } from './eventLog';
-import type { OutEffect, PayloadSummary, RouteTotals, WireEnvelope } from './protocol';
+import type { FurtherPass, OutEffect, PayloadSummary, RouteTotals, WireEnvelope } from './protocol';
 
 export const cmpStr = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 const cmpEnvelope = (a: WireEnvelope, b: WireEnvelope): number => a.t - b.t || cmpStr(a.from, b.from) || a.seq - b.seq;
@@ -66,6 +66,16 @@ export class Router {
       this.deadLetters++;
     }
     this.records.push({ seq: w.seq, slot: this.slot, t: w.t, kind, from: w.from, to: w.to, type: w.type, payload });
+  }
+
+  /**
+   * The driver's messages of a pass (already in routing order), numbered, logged and routed; the
+   * latest time is at least `startT`, the pass's start, as when a pass begins.
+   */
+  inject(startT: number, sends: FurtherPass['sends']): void {
+    if (startT > this.tMax) this.tMax = startT;
+    for (const m of sends)
+      this.route({ seq: this.seq++, slot: this.slot, t: m.t, from: m.from, to: m.to, type: m.type, body: m.body }, m.payload, false);
   }
 
   /** A step's effects (of every host together): ordered, numbered, logged and routed. Sorts `effects` in place. */

@@ -24,7 +24,7 @@ import { collectBuffers, summarizePayload } from './canonical';
 import { loadPayloadDigest, payloadDigestOfVersion, type PayloadDigest } from './payloadDigest';
 import { createEventLogHeader, EventLogWriter, type EventLogOptions, type LogEvent } from './eventLog';
 import { PiscinaTransport } from './piscinaTransport';
-import type { ActorSnapshot, HostInit, OutEffect, SettleResult, StepResult, WireEnvelope } from './protocol';
+import type { ActorSnapshot, FurtherPass, HostInit, OutEffect, SettleResult, StepResult, WireEnvelope } from './protocol';
 import { cmpStr, mailByActor, Router, type ActorMail } from './route';
 import { placeActors, TopologyError, validateTopology, type ActorSpec, type PlacementPolicy, type ResourceSpec } from './topology';
 import { InlineTransport, quiet, WorkerDiedError, type HostEndpoint, type Transport } from './transport';
@@ -124,6 +124,11 @@ interface Injected {
   readonly body: unknown;
 }
 
+/** A pass's first messages in routing order: by time, then sender; stable (ticks by id, the driver's in the order sent). */
+function sortedSends(list: Injected[]): Injected[] {
+  return list.sort((a, b) => a.t - b.t || cmpStr(a.from, b.from));
+}
+
 /** A slot kept producing messages past `maxStepsPerSlot`. */
 export class SlotDidNotSettleError extends Error {
   override readonly name = 'SlotDidNotSettleError';
@@ -140,6 +145,30 @@ export class RuntimeError extends Error {
   override readonly name = 'RuntimeError';
 }
 
+/** How `runSlot` runs a slot. */
+export interface SlotOptions {
+  /** Virtual time at which the slot (or pass) starts; default: now. */
+  readonly t?: number;
+  /** Another pass of the last slot (same slot number, no clock ticks) rather than a new slot. */
+  readonly pass?: boolean;
+  /**
+   * A further pass in the same call: once everything before has settled, the driver's `sends` are
+   * delivered (each at its `t`, default `then.t`) and the slot runs on, as `send` then
+   * `runSlot(slot, { pass: true, t: then.t })` would run it, with the same log, but without
+   * returning in between: for what the driver knows before the first pass runs. The result covers
+   * both passes (their mail together).
+   */
+  readonly then?: { readonly t: number; readonly sends: ReadonlyArray<DriverSend> };
+}
+
+/** A message from the driver, as `send` takes it. */
+export interface DriverSend {
+  readonly to: string;
+  readonly type: string;
+  readonly body?: unknown;
+  readonly t?: number;
+}
+
 export interface Runtime {
   /** The driver sends a message, delivered in the next `runSlot` at virtual time `t` (default: now). */
   send(to: string, type: string, body?: unknown, t?: number): void;
@@ -148,7 +177,7 @@ export interface Runtime {
    * With `pass: true`, runs another pass of the last slot instead (same slot number, no clock ticks):
    * the driver acts between a slot's passes on what the first ones returned.
    */
-  runSlot(slot: number, options?: { readonly t?: number; readonly pass?: boolean }): Promise<SlotResult>;
+  runSlot(slot: number, options?: SlotOptions): Promise<SlotResult>;
   /** A checkpoint (between slots). */
   snapshot(): Promise<RuntimeSnapshot>;
   stats(): RuntimeStats;
@@ -312,10 +341,14 @@ class ActorRuntime implements Runtime {
 
   send(to: string, type: string, body?: unknown, t?: number): void {
     if (this.closed) throw new RuntimeError('send: the runtime is closed');
-    if (to !== 'driver' && !this.specs.has(to)) throw new TopologyError('send.to', `no actor '${to}'`);
-    const at = t ?? this.t;
-    if (!Number.isFinite(at) || at < 0) throw new RangeError(`send: t must be a finite number >= 0, got ${at}`);
-    this.injected.push({ t: at, from: 'driver', to, type, body: structuredClone(body) });
+    this.injected.push(this.driverMessage('send', to, type, body, t ?? this.t));
+  }
+
+  /** A driver's message as the slot will route it (its body a copy: the driver may reuse its own). */
+  private driverMessage(what: string, to: string, type: string, body: unknown, t: number): Injected {
+    if (to !== 'driver' && !this.specs.has(to)) throw new TopologyError(`${what}.to`, `no actor '${to}'`);
+    if (!Number.isFinite(t) || t < 0) throw new RangeError(`${what}: t must be a finite number >= 0, got ${t}`);
+    return { t, from: 'driver', to, type, body: structuredClone(body) };
   }
 
   injectWorkerCrash(worker: number, at: { readonly slot: number; readonly step?: number }): void {
@@ -331,7 +364,7 @@ class ActorRuntime implements Runtime {
     return this.crashes.splice(i, 1)[0]!.worker;
   }
 
-  async runSlot(slot: number, options: { readonly t?: number; readonly pass?: boolean } = {}): Promise<SlotResult> {
+  async runSlot(slot: number, options: SlotOptions = {}): Promise<SlotResult> {
     if (this.closed) throw new RuntimeError('runSlot: the runtime is closed');
     if (this.busy) throw new RuntimeError('runSlot: a slot is already running');
     if (options.pass) {
@@ -340,6 +373,10 @@ class ActorRuntime implements Runtime {
       throw new RangeError(`runSlot: slot must be an integer greater than ${this.last}, got ${slot}`);
     const startT = options.t ?? this.t;
     if (!Number.isFinite(startT) || startT < 0) throw new RangeError(`runSlot: t must be a finite number >= 0, got ${startT}`);
+    const then = options.then;
+    if (then && (!Number.isFinite(then.t) || then.t < 0))
+      throw new RangeError(`runSlot: then.t must be a finite number >= 0, got ${then.t}`);
+    const later = then ? sortedSends(then.sends.map((m) => this.driverMessage('runSlot.then', m.to, m.type, m.body, m.t ?? then.t))) : [];
     this.busy = true;
     const injected = this.injected;
     this.injected = [];
@@ -350,7 +387,8 @@ class ActorRuntime implements Runtime {
         try {
           // A host may die mid-slot: keep the slot's inputs, since their buffers move to the hosts.
           const input = this.transport.canFail ? structuredClone(injected) : injected;
-          return await this.attempt(slot, startT, input, recoveries, options.pass === true);
+          const further = then ? { t: then.t, sends: this.transport.canFail ? structuredClone(later) : later } : undefined;
+          return await this.attempt(slot, startT, input, recoveries, options.pass === true, further);
         } catch (err) {
           // Past its commit in this thread the slot stands: nothing to roll back or run again.
           if (this.slotCommitted) throw err;
@@ -369,9 +407,16 @@ class ActorRuntime implements Runtime {
     }
   }
 
-  private async attempt(slot: number, startT: number, injected: Injected[], recoveries: number, pass: boolean): Promise<SlotResult> {
+  private async attempt(
+    slot: number,
+    startT: number,
+    injected: Injected[],
+    recoveries: number,
+    pass: boolean,
+    further?: { t: number; sends: Injected[] },
+  ): Promise<SlotResult> {
     this.slotCommitted = false;
-    const out = await this.execute(slot, startT, injected, pass);
+    const out = await this.execute(slot, startT, injected, pass, further);
     // The hosts copy out their snapshots while this thread formats the slot's last events.
     const collecting = this.transport.canFail && !out.snapshots ? quiet(Promise.all(this.endpoints.map((ep) => ep.collect()))) : undefined;
     out.draft.add(out.records.slice(out.drafted));
@@ -446,7 +491,13 @@ class ActorRuntime implements Runtime {
     return this.hosts === 1 && this.endpoints[0]?.settle !== undefined && (this.options.stepping ?? 'superstep') === 'superstep';
   }
 
-  private async execute(slot: number, startT: number, injected: readonly Injected[], pass: boolean) {
+  private async execute(
+    slot: number,
+    startT: number,
+    injected: readonly Injected[],
+    pass: boolean,
+    later?: { t: number; sends: readonly Injected[] },
+  ) {
     const router = new Router(slot, this.seq, Math.max(this.t, startT), (id) => this.specs.has(id));
     const records = router.records;
     // The slot's events are formatted and chained while the workers compute the next step.
@@ -458,20 +509,22 @@ class ActorRuntime implements Runtime {
     const handledPerHost = new Array<number>(this.hosts).fill(0);
 
     const ticks = pass ? [] : this.ticking.map((id) => ({ t: startT, from: 'clock', to: id, type: 'slot', body: { slot } }));
-    const first: Injected[] = [...ticks, ...injected];
-    first.sort((a, b) => a.t - b.t || cmpStr(a.from, b.from)); // stable: ticks by id, driver messages in order sent
-    for (const m of first)
-      router.route(
-        { seq: router.seq++, slot, t: m.t, from: m.from, to: m.to, type: m.type, body: m.body },
-        summarizePayload(m.body, this.payloadDigest),
-        false,
-      );
+    const summarized = (list: readonly Injected[]): FurtherPass['sends'] =>
+      list.map((m) => ({ ...m, payload: summarizePayload(m.body, this.payloadDigest) }));
+    router.inject(startT, summarized(sortedSends([...ticks, ...injected])));
+    // The driver's further pass (runSlot's `then`), routed when everything before has settled.
+    let further: FurtherPass | undefined = later ? { t: later.t, sends: summarized(later.sends) } : undefined;
 
     const stepping = this.options.stepping ?? 'superstep';
     const maxSteps = this.options.maxStepsPerSlot ?? 100_000;
     const settle = this.canSettle();
     let step = 0;
-    while (router.pending.length > 0) {
+    while (router.pending.length > 0 || further) {
+      if (router.pending.length === 0 && further) {
+        router.inject(further.t, further.sends);
+        further = undefined;
+        continue;
+      }
       if (step >= maxSteps) throw new SlotDidNotSettleError(slot, step);
       let now = router.take();
       if (stepping === 'time') {
@@ -488,7 +541,17 @@ class ActorRuntime implements Runtime {
         let r: SettleResult;
         try {
           r = await this.endpoints[0]!.settle!(
-            { slot, step, mail, seq: router.seq, tMax: router.tMax, maxSteps: maxSteps - step, collect: this.transport.canFail, crashAt },
+            {
+              slot,
+              step,
+              mail,
+              seq: router.seq,
+              tMax: router.tMax,
+              maxSteps: maxSteps - step,
+              collect: this.transport.canFail,
+              crashAt,
+              ...(further ? { then: further } : {}),
+            },
             bodyBuffers(mail),
             (more) => {
               for (const e of more) records.push(e);
@@ -503,6 +566,7 @@ class ActorRuntime implements Runtime {
         }
         for (const e of r.records) records.push(e);
         router.absorb(r.totals, r.mail, r.pending);
+        if (r.furtherRouted) further = undefined;
         step += r.steps;
         handled += r.handled;
         handledPerHost[0]! += r.handled;

@@ -109,6 +109,78 @@ async function run(transport: Transport, prepare?: (rt: Runtime) => void) {
   }
 }
 
+/** Each slot in two passes: separately (the driver sends between the calls), or the second as the first call's `then`. */
+async function runTwoPasses(transport: Transport, merged: boolean, prepare?: (rt: Runtime) => void) {
+  const rt = await createRuntime({ seed: 11, topology: TOPOLOGY, transport, log: { keepLines: true } });
+  prepare?.(rt);
+  const mail: string[] = [];
+  const note = (r: { mail: readonly { seq: number; from: string; type: string; body: unknown }[] }) => {
+    for (const m of r.mail) mail.push(`${m.seq} ${m.from} ${m.type} ${[...(m.body as { values: Float32Array }).values].join(',')}`);
+  };
+  try {
+    for (let slot = 0; slot < 3; slot++) {
+      rt.send('r0', 'hop', { left: 3 }, 10 * slot);
+      const second = { t: 10 * slot + 4, sends: [{ to: 'r2', type: 'hop', body: { left: 2 } }] };
+      if (merged) note(await rt.runSlot(slot, { t: 10 * slot, then: second }));
+      else {
+        note(await rt.runSlot(slot, { t: 10 * slot }));
+        rt.send('r2', 'hop', { left: 2 }, second.t);
+        note(await rt.runSlot(slot, { t: second.t, pass: true }));
+      }
+    }
+    const stats = rt.stats();
+    return {
+      lines: rt.log.lines(),
+      mail,
+      stats: { ...stats, transport: '', recoveries: 0 },
+      snapshot: await rt.snapshot(),
+      recoveries: stats.recoveries,
+    };
+  } finally {
+    await rt.close();
+  }
+}
+
+describe("runSlot's then: a further pass in the same call", () => {
+  it('gives the log, mail, counters and states of two calls, settled or stepped, in this thread and behind comlink; a host dying in the second pass reruns both', async () => {
+    // Prepare / Execute
+    const reference = await runTwoPasses(new InlineTransport(), false);
+    const merged = [
+      await runTwoPasses(new InlineTransport(), true),
+      await runTwoPasses(stepped(new InlineTransport()), true),
+      await runTwoPasses(new ChannelTransport(), true),
+      await runTwoPasses(stepped(new ChannelTransport()), true),
+    ];
+    // Step 9 of slot 1 is in its second pass (its first takes steps 0 to 6); step 1 of slot 2 in its first.
+    const killed = await runTwoPasses(new ChannelTransport(), true, (rt) => {
+      rt.injectWorkerCrash(0, { slot: 1, step: 9 });
+      rt.injectWorkerCrash(0, { slot: 2, step: 1 });
+    });
+    // Assert: the second pass really ran (its hop reached the driver), and every run agrees on everything.
+    expect(reference.mail.filter((m) => m.includes('r0 done') || m.includes('r1 done') || m.includes('r2 done')).length).toBeGreaterThan(3);
+    expect(reference.stats.steps).toBeGreaterThan(3 * 9);
+    for (const other of [...merged, killed]) {
+      expect(other.lines).toEqual(reference.lines);
+      expect(other.mail).toEqual(reference.mail);
+      expect(other.snapshot).toEqual(reference.snapshot);
+    }
+    for (const other of merged) expect(other.stats).toEqual(reference.stats);
+    expect(killed.recoveries).toBe(2);
+  });
+
+  it("names a then's bad time or unknown actor before anything runs", async () => {
+    const rt = await createRuntime({ seed: 1, topology: TOPOLOGY, log: { keepLines: true } });
+    try {
+      await expect(rt.runSlot(0, { then: { t: -1, sends: [] } })).rejects.toThrow('runSlot: then.t must be a finite number >= 0, got -1');
+      await expect(rt.runSlot(0, { then: { t: 1, sends: [{ to: 'nobody', type: 'hop' }] } })).rejects.toThrow("no actor 'nobody'");
+      expect(rt.slot).toBe(-1);
+      expect(rt.log.lines()).toHaveLength(1);
+    } finally {
+      await rt.close();
+    }
+  });
+});
+
 describe('a pass settled by its one host', () => {
   it('gives the log, mail and counters of the step-by-step loop, in this thread and behind comlink', async () => {
     // Prepare / Execute: the same topology and driver messages through each transport.

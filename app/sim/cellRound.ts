@@ -6,7 +6,7 @@
  * (app/sim/cells.ts). The driver only reads what the actors and the medium send it.
  */
 import type { Envelope } from '../../runtime/actor';
-import type { Runtime } from '../../runtime/system';
+import type { DriverSend, Runtime } from '../../runtime/system';
 import type { Scenario } from '../scenario';
 import type { BitsByType, RoundMetrics } from '../metrics';
 import type { Decided, DriverMessages, RoundOpen, RoundSummary, SlotStart } from '../../actors/roundMessages';
@@ -79,9 +79,12 @@ export function openRound(runtime: Runtime, cell: DrivenCell, slot: number, mail
   return decided;
 }
 
-/** Pass C of round `slot`: the edge server closes it at the deadline. */
-export function closeRound(runtime: Runtime, cell: DrivenCell, slot: number, decided: Decided): void {
-  runtime.send(cell.ids.server, 'close-round', { slot }, decided.decidedT + cell.scenario.training.deadlineS);
+/**
+ * Pass C of round `slot`: the edge server closes it at the deadline. Known once the round is
+ * decided, so the driver runs it in the call of pass B (`runSlot`'s `then`), after pass B settles.
+ */
+export function closeRound(cell: DrivenCell, slot: number, decided: Decided): DriverSend {
+  return { to: cell.ids.server, type: 'close-round', body: { slot }, t: decided.decidedT + cell.scenario.training.deadlineS };
 }
 
 /** What the cell's server and evaluators said of round `slot` (pass C's mail); its transfers accounted on the live medium. */

@@ -142,9 +142,15 @@ async function driveCells(
     if (slot === rounds) break;
     const decided = cells.map((cell) => openRound(runtime, cell, slot, control.mail));
     const decidedT = Math.max(...decided.map((d) => d.decidedT));
-    await runtime.runSlot(slot, { t: decidedT, pass: true });
-    cells.forEach((cell, i) => closeRound(runtime, cell, slot, decided[i] as (typeof decided)[number]));
-    const closed = await runtime.runSlot(slot, { t: decidedT + (cells[0] as DrivenCell).scenario.training.deadlineS, pass: true });
+    // Pass B, then pass C (each cell's deadline) in the same call once pass B settles.
+    const closed = await runtime.runSlot(slot, {
+      t: decidedT,
+      pass: true,
+      then: {
+        t: decidedT + (cells[0] as DrivenCell).scenario.training.deadlineS,
+        sends: cells.map((cell, i) => closeRound(cell, slot, decided[i] as (typeof decided)[number])),
+      },
+    });
     open = cells.map((cell, i) => readRound(cell, slot, decided[i] as (typeof decided)[number], closed.mail));
     const merge = mergeOf(closed.mail, slot);
     if (merge) merges.push(merge);

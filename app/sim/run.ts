@@ -199,9 +199,11 @@ class Driver {
    */
   private async runRound(slot: number, mail: readonly Envelope[]): Promise<OpenRound> {
     const decided = openRound(this.runtime, this.cell, slot, mail);
-    await this.runtime.runSlot(slot, { t: decided.decidedT, pass: true });
-    closeRound(this.runtime, this.cell, slot, decided);
-    const closed = await this.runtime.runSlot(slot, { t: decided.decidedT + this.scenario.training.deadlineS, pass: true });
+    const closed = await this.runtime.runSlot(slot, {
+      t: decided.decidedT,
+      pass: true,
+      then: { t: decided.decidedT + this.scenario.training.deadlineS, sends: [closeRound(this.cell, slot, decided)] },
+    });
     const round = readRound(this.cell, slot, decided, closed.mail);
     this.options.onRoundClosed?.({ decided, summary: round.summary });
     return round;
