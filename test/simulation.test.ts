@@ -163,6 +163,26 @@ describe('simulation on quick.json', () => {
     );
   });
 
+  it('names the first event a replay does not match; for a log written on onnxruntime, that it depends on the CPU', async () => {
+    // Prepare: the run's log with one event's payload altered (the chain recomputed, so it reads as a whole log).
+    const recorded = readEventLog(join(oneDir, 'events.jsonl'));
+    const records = recorded.events.map(({ hash: _hash, ...record }) => record);
+    const k = 40;
+    records[k] = { ...records[k]!, payload: { ...records[k]!.payload, bits: records[k]!.payload.bits + 1 } };
+    const dir = fresh('altered-log');
+    const writer = new EventLogWriter(recorded.header as EventLogHeader, { path: join(dir, 'events.jsonl') });
+    writer.append(records);
+    writer.close();
+    // Execute
+    const replay = await replayLog(join(dir, 'events.jsonl'), { workers: 1 });
+    // Assert: not ok, at the altered event (line k + 2: the header is line 1); the hint exactly when the backend is onnxruntime.
+    expect(replay.ok).toBe(false);
+    expect(replay.message).toContain(`mismatch at line ${k + 2} (seq ${records[k]!.seq},`);
+    expect(replay.message.includes('replays hash for hash only on a CPU with the same vector instructions')).toBe(
+      recorded.header?.backend === 'onnxruntime',
+    );
+  }, 300_000);
+
   it('writes version-3 logs: tensors digested with XXH64', () => {
     const log = readEventLog(join(oneDir, 'events.jsonl'));
     expect(log.header?.version).toBe(3);

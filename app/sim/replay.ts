@@ -85,10 +85,10 @@ export async function replayLog(file: string, options: ReplayOptions = {}): Prom
   if (scenario.cells) {
     const { runCellsToFolder } = await import('./cells');
     await runCellsToFolder(scenario, { outDir, workers: options.workers, recordedHeader: contents.header, backend });
-    return compareLogs(contents.events, contents.hash, outDir);
+    return compareLogs(contents.events, contents.hash, outDir, backend);
   }
   await runToFolder(scenario, { outDir, progress: options.progress, workers: options.workers, recordedHeader: contents.header, backend });
-  return compareLogs(contents.events, contents.hash, outDir);
+  return compareLogs(contents.events, contents.hash, outDir, backend);
 }
 
 /**
@@ -142,11 +142,23 @@ function withEarlierDefaults(raw: unknown): unknown {
   return raw;
 }
 
+/**
+ * Why a log of `backend` may not replay on another machine: onnxruntime picks its kernels by the
+ * CPU it runs on (its vector instructions), and they round differently; TensorFlow.js's wasm
+ * backend computes the same on every machine.
+ */
+function machineHint(backend: BackendName | undefined): string {
+  return backend === 'onnxruntime'
+    ? '; a log written on onnxruntime replays hash for hash only on a CPU with the same vector instructions (onnxruntime picks its kernels by CPU, e.g. AVX2 or AVX-512), so a replay on another machine can differ; runs on the wasm backend give the same log on every machine'
+    : '';
+}
+
 /** Compares the recorded events with the replay's, hash by hash. */
 function compareLogs(
   recorded: readonly LogEvent[],
   recordedHash: string | undefined,
   outDir: string,
+  backend?: BackendName,
 ): { ok: boolean; message: string; outDir: string } {
   const again = readEventLog(join(outDir, 'events.jsonl'));
   const n = Math.min(recorded.length, again.events.length);
@@ -157,7 +169,7 @@ function compareLogs(
       return {
         ok: false,
         outDir,
-        message: `mismatch at line ${i + 2} (seq ${a.seq}, slot ${a.slot}, ${a.from} → ${a.to} ${a.type}): recorded ${a.hash.slice(0, 16)}…, replayed ${b.hash.slice(0, 16)}… (${b.from} → ${b.to} ${b.type})`,
+        message: `mismatch at line ${i + 2} (seq ${a.seq}, slot ${a.slot}, ${a.from} → ${a.to} ${a.type}): recorded ${a.hash.slice(0, 16)}…, replayed ${b.hash.slice(0, 16)}… (${b.from} → ${b.to} ${b.type})${machineHint(backend)}`,
       };
   }
   if (recorded.length !== again.events.length)
