@@ -2,7 +2,8 @@
  * One run's actor hosts on `airlora worker` processes through NATS, for real:
  * a throwaway nats-server whose max_payload is 64 KiB (so that tensors cross in many frames), three
  * workers started from the build. `airlora run quick.json --nats URL --hosts 2` writes the
- * events.jsonl of `--workers 2` byte for byte; a host killed with SIGKILL mid-run, and a host
+ * events.jsonl of `--workers 2` byte for byte, and so does such a run stopped with SIGINT and resumed
+ * on hosts (`resume DIR --nats URL --hosts 2`); a host killed with SIGKILL mid-run, and a host
  * stopped with SIGSTOP mid-run, are restored on another worker from the slot's start: the same
  * bytes again. In this process: frames under max_payload, and a worker of another version refused.
  */
@@ -101,6 +102,26 @@ describe('airlora run --nats URL --hosts 2', () => {
     expect(summary(out).logHash).toBe(summary(reference).logHash);
     expect(summary(out).runtime.transport).toBe('nats');
   }, 120_000);
+
+  it('a run stopped with SIGINT resumes on hosts (resume DIR --nats URL --hosts 2): the events.jsonl of the run never stopped', async () => {
+    // Prepare: the run on two hosts (of the three workers, before the tests below kill two), stopped once its first
+    // checkpoint (after slot 1 of quick.json) is on disk.
+    const out = join(root, 'resumed');
+    const run = start(['run', ...RUN, ...TIMEOUT, '--nats', server.url, '--hosts', '2', '--out', out]);
+    await until(() => existsSync(join(out, 'checkpoints', 'checkpoint.json')) || run.child.exitCode !== null, 'the first checkpoint');
+    run.child.kill('SIGINT');
+    expect(await run.exited).toBe(130);
+    expect(run.output()).toContain(`airlora resume ${out}`);
+    // Execute
+    const r = spawnSync(process.execPath, [BIN, 'resume', out, '--nats', server.url, '--hosts', '2', '--quiet'], {
+      encoding: 'utf8',
+      timeout: 300_000,
+    });
+    // Assert: resumed on the hosts, and the log is the uninterrupted run's, byte for byte.
+    expect(r.status).toBe(0);
+    expect(summary(out).runtime.transport).toBe('nats');
+    expect(events(out).equals(events(reference))).toBe(true);
+  }, 180_000);
 
   it("a host killed with SIGKILL mid-run: its actors restart on another worker from the slot's start; the same log", async () => {
     const out = join(root, 'killed');
