@@ -321,6 +321,23 @@ class ActorRuntime implements Runtime {
     return [...this.specs.values()].filter((s) => this.hostOf[s.id] === index);
   }
 
+  /**
+   * Starts host `index`; a host that dies while starting (before slot 0, or before the first slot
+   * of a resumed run) is started again on a fresh worker, as one lost mid-run is, up to
+   * `maxRecoveriesPerSlot` times.
+   */
+  private async startHostSurviving(index: number): Promise<string[]> {
+    for (let tries = 0; ; tries++) {
+      try {
+        return await this.startHost(index);
+      } catch (err) {
+        if (!(err instanceof WorkerDiedError) || tries >= (this.options.maxRecoveriesPerSlot ?? 3)) throw err;
+        this.endpoints[index]?.dispose();
+        this.counters.recoveries++;
+      }
+    }
+  }
+
   /** Opens, initialises and loads host `index`, from snapshots when there are. */
   private async startHost(index: number): Promise<string[]> {
     const ep = await this.transport.open(index);
@@ -334,7 +351,7 @@ class ActorRuntime implements Runtime {
 
   async start(): Promise<void> {
     this.digest = await loadPayloadDigest(payloadDigestOfVersion(this.log.header.version));
-    const ticking = await Promise.all(Array.from({ length: this.hosts }, (_, i) => this.startHost(i)));
+    const ticking = await Promise.all(Array.from({ length: this.hosts }, (_, i) => this.startHostSurviving(i)));
     this.ticking = ticking.flat().sort(cmpStr);
     if (!this.transport.canFail) this.snapshots.clear();
   }

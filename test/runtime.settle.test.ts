@@ -6,7 +6,7 @@
 import { createRuntime, registerActorKind, SlotDidNotSettleError, type ActorSpec, type Runtime } from '../runtime/system';
 import type { ActorKind } from '../runtime/actor';
 import { logEvent, sendTo, withImmer } from '../runtime/immer';
-import { ChannelTransport, InlineTransport, type Transport } from '../runtime/transport';
+import { ChannelTransport, InlineTransport, WorkerDiedError, type HostEndpoint, type Transport } from '../runtime/transport';
 
 /** Passes a counter down a chain; on its last hop reports a tensor to the driver; a few messages go astray or fail. */
 const relay: ActorKind<{ hops: number }> = {
@@ -178,6 +178,49 @@ describe("runSlot's then: a further pass in the same call", () => {
     } finally {
       await rt.close();
     }
+  });
+});
+
+/** A transport whose first `dying` hosts opened die while loading their actors (before slot 0). */
+function dyingAtStart(inner: Transport, dying: number): Transport & { opened: number } {
+  const t = {
+    name: `${inner.name}-dying-at-start`,
+    canFail: inner.canFail,
+    opened: 0,
+    open: async (i: number): Promise<HostEndpoint> => {
+      const ep = await inner.open(i);
+      if (t.opened++ >= dying) return ep;
+      let alive = true;
+      return new Proxy(ep, {
+        get: (target, key) =>
+          key === 'load'
+            ? () => {
+                alive = false;
+                return Promise.reject(new WorkerDiedError(i, { cause: new Error('died while loading') }));
+              }
+            : key === 'alive'
+              ? alive
+              : Reflect.get(target, key, target),
+      });
+    },
+    close: () => inner.close(),
+  };
+  return t;
+}
+
+describe('a host lost while starting', () => {
+  it('is started again on a fresh host: the same log, the recovery counted; one that keeps dying fails the run', async () => {
+    const reference = await run(new ChannelTransport());
+    const once = dyingAtStart(new ChannelTransport(), 1);
+    const survived = await run(once);
+    expect(once.opened).toBe(2);
+    expect(survived.recoveries).toBe(1);
+    expect(survived.lines).toEqual(reference.lines);
+    expect(survived.snapshot).toEqual(reference.snapshot);
+    // maxRecoveriesPerSlot (default 3) tries more: a fifth death is the run's error.
+    await expect(createRuntime({ seed: 11, topology: TOPOLOGY, transport: dyingAtStart(new ChannelTransport(), 5) })).rejects.toThrow(
+      'worker 0 died: died while loading',
+    );
   });
 });
 
