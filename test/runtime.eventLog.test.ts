@@ -16,6 +16,19 @@ import {
   type EventRecord,
 } from '../runtime/system';
 
+// The log's fsync, passed through and watched (the fsync test below): the writer calls the module it imported.
+const mockFsyncWatch: { on?: (fd: number) => void } = {};
+jest.mock('node:fs', () => {
+  const actual = jest.requireActual<typeof import('node:fs')>('node:fs');
+  return {
+    ...actual,
+    fsync: (fd: number, done: (err: NodeJS.ErrnoException | null) => void) => {
+      mockFsyncWatch.on?.(fd);
+      actual.fsync(fd, done);
+    },
+  };
+});
+
 // `{ n }` holds nothing to digest, so the digest (that of version 1) does not show in these records.
 const rec = (seq: number, type = 'ping'): EventRecord => ({
   seq,
@@ -184,5 +197,32 @@ describe('event log', () => {
     await expect(broken.drained()).rejects.toThrow(/EBADF/);
     fs.closeSync(writable.fd);
     fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('with fsync, syncs each background write once its bytes are written, in order, before drained() resolves', async () => {
+    // Prepare: count the lines on disk at every fsync of the log's descriptor.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'airlora-log-'));
+    const file = path.join(dir, 'events.jsonl');
+    const w = new EventLogWriter(createEventLogHeader({ seed: 1 }), { path: file, fsync: true });
+    const fd = (w as unknown as { fd: number }).fd;
+    const linesAtSync: number[] = [];
+    mockFsyncWatch.on = (descriptor) => {
+      if (descriptor === fd) linesAtSync.push(fs.readFileSync(file, 'utf8').trim().split('\n').length);
+    };
+    try {
+      // Execute: three background writes in a row.
+      for (let k = 0; k < 3; k++) {
+        w.append(Array.from({ length: 5 }, (_, i) => rec(5 * k + i)));
+        w.flushInBackground();
+      }
+      await w.drained();
+      // Assert: one fsync per write, each after that write's lines (the header is line 1), all before drained() resolved.
+      expect(linesAtSync).toEqual([6, 11, 16]);
+      expect(readEventLog(file).events).toHaveLength(15);
+    } finally {
+      mockFsyncWatch.on = undefined;
+      w.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
