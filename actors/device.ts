@@ -312,9 +312,6 @@ export const deviceKind: ActorKind<DeviceState, DeviceParams> = {
     shard: '',
   }),
   transition: fromHandlers(deviceHandlers),
-  // Only 'features' has work worth grouping (two model calls each); a group of other messages goes one by one.
-  transitionGroup: (items) =>
-    items.every((it) => it.message.type === 'features')
-      ? featuresGroup(items)
-      : items.map(({ state, message, ctx }) => deviceKind.transition(state, message, ctx)),
+  // Only 'features' has work worth grouping (two model calls each); other messages go one by one.
+  transitionGroup: (items) => (items.every((it) => it.message.type === 'features') ? featuresGroup(items) : null),
 };

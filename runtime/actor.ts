@@ -74,10 +74,11 @@ export interface ActorKind<S = unknown, P = unknown> {
    * their bookkeeping after them, instead of alternating actor by actor (the code between two model
    * calls runs several times slower: the model evicted it from the caches). Must give for each item
    * what `transition` gives, drawing only from that item's `ctx.random`, so that the log does not
-   * depend on grouping. If it throws, the runtime forgets every item's draws and handles the items
-   * one by one with `transition`, so a failure is charged to its own message.
+   * depend on grouping. It returns null, before drawing anything, for messages it has no reason to
+   * group: they go one by one. If it throws, the runtime forgets every item's draws and handles the
+   * items one by one with `transition`, so a failure is charged to its own message.
    */
-  transitionGroup?(items: ReadonlyArray<GroupItem<S>>): ReadonlyArray<readonly [S, readonly Effect[]]>;
+  transitionGroup?(items: ReadonlyArray<GroupItem<S>>): ReadonlyArray<readonly [S, readonly Effect[]]> | null;
 }
 
 /** One actor's message in a `transitionGroup`. */

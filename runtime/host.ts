@@ -376,9 +376,9 @@ export class ActorHost {
 
   /**
    * The step's actors that have one message each (and no answer pending), through their kind's
-   * `transitionGroup` where it has one and at least two of them do. A group that throws or returns
-   * something malformed has its draws forgotten and is left to the message-by-message path
-   * (counted in `fallbacks`, as `handleMail`'s).
+   * `transitionGroup` where it has one and at least two of them do. A group the kind declines
+   * (null) goes one by one; one that throws or returns something malformed has its draws
+   * forgotten and is left to the message-by-message path (counted in `fallbacks`, as `handleMail`'s).
    */
   private handleGroups(
     work: ReadonlyArray<readonly [string, readonly Envelope[], ReadonlyMap<number, unknown>]>,
@@ -405,6 +405,7 @@ export class ActorHost {
           return { state: a.state, message, ctx: this.context(ids[i] as string, slot, message.t, a.random) };
         });
         const out = kind.transitionGroup!(items);
+        if (out === null) continue; // declined: one by one, not a fallback
         if (!Array.isArray(out) || out.length !== items.length)
           throw new TypeError(`transitionGroup of kind '${kind.kind}' must return one [state, effects] per item`);
         const checked = out.map((r) => checkResult(r, kind.kind));

@@ -153,10 +153,12 @@ export interface SlotOptions {
   readonly pass?: boolean;
   /**
    * A further pass in the same call: once everything before has settled, the driver's `sends` are
-   * delivered (each at its `t`, default `then.t`) and the slot runs on, as `send` then
-   * `runSlot(slot, { pass: true, t: then.t })` would run it, with the same log, but without
-   * returning in between: for what the driver knows before the first pass runs. The result covers
-   * both passes (their mail together).
+   * delivered (each at its `t`, default `then.t`) and the slot runs on, as `send` (with those
+   * times) then `runSlot(slot, { pass: true, t: then.t })` would run it, with the same log, but
+   * without returning in between: for what the driver knows before the first pass runs. The result
+   * covers both passes (their mail together). Unlike two calls, both passes share one
+   * `maxStepsPerSlot` and one commit: a host lost in the further pass runs both again (a question
+   * the first pass put to `answer` is put again).
    */
   readonly then?: { readonly t: number; readonly sends: ReadonlyArray<DriverSend> };
 }
@@ -395,11 +397,11 @@ class ActorRuntime implements Runtime {
       throw new RangeError(`runSlot: then.t must be a finite number >= 0, got ${then.t}`);
     const later = then ? sortedSends(then.sends.map((m) => this.driverMessage('runSlot.then', m.to, m.type, m.body, m.t ?? then.t))) : [];
     this.busy = true;
-    const injected = this.injected;
-    this.injected = [];
-    let recoveries = 0;
     try {
-      await this.committing; // the last slot's, whose failure is this call's error
+      await this.committing; // the last slot's, whose failure is this call's error (the driver's messages stay queued)
+      const injected = this.injected;
+      this.injected = [];
+      let recoveries = 0;
       for (;;) {
         try {
           // A host may die mid-slot: keep the slot's inputs, since their buffers move to the hosts.
@@ -726,7 +728,13 @@ class ActorRuntime implements Runtime {
     await Promise.allSettled(this.endpoints.map((ep) => ep.close()));
     await this.transport.close();
     this.log.close();
-    if (written !== undefined) throw new RuntimeError('the event log could not be written', { cause: written });
+    if (written !== undefined)
+      throw new RuntimeError(
+        `the event log could not be written${committed !== undefined ? ' (and the hosts could not commit the last slot)' : ''}`,
+        {
+          cause: written,
+        },
+      );
     if (committed !== undefined) throw committed;
   }
 }

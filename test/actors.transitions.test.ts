@@ -168,9 +168,14 @@ describe('device', () => {
     const alone = opened.map((o) => deviceKind.transition(o.state, o.message, ctxOf(o.id, o.message.t)));
     const together = deviceKind.transitionGroup!(
       opened.map((o) => ({ state: o.state, message: o.message, ctx: ctxOf(o.id, o.message.t) })),
+    )!;
+    const others = deviceKind.transitionGroup!(
+      opened.map((o) => ({ state: o.state, message: { ...o.message, type: 'global-head' }, ctx: ctxOf(o.id, 11) })),
     );
-    // Assert: the same states and effects, tensors included; d1 sent its next activations, d0 and d2 their heads.
+    // Assert: the same states and effects, tensors included; d1 sent its next activations, d0 and d2
+    // their heads. Other messages are declined (null: one by one).
     expect(together).toEqual(alone);
+    expect(others).toBeNull();
     expect(together.map(([, effects]) => sends(effects).map((e) => e.type))).toEqual([
       ['cut-gradient', 'head-upload'],
       ['cut-gradient', 'activations'],

@@ -30,13 +30,14 @@ describe('transitionGroup', () => {
     expect(grouped2.lines).toEqual(reference.lines);
     expect(grouped0.drawers.map((d) => d.total)).toEqual(reference.drawers.map((d) => d.total));
     expect(grouped2.sink).toBe(reference.sink);
-    // Grouping really happened: one host holds all five drawers, grouped in every slot but 3; with two
-    // hosts (two or three drawers each) only d1's host declines slot 3.
+    // Grouping really happened: one host holds all five drawers, grouped in every slot but 0 (the kind
+    // declines it: one by one, not counted) and 3 (d1 throws); with two hosts (two or three drawers
+    // each) only d1's host falls back in slot 3.
     expect(reference.drawers.every((d) => d.grouped === 0)).toBe(true);
-    expect(grouped0.drawers.map((d) => d.grouped)).toEqual([5, 5, 5, 5, 5]);
-    expect(grouped2.drawers[1]!.grouped).toBe(5);
-    expect(grouped2.drawers.filter((d) => d.grouped === 6).length).toBeGreaterThanOrEqual(2);
-    expect(grouped2.drawers.every((d) => d.grouped === 5 || d.grouped === 6)).toBe(true);
+    expect(grouped0.drawers.map((d) => d.grouped)).toEqual([4, 4, 4, 4, 4]);
+    expect(grouped2.drawers[1]!.grouped).toBe(4);
+    expect(grouped2.drawers.filter((d) => d.grouped === 5).length).toBeGreaterThanOrEqual(2);
+    expect(grouped2.drawers.every((d) => d.grouped === 4 || d.grouped === 5)).toBe(true);
     // Slot 3: d1 throws, its group is declined (counted once per host) and the slot runs one by one.
     expect(reference.fallbacks).toBe(0);
     expect(grouped0.fallbacks).toBe(1);

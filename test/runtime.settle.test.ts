@@ -110,8 +110,8 @@ async function run(transport: Transport, prepare?: (rt: Runtime) => void) {
 }
 
 /** Each slot in two passes: separately (the driver sends between the calls), or the second as the first call's `then`. */
-async function runTwoPasses(transport: Transport, merged: boolean, prepare?: (rt: Runtime) => void) {
-  const rt = await createRuntime({ seed: 11, topology: TOPOLOGY, transport, log: { keepLines: true } });
+async function runTwoPasses(transport: Transport, merged: boolean, prepare?: (rt: Runtime) => void, hosts = 1) {
+  const rt = await createRuntime({ seed: 11, topology: TOPOLOGY, transport, workers: hosts, log: { keepLines: true } });
   prepare?.(rt);
   const mail: string[] = [];
   const note = (r: { mail: readonly { seq: number; from: string; type: string; body: unknown }[] }) => {
@@ -156,16 +156,20 @@ describe("runSlot's then: a further pass in the same call", () => {
       rt.injectWorkerCrash(0, { slot: 1, step: 9 });
       rt.injectWorkerCrash(0, { slot: 2, step: 1 });
     });
+    const twoHosts = await runTwoPasses(new ChannelTransport(), true, undefined, 2);
     // Assert: the second pass really ran (its hop reached the driver), and every run agrees on everything.
     expect(reference.mail.filter((m) => m.includes('r0 done') || m.includes('r1 done') || m.includes('r2 done')).length).toBeGreaterThan(3);
     expect(reference.stats.steps).toBeGreaterThan(3 * 9);
-    for (const other of [...merged, killed]) {
+    for (const other of [...merged, killed, twoHosts]) {
       expect(other.lines).toEqual(reference.lines);
       expect(other.mail).toEqual(reference.mail);
       expect(other.snapshot).toEqual(reference.snapshot);
     }
     for (const other of merged) expect(other.stats).toEqual(reference.stats);
     expect(killed.recoveries).toBe(2);
+    // Two hosts (the step-by-step loop across them): the same steps and messages, split over both.
+    expect([twoHosts.stats.steps, twoHosts.stats.messages]).toEqual([reference.stats.steps, reference.stats.messages]);
+    expect(twoHosts.stats.handledPerHost.every((n) => n > 0)).toBe(true);
   });
 
   it("names a then's bad time or unknown actor before anything runs", async () => {
@@ -211,16 +215,63 @@ function dyingAtStart(inner: Transport, dying: number): Transport & { opened: nu
 describe('a host lost while starting', () => {
   it('is started again on a fresh host: the same log, the recovery counted; one that keeps dying fails the run', async () => {
     const reference = await run(new ChannelTransport());
-    const once = dyingAtStart(new ChannelTransport(), 1);
-    const survived = await run(once);
-    expect(once.opened).toBe(2);
-    expect(survived.recoveries).toBe(1);
+    // maxRecoveriesPerSlot (default 3) more tries: three deaths are survived, a fourth is the run's error.
+    const thrice = dyingAtStart(new ChannelTransport(), 3);
+    const survived = await run(thrice);
+    expect(thrice.opened).toBe(4);
+    expect(survived.recoveries).toBe(3);
     expect(survived.lines).toEqual(reference.lines);
     expect(survived.snapshot).toEqual(reference.snapshot);
-    // maxRecoveriesPerSlot (default 3) tries more: a fifth death is the run's error.
-    await expect(createRuntime({ seed: 11, topology: TOPOLOGY, transport: dyingAtStart(new ChannelTransport(), 5) })).rejects.toThrow(
+    await expect(createRuntime({ seed: 11, topology: TOPOLOGY, transport: dyingAtStart(new ChannelTransport(), 4) })).rejects.toThrow(
       'worker 0 died: died while loading',
     );
+  });
+});
+
+/** A transport whose host 0 fails its `nth` commit (from 1): it dies then, or the commit throws an error that is not a death. */
+function faultyCommit(inner: Transport, nth: number, how: 'dies' | 'throws'): Transport {
+  let commits = 0;
+  return {
+    name: `${inner.name}-faulty-commit`,
+    canFail: inner.canFail,
+    open: async (i) => {
+      const ep = await inner.open(i);
+      if (i !== 0) return ep;
+      let alive = true;
+      return new Proxy(ep, {
+        get: (target, key) => {
+          if (key === 'alive') return alive && target.alive;
+          if (key !== 'commit') return Reflect.get(target, key, target);
+          return async () => {
+            if (++commits !== nth) return target.commit();
+            if (how === 'throws') throw new Error('the disk is full');
+            alive = false;
+            throw new WorkerDiedError(i, { cause: new Error('died while committing') });
+          };
+        },
+      });
+    },
+    close: () => inner.close(),
+  };
+}
+
+describe("the hosts' commit, which runSlot does not wait for", () => {
+  it("a host lost while committing is restarted from the slot's snapshots: the same log; a commit error is the next call's error", async () => {
+    // Prepare / Execute: a death at the hosts' 4th commit (slot 1's second pass), and an error at the 2nd.
+    const reference = await run(new ChannelTransport());
+    const died = await run(faultyCommit(new ChannelTransport(), 4, 'dies'));
+    const rt = await createRuntime({ seed: 11, topology: TOPOLOGY, transport: faultyCommit(new ChannelTransport(), 2, 'throws') });
+    await rt.runSlot(0);
+    const pass = rt.runSlot(0, { pass: true }); // returns before its commit: the error comes with the next call
+    // Assert
+    expect(died.recoveries).toBe(1);
+    expect(died.lines).toEqual(reference.lines);
+    expect(died.mail).toEqual(reference.mail);
+    expect(died.snapshot).toEqual(reference.snapshot);
+    await expect(pass).resolves.toMatchObject({ slot: 0 });
+    await expect(rt.runSlot(1)).rejects.toThrow('slot 0: cannot commit');
+    await expect(rt.snapshot()).rejects.toThrow('slot 0: cannot commit');
+    await expect(rt.close()).rejects.toThrow('slot 0: cannot commit');
   });
 });
 

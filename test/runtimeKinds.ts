@@ -173,11 +173,15 @@ export const drawer: ActorKind<DrawerState> = {
   transition: (s, m, ctx) => drawOne(s, m.slot, ctx),
 };
 
-/** The same logic for several drawers at once (`transitionGroup`): all first draws, then all second ones, then the bookkeeping. */
+/**
+ * The same logic for several drawers at once (`transitionGroup`): all first draws, then all second
+ * ones, then the bookkeeping; slot 0 it declines (one by one).
+ */
 export const drawerGroup: ActorKind<DrawerState> = {
   ...drawer,
   kind: 'drawer-group',
   transitionGroup(items) {
+    if (items.some(({ message }) => message.slot === 0)) return null;
     const firsts = items.map(({ message, ctx }) => {
       if (message.slot === 3 && ctx.self === 'd1') throw new RangeError('d1 cannot draw in slot 3');
       return ctx.random.int(100);

@@ -198,6 +198,16 @@ describe('simulation on quick.json', () => {
   }, 300_000);
 });
 
+describe('quick.json on wasm', () => {
+  it('writes the log hash pinned here: wasm computes alike on every machine, so a change that moves a draw, a message or a bit of training shows', async () => {
+    // The hash of 46bef98 and later (2026-12-02), the same on two machines of different CPU kinds. Update it only with a change
+    // that means to change the log, saying why in that commit.
+    const r = await runToFolder({ ...quick, runtime: { ...quick.runtime, backend: 'wasm' } }, { outDir: fresh('wasm-pinned'), workers: 1 });
+    expect(r.summary.backend).toBe('wasm');
+    expect(r.summary.logHash).toBe('75f41c1b688f516620485cd1293073cedc0566dda7192d81043015f08a3c94de');
+  }, 300_000);
+});
+
 describe('worker faults on quick.json', () => {
   it('a worker thread that dies mid-round does not change the result', async () => {
     const reference = await runToFolder(quick, { outDir: fresh('nocrash'), workers: 2 });

@@ -184,14 +184,13 @@ export async function runCellsToFolder(scenario: Scenario, options: CellsRunOpti
     log: { path: join(options.outDir, 'events.jsonl'), header: options.recordedHeader ?? headerOf(scenario, backend) },
   });
   let driven: { rounds: RoundMetrics[][]; merges: Merge[] };
-  let stats: ReturnType<Runtime['stats']>;
   try {
     driven = await driveCells(runtime, cells, scenario.training.rounds, wallS);
-    stats = runtime.stats();
   } finally {
     for (const c of cells) c.medium.close();
     await runtime.close();
   }
+  const stats = runtime.stats(); // after close: the counters include the hosts' commit of the last slot
   const logHash = runtime.logHash;
   const results: Record<string, CellResult> = {};
   plan.cells.forEach((c, i) => {

@@ -224,8 +224,13 @@ class Driver {
   private async finish(interrupted: boolean): Promise<RunResult> {
     this.medium.close();
     const logHash = this.runtime.logHash;
+    // Closed first, so that the counters include the hosts' commit of the last slot; an error there
+    // (the hosts could not commit it: its lines are written) comes after the summary and report.
+    const closing = await this.runtime.close().then(
+      () => undefined,
+      (err: unknown) => ({ err }),
+    );
     const stats = this.runtime.stats();
-    await this.runtime.close();
     const summary = summarise(
       this.state.rounds,
       summaryContext(this.scenario, {
@@ -240,6 +245,7 @@ class Driver {
       `${JSON.stringify({ ...summary, interrupted, runtime: stats, checkpoint: interrupted ? join(this.options.outDir, 'checkpoints', CHECKPOINT_FILE) : undefined }, null, 2)}\n`,
     );
     if (this.state.rounds.length > 0) await writeReport(this.options.outDir, [{ summary, rounds: this.state.rounds }]);
+    if (closing) throw closing.err;
     return { summary, rounds: this.state.rounds, interrupted };
   }
 }
