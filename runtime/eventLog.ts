@@ -162,7 +162,6 @@ export class LogDraftError extends Error {
 
 /** Events chained from `base`, formatted, waiting to be committed to an EventLogWriter. */
 export class LogDraft {
-  private readonly formatted: string[] = [];
   private readonly chained: LogEvent[] = [];
   /** The lines as UTF-8, each one ending in a newline, one buffer per `add`: encoded while the workers compute, not when the slot is written. */
   private readonly encoded: Buffer[] = [];
@@ -177,9 +176,9 @@ export class LogDraft {
     return this.last;
   }
 
-  /** The log lines of the events added so far. */
+  /** The log lines of the events added so far (decoded again: only a writer that keeps its lines asks). */
   get lines(): readonly string[] {
-    return this.formatted;
+    return this.encoded.flatMap((b) => b.toString('utf8').slice(0, -1).split('\n'));
   }
 
   /** The events added so far, with their hashes. */
@@ -200,9 +199,7 @@ export class LogDraft {
       const payload = canonicalJson(r.payload);
       this.last = sha256Hex(this.last + canonicalRecord(r, payload));
       const e: LogEvent = { ...r, hash: this.last };
-      const line = formatEvent(e, payload);
-      this.formatted.push(line);
-      lines.push(line);
+      lines.push(formatEvent(e, payload));
       this.chained.push(e);
     }
     this.encoded.push(Buffer.from(`${lines.join('\n')}\n`));

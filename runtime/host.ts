@@ -386,23 +386,22 @@ export class ActorHost {
   ): { results: Map<string, readonly [unknown, readonly Effect[]]>; fallbacks: number } {
     const results = new Map<string, readonly [unknown, readonly Effect[]]>();
     let fallbacks = 0;
-    const byKind = new Map<ActorKind, string[]>();
+    const byKind = new Map<ActorKind, Array<readonly [string, Envelope]>>();
     for (const [id, envelopes, answers] of work) {
       const kind = this.actors.get(id)?.kind;
       if (!kind?.transitionGroup || envelopes.length !== 1 || answers.size > 0) continue;
-      const ids = byKind.get(kind);
-      if (ids) ids.push(id);
-      else byKind.set(kind, [id]);
+      const group = byKind.get(kind);
+      if (group) group.push([id, envelopes[0] as Envelope]);
+      else byKind.set(kind, [[id, envelopes[0] as Envelope]]);
     }
-    const mailOf = new Map(work.map(([id, envelopes]) => [id, envelopes[0] as Envelope]));
-    for (const [kind, ids] of byKind) {
-      if (ids.length < 2) continue;
-      const actors = ids.map((id) => this.actors.get(id) as Hosted);
+    for (const [kind, group] of byKind) {
+      if (group.length < 2) continue;
+      const actors = group.map(([id]) => this.actors.get(id) as Hosted);
       const before = actors.map((a) => a.random.state());
       try {
-        const items = actors.map((a, i) => {
-          const message = mailOf.get(ids[i] as string) as Envelope;
-          return { state: a.state, message, ctx: this.context(ids[i] as string, slot, message.t, a.random) };
+        const items = group.map(([id, message], i) => {
+          const a = actors[i] as Hosted;
+          return { state: a.state, message, ctx: this.context(id, slot, message.t, a.random) };
         });
         const out = kind.transitionGroup!(items);
         if (out === null) continue; // declined: one by one, not a fallback
@@ -411,7 +410,7 @@ export class ActorHost {
         const checked = out.map((r) => checkResult(r, kind.kind));
         if (checked.some(([, effects]) => effects.some((e) => e.kind === 'ask')))
           throw new TypeError('an ask is handled message by message');
-        checked.forEach((r, i) => results.set(ids[i] as string, r));
+        checked.forEach((r, i) => results.set((group[i] as readonly [string, Envelope])[0], r));
       } catch {
         actors.forEach((a, i) => (a.random = RandomStream.fromState(a.random.seed, a.random.name, before[i] as RandomState)));
         fallbacks++;

@@ -3,7 +3,7 @@
  * the driver's mail and the counters must be those of the runtime's own step-by-step loop, in this
  * thread and behind comlink (where the records come back as progress messages before the answer).
  */
-import { createRuntime, registerActorKind, SlotDidNotSettleError, type ActorSpec, type Runtime } from '../runtime/system';
+import { createRuntime, registerActorKind, SlotDidNotSettleError, type ActorSpec, type Runtime, type SlotResult } from '../runtime/system';
 import type { ActorKind } from '../runtime/actor';
 import { logEvent, sendTo, withImmer } from '../runtime/immer';
 import { ChannelTransport, InlineTransport, WorkerDiedError, type HostEndpoint, type Transport } from '../runtime/transport';
@@ -82,20 +82,21 @@ function stepped(inner: Transport): Transport {
   };
 }
 
-async function run(transport: Transport, prepare?: (rt: Runtime) => void) {
-  const rt = await createRuntime({ seed: 11, topology: TOPOLOGY, transport, log: { keepLines: true } });
+/** The relays' topology driven by `drive`, which notes the mail of each call: the log, the mail, the counters and the states. */
+async function runRelays(
+  transport: Transport,
+  drive: (rt: Runtime, note: (r: SlotResult) => void) => Promise<void>,
+  prepare?: (rt: Runtime) => void,
+  hosts = 1,
+) {
+  const rt = await createRuntime({ seed: 11, topology: TOPOLOGY, transport, workers: hosts, log: { keepLines: true } });
   prepare?.(rt);
   const mail: string[] = [];
+  const note = (r: SlotResult) => {
+    for (const m of r.mail) mail.push(`${m.seq} ${m.from} ${m.type} ${[...(m.body as { values: Float32Array }).values].join(',')}`);
+  };
   try {
-    for (let slot = 0; slot < 3; slot++) {
-      rt.send('r0', 'hop', { left: 3 });
-      // The slot, then a further pass of it (no ticks: the driver's message only).
-      for (const pass of [false, true]) {
-        if (pass) rt.send('r2', 'hop', { left: 1 });
-        const r = await rt.runSlot(slot, { pass });
-        for (const m of r.mail) mail.push(`${m.seq} ${m.from} ${m.type} ${[...(m.body as { values: Float32Array }).values].join(',')}`);
-      }
-    }
+    await drive(rt, note);
     const stats = rt.stats();
     return {
       lines: rt.log.lines(),
@@ -109,36 +110,42 @@ async function run(transport: Transport, prepare?: (rt: Runtime) => void) {
   }
 }
 
-/** Each slot in two passes: separately (the driver sends between the calls), or the second as the first call's `then`. */
-async function runTwoPasses(transport: Transport, merged: boolean, prepare?: (rt: Runtime) => void, hosts = 1) {
-  const rt = await createRuntime({ seed: 11, topology: TOPOLOGY, transport, workers: hosts, log: { keepLines: true } });
-  prepare?.(rt);
-  const mail: string[] = [];
-  const note = (r: { mail: readonly { seq: number; from: string; type: string; body: unknown }[] }) => {
-    for (const m of r.mail) mail.push(`${m.seq} ${m.from} ${m.type} ${[...(m.body as { values: Float32Array }).values].join(',')}`);
-  };
-  try {
-    for (let slot = 0; slot < 3; slot++) {
-      rt.send('r0', 'hop', { left: 3 }, 10 * slot);
-      const second = { t: 10 * slot + 4, sends: [{ to: 'r2', type: 'hop', body: { left: 2 } }] };
-      if (merged) note(await rt.runSlot(slot, { t: 10 * slot, then: second }));
-      else {
-        note(await rt.runSlot(slot, { t: 10 * slot }));
-        rt.send('r2', 'hop', { left: 2 }, second.t);
-        note(await rt.runSlot(slot, { t: second.t, pass: true }));
+/** Three slots, each then a further pass of it (no ticks: the driver's message only). */
+function run(transport: Transport, prepare?: (rt: Runtime) => void) {
+  return runRelays(
+    transport,
+    async (rt, note) => {
+      for (let slot = 0; slot < 3; slot++) {
+        rt.send('r0', 'hop', { left: 3 });
+        for (const pass of [false, true]) {
+          if (pass) rt.send('r2', 'hop', { left: 1 });
+          note(await rt.runSlot(slot, { pass }));
+        }
       }
-    }
-    const stats = rt.stats();
-    return {
-      lines: rt.log.lines(),
-      mail,
-      stats: { ...stats, transport: '', recoveries: 0 },
-      snapshot: await rt.snapshot(),
-      recoveries: stats.recoveries,
-    };
-  } finally {
-    await rt.close();
-  }
+    },
+    prepare,
+  );
+}
+
+/** Each slot in two passes: separately (the driver sends between the calls), or the second as the first call's `then`. */
+function runTwoPasses(transport: Transport, merged: boolean, prepare?: (rt: Runtime) => void, hosts = 1) {
+  return runRelays(
+    transport,
+    async (rt, note) => {
+      for (let slot = 0; slot < 3; slot++) {
+        rt.send('r0', 'hop', { left: 3 }, 10 * slot);
+        const second = { t: 10 * slot + 4, sends: [{ to: 'r2', type: 'hop', body: { left: 2 } }] };
+        if (merged) note(await rt.runSlot(slot, { t: 10 * slot, then: second }));
+        else {
+          note(await rt.runSlot(slot, { t: 10 * slot }));
+          rt.send('r2', 'hop', { left: 2 }, second.t);
+          note(await rt.runSlot(slot, { t: second.t, pass: true }));
+        }
+      }
+    },
+    prepare,
+    hosts,
+  );
 }
 
 describe("runSlot's then: a further pass in the same call", () => {
