@@ -282,11 +282,12 @@ export class EventLogWriter {
   /** Writes what was appended (and fsyncs if asked). */
   flush(): void {
     if (this.writes > 0) throw new Error('EventLogWriter: flush() while a background write is under way (await drained() first)');
-    if (this.fd !== undefined && this.pending.length > 0) {
-      fs.writeSync(this.fd, Buffer.concat(this.pending));
+    const bytes = this.pending;
+    this.pending = []; // taken whatever happens: a failed write is reported once, as a background one is
+    if (this.fd !== undefined && bytes.length > 0) {
+      fs.writeSync(this.fd, Buffer.concat(bytes));
       if (this.options.fsync) fs.fsyncSync(this.fd);
     }
-    this.pending = [];
   }
 
   /**
@@ -308,6 +309,20 @@ export class EventLogWriter {
       .then(() => (fsync ? new Promise<void>((resolve, reject) => fs.fsync(fd, (err) => (err ? reject(err) : resolve()))) : undefined))
       .finally(() => this.writes--);
     this.writing.catch(() => undefined); // handled where it is awaited: drained()
+  }
+
+  /**
+   * Writes what was appended and resolves once it is on disk: at once, since a write to the page
+   * cache costs less than waking up for the end of a background one (a round trip through the thread
+   * pool); in the background when every write is fsynced, which takes longer than the caller's
+   * other work.
+   */
+  writeOut(): Promise<void> {
+    if (this.options.fsync) {
+      this.flushInBackground();
+      return this.drained();
+    }
+    return this.drained().then(() => this.flush());
   }
 
   /** Resolves when every background write is on disk (rejects with the first one's error). */

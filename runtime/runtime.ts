@@ -444,7 +444,7 @@ class ActorRuntime implements Runtime {
     // From here the slot is committed in this thread: its lines go to disk (awaited below) while the
     // hosts commit (awaited by the next call); a host lost while committing is restored from the snapshots.
     const events = this.log.commit(out.draft);
-    this.log.flushInBackground();
+    const written = this.log.writeOut(); // after the hosts are told to commit (below): written in a microtask
     this.slotCommitted = true;
     this.seq = out.seq;
     this.t = out.tMax;
@@ -462,8 +462,8 @@ class ActorRuntime implements Runtime {
     // Not awaited here: the hosts commit while this thread writes the lines and the driver goes on.
     this.committing = this.commitHosts(slot);
     this.committing.catch(() => undefined); // thrown by the next runSlot, snapshot or close, not as an unhandled rejection
-    // On disk when runSlot returns, as a sync flush was.
-    await this.log.drained().catch((err: unknown) => {
+    // On disk when runSlot returns.
+    await written.catch((err: unknown) => {
       throw new RuntimeError(`slot ${slot}: its event log lines could not be written`, { cause: err });
     });
     if (this.options.onEvent) for (const e of events) this.options.onEvent(e);

@@ -153,6 +153,12 @@ class Driver {
       // Pass A is where the scheduler decides: a policy process that fails there stops the run here.
       const control = await this.runtime.runSlot(slot, { t: t0 }).catch((e: unknown) => this.policyFailed(e, progress, fadingBefore));
       const open = this.state.open;
+      // Passes B and C go to the hosts first: the last round's row is written while they compute.
+      const round = closing ? undefined : this.runRound(slot, control.mail);
+      if (round) {
+        round.catch(() => undefined); // awaited below
+        await new Promise<void>((posted) => setImmediate(posted));
+      }
       if (open) {
         const row = roundMetrics(this.cell, open, control.mail, this.wallS());
         this.state.rounds.push(row);
@@ -160,7 +166,7 @@ class Driver {
         progress.update({ round: row.round + 1, accuracy: row.testAccuracy, virtualTimeS: row.virtualTimeS });
         this.options.onRound?.(row);
       }
-      this.state.open = closing ? null : await this.runRound(slot, control.mail);
+      this.state.open = round ? await round : null;
       if (this.state.open) this.state.t = this.state.open.summary.decidedT + this.state.open.summary.latencyS;
       this.state.slot = slot + 1;
       const stopHere = this.options.stopAfterRounds !== undefined && slot + 1 >= this.options.stopAfterRounds && this.state.slot <= T;
