@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { sizeOf } from './config';
 import type { Foundation } from './foundation';
 import { timeModel } from './timing';
+import { tensorArray, tensorsShared } from '../util/sharedTensors';
 
 /** A value crossing a cut: row-major data and its shape. */
 export interface Cut {
@@ -63,10 +64,40 @@ export function tidyData<T>(fn: () => T): T {
  * A tensor's values in an array the caller owns. wasm's dataSync already returns a fresh copy of
  * its heap; other backends (cpu) may hand out the tensor's own storage, which is copied. (The
  * copy it saves on wasm is a cut message, 0.14 MB, per device and pass, or a plain-data cache.)
+ * A thread that shares its tensors (util/sharedTensors.ts) gets them in shared memory, with
+ * the same one copy.
  */
 export function ownedValues(t: tf.Tensor): Float32Array {
+  if (tensorsShared()) return sharedValues(t);
   const v = t.dataSync() as Float32Array;
   return tf.getBackend() === 'wasm' ? v : new Float32Array(v);
+}
+
+/** The wasm backend's bookkeeping that `readSync` reads (tfjs-backend-wasm 4.22). */
+interface WasmBackendData {
+  readonly dataIdMap?: { get(id: object): { memoryOffset: number; dtype: string; shape: number[] } | undefined };
+  readonly wasm?: { readonly HEAPU8?: Uint8Array };
+}
+
+/**
+ * A float32 tensor's values copied once into shared memory: on wasm straight from the backend's
+ * heap, where its `readSync` copies them from (a dataSync and a second copy otherwise).
+ */
+function sharedValues(t: tf.Tensor): Float32Array {
+  const out = tensorArray(t.size);
+  const heap = tf.getBackend() === 'wasm' && t.dtype === 'float32' ? wasmHeapBytes(t) : undefined;
+  if (heap) new Uint8Array(out.buffer, out.byteOffset, out.byteLength).set(heap);
+  else out.set(t.dataSync() as Float32Array);
+  return out;
+}
+
+/** The bytes of `t` in the wasm backend's heap (a view), or undefined when they are not where its readSync reads them. */
+function wasmHeapBytes(t: tf.Tensor): Uint8Array | undefined {
+  const backend = tf.backend() as unknown as WasmBackendData;
+  const data = backend.dataIdMap?.get(t.dataId);
+  const heap = backend.wasm?.HEAPU8;
+  if (!data || !heap || data.dtype !== 'float32' || data.shape.reduce((n, d) => n * d, 1) !== t.size) return undefined;
+  return heap.subarray(data.memoryOffset, data.memoryOffset + t.size * Float32Array.BYTES_PER_ELEMENT);
 }
 
 /** A tensor as a Cut the caller owns. */

@@ -6,8 +6,9 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { canonicalJson, sha256Hex } from './canonical';
-import type { PayloadSummary } from './protocol';
+import { canonicalJson, sha256Hex, summarizePayload } from './canonical';
+import { isSummary, type LoggedPayload, type PayloadSummary } from './protocol';
+import type { PayloadDigest } from './payloadDigest';
 import { packageVersion } from '../util/packageInfo';
 
 export const EVENT_LOG_FORMAT = 'airlora-events';
@@ -35,11 +36,13 @@ export interface EventRecord {
   readonly from: string;
   readonly to: string;
   readonly type: string;
-  readonly payload: PayloadSummary;
+  /** Its summary, or the body the log's writer summarises (`LogDraft.add`). */
+  readonly payload: LoggedPayload;
 }
 
-/** An event as written: with the running hash of the log up to and including it. */
+/** An event as written: with its payload's summary and the running hash of the log up to and including it. */
 export interface LogEvent extends EventRecord {
+  readonly payload: PayloadSummary;
   readonly hash: string;
 }
 
@@ -167,7 +170,11 @@ export class LogDraft {
   private readonly encoded: Buffer[] = [];
   private last: string;
 
-  constructor(readonly base: string) {
+  constructor(
+    readonly base: string,
+    /** Summarises the payloads that records left to the writer (`PayloadToSummarize`): the log's digest. */
+    private readonly digest?: PayloadDigest,
+  ) {
     this.last = base;
   }
 
@@ -191,14 +198,22 @@ export class LogDraft {
     return this.encoded;
   }
 
+  private summary(payload: LoggedPayload): PayloadSummary {
+    if (isSummary(payload)) return payload;
+    if (!this.digest)
+      throw new LogDraftError("a record leaves its payload's summary to the log's writer, and this draft has no payload digest");
+    return summarizePayload(payload.body, this.digest);
+  }
+
   /** Formats and chains `records` (in order) after what was added before. */
   add(records: readonly EventRecord[]): void {
     if (records.length === 0) return;
     const lines: string[] = [];
     for (const r of records) {
-      const payload = canonicalJson(r.payload);
+      const summary = this.summary(r.payload);
+      const payload = canonicalJson(summary);
       this.last = sha256Hex(this.last + canonicalRecord(r, payload));
-      const e: LogEvent = { ...r, hash: this.last };
+      const e: LogEvent = { ...r, payload: summary, hash: this.last };
       lines.push(formatEvent(e, payload));
       this.chained.push(e);
     }
@@ -263,10 +278,11 @@ export class EventLogWriter {
   /**
    * Events formatted and chained after the log's last hash, but not yet in it: the runtime drafts
    * a slot's events while the workers run its next step, and commits them once the slot is
-   * durable (or drops the draft if the slot runs again).
+   * durable (or drops the draft if the slot runs again). `digest` (the log's payload digest)
+   * summarises the payloads that records leave to the writer.
    */
-  draft(): LogDraft {
-    return new LogDraft(this.last);
+  draft(digest?: PayloadDigest): LogDraft {
+    return new LogDraft(this.last, digest);
   }
 
   /** Appends a draft begun at the current hash; returns its events. */

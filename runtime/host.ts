@@ -14,7 +14,7 @@ import type {
   HostInit,
   LoadResult,
   OutEffect,
-  PayloadSummary,
+  LoggedPayload,
   SettleBatch,
   SettleResult,
   StepBatch,
@@ -23,6 +23,7 @@ import type {
 import { mailByActor, Router } from './route';
 import { RandomStream, type RandomState } from '../util/random';
 import { loadResources, resolveActorKind, type ActorSpec } from './topology';
+import { shareTensors } from '../util/sharedTensors';
 
 /** The stream of actor `id`: `root/actors/<id>` forked from the master seed. */
 export function actorStream(seed: number, id: string): RandomStream {
@@ -99,6 +100,10 @@ export class ActorHost {
   private index = 0;
   /** Set by `init`: the log's version decides it, so there is no default. */
   private payloadDigest?: PayloadDigest;
+  /** The runtime's thread summarises the payloads of the passes this host settles (`HostInit.deferSummaries`). */
+  private deferSummaries = false;
+  /** A pass is settling: its records reach the runtime's thread while this host computes on. */
+  private settling = false;
   private placement: Readonly<Record<string, number>> = {};
   private resources: Readonly<Record<string, unknown>> = {};
   /** Buffers of resources: never moved out of this host. */
@@ -111,6 +116,8 @@ export class ActorHost {
     this.index = init.index;
     this.placement = init.placement;
     this.payloadDigest = await loadPayloadDigest(init.payloadDigest);
+    this.deferSummaries = init.deferSummaries === true;
+    shareTensors(this.deferSummaries);
     this.resources = Object.freeze(await loadResources(init.resources));
     for (const r of Object.values(this.resources)) {
       collectBuffers(r, this.pinned as Set<ArrayBuffer>);
@@ -139,9 +146,19 @@ export class ActorHost {
     return { snapshots, ticking };
   }
 
-  /** A payload's summary for the log, digested as the log's version says; its transferable buffers into `buffers`. */
-  private summarize(value: unknown, buffers?: Set<ArrayBuffer>): PayloadSummary {
+  /**
+   * A payload's summary for the log, digested as the log's version says; its transferable buffers
+   * into `buffers`. In a pass settled by a host that defers summaries, a body whose typed arrays are
+   * all in shared memory goes to the runtime's thread as it is, to be summarised there (posting it
+   * copies none of its tensors); one with others is summarised here, as posting would copy them.
+   */
+  private summarize(value: unknown, buffers?: Set<ArrayBuffer>): LoggedPayload {
     if (!this.payloadDigest) throw new Error('ActorHost: step before init (no payload digest yet)');
+    if (buffers && this.deferSummaries && this.settling) {
+      const own = collectBuffers(value);
+      if (own.size === 0) return { body: value };
+      for (const b of own) buffers.add(b);
+    }
     return summarizePayload(value, this.payloadDigest, buffers);
   }
 
@@ -292,6 +309,15 @@ export class ActorHost {
    * routed, so that the runtime chains the log while the pass goes on.
    */
   settle(batch: SettleBatch, progress?: (records: readonly EventRecord[]) => void): LocalStepResult<SettleResult> {
+    this.settling = true;
+    try {
+      return this.settlePass(batch, progress);
+    } finally {
+      this.settling = false;
+    }
+  }
+
+  private settlePass(batch: SettleBatch, progress?: (records: readonly EventRecord[]) => void): LocalStepResult<SettleResult> {
     const router = new Router(batch.slot, batch.seq, batch.tMax, (id) => Object.hasOwn(this.placement, id));
     const transfer = new Set<ArrayBuffer>();
     let mail = batch.mail;

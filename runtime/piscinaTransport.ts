@@ -55,6 +55,7 @@ export function sizeWorkerHeaps(): void {
 export class PiscinaTransport implements Transport {
   readonly name = 'piscina';
   readonly canFail = true;
+  readonly sharesMemory = true;
   private readonly pool: Piscina;
   private readonly tasks = new Set<Promise<unknown>>();
 

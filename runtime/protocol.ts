@@ -28,6 +28,22 @@ export interface PayloadSummary {
   readonly value: unknown;
 }
 
+/**
+ * A payload the log's writer summarises (`summarizePayload`, runtime/canonical.ts), in the runtime's
+ * thread, while the host that sent it computes on (`HostInit.deferSummaries`): the body itself.
+ */
+export interface PayloadToSummarize {
+  readonly body: unknown;
+}
+
+/** What a record carries of its payload: its summary, or the body for the log's writer to summarise. */
+export type LoggedPayload = PayloadSummary | PayloadToSummarize;
+
+/** Whether `p` is a summary already (not a body left to the log's writer). */
+export function isSummary(p: LoggedPayload): p is PayloadSummary {
+  return (p as Partial<PayloadSummary>).bits !== undefined;
+}
+
 /** One effect of a step, before the runtime orders it and gives it a `seq`. */
 export interface OutEffect {
   readonly kind: 'send' | 'log' | 'failure';
@@ -39,7 +55,7 @@ export interface OutEffect {
   readonly type: string;
   readonly body?: unknown;
   readonly bodyRef?: number;
-  readonly payload: PayloadSummary;
+  readonly payload: LoggedPayload;
 }
 
 /** Everything a host needs at start. */
@@ -51,6 +67,13 @@ export interface HostInit {
   readonly placement: Readonly<Record<string, number>>;
   /** How payload summaries digest tensors: the log's version decides (runtime/payloadDigest.ts). */
   readonly payloadDigest: PayloadDigestName;
+  /**
+   * The host shares a memory with the runtime's thread (a worker thread): it allocates its model
+   * outputs in shared memory (util/sharedTensors.ts), and the records of a pass it settles carry
+   * their bodies, which the runtime's thread summarises and digests while the host computes on
+   * (the tensors read where they are, not copied).
+   */
+  readonly deferSummaries?: boolean;
 }
 
 /** An actor to (re)create on a host: from its spec, and from a snapshot when restoring. */

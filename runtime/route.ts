@@ -8,7 +8,7 @@
  */
 import type { Envelope } from './actor';
 import type { EventKind, EventRecord } from './eventLog';
-import type { FurtherPass, OutEffect, PayloadSummary, RouteTotals, WireEnvelope } from './protocol';
+import type { FurtherPass, LoggedPayload, OutEffect, RouteTotals, WireEnvelope } from './protocol';
 
 export const cmpStr = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 const cmpEnvelope = (a: WireEnvelope, b: WireEnvelope): number => a.t - b.t || cmpStr(a.from, b.from) || a.seq - b.seq;
@@ -53,7 +53,7 @@ export class Router {
   }
 
   /** Records `w` and sends it on: to the next step, to the driver's mail, or nowhere. */
-  route(w: WireEnvelope, payload: PayloadSummary, failure: boolean): void {
+  route(w: WireEnvelope, payload: LoggedPayload, failure: boolean): void {
     if (w.t > this.tMax) this.tMax = w.t;
     let kind: EventKind = failure ? 'failure' : 'msg';
     if (w.to === 'driver') this.mail.push({ seq: w.seq, slot: this.slot, t: w.t, from: w.from, to: w.to, type: w.type, body: w.body });

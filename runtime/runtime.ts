@@ -316,6 +316,7 @@ class ActorRuntime implements Runtime {
       resources: this.options.resources ?? [],
       placement: this.hostOf,
       payloadDigest: this.payloadDigest.name,
+      deferSummaries: this.transport.sharesMemory === true,
     };
   }
 
@@ -520,7 +521,7 @@ class ActorRuntime implements Runtime {
     const router = new Router(slot, this.seq, Math.max(this.t, startT), (id) => this.specs.has(id));
     const records = router.records;
     // The slot's events are formatted and chained while the workers compute the next step.
-    const draft = this.log.draft();
+    const draft = this.log.draft(this.payloadDigest);
     let drafted = 0;
     let mailFallbacks = 0;
     let handled = 0;

@@ -42,6 +42,8 @@ export interface Transport {
   readonly name: string;
   /** Whether a host can die, so that the runtime keeps snapshots every slot to restore it. */
   readonly canFail: boolean;
+  /** Whether the hosts run in threads of this process, sharing its memory (`HostInit.deferSummaries`). */
+  readonly sharesMemory?: boolean;
   /** Starts host `index` (again, after it died) and connects to it. Does not call `init`. */
   open(index: number): Promise<HostEndpoint>;
   /** Stops every host and releases every handle. */

@@ -23,6 +23,7 @@ import {
 import type { Dataset } from '../models/data/dataset';
 import { OrtCompute } from '../models/onnx/ortCompute';
 import { RandomStream } from '../util/random';
+import { isSharedBuffer, shareTensors } from '../util/sharedTensors';
 import { loraWithNonzeroB, maxRelativeError, relativeError, tapeForward, tapeGradients } from './gradientCheck';
 
 beforeAll(async () => {
@@ -142,5 +143,52 @@ describe.each(CASES)('ONNX Runtime against TensorFlow.js: $what', ({ config, bat
     const got = ort.evaluate(d.lora, d.head, data.test, 60);
     expect(got.accuracy).toBe(want.accuracy);
     expect(Math.abs(got.loss - want.loss) / want.loss).toBeLessThan(1e-5);
+  });
+});
+
+describe('tensors in shared memory (a worker host that leaves its summaries to the runtime: util/sharedTensors.ts)', () => {
+  afterEach(() => shareTensors(false));
+
+  it("gives the same cuts, features and gradients bit for bit, in shared memory, a lone device's and a batch's", () => {
+    // Arrange: one foundation; the same devices' steps with ordinary arrays, then in shared memory.
+    const f = createRandomFoundation(DEFAULT_MODEL_CONFIG, RandomStream.fromSeed(12, 'foundation'));
+    const ort = new OrtCompute(f);
+    const data = loadTaskData(f.config.task, 100, 10);
+    const steps = () =>
+      [[0], [1, 2]].map((group) => {
+        const devices = group.map((k) => {
+          const { x, y } = rows(data.train, 16 * k, 16);
+          return {
+            lora: loraWithNonzeroB(f, 300 + k),
+            head: initHead(f, RandomStream.fromSeed(400 + k, 'head')),
+            y,
+            activations: embed(f, x, 16),
+          };
+        });
+        const forward = ort.forward(devices.map((d) => ({ lora: d.lora, activations: d.activations })));
+        const heads = devices.map((d, k) => headGradients(f, d.head, forward[k]!.features, d.y));
+        const grads = ort.gradients(
+          devices.map((d, k) => ({ lora: d.lora, cache: forward[k]!.cache, featureGrad: heads[k]!.featureGrad })),
+        );
+        return {
+          cuts: devices.map((d) => d.activations.data),
+          features: forward.map((o) => o.features.data),
+          heads: heads.map((h) => h.featureGrad.data),
+          grads,
+        };
+      });
+    try {
+      // Act
+      const plain = steps();
+      shareTensors(true);
+      const shared = steps();
+      // Assert
+      expect(shared).toEqual(plain);
+      for (const s of shared) for (const a of [...s.cuts, ...s.features, ...s.heads]) expect(isSharedBuffer(a.buffer)).toBe(true);
+      for (const s of plain) for (const a of [...s.cuts, ...s.features, ...s.heads]) expect(isSharedBuffer(a.buffer)).toBe(false);
+    } finally {
+      ort.dispose();
+      f.dispose();
+    }
   });
 });

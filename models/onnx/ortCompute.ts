@@ -22,8 +22,9 @@ import { foundationWeights, type Foundation } from '../foundation';
 import { checkSamples, scoreBatches, type HeadWeights, type LoraWeights } from '../split';
 import { ShapeError, type Cut } from '../tensors';
 import { timeModel } from '../timing';
+import { tensorCopy } from '../../util/sharedTensors';
 import { adapterNames, backwardGraph, forwardGraph, keptShapes, scoreGraph } from './encoderGraphs';
-import { GraphSession, type Feed } from './session';
+import { FeedBuffer, GraphSession, type Feed } from './session';
 
 type Kept = Record<string, Float32Array>;
 
@@ -94,6 +95,8 @@ export class OrtCompute implements ServerCompute {
   private readonly scoreSession: GraphSession;
   private readonly keptNames: string[];
   private readonly kept = new Map<string, Kept>();
+  /** A lone device's cut in shared memory, copied out for the native binding (util/sharedTensors.ts). */
+  private readonly loneCut = new FeedBuffer();
 
   constructor(private readonly foundation: Foundation) {
     this.c = foundation.config;
@@ -134,7 +137,12 @@ export class OrtCompute implements ServerCompute {
    * values (views). Timed whole, as tfjsCompute's tidyData times its stacking and read-back.
    */
   private runForward(items: readonly ForwardItem[], b: number): Array<{ features: Cut; kept: Kept }> {
-    return timeModel(() => this.forwardPass(items, b));
+    // A lone device's cut is fed as it is (stacking copies a group's): out of shared memory first, outside the model's time.
+    const own =
+      items.length === 1
+        ? items.map((it) => ({ ...it, activations: { ...it.activations, data: this.loneCut.plain(it.activations.data) } }))
+        : items;
+    return timeModel(() => this.forwardPass(own, b));
   }
 
   private forwardPass(items: readonly ForwardItem[], b: number): Array<{ features: Cut; kept: Kept }> {
@@ -153,7 +161,10 @@ export class OrtCompute implements ServerCompute {
       const kept: Kept = {};
       for (const name of this.keptNames) kept[name] = (r[name] as Float32Array).subarray(k * per(name), (k + 1) * per(name));
       const f = per('features');
-      return { features: { data: (r.features as Float32Array).slice(k * f, (k + 1) * f), shape: [b, c.tokens, c.dModel] }, kept };
+      return {
+        features: { data: tensorCopy((r.features as Float32Array).subarray(k * f, (k + 1) * f)), shape: [b, c.tokens, c.dModel] },
+        kept,
+      };
     });
   }
 
@@ -187,7 +198,11 @@ export class OrtCompute implements ServerCompute {
 
   /** One backward pass over devices of `b` samples each, timed whole (feeds stacked, gradients sliced) as runForward. */
   private runBackward(items: readonly GradientItem[], kept: readonly Kept[], b: number): LoraWeights[] {
-    return timeModel(() => this.backwardPass(items, kept, b));
+    const own =
+      items.length === 1
+        ? items.map((it) => ({ ...it, featureGrad: { ...it.featureGrad, data: this.loneCut.plain(it.featureGrad.data) } }))
+        : items;
+    return timeModel(() => this.backwardPass(own, kept, b));
   }
 
   private backwardPass(items: readonly GradientItem[], kept: readonly Kept[], b: number): LoraWeights[] {

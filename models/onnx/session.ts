@@ -7,6 +7,7 @@
  * of how the runtime splits a product (the same log for 0, 1 or 2 workers).
  */
 import { isMainThread } from 'node:worker_threads';
+import { isSharedBuffer } from '../../util/sharedTensors';
 
 /**
  * A tensor as the native session reads and makes them (type, data, dims). The binding is given
@@ -65,6 +66,31 @@ export function onnxRuntimeProblem(): string | null {
   return o instanceof Error ? (o.message.split('\n')[0] ?? o.message) : null;
 }
 
+/**
+ * `data`, or a copy of it in an ordinary buffer when it is in shared memory (util/sharedTensors.ts):
+ * the native binding reads ordinary buffers only (a shared one is an "Invalid argument").
+ */
+export function unshared<T extends Float32Array | BigInt64Array>(data: T): T {
+  return isSharedBuffer(data.buffer) ? (data.slice() as T) : data;
+}
+
+/**
+ * `unshared` into one ordinary buffer used again and again, for a feed that is read by the run it
+ * goes into and kept by nobody: no fresh allocation (and its page faults) per call.
+ */
+export class FeedBuffer {
+  private buffer = new Float32Array(0);
+
+  /** `data`, or its copy in this buffer (valid until the next call) when it is in shared memory. */
+  plain(data: Float32Array): Float32Array {
+    if (!isSharedBuffer(data.buffer)) return data;
+    if (this.buffer.length < data.length) this.buffer = new Float32Array(data.length);
+    const view = this.buffer.subarray(0, data.length);
+    view.set(data);
+    return view;
+  }
+}
+
 /** A feed: float values, or int64 ids, with their dimensions. */
 export interface Feed {
   readonly data: Float32Array | BigInt64Array;
@@ -93,7 +119,7 @@ export class GraphSession {
   run(feeds: Readonly<Record<string, Feed>>, outputs: readonly string[]): Record<string, Float32Array> {
     const tensors: Record<string, RawTensor> = {};
     for (const [name, f] of Object.entries(feeds))
-      tensors[name] = new RawTensor(f.data instanceof BigInt64Array ? 'int64' : 'float32', f.data, f.dims);
+      tensors[name] = new RawTensor(f.data instanceof BigInt64Array ? 'int64' : 'float32', unshared(f.data), f.dims);
     const fetches: Record<string, null> = {};
     for (const name of outputs) fetches[name] = null;
     const out = this.session.run(tensors, fetches, {});

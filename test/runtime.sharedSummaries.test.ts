@@ -1,0 +1,138 @@
+/**
+ * A host that shares the runtime's memory (a worker thread) leaves the summaries of a pass it
+ * settles to the runtime's thread: a body whose typed arrays are all in shared memory goes as it
+ * is and the log's writer summarises and digests it there (runtime/host.ts, eventLog.ts LogDraft).
+ * The log must be the one a host that summarises everything itself writes, line for line.
+ */
+import { createRuntime, registerActorKind, type ActorSpec } from '../runtime/system';
+import type { ActorKind } from '../runtime/actor';
+import { sendTo, withImmer, logEvent } from '../runtime/immer';
+import { ChannelTransport, type HostEndpoint, type Transport } from '../runtime/transport';
+import { EventLogWriter, LogDraftError, createEventLogHeader, type EventRecord } from '../runtime/eventLog';
+import { loadPayloadDigest } from '../runtime/payloadDigest';
+import { summarizePayload } from '../runtime/canonical';
+import { isSharedBuffer, shareTensors, tensorArray, tensorCopy, tensorsShared } from '../util/sharedTensors';
+
+/** Sends a tensor in shared memory (when its thread shares them), one in an ordinary array, and plain data, along a ring. */
+const sharer: ActorKind<{ hops: number }> = {
+  kind: 'shared-sharer',
+  ticks: true,
+  initialState: () => ({ hops: 0 }),
+  transition: withImmer((s, m, ctx) => {
+    s.hops += 1;
+    if (m.type === 'weights') return [];
+    const left = m.type === 'slot' ? 3 : (m.body as { left: number }).left;
+    if (left === 0) return [sendTo('driver', 'done', { hops: s.hops })];
+    const shared = tensorArray(64).fill(left + ctx.slot);
+    const next = `s${(Number(ctx.self.slice(1)) + 1) % 2}`;
+    return [
+      logEvent('hop', { left, shared }),
+      sendTo(next, 'hop', { left: left - 1, cut: { data: shared, shape: [8, 8] }, note: 'x'.repeat(left) }),
+      // An ordinary array made on the global ArrayBuffer: jest gives a test file's own `new Float32Array(n)` a buffer of another realm, which the runtime's checks do not see.
+      sendTo(next, 'weights', { w: new Float32Array(new ArrayBuffer(64)).fill(left), also: tensorCopy(shared) }),
+    ];
+  }),
+};
+registerActorKind(sharer);
+
+const TOPOLOGY: ActorSpec[] = [0, 1].map((i) => ({ id: `s${i}`, kind: 'shared-sharer' }));
+
+/** `inner` with its hosts said to share this thread's memory; `seen` gets every record the hosts send as they settle. */
+function sharing(inner: Transport, seen: EventRecord[]): Transport {
+  return {
+    name: inner.name,
+    canFail: inner.canFail,
+    sharesMemory: true,
+    open: async (i) => {
+      const ep = await inner.open(i);
+      const settle = ep.settle?.bind(ep);
+      const wrapped: Partial<HostEndpoint> = settle
+        ? {
+            settle: (batch, transfer, progress) =>
+              settle(batch, transfer, (records) => {
+                seen.push(...records);
+                progress(records);
+              }),
+          }
+        : {};
+      return new Proxy(ep, {
+        get: (target, key) => (key in wrapped ? wrapped[key as keyof HostEndpoint] : Reflect.get(target, key, target)),
+      });
+    },
+    close: () => inner.close(),
+  };
+}
+
+async function logLines(transport: Transport): Promise<readonly string[]> {
+  const rt = await createRuntime({ seed: 5, topology: TOPOLOGY, transport, log: { keepLines: true } });
+  try {
+    for (let slot = 0; slot < 3; slot++) await rt.runSlot(slot);
+    return [...rt.log.lines()];
+  } finally {
+    await rt.close();
+  }
+}
+
+afterEach(() => shareTensors(false)); // the hosts of these tests live in this thread
+
+describe('summaries left to the runtime by a host that shares its memory', () => {
+  it('writes the log of a host that summarises everything itself, line for line, and leaves it only bodies of shared tensors', async () => {
+    // Arrange: the same runs, hosts behind comlink in this thread, one said to share memory.
+    const plain = await logLines(new ChannelTransport());
+    const seen: EventRecord[] = [];
+    // Act
+    const shared = await logLines(sharing(new ChannelTransport(), seen));
+    // Assert: the same lines; the 'hop' bodies (shared tensors only) went as bodies, the 'weights'
+    // ones (an ordinary array too) and the log events as summaries.
+    expect(shared).toEqual(plain);
+    const bodies = seen.filter((r) => 'body' in r.payload);
+    expect(bodies.length).toBeGreaterThan(0);
+    expect(new Set(bodies.map((r) => r.type))).toEqual(new Set(['hop']));
+    expect(seen.some((r) => r.type === 'weights' && 'bits' in r.payload)).toBe(true);
+    const cut = (bodies[0]!.payload as { body: { cut: { data: Float32Array } } }).body.cut.data;
+    expect(isSharedBuffer(cut.buffer)).toBe(true);
+  });
+
+  it("summarises a record's body in the draft as the host would have, and names a draft without a digest", async () => {
+    // Arrange
+    const digest = await loadPayloadDigest('xxh64');
+    shareTensors(true);
+    const body = { cut: { data: tensorCopy(new Float32Array([1, 2, 3])), shape: [3] }, items: Array.from({ length: 40 }, (_, i) => i) };
+    const record = (payload: EventRecord['payload']): EventRecord => ({
+      seq: 0,
+      slot: 0,
+      t: 0,
+      kind: 'msg',
+      from: 'a',
+      to: 'b',
+      type: 'x',
+      payload,
+    });
+    const writer = (): EventLogWriter => new EventLogWriter(createEventLogHeader({ seed: 1 }), { keepLines: true });
+    // Act
+    const byHost = writer();
+    byHost.append([record(summarizePayload(body, digest))]);
+    const byWriter = writer();
+    const draft = byWriter.draft(digest);
+    draft.add([record({ body })]);
+    byWriter.commit(draft);
+    // Assert
+    expect(byWriter.lines()).toEqual(byHost.lines());
+    expect(() =>
+      writer()
+        .draft()
+        .add([record({ body })]),
+    ).toThrow(LogDraftError);
+  });
+
+  it('allocates in shared memory only when asked, and copies into it', () => {
+    expect(tensorsShared()).toBe(false);
+    expect(isSharedBuffer(tensorArray(4).buffer)).toBe(false);
+    shareTensors(true);
+    const values = new Float32Array([1.5, -2, 3]);
+    const copy = tensorCopy(values);
+    expect(isSharedBuffer(copy.buffer)).toBe(true);
+    expect([...copy]).toEqual([...values]);
+    expect(isSharedBuffer(tensorArray(4).buffer)).toBe(true);
+  });
+});
