@@ -148,18 +148,16 @@ export class ActorHost {
 
   /**
    * A payload's summary for the log, digested as the log's version says; its transferable buffers
-   * into `buffers`. In a pass settled by a host that defers summaries, a body whose typed arrays are
-   * all in shared memory goes to the runtime's thread as it is, to be summarised there (posting it
-   * copies none of its tensors); one with others is summarised here, as posting would copy them.
+   * into `buffers`. In a pass settled by a host that defers summaries, the body itself, which the
+   * runtime's thread summarises while this host computes on: posting it shares its tensors in shared
+   * memory and copies the others, which costs this host less than walking and digesting them (they
+   * are cold here, after the model's calls).
    */
   private summarize(value: unknown, buffers?: Set<ArrayBuffer>): LoggedPayload {
     if (!this.payloadDigest) throw new Error('ActorHost: step before init (no payload digest yet)');
-    if (buffers && this.deferSummaries && this.settling) {
-      const own = collectBuffers(value);
-      if (own.size === 0) return { body: value };
-      for (const b of own) buffers.add(b);
-    }
-    return summarizePayload(value, this.payloadDigest, buffers);
+    if (!(this.deferSummaries && this.settling)) return summarizePayload(value, this.payloadDigest, buffers);
+    if (buffers) collectBuffers(value, buffers);
+    return { body: value };
   }
 
   private context(self: string, slot: number, t: number, random: RandomStream, answer?: unknown): ActorContext {
