@@ -303,8 +303,8 @@ export class ActorHost {
    * The steps of a pass, routed here as the runtime routes them (route.ts): for a host that holds
    * every actor, so that a pass costs one round trip to the runtime instead of one per step. Stops
    * when nothing is pending, when actors ask the driver (that step comes back unrouted and uncounted,
-   * as `step` returns it) or after `maxSteps`. `progress` gets each step's records but the last's as they are
-   * routed, so that the runtime chains the log while the pass goes on.
+   * as `step` returns it) or after `maxSteps`. `progress` gets each step's records as they are
+   * routed (the last step's before the answer), so that the runtime chains the log while the pass goes on.
    */
   settle(batch: SettleBatch, progress?: (records: readonly EventRecord[]) => void): LocalStepResult<SettleResult> {
     this.settling = true;
@@ -355,6 +355,11 @@ export class ActorHost {
       mail = mailByActor(router.take());
     }
     const settled = !open && !crashed && router.pending.length === 0;
+    // The last step's records go out first too: the runtime chains them while this host serialises its answer.
+    if (progress && !crashed && router.records.length > sent) {
+      progress(router.records.slice(sent));
+      sent = router.records.length;
+    }
     return {
       result: {
         records: router.records.slice(sent),
