@@ -68,7 +68,8 @@ export function tidyData<T>(fn: () => T): T {
  * the same one copy.
  */
 export function ownedValues(t: tf.Tensor): Float32Array {
-  if (tensorsShared()) return sharedValues(t);
+  // Shared on the backends that read shared arrays back (tfjs-node's binding is not known to).
+  if (tensorsShared() && t.dtype === 'float32' && tf.getBackend() !== 'tensorflow') return sharedValues(t);
   const v = t.dataSync() as Float32Array;
   return tf.getBackend() === 'wasm' ? v : new Float32Array(v);
 }
@@ -85,7 +86,7 @@ interface WasmBackendData {
  */
 function sharedValues(t: tf.Tensor): Float32Array {
   const out = tensorArray(t.size);
-  const heap = tf.getBackend() === 'wasm' && t.dtype === 'float32' ? wasmHeapBytes(t) : undefined;
+  const heap = tf.getBackend() === 'wasm' ? wasmHeapBytes(t) : undefined;
   if (heap) new Uint8Array(out.buffer, out.byteOffset, out.byteLength).set(heap);
   else out.set(t.dataSync() as Float32Array);
   return out;
@@ -96,8 +97,17 @@ function wasmHeapBytes(t: tf.Tensor): Uint8Array | undefined {
   const backend = tf.backend() as unknown as WasmBackendData;
   const data = backend.dataIdMap?.get(t.dataId);
   const heap = backend.wasm?.HEAPU8;
-  if (!data || !heap || data.dtype !== 'float32' || data.shape.reduce((n, d) => n * d, 1) !== t.size) return undefined;
-  return heap.subarray(data.memoryOffset, data.memoryOffset + t.size * Float32Array.BYTES_PER_ELEMENT);
+  const bytes = t.size * Float32Array.BYTES_PER_ELEMENT;
+  if (
+    !data ||
+    !heap ||
+    data.dtype !== 'float32' ||
+    !Number.isInteger(data.memoryOffset) ||
+    data.shape.reduce((n, d) => n * d, 1) !== t.size
+  )
+    return undefined;
+  const view = heap.subarray(data.memoryOffset, data.memoryOffset + bytes);
+  return view.length === bytes ? view : undefined;
 }
 
 /** A tensor as a Cut the caller owns. */

@@ -6,6 +6,7 @@
 import * as crypto from 'node:crypto';
 import type { PayloadSummary } from './protocol';
 import type { PayloadDigest } from './payloadDigest';
+import { isSharedBuffer } from '../util/sharedTensors';
 
 /** Arrays longer than this are logged as a digest, not element by element. */
 export const MAX_LOGGED_ARRAY = 32;
@@ -140,9 +141,9 @@ function typedName(view: ArrayBufferView): string {
  * `value` is the payload with every typed array, and every array longer than
  * MAX_LOGGED_ARRAY, replaced by `{ $type, length, [digest.name]: 16 hex digits }` (the log's
  * version says which digest: runtime/payloadDigest.ts). `buffers`, when given, receives every
- * transferable buffer of the payload, as `collectBuffers` would (one walk for both).
+ * buffer of the payload, shared ones too, as `collectBuffers(value, buffers, true)` would (one walk for both).
  */
-export function summarizePayload(value: unknown, digest: PayloadDigest, buffers?: Set<ArrayBuffer>): PayloadSummary {
+export function summarizePayload(value: unknown, digest: PayloadDigest, buffers?: Set<ArrayBufferLike>): PayloadSummary {
   let bits = 0;
   const walk = (v: unknown): unknown => {
     if (v === null || v === undefined) return null;
@@ -166,7 +167,7 @@ export function summarizePayload(value: unknown, digest: PayloadDigest, buffers?
     }
     if (ArrayBuffer.isView(v)) {
       bits += v.byteLength * 8;
-      if (buffers) addBuffer(v, buffers);
+      if (buffers) addBuffer(v, buffers, true);
       return {
         $type: typedName(v),
         length: (v as unknown as { length?: number }).length ?? v.byteLength,
@@ -175,7 +176,7 @@ export function summarizePayload(value: unknown, digest: PayloadDigest, buffers?
     }
     if (v instanceof ArrayBuffer) {
       bits += v.byteLength * 8;
-      if (buffers) addBuffer(v, buffers);
+      if (buffers) addBuffer(v, buffers, true);
       return { $type: 'ArrayBuffer', length: v.byteLength, [digest.name]: digest.hex(new Uint8Array(v)) };
     }
     if (Array.isArray(v)) {
@@ -202,45 +203,100 @@ const UNREMEMBERED_OBJECTS = 100_000;
  * walk); a graph it cannot walk so (a Map or a Set, a cycle, more than UNREMEMBERED_OBJECTS
  * objects) is walked again remembering the objects met.
  */
-export function collectBuffers(value: unknown, into: Set<ArrayBuffer> = new Set()): Set<ArrayBuffer> {
-  if (addTreeBuffers(value, into, UNREMEMBERED_OBJECTS) < 0) addGraphBuffers(value, into, new Set());
+export function collectBuffers(value: unknown, into?: Set<ArrayBuffer>): Set<ArrayBuffer>;
+/** With `shared`, every buffer under `value`, SharedArrayBuffers too (what an actor's message may not share with the actor that keeps it). */
+export function collectBuffers(value: unknown, into: Set<ArrayBufferLike> | undefined, shared: true): Set<ArrayBufferLike>;
+export function collectBuffers(value: unknown, into: Set<ArrayBufferLike> = new Set(), shared = false): Set<ArrayBufferLike> {
+  if (addTreeBuffers(value, into, UNREMEMBERED_OBJECTS, shared) < 0) addGraphBuffers(value, into, new Set(), shared);
   return into;
 }
 
-/** Adds the buffer a view or a buffer moves, if it can be moved (not shared, not empty or detached). */
-function addBuffer(value: ArrayBufferView | ArrayBuffer, into: Set<ArrayBuffer>): void {
+/** Adds the buffer a view or a buffer moves, if it can be moved (not empty or detached; shared only with `shared`). */
+function addBuffer(value: ArrayBufferView | ArrayBufferLike, into: Set<ArrayBufferLike>, shared: boolean): void {
   const buffer = ArrayBuffer.isView(value) ? value.buffer : value;
-  if (buffer instanceof ArrayBuffer && buffer.byteLength > 0) into.add(buffer);
+  if ((buffer instanceof ArrayBuffer || (shared && isSharedBuffer(buffer))) && buffer.byteLength > 0) into.add(buffer);
+}
+
+/** A view or a buffer, shared or not. */
+function isBufferLike(value: object): value is ArrayBufferView | ArrayBufferLike {
+  return ArrayBuffer.isView(value) || value instanceof ArrayBuffer || isSharedBuffer(value);
 }
 
 /** Adds the buffers of a tree of plain objects and arrays; the budget of objects left, negative if it gave up. */
-function addTreeBuffers(value: unknown, into: Set<ArrayBuffer>, budget: number): number {
+function addTreeBuffers(value: unknown, into: Set<ArrayBufferLike>, budget: number, shared: boolean): number {
   if (value === null || typeof value !== 'object') return budget;
-  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) {
-    addBuffer(value, into);
+  if (isBufferLike(value)) {
+    addBuffer(value, into, shared);
     return budget;
   }
   if (--budget < 0 || value instanceof Map || value instanceof Set) return -1;
   if (Array.isArray(value)) {
-    for (let i = 0; i < value.length && budget >= 0; i++) budget = addTreeBuffers(value[i], into, budget);
+    for (let i = 0; i < value.length && budget >= 0; i++) budget = addTreeBuffers(value[i], into, budget, shared);
     return budget;
   }
   const keys = Object.keys(value);
   for (let i = 0; i < keys.length && budget >= 0; i++)
-    budget = addTreeBuffers((value as Record<string, unknown>)[keys[i] as string], into, budget);
+    budget = addTreeBuffers((value as Record<string, unknown>)[keys[i] as string], into, budget, shared);
   return budget;
 }
 
-function addGraphBuffers(value: unknown, into: Set<ArrayBuffer>, seen: Set<object>): void {
+function addGraphBuffers(value: unknown, into: Set<ArrayBufferLike>, seen: Set<object>, shared: boolean): void {
   if (value === null || typeof value !== 'object') return;
-  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return addBuffer(value, into);
+  if (isBufferLike(value)) return addBuffer(value, into, shared);
   if (seen.has(value)) return;
   seen.add(value);
-  if (Array.isArray(value)) for (const v of value) addGraphBuffers(v, into, seen);
+  if (Array.isArray(value)) for (const v of value) addGraphBuffers(v, into, seen, shared);
   else if (value instanceof Map)
-    for (const entry of value) for (const x of entry) addGraphBuffers(x, into, seen); // key, then value
-  else if (value instanceof Set) for (const v of value) addGraphBuffers(v, into, seen);
-  else for (const k of Object.keys(value)) addGraphBuffers((value as Record<string, unknown>)[k], into, seen);
+    for (const entry of value) for (const x of entry) addGraphBuffers(x, into, seen, shared); // key, then value
+  else if (value instanceof Set) for (const v of value) addGraphBuffers(v, into, seen, shared);
+  else for (const k of Object.keys(value)) addGraphBuffers((value as Record<string, unknown>)[k], into, seen, shared);
+}
+
+/** Typed arrays that a structured clone gives back as themselves (a Buffer comes back a Uint8Array). */
+const CLONED_AS_THEMSELVES = new Set([
+  'Int8Array',
+  'Uint8Array',
+  'Uint8ClampedArray',
+  'Int16Array',
+  'Uint16Array',
+  'Int32Array',
+  'Uint32Array',
+  'Float32Array',
+  'Float64Array',
+  'BigInt64Array',
+  'BigUint64Array',
+  'DataView',
+]);
+
+/**
+ * Whether a structured clone of `value` gives `summarizePayload` the same summary as `value`: a tree
+ * (at most UNREMEMBERED_OBJECTS objects) of plain objects, arrays, Maps, Sets, primitives other
+ * than functions and symbols, buffers and typed arrays of the standard classes. Anything else (a
+ * Buffer, a class instance, a function, a cycle) is summarised where it is. Its buffers, shared ones
+ * too, go into `into` as it walks.
+ */
+export function clonesFaithfully(value: unknown, into: Set<ArrayBufferLike>): boolean {
+  let budget = UNREMEMBERED_OBJECTS;
+  const walk = (v: unknown): boolean => {
+    if (v === null) return true;
+    const type = typeof v;
+    if (type === 'function' || type === 'symbol') return false;
+    if (type !== 'object') return true;
+    if (--budget < 0) return false;
+    const o = v as object;
+    if (isBufferLike(o)) {
+      addBuffer(o, into, true);
+      return !ArrayBuffer.isView(o) || CLONED_AS_THEMSELVES.has(o.constructor?.name ?? '');
+    }
+    if (Array.isArray(o)) return o.every(walk);
+    if (o instanceof Map) return [...o].every(([k, x]) => walk(k) && walk(x));
+    if (o instanceof Set) return [...o].every(walk);
+    const proto = Object.getPrototypeOf(o) as unknown;
+    if (proto !== Object.prototype && proto !== null) return false;
+    for (const k of Object.keys(o)) if (!walk((o as Record<string, unknown>)[k])) return false;
+    return true;
+  };
+  return walk(value);
 }
 
 /** Whether `value` holds any typed array or ArrayBuffer (cheap pre-check before moving). */

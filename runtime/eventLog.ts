@@ -228,6 +228,8 @@ export class EventLogWriter {
   private pending: Buffer[] = [];
   private readonly kept: string[] | undefined;
   private last: string;
+  /** The first write that failed (`fail`). */
+  private failed: { error: unknown } | undefined;
   private written = 0;
   /** Background writes (`flushInBackground`), chained in order, and how many are under way. */
   private writing: Promise<void> = Promise.resolve();
@@ -298,12 +300,25 @@ export class EventLogWriter {
   /** Writes what was appended (and fsyncs if asked). */
   flush(): void {
     if (this.writes > 0) throw new Error('EventLogWriter: flush() while a background write is under way (await drained() first)');
+    if (this.failed) throw this.failed.error;
     const bytes = this.pending;
-    this.pending = []; // taken whatever happens: a failed write is reported once, as a background one is
-    if (this.fd !== undefined && bytes.length > 0) {
-      fs.writeSync(this.fd, Buffer.concat(bytes));
+    this.pending = [];
+    if (this.fd === undefined || bytes.length === 0) return;
+    try {
+      const all = Buffer.concat(bytes);
+      for (let at = 0; at < all.length;) at += fs.writeSync(this.fd, all, at, all.length - at); // a write may take part of them
       if (this.options.fsync) fs.fsyncSync(this.fd);
+    } catch (error) {
+      this.fail(error);
+      throw error;
     }
+  }
+
+  /** A write failed: nothing is written after it (the log would have a hole its chain covers), and every later write, drained() and close() report it. */
+  private fail(error: unknown): void {
+    this.failed ??= { error };
+    this.writing = Promise.reject(this.failed.error);
+    this.writing.catch(() => undefined); // handled where it is awaited: drained()
   }
 
   /**
@@ -323,6 +338,10 @@ export class EventLogWriter {
     this.writing = this.writing
       .then(() => writeAll(fd, bytes))
       .then(() => (fsync ? new Promise<void>((resolve, reject) => fs.fsync(fd, (err) => (err ? reject(err) : resolve()))) : undefined))
+      .catch((error: unknown) => {
+        this.failed ??= { error };
+        throw error;
+      })
       .finally(() => this.writes--);
     this.writing.catch(() => undefined); // handled where it is awaited: drained()
   }
@@ -353,9 +372,12 @@ export class EventLogWriter {
   }
 
   close(): void {
-    this.flush();
-    if (this.fd !== undefined) fs.closeSync(this.fd);
-    this.fd = undefined;
+    try {
+      if (!this.failed) this.flush(); // after a failed write, nothing more (drained() has reported it)
+    } finally {
+      if (this.fd !== undefined) fs.closeSync(this.fd);
+      this.fd = undefined;
+    }
   }
 }
 

@@ -4,7 +4,7 @@
  * numbers or logs anything: the runtime does (docs/architecture.md).
  */
 import type { ActorContext, ActorKind, Effect, Envelope } from './actor';
-import { collectBuffers, summarizePayload } from './canonical';
+import { clonesFaithfully, collectBuffers, summarizePayload } from './canonical';
 import { loadPayloadDigest, type PayloadDigest } from './payloadDigest';
 import type { EventRecord } from './eventLog';
 import type {
@@ -23,7 +23,7 @@ import type {
 import { mailByActor, Router } from './route';
 import { RandomStream, type RandomState } from '../util/random';
 import { loadResources, resolveActorKind, type ActorSpec } from './topology';
-import { shareTensors } from '../util/sharedTensors';
+import { isSharedBuffer, shareTensors } from '../util/sharedTensors';
 
 /** The stream of actor `id`: `root/actors/<id>` forked from the master seed. */
 export function actorStream(seed: number, id: string): RandomStream {
@@ -61,7 +61,7 @@ function copyBuffers(value: unknown, shared: ReadonlySet<ArrayBufferLike>): unkn
       ? v.slice()
       : new Uint8Array(value.buffer.slice(value.byteOffset, value.byteOffset + value.byteLength));
   }
-  if (value instanceof ArrayBuffer) return shared.has(value) ? value.slice(0) : value;
+  if (value instanceof ArrayBuffer || isSharedBuffer(value)) return shared.has(value) ? value.slice(0) : value;
   if (Array.isArray(value)) return value.map((v) => copyBuffers(v, shared));
   if (value instanceof Map) return new Map([...value].map(([k, v]) => [k, copyBuffers(v, shared)]));
   if (value instanceof Set) return new Set([...value].map((v) => copyBuffers(v, shared)));
@@ -106,7 +106,7 @@ export class ActorHost {
   private settling = false;
   private placement: Readonly<Record<string, number>> = {};
   private resources: Readonly<Record<string, unknown>> = {};
-  /** Buffers of resources: never moved out of this host. */
+  /** Buffers of resources (shared ones too): never moved out of this host. */
   private pinned = new Set<ArrayBufferLike>();
   /** The step's mail of actors that asked the driver, kept until the answer comes (`StepBatch.answers`). */
   private readonly held = new Map<string, { envelopes: Envelope[]; answers: Map<number, unknown>; asking: number }>();
@@ -120,7 +120,7 @@ export class ActorHost {
     shareTensors(this.deferSummaries);
     this.resources = Object.freeze(await loadResources(init.resources));
     for (const r of Object.values(this.resources)) {
-      collectBuffers(r, this.pinned as Set<ArrayBuffer>);
+      collectBuffers(r, this.pinned, true);
     }
   }
 
@@ -147,17 +147,23 @@ export class ActorHost {
   }
 
   /**
-   * A payload's summary for the log, digested as the log's version says; its transferable buffers
-   * into `buffers`. In a pass settled by a host that defers summaries, the body itself, which the
-   * runtime's thread summarises while this host computes on: posting it shares its tensors in shared
-   * memory and copies the others, which costs this host less than walking and digesting them (they
-   * are cold here, after the model's calls).
+   * A payload's summary for the log, digested as the log's version says; its buffers (shared ones
+   * too) into `buffers`. In a pass settled by a host that defers summaries, the body itself, which
+   * the runtime's thread summarises while this host computes on: posting it shares its tensors in
+   * shared memory and copies the others, which costs this host less than walking and digesting them
+   * (they are cold here, after the model's calls). A body that a structured clone would change for
+   * its summary (a Buffer, a class instance, a function) is summarised here, as it is.
    */
-  private summarize(value: unknown, buffers?: Set<ArrayBuffer>): LoggedPayload {
+  private summarize(value: unknown, buffers?: Set<ArrayBufferLike>): LoggedPayload {
     if (!this.payloadDigest) throw new Error('ActorHost: step before init (no payload digest yet)');
-    if (!(this.deferSummaries && this.settling)) return summarizePayload(value, this.payloadDigest, buffers);
-    if (buffers) collectBuffers(value, buffers);
-    return { body: value };
+    if (this.deferSummaries && this.settling) {
+      const found = new Set<ArrayBufferLike>();
+      if (clonesFaithfully(value, found)) {
+        if (buffers) for (const b of found) buffers.add(b);
+        return { body: value };
+      }
+    }
+    return summarizePayload(value, this.payloadDigest, buffers);
   }
 
   private context(self: string, slot: number, t: number, random: RandomStream, answer?: unknown): ActorContext {
@@ -204,7 +210,7 @@ export class ActorHost {
       if (!a) throw new Error(`host ${this.index} has no actor '${id}'`);
       this.dirty.add(id);
       let idx = 0;
-      let stateBuffers: Set<ArrayBuffer> | undefined;
+      let stateBuffers: Set<ArrayBufferLike> | undefined;
       // An ask holds the actor's whole step: back to here, its effects dropped, until the answer comes.
       const start = { effects: effects.length, state: a.state, random: a.random.state() };
       /** The effects of the message handled at virtual time `t`, as the runtime's data. */
@@ -216,17 +222,17 @@ export class ActorHost {
           }
           if (e.kind === 'ask') throw new Error(`${id}: an ask reached emit`); // unreachable: asks are held before
           const t = t0 + (e.delayS ?? 0);
-          const bufs = new Set<ArrayBuffer>();
+          const bufs = new Set<ArrayBufferLike>();
           const payload = this.summarize(e.body, bufs);
           let msgBody = e.body;
           if (bufs.size > 0) {
-            // Move, never alias: a buffer the sender keeps, or already moved this step, is copied first.
-            stateBuffers ??= collectBuffers(a.state);
+            // Move, never alias: a buffer the sender keeps, or already moved this step, is copied first (shared ones too).
+            stateBuffers ??= collectBuffers(a.state, undefined, true);
             const shared = new Set<ArrayBufferLike>();
             for (const b of bufs) if (stateBuffers.has(b) || claimed.has(b) || this.pinned.has(b)) shared.add(b);
             if (shared.size > 0) msgBody = copyBuffers(msgBody, shared);
           }
-          const moved = msgBody === e.body ? bufs : collectBuffers(msgBody); // the copies' buffers when some were copied
+          const moved = msgBody === e.body ? bufs : collectBuffers(msgBody, undefined, true); // the copies' buffers when some were copied
           for (const b of moved) claimed.add(b);
           if (this.placement[e.to] === this.index) {
             // Stays in this host: same semantics as a move between workers (a structured clone with transfer).
@@ -234,7 +240,7 @@ export class ActorHost {
             this.outbox.set(ref, copyLocal(msgBody));
             effects.push({ kind: 'send', from: id, idx: idx++, t, to: e.to, type: e.type, bodyRef: ref, payload });
           } else {
-            for (const b of moved) transfer.add(b);
+            for (const b of moved) if (!isSharedBuffer(b)) transfer.add(b as ArrayBuffer); // shared memory is shared, never moved
             effects.push({ kind: 'send', from: id, idx: idx++, t, to: e.to, type: e.type, body: msgBody, payload });
           }
         }

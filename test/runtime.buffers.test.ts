@@ -2,7 +2,7 @@
 import { collectBuffers, summarizePayload } from '../runtime/canonical';
 import { SHA256_DIGEST } from '../runtime/payloadDigest';
 
-const sorted = (s: Set<ArrayBuffer>): number[] => [...s].map((b) => b.byteLength).sort((a, b) => a - b);
+const sorted = (s: Set<ArrayBufferLike>): number[] => [...s].map((b) => b.byteLength).sort((a, b) => a - b);
 // Views on buffers made here: under jest, `new Float32Array(n)` gets its buffer from another realm (not `instanceof ArrayBuffer`).
 const view = <T>(Type: new (b: ArrayBuffer) => T, bytes: number): T => new Type(new ArrayBuffer(bytes));
 
@@ -59,10 +59,12 @@ describe('summarizePayload with a set of buffers', () => {
       s: new Set([view(Uint8Array, 5)]),
       skipped: [new Float32Array(new SharedArrayBuffer(16)), new Uint8Array(0)],
     };
-    const into = new Set<ArrayBuffer>();
+    const into = new Set<ArrayBufferLike>();
     const summary = summarizePayload(value, SHA256_DIGEST, into);
-    expect(sorted(into)).toEqual([2, 3, 5, 8, 12, 16, 20]);
-    expect(sorted(into)).toEqual(sorted(collectBuffers(value)));
+    // Every buffer, the shared one too (a message may not alias it either); the transferable ones are the others.
+    expect(sorted(into)).toEqual([2, 3, 5, 8, 12, 16, 16, 20]);
+    expect(sorted(into)).toEqual(sorted(collectBuffers(value, undefined, true)));
+    expect(sorted(collectBuffers(value))).toEqual([2, 3, 5, 8, 12, 16, 20]);
     expect(summarizePayload(value, SHA256_DIGEST)).toEqual(summary); // the set changes nothing of the summary
   });
 });

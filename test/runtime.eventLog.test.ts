@@ -196,6 +196,22 @@ describe('event log', () => {
     broken.flushInBackground();
     await expect(broken.drained()).rejects.toThrow(/EBADF/);
     fs.closeSync(writable.fd);
+    // The same written at once (writeOut without fsync): the failed write is reported, and so is every later
+    // one, by drained() and close() too, without writing the later lines (the file would have a hole).
+    const syncFile = path.join(dir, 'sync.jsonl');
+    const once = new EventLogWriter(header, { path: syncFile });
+    const onceFd = once as unknown as { fd: number };
+    const realFd = onceFd.fd;
+    onceFd.fd = fs.openSync(file, 'r');
+    once.append([rec(0)]);
+    await expect(once.writeOut()).rejects.toThrow(/EBADF/);
+    fs.closeSync(onceFd.fd);
+    onceFd.fd = realFd; // writable again: still nothing more is written
+    once.append([rec(1)]);
+    await expect(once.writeOut()).rejects.toThrow(/EBADF/);
+    await expect(once.drained()).rejects.toThrow(/EBADF/);
+    once.close();
+    expect(fs.readFileSync(syncFile, 'utf8').split('\n').filter(Boolean)).toHaveLength(1); // the header alone
     fs.rmSync(dir, { recursive: true, force: true });
   });
 

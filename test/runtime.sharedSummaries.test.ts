@@ -33,7 +33,28 @@ const sharer: ActorKind<{ hops: number }> = {
     ];
   }),
 };
+/**
+ * Keeps a tensor (in shared memory when its thread shares them) and mails it to the driver, which
+ * writes into what it gets; logs its kept tensor every slot, a Buffer and a function too, which a
+ * structured clone would change (a Buffer comes back a Uint8Array; a function cannot be cloned).
+ */
+const keeper: ActorKind<{ kept: Float32Array | null }> = {
+  kind: 'shared-keeper',
+  ticks: true,
+  initialState: () => ({ kept: null }),
+  transition: (s, _m, ctx) => {
+    const kept = s.kept ?? tensorArray(8).fill(ctx.slot + 1);
+    return [
+      { kept },
+      [
+        { kind: 'log', type: 'kept', data: { kept, raw: Buffer.from([1, 2, ctx.slot]), score: () => 0 } },
+        { kind: 'send', to: 'driver', type: 'kept', body: { values: kept, raw: Buffer.from([ctx.slot]) } },
+      ],
+    ];
+  },
+};
 registerActorKind(sharer);
+registerActorKind(keeper);
 
 const TOPOLOGY: ActorSpec[] = [0, 1].map((i) => ({ id: `s${i}`, kind: 'shared-sharer' }));
 
@@ -93,6 +114,29 @@ describe('summaries left to the runtime by a host that shares its memory', () =>
     expect(isSharedBuffer(hop.cut.data.buffer)).toBe(true);
     expect(isSharedBuffer(weights.also.buffer)).toBe(true);
     expect(isSharedBuffer(weights.w.buffer)).toBe(false);
+  });
+
+  it('summarises on the host what a clone would change, and never lets the driver alias what an actor keeps', async () => {
+    // Arrange: the keeper's runs, the driver writing into every tensor it is mailed.
+    const run = async (transport: Transport): Promise<readonly string[]> => {
+      const rt = await createRuntime({ seed: 3, topology: [{ id: 'k', kind: 'shared-keeper' }], transport, log: { keepLines: true } });
+      try {
+        for (let slot = 0; slot < 3; slot++)
+          for (const m of (await rt.runSlot(slot)).mail) (m.body as { values: Float32Array }).values.fill(99);
+        return [...rt.log.lines()];
+      } finally {
+        await rt.close();
+      }
+    };
+    const plain = await run(new ChannelTransport());
+    const seen: EventRecord[] = [];
+    // Act
+    const shared = await run(sharing(new ChannelTransport(), seen));
+    // Assert: the same lines (the kept tensor unchanged by the driver's writes, the Buffer logged as
+    // a Buffer, the function as null); the log events went as summaries, the mail as bodies.
+    expect(shared).toEqual(plain);
+    expect(plain.some((l) => l.includes('"$type":"Buffer"'))).toBe(true);
+    expect(seen.filter((r) => r.kind === 'log').every((r) => 'bits' in r.payload)).toBe(true);
   });
 
   it("summarises a record's body in the draft as the host would have, and names a draft without a digest", async () => {

@@ -4,7 +4,8 @@
  * settled passes are taken by the main thread). The main thread then reads those tensors where they
  * are, without a copy, and digests them while the worker computes on: digesting a cell-50 round's
  * ~28 MB of cuts took ~4 ms of the worker's critical path. A shared tensor is shared, never moved:
- * no code writes into an array once it has returned it (every model function returns new arrays).
+ * no model code writes into an array once it has returned it (every model function returns new
+ * arrays), and the actor host copies one that a sender keeps before anyone else gets it.
  */
 
 let sharing = false;

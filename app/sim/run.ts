@@ -153,20 +153,28 @@ class Driver {
       // Pass A is where the scheduler decides: a policy process that fails there stops the run here.
       const control = await this.runtime.runSlot(slot, { t: t0 }).catch((e: unknown) => this.policyFailed(e, progress, fadingBefore));
       const open = this.state.open;
+      const wallS = this.wallS(); // the last round's, which ended with this pass
       // Passes B and C go to the hosts first: the last round's row is written while they compute.
       const round = closing ? undefined : this.runRound(slot, control.mail);
       if (round) {
         round.catch(() => undefined); // awaited below
         await new Promise<void>((posted) => setImmediate(posted));
       }
-      if (open) {
-        const row = roundMetrics(this.cell, open, control.mail, this.wallS());
-        this.state.rounds.push(row);
-        appendFileSync(csv, metricsCsv([row]).split('\n').slice(1).join('\n'));
-        progress.update({ round: row.round + 1, accuracy: row.testAccuracy, virtualTimeS: row.virtualTimeS });
-        this.options.onRound?.(row);
+      try {
+        if (open) {
+          const row = roundMetrics(this.cell, open, control.mail, wallS);
+          this.state.rounds.push(row);
+          appendFileSync(csv, metricsCsv([row]).split('\n').slice(1).join('\n'));
+          progress.update({ round: row.round + 1, accuracy: row.testAccuracy, virtualTimeS: row.virtualTimeS });
+          this.options.onRound?.(row);
+        }
+      } catch (err) {
+        await round?.catch(() => undefined); // no pass left running behind the error
+        throw err;
       }
       this.state.open = round ? await round : null;
+      // After the last round's row, whether the hosts ran in this thread (all before the row) or not.
+      if (this.state.open) this.options.onRoundClosed?.({ decided: this.state.open.decided, summary: this.state.open.summary });
       if (this.state.open) this.state.t = this.state.open.summary.decidedT + this.state.open.summary.latencyS;
       this.state.slot = slot + 1;
       const stopHere = this.options.stopAfterRounds !== undefined && slot + 1 >= this.options.stopAfterRounds && this.state.slot <= T;
@@ -210,9 +218,7 @@ class Driver {
       pass: true,
       then: { t: decided.decidedT + this.scenario.training.deadlineS, sends: [closeRound(this.cell, slot, decided)] },
     });
-    const round = readRound(this.cell, slot, decided, closed.mail);
-    this.options.onRoundClosed?.({ decided, summary: round.summary });
-    return round;
+    return readRound(this.cell, slot, decided, closed.mail);
   }
 
   private async checkpoint(): Promise<void> {
