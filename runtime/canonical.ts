@@ -217,22 +217,35 @@ function addBuffer(value: ArrayBufferView | ArrayBufferLike, into: Set<ArrayBuff
   if ((buffer instanceof ArrayBuffer || (shared && isSharedBuffer(buffer))) && buffer.byteLength > 0) into.add(buffer);
 }
 
-/** A view or a buffer, shared or not. */
+/** A plain object: its prototype is Object's or none (checked first in the walks: most nodes are). */
+function isPlainObject(value: object): boolean {
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
+/** A view or a buffer, shared or not (for a value that is not a plain object: the shared check reads its tag). */
 function isBufferLike(value: object): value is ArrayBufferView | ArrayBufferLike {
-  return ArrayBuffer.isView(value) || value instanceof ArrayBuffer || isSharedBuffer(value);
+  return ArrayBuffer.isView(value) || value instanceof ArrayBuffer || (!isPlainObject(value) && isSharedBuffer(value));
 }
 
 /** Adds the buffers of a tree of plain objects and arrays; the budget of objects left, negative if it gave up. */
 function addTreeBuffers(value: unknown, into: Set<ArrayBufferLike>, budget: number, shared: boolean): number {
   if (value === null || typeof value !== 'object') return budget;
-  if (isBufferLike(value)) {
+  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) {
     addBuffer(value, into, shared);
     return budget;
   }
-  if (--budget < 0 || value instanceof Map || value instanceof Set) return -1;
+  if (--budget < 0) return -1;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length && budget >= 0; i++) budget = addTreeBuffers(value[i], into, budget, shared);
     return budget;
+  }
+  if (!isPlainObject(value)) {
+    if (value instanceof Map || value instanceof Set) return -1;
+    if (isSharedBuffer(value)) {
+      addBuffer(value, into, shared);
+      return budget;
+    }
   }
   const keys = Object.keys(value);
   for (let i = 0; i < keys.length && budget >= 0; i++)
@@ -276,27 +289,41 @@ const CLONED_AS_THEMSELVES = new Set([
  * too, go into `into` as it walks.
  */
 export function clonesFaithfully(value: unknown, into: Set<ArrayBufferLike>): boolean {
-  let budget = UNREMEMBERED_OBJECTS;
-  const walk = (v: unknown): boolean => {
-    if (v === null) return true;
-    const type = typeof v;
-    if (type === 'function' || type === 'symbol') return false;
-    if (type !== 'object') return true;
-    if (--budget < 0) return false;
-    const o = v as object;
-    if (isBufferLike(o)) {
-      addBuffer(o, into, true);
-      return !ArrayBuffer.isView(o) || CLONED_AS_THEMSELVES.has(o.constructor?.name ?? '');
-    }
-    if (Array.isArray(o)) return o.every(walk);
-    if (o instanceof Map) return [...o].every(([k, x]) => walk(k) && walk(x));
-    if (o instanceof Set) return [...o].every(walk);
-    const proto = Object.getPrototypeOf(o) as unknown;
-    if (proto !== Object.prototype && proto !== null) return false;
-    for (const k of Object.keys(o)) if (!walk((o as Record<string, unknown>)[k])) return false;
+  return faithfulTree(value, into, { left: UNREMEMBERED_OBJECTS });
+}
+
+function faithfulTree(v: unknown, into: Set<ArrayBufferLike>, budget: { left: number }): boolean {
+  if (v === null) return true;
+  const type = typeof v;
+  if (type !== 'object') return type !== 'function' && type !== 'symbol';
+  if (--budget.left < 0) return false;
+  const o = v as Record<string, unknown>;
+  if (ArrayBuffer.isView(o)) {
+    addBuffer(o, into, true);
+    return CLONED_AS_THEMSELVES.has(o.constructor?.name ?? '');
+  }
+  if (Array.isArray(o)) {
+    for (let i = 0; i < o.length; i++) if (!faithfulTree(o[i], into, budget)) return false;
     return true;
-  };
-  return walk(value);
+  }
+  if (isPlainObject(o)) {
+    const keys = Object.keys(o);
+    for (let i = 0; i < keys.length; i++) if (!faithfulTree(o[keys[i] as string], into, budget)) return false;
+    return true;
+  }
+  if (o instanceof ArrayBuffer || isSharedBuffer(o)) {
+    addBuffer(o as unknown as ArrayBufferLike, into, true);
+    return true;
+  }
+  if (o instanceof Map) {
+    for (const [k, x] of o) if (!faithfulTree(k, into, budget) || !faithfulTree(x, into, budget)) return false;
+    return true;
+  }
+  if (o instanceof Set) {
+    for (const x of o) if (!faithfulTree(x, into, budget)) return false;
+    return true;
+  }
+  return false;
 }
 
 /** Whether `value` holds any typed array or ArrayBuffer (cheap pre-check before moving). */
