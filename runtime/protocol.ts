@@ -68,7 +68,8 @@ export interface HostInit {
   /** How payload summaries digest tensors: the log's version decides (runtime/payloadDigest.ts). */
   readonly payloadDigest: PayloadDigestName;
   /**
-   * The host shares a memory with the runtime's thread (a worker thread): it allocates its model
+   * The host shares a memory with the runtime's thread (a worker thread) and settles whole passes
+   * (it is the run's only host): it allocates its model
    * outputs in shared memory (util/sharedTensors.ts), and the records of a pass it settles carry
    * their bodies, which the runtime's thread summarises and digests while the host computes on
    * (the tensors read where they are, not copied).

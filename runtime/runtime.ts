@@ -316,7 +316,8 @@ class ActorRuntime implements Runtime {
       resources: this.options.resources ?? [],
       placement: this.hostOf,
       payloadDigest: this.payloadDigest.name,
-      deferSummaries: this.transport.sharesMemory === true,
+      // Only where a host settles whole passes (one worker thread): with several, the main thread is busy between steps.
+      deferSummaries: this.transport.sharesMemory === true && this.hosts === 1 && (this.options.stepping ?? 'superstep') === 'superstep',
     };
   }
 
