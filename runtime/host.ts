@@ -156,13 +156,8 @@ export class ActorHost {
    */
   private summarize(value: unknown, buffers?: Set<ArrayBufferLike>): LoggedPayload {
     if (!this.payloadDigest) throw new Error('ActorHost: step before init (no payload digest yet)');
-    if (this.deferSummaries && this.settling) {
-      const found = new Set<ArrayBufferLike>();
-      if (clonesFaithfully(value, found)) {
-        if (buffers) for (const b of found) buffers.add(b);
-        return { body: value };
-      }
-    }
+    // The buffers the walk met go into `buffers` either way: the summary's walk would add them too.
+    if (this.deferSummaries && this.settling && clonesFaithfully(value, buffers ?? new Set())) return { body: value };
     return summarizePayload(value, this.payloadDigest, buffers);
   }
 

@@ -317,7 +317,7 @@ class ActorRuntime implements Runtime {
       placement: this.hostOf,
       payloadDigest: this.payloadDigest.name,
       // Only where a host settles whole passes (one worker thread): with several, the main thread is busy between steps.
-      deferSummaries: this.transport.sharesMemory === true && this.hosts === 1 && (this.options.stepping ?? 'superstep') === 'superstep',
+      deferSummaries: this.transport.sharesMemory === true && this.canSettle(),
     };
   }
 
