@@ -76,7 +76,8 @@ export class PiscinaTransport implements Transport {
 
   async open(index: number): Promise<HostEndpoint> {
     const { port1, port2 } = new MessageChannel();
-    const task = this.pool.run({ port: port2, index }, { transferList: [port2] as never });
+    const snapshots = new MessageChannel();
+    const task = this.pool.run({ port: port2, snapshotPort: snapshots.port2, index }, { transferList: [port2, snapshots.port2] as never });
     this.tasks.add(task);
     const died = task.then(
       () => {
@@ -87,7 +88,7 @@ export class PiscinaTransport implements Transport {
       },
     );
     died.catch(() => undefined);
-    return comlinkEndpoint(index, port1, died, true);
+    return comlinkEndpoint(index, port1, died, true, snapshots.port1);
   }
 
   async close(): Promise<void> {

@@ -182,8 +182,20 @@ export interface SettleResult {
   readonly open?: StepResult;
   /** When asked for and the pass settled. */
   readonly snapshots?: Array<[string, ActorSnapshot]>;
+  /**
+   * The snapshots asked for follow the answer under this tag, on the endpoint's snapshot port
+   * (`HostEndpoint.receiveSnapshots`): the host copies them out after answering, while the runtime's thread goes on.
+   */
+  readonly snapshotsFollow?: number;
   /** Whether the batch's `then` was routed here. */
   readonly furtherRouted?: boolean;
+}
+
+/** The snapshots of a settled pass, sent after its answer (`SettleResult.snapshotsFollow`). */
+export interface FollowingSnapshots {
+  /** The answer's `snapshotsFollow`: numbered by the host from 1, in the order it answers. */
+  readonly tag: number;
+  readonly snapshots: Array<[string, ActorSnapshot]>;
 }
 
 /** What `load` returns. */

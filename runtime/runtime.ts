@@ -248,6 +248,14 @@ class ActorRuntime implements Runtime {
    * talks to the hosts next (runSlot, snapshot, close) waits for it first and throws its failure.
    */
   private committing: Promise<void> = Promise.resolve();
+  /**
+   * Snapshots that follow the answers of settled passes (`SettleResult.snapshotsFollow`): the tags
+   * of committed passes not yet applied, oldest first, and what came in. Read while the host
+   * computes the next pass, and waited for only where they are used (a checkpoint, a recovery).
+   */
+  private readonly snapshotsOwed: number[] = [];
+  private readonly snapshotsReceived = new Map<number, Array<[string, ActorSnapshot]>>();
+  private lastSnapshotTag = 0;
   private closed = false;
   private readonly crashes: Array<{ worker: number; slot: number; step: number }> = [];
   private readonly counters = {
@@ -439,9 +447,13 @@ class ActorRuntime implements Runtime {
     this.slotCommitted = false;
     const out = await this.execute(slot, startT, injected, pass, further);
     // The hosts copy out their snapshots while this thread formats the slot's last events.
-    const collecting = this.transport.canFail && !out.snapshots ? quiet(Promise.all(this.endpoints.map((ep) => ep.collect()))) : undefined;
+    const collecting =
+      this.transport.canFail && !out.snapshots && out.snapshotsFollow === undefined
+        ? quiet(Promise.all(this.endpoints.map((ep) => ep.collect())))
+        : undefined;
     out.draft.add(out.records.slice(out.drafted));
     if (out.snapshots) for (const [id, s] of out.snapshots) this.snapshots.set(id, s);
+    if (out.snapshotsFollow !== undefined) this.snapshotsOwed.push(out.snapshotsFollow);
     if (collecting) for (const list of await collecting) for (const [id, s] of list) this.snapshots.set(id, s);
     // From here the slot is committed in this thread: its lines go to disk (awaited below) while the
     // hosts commit (awaited by the next call); a host lost while committing is restored from the snapshots.
@@ -497,7 +509,13 @@ class ActorRuntime implements Runtime {
 
   /** Restarts dead hosts from the last snapshots; the others roll back to (or complete) the last commit. */
   private async recover(mode: 'rollback' | 'commit'): Promise<void> {
+    await this.receiveOwedSnapshots();
     const dead = this.endpoints.filter((ep) => !ep.alive).map((ep) => ep.index);
+    // A restarted host numbers its snapshots from 1 again.
+    if (dead.length > 0) {
+      this.snapshotsReceived.clear();
+      this.lastSnapshotTag = 0;
+    }
     for (const i of dead) {
       this.endpoints[i]!.dispose();
       this.counters.recoveries++;
@@ -505,6 +523,31 @@ class ActorRuntime implements Runtime {
     await Promise.all(
       this.endpoints.map((ep, i) => (dead.includes(i) ? this.startHost(i) : mode === 'rollback' ? ep.rollback() : ep.commit())),
     );
+  }
+
+  /** Applies the snapshots that followed committed passes and have come in (none waits). */
+  private receiveSnapshots(): void {
+    const ep = this.endpoints[0];
+    if (this.hosts !== 1 || !ep?.receiveSnapshots) return;
+    for (const { tag, snapshots } of ep.receiveSnapshots()) this.snapshotsReceived.set(tag, snapshots);
+    for (let tag = this.snapshotsOwed[0]; tag !== undefined && this.snapshotsReceived.has(tag); tag = this.snapshotsOwed[0]) {
+      for (const [id, s] of this.snapshotsReceived.get(tag)!) this.snapshots.set(id, s);
+      this.snapshotsOwed.shift();
+      this.lastSnapshotTag = tag;
+    }
+    // Those of passes that failed after their answer were never owed: gone once a later one is applied.
+    for (const tag of this.snapshotsReceived.keys()) if (tag <= this.lastSnapshotTag) this.snapshotsReceived.delete(tag);
+  }
+
+  /** Every snapshot owed, waited for; a host that died before sending them leaves its actors without a state to restore. */
+  private async receiveOwedSnapshots(): Promise<void> {
+    for (;;) {
+      this.receiveSnapshots();
+      if (this.snapshotsOwed.length === 0) return;
+      if (!this.endpoints[0]?.alive)
+        throw new RuntimeError(`worker 0 died before sending the snapshots of its last slot (${this.last}): its actors cannot be restored`);
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
   }
 
   /** Whether a pass runs on the one host in one call (`HostApi.settle`) rather than step by step. */
@@ -527,6 +570,7 @@ class ActorRuntime implements Runtime {
     let mailFallbacks = 0;
     let handled = 0;
     let snapshots: Array<[string, ActorSnapshot]> | undefined;
+    let snapshotsFollow: number | undefined;
     const handledPerHost = new Array<number>(this.hosts).fill(0);
 
     const ticks = pass ? [] : this.ticking.map((id) => ({ t: startT, from: 'clock', to: id, type: 'slot', body: { slot } }));
@@ -561,7 +605,7 @@ class ActorRuntime implements Runtime {
         const crashAt = planned.length > 0 ? Math.min(...planned) : undefined;
         let r: SettleResult;
         try {
-          r = await this.endpoints[0]!.settle!(
+          const answer = this.endpoints[0]!.settle!(
             {
               slot,
               step,
@@ -580,6 +624,8 @@ class ActorRuntime implements Runtime {
               drafted = records.length;
             },
           );
+          this.receiveSnapshots(); // the last pass's, while the host computes this one
+          r = await answer;
         } catch (err) {
           // A crash planned for this pass is spent when the host dies of it, as `takeCrash` spends it at its step.
           if (crashAt !== undefined && err instanceof WorkerDiedError) this.takeCrash(slot, crashAt);
@@ -593,11 +639,13 @@ class ActorRuntime implements Runtime {
         handledPerHost[0]! += r.handled;
         mailFallbacks += r.mailFallbacks;
         snapshots = r.snapshots;
+        snapshotsFollow = r.snapshotsFollow;
         if (!r.open) continue;
         // Actors asked the driver in the step after the routed ones: answered below, as in a step of the runtime's own.
         results = [r.open];
       } else {
         snapshots = undefined;
+        snapshotsFollow = undefined;
         const perHost = Array.from({ length: this.hosts }, () => [] as WireEnvelope[]);
         for (const p of now) perHost[this.hostOf[p.to]!]!.push(p);
         const crash = this.takeCrash(slot, step);
@@ -646,6 +694,7 @@ class ActorRuntime implements Runtime {
       handled,
       handledPerHost,
       snapshots,
+      snapshotsFollow,
     };
   }
 
@@ -676,6 +725,7 @@ class ActorRuntime implements Runtime {
   async snapshot(): Promise<RuntimeSnapshot> {
     if (this.busy) throw new RuntimeError('snapshot: take it between slots');
     await this.committing;
+    await this.receiveOwedSnapshots();
     let actors: Array<[string, ActorSnapshot]>;
     if (this.transport.canFail) actors = structuredClone([...this.snapshots.entries()]);
     else actors = (await Promise.all(this.endpoints.map((ep) => ep.snapshot()))).flat();

@@ -10,10 +10,21 @@
  * `PiscinaTransport` (hosts in worker threads, `piscinaTransport.ts`).
  */
 import * as Comlink from 'comlink';
-import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { ActorHost } from './host';
 import type { EventRecord } from './eventLog';
-import type { ActorLoad, ActorSnapshot, HostApi, HostInit, LoadResult, SettleBatch, SettleResult, StepBatch, StepResult } from './protocol';
+import type {
+  ActorLoad,
+  ActorSnapshot,
+  FollowingSnapshots,
+  HostApi,
+  HostInit,
+  LoadResult,
+  SettleBatch,
+  SettleResult,
+  StepBatch,
+  StepResult,
+} from './protocol';
 
 /** A host (worker) died: its task ended, its thread exited, or its port closed. */
 export class WorkerDiedError extends Error {
@@ -34,6 +45,11 @@ export interface HostEndpoint extends HostApi {
   readonly canCrash: boolean;
   /** Drops the connection without asking the host (after it died). */
   dispose(): void;
+  /**
+   * The snapshots of settled passes that came after their answers (`SettleResult.snapshotsFollow`),
+   * oldest first, as many as have arrived (none waits); also after the host died, for those it sent.
+   */
+  receiveSnapshots?(): FollowingSnapshots[];
 }
 
 /** Starts hosts and connects to them. */
@@ -67,8 +83,12 @@ interface RemoteHost {
 /** The key of a settling pass's progress messages on a host's port. */
 const PROGRESS = 'airlora:settle-progress';
 
-/** Exposes `host` on `port` with comlink; `exit` makes the host die (the crash test hook), `onClose` ends it. */
-export function exposeHost(host: ActorHost, port: MessagePort, exit: () => void, onClose: () => void): void {
+/**
+ * Exposes `host` on `port` with comlink; `exit` makes the host die (the crash test hook), `onClose` ends it.
+ * With `snapshotPort`, the snapshots of a settled pass go there after its answer (`SettleResult.snapshotsFollow`).
+ */
+export function exposeHost(host: ActorHost, port: MessagePort, exit: () => void, onClose: () => void, snapshotPort?: MessagePort): void {
+  let snapshotTag = 0;
   const api: RemoteHost = {
     init: (i) => host.init(i),
     load: (a) => host.load(a),
@@ -88,7 +108,13 @@ export function exposeHost(host: ActorHost, port: MessagePort, exit: () => void,
         exit();
         return new Promise<never>(() => {}) as never;
       }
-      return Comlink.transfer(result, transfer);
+      const { snapshots, ...answer } = result;
+      if (!snapshots || !snapshotPort) return Comlink.transfer(result, transfer);
+      // Copied out after the answer (comlink posts it in this task's microtasks; this runs in the
+      // same turn, before the host reads its next message): the runtime's thread goes on meanwhile.
+      const tag = ++snapshotTag;
+      setImmediate(() => snapshotPort.postMessage({ tag, snapshots } satisfies FollowingSnapshots));
+      return Comlink.transfer({ ...answer, snapshotsFollow: tag }, transfer);
     },
     collect: () => host.collect(),
     commit: () => host.commit(),
@@ -108,8 +134,17 @@ export function quiet<T>(p: Promise<T>): Promise<T> {
   return p;
 }
 
-/** The runtime side of a comlink connection to a host; `died` rejects when the host dies. */
-export function comlinkEndpoint(index: number, port: MessagePort, died: Promise<never>, canCrash: boolean): HostEndpoint {
+/**
+ * The runtime side of a comlink connection to a host; `died` rejects when the host dies. With
+ * `snapshotPort`, the host's other end of `exposeHost`'s: read with `receiveSnapshots`.
+ */
+export function comlinkEndpoint(
+  index: number,
+  port: MessagePort,
+  died: Promise<never>,
+  canCrash: boolean,
+  snapshotPort?: MessagePort,
+): HostEndpoint {
   const remote = Comlink.wrap<RemoteHost>(port as unknown as Comlink.Endpoint);
   let alive = true;
   let disposed = false;
@@ -137,6 +172,7 @@ export function comlinkEndpoint(index: number, port: MessagePort, died: Promise<
     disposed = true;
     alive = false;
     port.close();
+    snapshotPort?.close();
   };
   return {
     index,
@@ -170,6 +206,17 @@ export function comlinkEndpoint(index: number, port: MessagePort, died: Promise<
       dispose();
     },
     dispose,
+    ...(snapshotPort
+      ? {
+          receiveSnapshots: () => {
+            const received: FollowingSnapshots[] = [];
+            if (disposed) return received;
+            for (let m = receiveMessageOnPort(snapshotPort); m; m = receiveMessageOnPort(snapshotPort))
+              received.push(m.message as FollowingSnapshots);
+            return received;
+          },
+        }
+      : {}),
   };
 }
 
@@ -184,7 +231,8 @@ export class ChannelTransport implements Transport {
 
   async open(index: number): Promise<HostEndpoint> {
     const { port1, port2 } = new MessageChannel();
-    this.ports.add(port1).add(port2);
+    const snapshots = new MessageChannel();
+    this.ports.add(port1).add(port2).add(snapshots.port1).add(snapshots.port2);
     let die: (e: Error) => void = () => undefined;
     const died = quiet(new Promise<never>((_, reject) => (die = reject)));
     exposeHost(
@@ -198,8 +246,9 @@ export class ChannelTransport implements Transport {
         die(new WorkerDiedError(index, { cause: new Error('host closed') }));
         port2.close();
       },
+      snapshots.port2,
     );
-    return comlinkEndpoint(index, port1, died, true);
+    return comlinkEndpoint(index, port1, died, true, snapshots.port1);
   }
 
   async close(): Promise<void> {

@@ -6,8 +6,8 @@ import type { MessagePort } from 'node:worker_threads';
 import { ActorHost } from './host';
 import { exposeHost } from './transport';
 
-/** Serves the actors of this worker on `port`; resolves when the runtime closes it. */
-export function host(task: { port: MessagePort; index: number }): Promise<string> {
+/** Serves the actors of this worker on `port` (the snapshots of settled passes on `snapshotPort`); resolves when the runtime closes it. */
+export function host(task: { port: MessagePort; snapshotPort?: MessagePort; index: number }): Promise<string> {
   return new Promise((resolve) => {
     exposeHost(
       new ActorHost(),
@@ -15,8 +15,10 @@ export function host(task: { port: MessagePort; index: number }): Promise<string
       () => process.exit(1),
       () => {
         task.port.close();
+        task.snapshotPort?.close();
         resolve(`host ${task.index} closed`);
       },
+      task.snapshotPort,
     );
   });
 }

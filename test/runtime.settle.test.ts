@@ -82,6 +82,16 @@ function stepped(inner: Transport): Transport {
   };
 }
 
+/** `inner` with each endpoint's properties read through `get` (a Proxy's). */
+function wrapEndpoints(inner: Transport, get: (target: HostEndpoint, key: string | symbol) => unknown): Transport {
+  return {
+    name: `${inner.name}-wrapped`,
+    canFail: inner.canFail,
+    open: async (i) => new Proxy(await inner.open(i), { get }),
+    close: () => inner.close(),
+  };
+}
+
 /** The relays' topology driven by `drive`, which notes the mail of each call: the log, the mail, the counters and the states. */
 async function runRelays(
   transport: Transport,
@@ -347,6 +357,32 @@ describe('a pass settled by its one host', () => {
     expect(killed.lines).toEqual(reference.lines);
     expect(killed.mail).toEqual(reference.mail);
     expect(killed.snapshot).toEqual(reference.snapshot);
+  });
+
+  it("sends a settled pass's snapshots after its answer; a host that dies before sending them fails the recovery by name", async () => {
+    // Prepare: count the answers that said their snapshots follow; a second transport loses them (they never arrive).
+    let following = 0;
+    const counting = wrapEndpoints(new ChannelTransport(), (target, key) =>
+      key === 'settle'
+        ? (...args: Parameters<NonNullable<HostEndpoint['settle']>>) =>
+            target.settle!(...args).then((r) => {
+              if (r.snapshotsFollow !== undefined) following++;
+              expect(r.snapshots).toBeUndefined();
+              return r;
+            })
+        : Reflect.get(target, key, target),
+    );
+    const losing = wrapEndpoints(new ChannelTransport(), (target, key) =>
+      key === 'receiveSnapshots' ? () => [] : Reflect.get(target, key, target),
+    );
+    // Execute
+    const reference = await run(new InlineTransport());
+    const counted = await run(counting);
+    const lost = run(losing, (rt) => rt.injectWorkerCrash(0, { slot: 2, step: 0 }));
+    // Assert: six passes, each with its snapshots after the answer, restoring the same states.
+    expect(following).toBe(6);
+    expect(counted.snapshot).toEqual(reference.snapshot);
+    await expect(lost).rejects.toThrow('worker 0 died before sending the snapshots of its last slot (1): its actors cannot be restored');
   });
 
   it('keeps a slot committed when onEvent throws after its commit: no rollback, no second run of it', async () => {
