@@ -21,11 +21,15 @@ export interface DrivenCell {
   readonly medium: LiveMedium;
 }
 
-/** A round closed by the edge server, waiting for the devices to settle their queues (next slot's pass A). */
-export interface OpenRound {
+/** A round closed by the edge server (pass C's mail read), its transfers not yet accounted on the live medium (`accountRound`). */
+export interface ClosedRound {
   decided: Decided;
   summary: RoundSummary;
   evaluation: { accuracy: number; loss: number };
+}
+
+/** A round closed by the edge server and accounted, waiting for the devices to settle their queues (next slot's pass A). */
+export interface OpenRound extends ClosedRound {
   /** Bits moved in the round, per message type, as the live medium accounted them. */
   bits: BitsByType;
 }
@@ -89,6 +93,11 @@ export function closeRound(cell: DrivenCell, slot: number, decided: Decided): Dr
 
 /** What the cell's server and evaluators said of round `slot` (pass C's mail); its transfers accounted on the live medium. */
 export function readRound(cell: DrivenCell, slot: number, decided: Decided, mail: readonly Envelope[]): OpenRound {
+  return accountRound(cell, closedRound(cell, slot, decided, mail));
+}
+
+/** What the cell's server and evaluators said of round `slot` (pass C's mail), before its transfers are accounted. */
+export function closedRound(cell: DrivenCell, slot: number, decided: Decided, mail: readonly Envelope[]): ClosedRound {
   const summary = cellMail(cell, mail, 'round-summary').find((m) => m.slot === slot);
   // Shards' counts added in shard order: the same sum whatever the worker count.
   const scores = cellMail(cell, mail, 'evaluation')
@@ -101,8 +110,16 @@ export function readRound(cell: DrivenCell, slot: number, decided: Decided, mail
     accuracy: scores.reduce((n, e) => n + e.correct, 0) / samples,
     loss: scores.reduce((n, e) => n + e.lossSum, 0) / samples,
   };
-  const ledger = cell.medium.account({ slot, completions: summary.reports.flatMap((r) => r.transfers) });
-  return { decided, summary, evaluation, bits: { ...ledger.slotBits } };
+  return { decided, summary, evaluation };
+}
+
+/**
+ * The transfers the actors charged in a closed round, checked against its links and accounted on the
+ * cell's live medium (a `TransferError` for one that does not match; rounds in order).
+ */
+export function accountRound(cell: DrivenCell, round: ClosedRound): OpenRound {
+  const ledger = cell.medium.account({ slot: round.summary.slot, completions: round.summary.reports.flatMap((r) => r.transfers) });
+  return { ...round, bits: { ...ledger.slotBits } };
 }
 
 /** Completes a closed round with its queue updates, from the mail of the next slot's pass A (MODEL.md §9). */

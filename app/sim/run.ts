@@ -21,7 +21,17 @@ import { createProgress, metricsCsv, writeReport } from '../report';
 import type { Decided, RoundSummary } from '../../actors/roundMessages';
 import { createLiveMedium, type LiveMedium } from './liveMedium';
 import { planRun, type RunPlan } from './setup';
-import { closeRound, openRound, readRound, roundMetrics, startSlot, type DrivenCell, type OpenRound } from './cellRound';
+import {
+  accountRound,
+  closedRound,
+  closeRound,
+  openRound,
+  roundMetrics,
+  startSlot,
+  type ClosedRound,
+  type DrivenCell,
+  type OpenRound,
+} from './cellRound';
 import { summarise, summaryContext } from './summary';
 import { fromJson, toJson, CorruptCheckpointError } from './serialize';
 import { topologyOf, resourcesOf, samePlannedActors } from './defaultTopology';
@@ -124,6 +134,16 @@ class Driver {
   /** The run's one cell, with the default topology's ids. */
   private readonly cell: DrivenCell;
 
+  /** The round closed by the last slot, its transfers not yet accounted: accounted while the hosts run the next pass A (or before a checkpoint). */
+  private closed: ClosedRound | null = null;
+
+  /** Accounts the closed round's transfers on the live medium (`accountRound`): it becomes the open round. */
+  private accountClosed(): void {
+    if (!this.closed) return;
+    this.state.open = accountRound(this.cell, this.closed);
+    this.closed = null;
+  }
+
   stop(): void {
     this.interrupted = true;
   }
@@ -151,7 +171,14 @@ class Driver {
       startSlot(this.runtime, this.cell, slot, t0);
       this.state.fading = medium.fadingState;
       // Pass A is where the scheduler decides: a policy process that fails there stops the run here.
-      const control = await this.runtime.runSlot(slot, { t: t0 }).catch((e: unknown) => this.policyFailed(e, progress, fadingBefore));
+      const passA = this.runtime.runSlot(slot, { t: t0 }).catch((e: unknown) => this.policyFailed(e, progress, fadingBefore));
+      try {
+        this.accountClosed(); // the last round's transfers, while the hosts run pass A
+      } catch (err) {
+        await passA.catch(() => undefined); // no pass left running behind the error
+        throw err;
+      }
+      const control = await passA;
       const open = this.state.open;
       const wallS = this.wallS(); // the last round's, which ended with this pass
       // Passes B and C go to the hosts first: the last round's row is written while they compute.
@@ -172,10 +199,11 @@ class Driver {
         await round?.catch(() => undefined); // no pass left running behind the error
         throw err;
       }
-      this.state.open = round ? await round : null;
+      this.state.open = null;
+      this.closed = round ? await round : null;
       // After the last round's row, whether the hosts ran in this thread (all before the row) or not.
-      if (this.state.open) this.options.onRoundClosed?.({ decided: this.state.open.decided, summary: this.state.open.summary });
-      if (this.state.open) this.state.t = this.state.open.summary.decidedT + this.state.open.summary.latencyS;
+      if (this.closed) this.options.onRoundClosed?.({ decided: this.closed.decided, summary: this.closed.summary });
+      if (this.closed) this.state.t = this.closed.summary.decidedT + this.closed.summary.latencyS;
       this.state.slot = slot + 1;
       const stopHere = this.options.stopAfterRounds !== undefined && slot + 1 >= this.options.stopAfterRounds && this.state.slot <= T;
       if ((this.state.slot <= T && (slot + 1) % s.runtime.checkpointEvery === 0) || this.interrupted || stopHere) await this.checkpoint();
@@ -209,19 +237,20 @@ class Driver {
   /**
    * Passes B and C of round `slot`: the scheduler's decision applied on the live medium (a bad one
    * stops the run here, before any actor sees it), the round opened at the edge server with the
-   * applied links, then closed by it at the deadline; the transfers it reports are accounted.
+   * applied links, then closed by it at the deadline (the transfers it reports are accounted later: `accountClosed`).
    */
-  private async runRound(slot: number, mail: readonly Envelope[]): Promise<OpenRound> {
+  private async runRound(slot: number, mail: readonly Envelope[]): Promise<ClosedRound> {
     const decided = openRound(this.runtime, this.cell, slot, mail);
     const closed = await this.runtime.runSlot(slot, {
       t: decided.decidedT,
       pass: true,
       then: { t: decided.decidedT + this.scenario.training.deadlineS, sends: [closeRound(this.cell, slot, decided)] },
     });
-    return readRound(this.cell, slot, decided, closed.mail);
+    return closedRound(this.cell, slot, decided, closed.mail);
   }
 
   private async checkpoint(): Promise<void> {
+    this.accountClosed(); // the driver's state saved holds accounted rounds only
     const snapshot = await this.runtime.snapshot();
     const cp: Checkpoint = {
       format: 'airlora-checkpoint',
