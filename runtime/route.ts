@@ -70,9 +70,10 @@ export class Router {
 
   /**
    * The driver's messages of a pass (already in routing order), numbered, logged and routed; the
-   * latest time is at least `startT`, the pass's start, as when a pass begins.
+   * latest time is at least `startT`, the pass's start, as when a pass begins. Their payloads are
+   * summaries, or (in the runtime's thread) bodies left to the log's draft.
    */
-  inject(startT: number, sends: FurtherPass['sends']): void {
+  inject(startT: number, sends: ReadonlyArray<Omit<FurtherPass['sends'][number], 'payload'> & { readonly payload: LoggedPayload }>): void {
     if (startT > this.tMax) this.tMax = startT;
     for (const m of sends)
       this.route({ seq: this.seq++, slot: this.slot, t: m.t, from: m.from, to: m.to, type: m.type, body: m.body }, m.payload, false);

@@ -20,7 +20,7 @@
  * again from its start: the log never sees the failed attempt.
  */
 import type { Envelope } from './actor';
-import { collectBuffers, summarizePayload } from './canonical';
+import { collectBuffers, hasBuffers, summarizePayload } from './canonical';
 import { loadPayloadDigest, payloadDigestOfVersion, type PayloadDigest } from './payloadDigest';
 import { createEventLogHeader, EventLogWriter, type EventLogOptions, type LogEvent } from './eventLog';
 import { PiscinaTransport } from './piscinaTransport';
@@ -414,8 +414,8 @@ class ActorRuntime implements Runtime {
       let recoveries = 0;
       for (;;) {
         try {
-          // A host may die mid-slot: keep the slot's inputs, since their buffers move to the hosts.
-          const input = this.transport.canFail ? structuredClone(injected) : injected;
+          // A host may die mid-slot: keep the slot's inputs, since their buffers move to the hosts (if they have any).
+          const input = this.transport.canFail && injected.some((m) => hasBuffers(m.body)) ? structuredClone(injected) : injected;
           const further = then ? { t: then.t, sends: this.transport.canFail ? structuredClone(later) : later } : undefined;
           return await this.attempt(slot, startT, input, recoveries, options.pass === true, further);
         } catch (err) {
@@ -576,7 +576,14 @@ class ActorRuntime implements Runtime {
     const ticks = pass ? [] : this.ticking.map((id) => ({ t: startT, from: 'clock', to: id, type: 'slot', body: { slot } }));
     const summarized = (list: readonly Injected[]): FurtherPass['sends'] =>
       list.map((m) => ({ ...m, payload: summarizePayload(m.body, this.payloadDigest) }));
-    router.inject(startT, summarized(sortedSends([...ticks, ...injected])));
+    // Bodies that move nothing to a host (posting copies them) are summarised by the log's draft, while the hosts compute.
+    router.inject(
+      startT,
+      sortedSends([...ticks, ...injected]).map((m) => ({
+        ...m,
+        payload: hasBuffers(m.body) ? summarizePayload(m.body, this.payloadDigest) : { body: m.body },
+      })),
+    );
     // The driver's further pass (runSlot's `then`), routed when everything before has settled.
     let further: FurtherPass | undefined = later ? { t: later.t, sends: summarized(later.sends) } : undefined;
 
