@@ -308,6 +308,7 @@ export class ActorHost {
    * routed (the last step's before the answer), so that the runtime chains the log while the pass goes on.
    */
   settle(batch: SettleBatch, progress?: (records: readonly EventRecord[]) => void): LocalStepResult<SettleResult> {
+    if (batch.commitFirst) this.commit();
     this.settling = true;
     try {
       return this.settlePass(batch, progress);

@@ -145,6 +145,8 @@ export interface SettleBatch {
   readonly crashAt?: number;
   /** Add the snapshots of the actors changed since the last commit, as `collect` returns them, when the pass settles. */
   readonly collect?: boolean;
+  /** Commit the last slot first (as `commit`): the runtime's commit rides on the next pass instead of a round trip of its own. */
+  readonly commitFirst?: boolean;
   /** The driver's messages for a further pass once this one settles (`runSlot`'s `then`), if not yet routed. */
   readonly then?: FurtherPass;
 }

@@ -249,6 +249,13 @@ class ActorRuntime implements Runtime {
    */
   private committing: Promise<void> = Promise.resolve();
   /**
+   * The last slot's commit rides on the next pass instead (`SettleBatch.commitFirst`): a host that
+   * settles whole passes reads its port in order, so it commits before anything else, and the pass
+   * goes out without waiting for a round trip. Anything else that talks to the hosts sends it first
+   * (`sendOwedCommit`).
+   */
+  private commitOwed = false;
+  /**
    * Snapshots that follow the answers of settled passes (`SettleResult.snapshotsFollow`): the tags
    * of committed passes not yet applied, oldest first, and what came in. Read while the host
    * computes the next pass, and waited for only where they are used (a checkpoint, a recovery).
@@ -408,7 +415,8 @@ class ActorRuntime implements Runtime {
     const later = then ? sortedSends(then.sends.map((m) => this.driverMessage('runSlot.then', m.to, m.type, m.body, m.t ?? then.t))) : [];
     this.busy = true;
     try {
-      await this.committing; // the last slot's, whose failure is this call's error (the driver's messages stay queued)
+      // The last slot's commit, whose failure is this call's error (the driver's messages stay queued); it rides on a settled pass.
+      if (!(this.commitOwed && this.canSettle())) await this.sendOwedCommit();
       const injected = this.injected;
       this.injected = [];
       let recoveries = 0;
@@ -473,9 +481,10 @@ class ActorRuntime implements Runtime {
     c.local += out.local;
     c.cross += out.cross;
     out.handledPerHost.forEach((n, i) => (this.handled[i]! += n));
-    // Not awaited here: the hosts commit while this thread writes the lines and the driver goes on.
-    this.committing = this.commitHosts(slot);
-    this.committing.catch(() => undefined); // thrown by the next runSlot, snapshot or close, not as an unhandled rejection
+    // Not awaited here: the hosts commit while this thread writes the lines and the driver goes on;
+    // a host that settles whole passes commits as it starts the next one.
+    if (this.canSettle()) this.commitOwed = true;
+    else this.startCommit(slot);
     // On disk when runSlot returns.
     await written.catch((err: unknown) => {
       throw new RuntimeError(`slot ${slot}: its event log lines could not be written`, { cause: err });
@@ -491,6 +500,21 @@ class ActorRuntime implements Runtime {
       logHash: this.log.hash,
       recoveries,
     };
+  }
+
+  /** The hosts commit `slot` (not awaited: `committing`). */
+  private startCommit(slot: number): void {
+    this.committing = this.commitHosts(slot);
+    this.committing.catch(() => undefined); // thrown by the next runSlot, snapshot or close, not as an unhandled rejection
+  }
+
+  /** The last slot's commit, sent now if it was to ride on the next pass, and awaited. */
+  private sendOwedCommit(): Promise<void> {
+    if (this.commitOwed) {
+      this.commitOwed = false;
+      this.startCommit(this.last);
+    }
+    return this.committing;
   }
 
   /** The hosts commit the slot just run; a host lost meanwhile is restarted from the slot's snapshots. */
@@ -509,6 +533,8 @@ class ActorRuntime implements Runtime {
 
   /** Restarts dead hosts from the last snapshots; the others roll back to (or complete) the last commit. */
   private async recover(mode: 'rollback' | 'commit'): Promise<void> {
+    // A rollback goes back to the last slot's commit: a host still owed it gets it first (one lost meanwhile restarts from the snapshots).
+    if (this.commitOwed) await this.sendOwedCommit().catch(() => undefined);
     await this.receiveOwedSnapshots();
     const dead = this.endpoints.filter((ep) => !ep.alive).map((ep) => ep.index);
     // A restarted host numbers its snapshots from 1 again.
@@ -622,6 +648,7 @@ class ActorRuntime implements Runtime {
               maxSteps: maxSteps - step,
               collect: this.transport.canFail,
               crashAt,
+              ...(this.commitOwed ? { commitFirst: true } : {}),
               ...(further ? { then: further } : {}),
             },
             bodyBuffers(mail),
@@ -631,6 +658,7 @@ class ActorRuntime implements Runtime {
               drafted = records.length;
             },
           );
+          this.commitOwed = false; // on its way, ahead of the pass
           this.receiveSnapshots(); // the last pass's, while the host computes this one
           r = await answer;
         } catch (err) {
@@ -731,7 +759,7 @@ class ActorRuntime implements Runtime {
 
   async snapshot(): Promise<RuntimeSnapshot> {
     if (this.busy) throw new RuntimeError('snapshot: take it between slots');
-    await this.committing;
+    await this.sendOwedCommit();
     await this.receiveOwedSnapshots();
     let actors: Array<[string, ActorSnapshot]>;
     if (this.transport.canFail) actors = structuredClone([...this.snapshots.entries()]);
@@ -780,7 +808,7 @@ class ActorRuntime implements Runtime {
       (err: unknown) => err,
     );
     // The last slot's lines are written whatever happens here; a host that cannot commit it is reported after closing.
-    const committed = await this.committing.then(
+    const committed = await this.sendOwedCommit().then(
       () => undefined,
       (err: unknown) => err,
     );

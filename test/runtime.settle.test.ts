@@ -7,6 +7,8 @@ import { createRuntime, registerActorKind, SlotDidNotSettleError, type ActorSpec
 import type { ActorKind } from '../runtime/actor';
 import { logEvent, sendTo, withImmer } from '../runtime/immer';
 import { ChannelTransport, InlineTransport, WorkerDiedError, type HostEndpoint, type Transport } from '../runtime/transport';
+import type { SettleBatch } from '../runtime/protocol';
+import type { EventRecord } from '../runtime/eventLog';
 
 /** Passes a counter down a chain; on its last hop reports a tensor to the driver; a few messages go astray or fail. */
 const relay: ActorKind<{ hops: number }> = {
@@ -274,10 +276,10 @@ function faultyCommit(inner: Transport, nth: number, how: 'dies' | 'throws'): Tr
 
 describe("the hosts' commit, which runSlot does not wait for", () => {
   it("a host lost while committing is restarted from the slot's snapshots: the same log; a commit error is the next call's error", async () => {
-    // Prepare / Execute: a death at the hosts' 4th commit (slot 1's second pass), and an error at the 2nd.
+    // Prepare / Execute (stepped hosts: a settling one commits with its next pass): a death at the hosts' 4th commit (slot 1's second pass), and an error at the 2nd.
     const reference = await run(new ChannelTransport());
-    const died = await run(faultyCommit(new ChannelTransport(), 4, 'dies'));
-    const rt = await createRuntime({ seed: 11, topology: TOPOLOGY, transport: faultyCommit(new ChannelTransport(), 2, 'throws') });
+    const died = await run(faultyCommit(stepped(new ChannelTransport()), 4, 'dies'));
+    const rt = await createRuntime({ seed: 11, topology: TOPOLOGY, transport: faultyCommit(stepped(new ChannelTransport()), 2, 'throws') });
     await rt.runSlot(0);
     const pass = rt.runSlot(0, { pass: true }); // returns before its commit: the error comes with the next call
     // Assert
@@ -289,6 +291,63 @@ describe("the hosts' commit, which runSlot does not wait for", () => {
     await expect(rt.runSlot(1)).rejects.toThrow('slot 0: cannot commit');
     await expect(rt.snapshot()).rejects.toThrow('slot 0: cannot commit');
     await expect(rt.close()).rejects.toThrow('slot 0: cannot commit');
+  });
+});
+
+describe('the commit of a slot settled by its one host', () => {
+  it('rides on the next pass (no round trip of its own); a failed pass still rolls back to it, and a snapshot or close sends it', async () => {
+    // Prepare: count the separate commits and the passes that carry one; a driver answer that fails once, in slot 1.
+    let commits = 0;
+    const carried: boolean[] = [];
+    const counting = (inner: Transport) =>
+      wrapEndpoints(inner, (target, key) => {
+        if (key === 'commit') return () => (commits++, target.commit());
+        if (key === 'settle' && target.settle)
+          return (batch: SettleBatch, buffers: ArrayBuffer[], progress: (r: readonly EventRecord[]) => void) => {
+            carried.push(batch.commitFirst === true);
+            return target.settle!(batch, buffers, progress);
+          };
+        return Reflect.get(target, key, target);
+      });
+    const reference = await run(stepped(new ChannelTransport()));
+    // Execute
+    const settled = await run(counting(new ChannelTransport()));
+    const commitsOfRun = commits;
+    const failing = async (transport: Transport) => {
+      let fail = true;
+      const rt = await createRuntime({
+        seed: 5,
+        topology: [0, 1].map((i) => ({ id: `a${i}`, kind: 'settle-asker' })),
+        transport,
+        log: { keepLines: true },
+        answer: async (q) => {
+          if (q.slot === 1 && fail) {
+            fail = false;
+            throw new Error('no answer this time');
+          }
+          return 1 + (q.slot % 2);
+        },
+      });
+      try {
+        await rt.runSlot(0);
+        await expect(rt.runSlot(1)).rejects.toThrow('no answer this time');
+        await rt.runSlot(1); // again, from the states slot 0 left
+        await rt.runSlot(2);
+        return { lines: rt.log.lines(), snapshot: await rt.snapshot() };
+      } finally {
+        await rt.close();
+      }
+    };
+    const failedOnce = await failing(new ChannelTransport());
+    const failedStepped = await failing(stepped(new ChannelTransport()));
+    // Assert: six passes, the five after the first each carrying the last one's commit; one separate
+    // commit, sent by the snapshot; the log and states of stepped hosts, which commit after each pass.
+    expect(carried).toEqual([false, true, true, true, true, true]);
+    expect(commitsOfRun).toBe(1);
+    expect(settled.lines).toEqual(reference.lines);
+    expect(settled.snapshot).toEqual(reference.snapshot);
+    expect(failedOnce.lines).toEqual(failedStepped.lines);
+    expect(failedOnce.snapshot).toEqual(failedStepped.snapshot);
   });
 });
 
