@@ -13,7 +13,9 @@
  * activations in the same runtime step, so the shard takes its whole mail at once
  * (`transitionMail`): one batched backward pass over the cut gradients, then one batched forward
  * pass over the activations (the worker's ServerCompute, models/compute.ts: frozen weights on all
- * rows, each device's adapter on its own rows), in groups of at most `batchDevices` devices. What
+ * rows, each device's adapter on its own rows), in groups of at most `batchDevices` devices; the
+ * shards of one worker take their mail together (`transitionMailGroup`), one pass over the devices
+ * of all of them. What
  * each device gets is what per-device execution gives, bit for bit (the frozen products are
  * row-independent; test/simulation.test.ts); the timing model (t^srv, MODEL.md §4) is unchanged.
  * The features go down charged on the device's link by the medium's one charge (channels/transfer.ts).
@@ -96,62 +98,82 @@ function sessionOf(state: ShardState, message: Envelope, slot: number, need: 'se
   return session;
 }
 
+/** One shard's part of a batched step: its state, its cut gradients and activations (by message index), its context. */
+interface ShardWork {
+  readonly state: ShardState;
+  readonly backward: ReadonlyArray<[number, GradientMessage]>;
+  readonly forward: ReadonlyArray<[number, ActivationsMessage]>;
+  readonly ctx: ActorContext;
+}
+
 /**
- * The cut gradients (`backward`) and then the activations (`forward`) of several devices, each in
- * batched passes: updates the sessions and returns each message's effects by its index.
+ * The cut gradients (`backward`) and then the activations (`forward`) of several devices of one
+ * shard or more (the shards of one worker), each in batched passes over all of them: updates each
+ * shard's sessions and returns each shard's effects by message index. A device's result does not
+ * depend on the devices it is batched with (models/compute.ts), so neither does the log.
  */
-function runBatched(
-  state: ShardState,
-  backward: ReadonlyArray<[number, GradientMessage]>,
-  forward: ReadonlyArray<[number, ActivationsMessage]>,
-  ctx: ActorContext,
-): [ShardState, Map<number, Effect[]>] {
-  const { compute } = simulationResources(ctx);
-  const p = state.params;
-  const effects = new Map<number, Effect[]>();
+function runBatched(shards: readonly ShardWork[]): Array<[ShardState, Map<number, Effect[]>]> {
+  const first = shards[0] as ShardWork;
+  const { compute } = simulationResources(first.ctx);
+  if (shards.some((w) => simulationResources(w.ctx).compute !== compute))
+    throw new Error(`${first.ctx.self}: shards of other workers in one batch`);
+  const batchDevices = Math.min(...shards.map((w) => w.state.params.batchDevices));
   // Every message is checked before any pass runs, so a bad one costs no model work before the fallback.
-  const ending = new Set(backward.filter(([, m]) => m.body.last).map(([, m]) => m.from));
-  for (const [, m] of backward) sessionOf(state, m, m.body.slot, 'activations', ctx);
-  for (const [, m] of forward) {
-    if (ending.has(m.from)) throw new Error(`${ctx.self}: activations from ${m.from} after its last cut gradient`);
-    sessionOf(state, m, m.body.slot, 'session', ctx);
+  for (const { state, backward, forward, ctx } of shards) {
+    const ending = new Set(backward.filter(([, m]) => m.body.last).map(([, m]) => m.from));
+    for (const [, m] of backward) sessionOf(state, m, m.body.slot, 'activations', ctx);
+    for (const [, m] of forward) {
+      if (ending.has(m.from)) throw new Error(`${ctx.self}: activations from ${m.from} after its last cut gradient`);
+      sessionOf(state, m, m.body.slot, 'session', ctx);
+    }
   }
-  const sessions: Record<string, Session> = { ...state.sessions };
-  for (const group of groups(backward, p.batchDevices)) {
-    const items = group.map(([, m]) => {
-      const session = sessions[m.from] as Session;
+  const sessions: Array<Record<string, Session>> = shards.map((w) => ({ ...w.state.sessions }));
+  const effects = shards.map(() => new Map<number, Effect[]>());
+  type Item<M> = { shard: number; index: number; m: M };
+  const backward: Item<GradientMessage>[] = shards.flatMap((w, shard) => w.backward.map(([index, m]) => ({ shard, index, m })));
+  const forward: Item<ActivationsMessage>[] = shards.flatMap((w, shard) => w.forward.map(([index, m]) => ({ shard, index, m })));
+  for (const group of groups(backward, batchDevices)) {
+    const items = group.map(({ shard, m }) => {
+      const session = sessions[shard]![m.from] as Session;
       return {
         lora: session.lora,
         loraOpt: session.loraOptimizer,
         cache: session.cache as EncoderCache,
         featureGrad: m.body.cut,
-        lr: p.learningRate,
+        lr: shards[shard]!.state.params.learningRate,
       };
     });
     const steps = backwardPass(compute, items);
-    group.forEach(([i, m], k) => {
-      const session = sessions[m.from] as Session;
+    group.forEach(({ shard, index, m }, k) => {
+      const own = sessions[shard] as Record<string, Session>;
+      const p = shards[shard]!.state.params;
+      const session = own[m.from] as Session;
       const step = steps[k] as (typeof steps)[number];
       if (m.body.last) {
-        effects.set(i, [
+        effects[shard]!.set(index, [
           toServer(p.server, 'lora-upload', { slot: m.body.slot, device: m.from, dataSize: session.dataSize, weights: step.lora }),
         ]);
-        delete sessions[m.from];
+        delete own[m.from];
       } else {
-        sessions[m.from] = { ...session, lora: step.lora, loraOptimizer: step.loraOpt, cache: null };
-        effects.set(i, []);
+        own[m.from] = { ...session, lora: step.lora, loraOptimizer: step.loraOpt, cache: null };
+        effects[shard]!.set(index, []);
       }
     });
   }
-  for (const group of groups(forward, p.batchDevices)) {
-    const items = group.map(([, m]) => ({ lora: (sessions[m.from] as Session).lora, activations: m.body.cut }));
+  for (const group of groups(forward, batchDevices)) {
+    const items = group.map(({ shard, m }) => ({ lora: (sessions[shard]![m.from] as Session).lora, activations: m.body.cut }));
     // A forward pass follows as many backward passes (Adam steps) as came before it: the step count numbers it.
-    const keys = group.map(([, m]) => `${ctx.self}/${state.slot}/${m.from}/${(sessions[m.from] as Session).loraOptimizer.step}`);
+    const keys = group.map(({ shard, m }) => {
+      const w = shards[shard] as ShardWork;
+      return `${w.ctx.self}/${w.state.slot}/${m.from}/${(sessions[shard]![m.from] as Session).loraOptimizer.step}`;
+    });
     const out = compute.forward(items, { keys });
-    group.forEach(([i, m], k) => {
-      const session = sessions[m.from] as Session;
+    group.forEach(({ shard, index, m }, k) => {
+      const own = sessions[shard] as Record<string, Session>;
+      const p = shards[shard]!.state.params;
+      const session = own[m.from] as Session;
       const { features, cache } = out[k] as (typeof out)[number];
-      sessions[m.from] = { ...session, cache };
+      own[m.from] = { ...session, cache };
       // t^srv per iteration (the server shared equally), then s_f down on the device's link. MODEL.md §4.
       const serverS = serverComputeS(p.costs.serverFlopsPerIteration, session.admittedCount, p.serverFlops);
       const charge = completeTransfer(
@@ -160,10 +182,45 @@ function runBatched(
         p.radio,
         m.body.slot,
       );
-      effects.set(i, [toDevice(m.from, 'features', { slot: m.body.slot, cut: features, charge }, serverS + charge.airtimeS)]);
+      effects[shard]!.set(index, [toDevice(m.from, 'features', { slot: m.body.slot, cut: features, charge }, serverS + charge.airtimeS)]);
     });
   }
-  return [{ ...state, sessions }, effects];
+  return shards.map((w, shard) => [
+    { ...w.state, sessions: sessions[shard] as Record<string, Session> },
+    effects[shard] as Map<number, Effect[]>,
+  ]);
+}
+
+/**
+ * A shard's mail of one step, split for `runBatched`: the sessions to open (handled first), then
+ * the cut gradients and the activations. That is the per-message order as long as each device
+ * sends at most one of each and its cut gradient comes before its next activations (the device
+ * sends them so); any other mail throws, and is handled message by message.
+ */
+function splitMail(state: ShardState, mail: readonly Envelope[], ctx: ActorContext): ShardWork {
+  const opens: MessageOf<ShardMessages>[] = [];
+  const backward: Array<[number, GradientMessage]> = [];
+  const forward: Array<[number, ActivationsMessage]> = [];
+  const seen = new Set<string>();
+  const notBatchable = (): never => {
+    throw new Error(`${ctx.self}: mail not batchable`);
+  };
+  mail.forEach((raw, i) => {
+    const m = messageOf<ShardMessages>(shardHandlers, raw, ctx.self);
+    const key = `${m.type}/${m.type === 'global-lora' ? m.body.device : m.from}`;
+    if (seen.has(key)) notBatchable();
+    seen.add(key);
+    if (m.type === 'global-lora') {
+      if (backward.length + forward.length > 0) notBatchable();
+      opens.push(m);
+    } else if (m.type === 'cut-gradient') {
+      if (seen.has(`activations/${m.from}`)) notBatchable();
+      backward.push([i, m]);
+    } else forward.push([i, m]);
+  });
+  let s = state;
+  for (const m of opens) s = shardKind.transition(s, m, { ...ctx, t: m.t })[0];
+  return { state: s, backward, forward, ctx };
 }
 
 /** The shard's handler table (actors/protocol.ts). */
@@ -184,11 +241,11 @@ export const shardHandlers: HandlerTable<ShardState, ShardMessages> = {
     return [{ ...state, slot: m.slot, sessions: { ...sessions, [m.device]: session } }, []];
   },
   activations: (state, message, ctx) => {
-    const [next, effects] = runBatched(state, [], [[0, message]], ctx);
+    const [next, effects] = runBatched([{ state, backward: [], forward: [[0, message]], ctx }])[0] as [ShardState, Map<number, Effect[]>];
     return [next, effects.get(0) ?? []];
   },
   'cut-gradient': (state, message, ctx) => {
-    const [next, effects] = runBatched(state, [[0, message]], [], ctx);
+    const [next, effects] = runBatched([{ state, backward: [[0, message]], forward: [], ctx }])[0] as [ShardState, Map<number, Effect[]>];
     return [next, effects.get(0) ?? []];
   },
 };
@@ -199,36 +256,18 @@ export const shardKind: ActorKind<ShardState, ShardParams> = {
   initialState: (params) => ({ params, slot: -1, sessions: {} }),
   transition: fromHandlers(shardHandlers),
 
-  /**
-   * A step's mail at once: sessions opened first, then every cut gradient in batched backward
-   * passes, then every activation in batched forward passes. That is the per-message order as
-   * long as each device sends at most one of each and its cut gradient comes before its next
-   * activations (the device sends them so); any other mail is handled message by message.
-   */
+  /** A step's mail at once (`splitMail`), its passes batched over its devices. */
   transitionMail(state, mail, ctx) {
-    const opens: MessageOf<ShardMessages>[] = [];
-    const backward: Array<[number, GradientMessage]> = [];
-    const forward: Array<[number, ActivationsMessage]> = [];
-    const seen = new Set<string>();
-    const notBatchable = (): never => {
-      throw new Error(`${ctx.self}: mail not batchable`);
-    };
-    mail.forEach((raw, i) => {
-      const m = messageOf<ShardMessages>(shardHandlers, raw, ctx.self);
-      const key = `${m.type}/${m.type === 'global-lora' ? m.body.device : m.from}`;
-      if (seen.has(key)) notBatchable();
-      seen.add(key);
-      if (m.type === 'global-lora') {
-        if (backward.length + forward.length > 0) notBatchable();
-        opens.push(m);
-      } else if (m.type === 'cut-gradient') {
-        if (seen.has(`activations/${m.from}`)) notBatchable();
-        backward.push([i, m]);
-      } else forward.push([i, m]);
-    });
-    let s = state;
-    for (const m of opens) s = shardKind.transition(s, m, { ...ctx, t: m.t })[0];
-    const [next, effects] = runBatched(s, backward, forward, ctx);
+    const [next, effects] = runBatched([splitMail(state, mail, ctx)])[0] as [ShardState, Map<number, Effect[]>];
     return [next, mail.map((_, i) => effects.get(i) ?? [])] as const;
+  },
+
+  /** The mail of the step of every shard on this worker (`splitMail` each), the passes batched over all their devices. */
+  transitionMailGroup(items) {
+    const results = runBatched(items.map(({ state, mail, ctx }) => splitMail(state, mail, ctx)));
+    return items.map(({ mail }, k) => {
+      const [next, effects] = results[k] as [ShardState, Map<number, Effect[]>];
+      return [next, mail.map((_, i) => effects.get(i) ?? [])] as const;
+    });
   },
 };

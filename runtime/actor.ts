@@ -79,6 +79,23 @@ export interface ActorKind<S = unknown, P = unknown> {
    * items one by one with `transition`, so a failure is charged to its own message.
    */
   transitionGroup?(items: ReadonlyArray<GroupItem<S>>): ReadonlyArray<readonly [S, readonly Effect[]]> | null;
+  /**
+   * Optional: `transitionMail` for several actors of this kind at once, each with its whole mail of
+   * the step (`items` in the host's order, at least two actors, one message or more each), so that
+   * work can be batched across actors (the edge-server shards of one worker: one encoder pass for
+   * the devices of all of them). Must give for each item what `transition` folded over its mail
+   * gives, drawing only from that item's `ctx.random`, so that the log does not depend on which
+   * actors share a host. If it throws, the runtime forgets every item's draws and handles each
+   * actor on its own (`transitionMail`, else message by message).
+   */
+  transitionMailGroup?(items: ReadonlyArray<MailGroupItem<S>>): ReadonlyArray<readonly [S, ReadonlyArray<readonly Effect[]>]>;
+}
+
+/** One actor's mail of a step in a `transitionMailGroup`: `ctx.t` is its first message's. */
+export interface MailGroupItem<S = unknown> {
+  readonly state: S;
+  readonly mail: readonly Envelope[];
+  readonly ctx: ActorContext;
 }
 
 /** One actor's message in a `transitionGroup`. */

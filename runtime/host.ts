@@ -247,7 +247,8 @@ export class ActorHost {
         continue;
       }
       const whole =
-        envelopes.length > 1 && a.kind.transitionMail && answers.size === 0 ? this.handleMail(a, id, envelopes, batch.slot) : null;
+        grouped.mails.get(id) ??
+        (envelopes.length > 1 && a.kind.transitionMail && answers.size === 0 ? this.handleMail(a, id, envelopes, batch.slot) : null);
       if (whole) {
         a.state = whole.state;
         whole.effects.forEach((out, i) => emit(out, (envelopes[i] as Envelope).t));
@@ -414,13 +415,18 @@ export class ActorHost {
   private handleGroups(
     work: ReadonlyArray<readonly [string, readonly Envelope[], ReadonlyMap<number, unknown>]>,
     slot: number,
-  ): { results: Map<string, readonly [unknown, readonly Effect[]]>; fallbacks: number } {
+  ): {
+    results: Map<string, readonly [unknown, readonly Effect[]]>;
+    mails: Map<string, { state: unknown; effects: ReadonlyArray<readonly Effect[]> }>;
+    fallbacks: number;
+  } {
     const results = new Map<string, readonly [unknown, readonly Effect[]]>();
-    let fallbacks = 0;
+    const mails = this.handleMailGroups(work, slot);
+    let fallbacks = mails.fallbacks;
     const byKind = new Map<ActorKind, Array<readonly [string, Envelope]>>();
     for (const [id, envelopes, answers] of work) {
       const kind = this.actors.get(id)?.kind;
-      if (!kind?.transitionGroup || envelopes.length !== 1 || answers.size > 0) continue;
+      if (!kind?.transitionGroup || kind.transitionMailGroup || envelopes.length !== 1 || answers.size > 0) continue;
       const group = byKind.get(kind);
       if (group) group.push([id, envelopes[0] as Envelope]);
       else byKind.set(kind, [[id, envelopes[0] as Envelope]]);
@@ -442,6 +448,55 @@ export class ActorHost {
         if (checked.some(([, effects]) => effects.some((e) => e.kind === 'ask')))
           throw new TypeError('an ask is handled message by message');
         checked.forEach((r, i) => results.set((group[i] as readonly [string, Envelope])[0], r));
+      } catch {
+        actors.forEach((a, i) => (a.random = RandomStream.fromState(a.random.seed, a.random.name, before[i] as RandomState)));
+        fallbacks++;
+      }
+    }
+    return { results, mails: mails.results, fallbacks };
+  }
+
+  /**
+   * The step's actors of kinds with a `transitionMailGroup`, each with its whole mail (and no answer
+   * pending), through it where at least two of a kind have mail. One that throws or returns
+   * something malformed has its draws forgotten and each actor is left to its own path (counted in
+   * `fallbacks`, as `handleGroups`').
+   */
+  private handleMailGroups(
+    work: ReadonlyArray<readonly [string, readonly Envelope[], ReadonlyMap<number, unknown>]>,
+    slot: number,
+  ): { results: Map<string, { state: unknown; effects: ReadonlyArray<readonly Effect[]> }>; fallbacks: number } {
+    const results = new Map<string, { state: unknown; effects: ReadonlyArray<readonly Effect[]> }>();
+    let fallbacks = 0;
+    const byKind = new Map<ActorKind, Array<readonly [string, readonly Envelope[]]>>();
+    for (const [id, envelopes, answers] of work) {
+      const kind = this.actors.get(id)?.kind;
+      if (!kind?.transitionMailGroup || envelopes.length === 0 || answers.size > 0) continue;
+      const group = byKind.get(kind);
+      if (group) group.push([id, envelopes]);
+      else byKind.set(kind, [[id, envelopes]]);
+    }
+    for (const [kind, group] of byKind) {
+      if (group.length < 2) continue;
+      const actors = group.map(([id]) => this.actors.get(id) as Hosted);
+      const before = actors.map((a) => a.random.state());
+      try {
+        const items = group.map(([id, mail], i) => {
+          const a = actors[i] as Hosted;
+          return { state: a.state, mail, ctx: this.context(id, slot, (mail[0] as Envelope).t, a.random) };
+        });
+        const out = kind.transitionMailGroup!(items);
+        if (!Array.isArray(out) || out.length !== items.length)
+          throw new TypeError(`transitionMailGroup of kind '${kind.kind}' must return one [state, effect lists] per item`);
+        const checked = out.map((r, i) => {
+          const mail = (group[i] as readonly [string, readonly Envelope[]])[1];
+          if (!Array.isArray(r) || r.length !== 2 || !Array.isArray(r[1]) || r[1].length !== mail.length)
+            throw new TypeError(`transitionMailGroup of kind '${kind.kind}' must return [state, one effect list per message] per item`);
+          const effects = r[1].map((list) => checkResult([r[0], list], kind.kind)[1]);
+          if (effects.some((list) => list.some((e) => e.kind === 'ask'))) throw new TypeError('an ask is handled message by message');
+          return { state: r[0], effects };
+        });
+        checked.forEach((r, i) => results.set((group[i] as readonly [string, readonly Envelope[]])[0], r));
       } catch {
         actors.forEach((a, i) => (a.random = RandomStream.fromState(a.random.seed, a.random.name, before[i] as RandomState)));
         fallbacks++;

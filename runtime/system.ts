@@ -1,5 +1,5 @@
 /** The actor system's public surface (docs/architecture.md): re-exported by the package's index. */
-export type { ActorContext, ActorKind, Effect, Envelope, GroupItem } from './actor';
+export type { ActorContext, ActorKind, Effect, Envelope, GroupItem, MailGroupItem } from './actor';
 export { canonicalJson, summarizePayload } from './canonical';
 export * from './eventLog';
 export { actorStream, ActorHost, describeError } from './host';

@@ -3,7 +3,7 @@
  * file is required by the workers through tsx). Not a test file itself.
  */
 import * as path from 'node:path';
-import type { ActorContext, ActorKind, Effect } from '../runtime/actor';
+import type { ActorContext, ActorKind, Effect, Envelope } from '../runtime/actor';
 import { logEvent, sendTo, withImmer } from '../runtime/immer';
 
 /** This module, extensionless: resolves to the .ts source under jest and tsx. */
@@ -206,4 +206,72 @@ export const sink: ActorKind<{ total: number }> = {
   kind: 'sink',
   initialState: () => ({ total: 0 }),
   transition: (s, m) => [{ total: s.total + (m.body as { n: number }).n }, []],
+};
+
+/** On each tick, sends one or two numbers to bins b0..b2 picked at random (a bin gets several messages in a step). */
+export const scatterer: ActorKind<{ sent: number }> = {
+  kind: 'scatterer',
+  ticks: true,
+  initialState: () => ({ sent: 0 }),
+  transition: (s, _m, ctx) => {
+    const count = 1 + ctx.random.int(2);
+    const sends = Array.from({ length: count }, (): Effect => {
+      const n = ctx.random.int(100);
+      return { kind: 'send', to: `b${ctx.random.int(3)}`, type: 'put', body: { n, w: new Float32Array([n]) } };
+    });
+    return [{ sent: s.sent + count }, sends];
+  },
+};
+
+interface BinState {
+  readonly total: number;
+  /** Messages handled in a mail group (transitionMailGroup) rather than alone. */
+  readonly grouped: number;
+}
+
+/** Adds each number it gets and one draw of its own, logs the draw and tells the sink; 'b1' throws in slot 3. */
+function binOne(s: BinState, m: Envelope, ctx: ActorContext): readonly [BinState, readonly Effect[]] {
+  if (m.slot === 3 && ctx.self === 'b1') throw new RangeError('b1 cannot add in slot 3');
+  const d = ctx.random.int(10);
+  const n = (m.body as { n: number }).n + d;
+  return [
+    { ...s, total: s.total + n },
+    [
+      { kind: 'log', type: 'binned', data: { d } },
+      { kind: 'send', to: 'sink', type: 'binned', body: { n }, delayS: d * 0.001 },
+    ],
+  ];
+}
+
+export const bin: ActorKind<BinState> = {
+  kind: 'bin',
+  initialState: () => ({ total: 0, grouped: 0 }),
+  transition: binOne,
+};
+
+/** The same logic for the mail of several bins at once (`transitionMailGroup`): all the draws first, then the bookkeeping. */
+export const binGroup: ActorKind<BinState> = {
+  ...bin,
+  kind: 'bin-group',
+  transitionMailGroup(items) {
+    const draws = items.map(({ mail, ctx }) =>
+      mail.map((m) => {
+        if (m.slot === 3 && ctx.self === 'b1') throw new RangeError('b1 cannot add in slot 3');
+        return ctx.random.int(10);
+      }),
+    );
+    return items.map(({ state, mail }, i) => {
+      let s = state;
+      const effects = mail.map((m, j): readonly Effect[] => {
+        const d = draws[i]![j]!;
+        const n = (m.body as { n: number }).n + d;
+        s = { total: s.total + n, grouped: s.grouped + 1 };
+        return [
+          { kind: 'log', type: 'binned', data: { d } },
+          { kind: 'send', to: 'sink', type: 'binned', body: { n }, delayS: d * 0.001 },
+        ];
+      });
+      return [s, effects] as const;
+    });
+  },
 };

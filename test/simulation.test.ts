@@ -248,4 +248,28 @@ describe('multi-adapter batching on quick.json', () => {
     expect(a.some((e) => e.includes('"features"'))).toBe(true);
     expect(contents(batched)).toEqual(a);
   }, 300_000);
+
+  it('the shards of one worker batching their devices together give the same events as one pass per device', async () => {
+    // Prepare: four shards on one worker, so that the 3-4 admitted devices of a round are each alone on their shard.
+    const withShards = (batchDevices: number) => ({ ...quick, runtime: { ...quick.runtime, shards: 4, batchDevices } });
+    const contents = (dir: string) => readEventLog(join(dir, 'events.jsonl')).events.map((e) => JSON.stringify({ ...e, hash: undefined }));
+    // Execute
+    enableModelTiming();
+    const perDevice = fresh('shards-per-device');
+    const batched = fresh('shards-batched');
+    resetModelTiming();
+    await runToFolder(withShards(1), { outDir: perDevice, workers: 1 });
+    const perDeviceCalls = modelTiming().calls;
+    resetModelTiming();
+    await runToFolder(withShards(8), { outDir: batched, workers: 1 });
+    const batchedCalls = modelTiming().calls;
+    // Assert: the shards' passes were batched across shards (transitionMailGroup: fewer model calls),
+    // and every event is the same; only the header (batchDevices) and so the hash chain differ.
+    expect(batchedCalls).toBeLessThan(perDeviceCalls * 0.9);
+    const a = contents(perDevice);
+    expect(
+      new Set(a.filter((e) => e.includes('"type":"features"')).map((e) => (JSON.parse(e) as { from: string }).from)).size,
+    ).toBeGreaterThan(1);
+    expect(contents(batched)).toEqual(a);
+  }, 300_000);
 });
