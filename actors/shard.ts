@@ -63,6 +63,11 @@ export interface Session {
    * anywhere else (models/compute.ts).
    */
   cache: EncoderCache | null;
+  /**
+   * Its place in the last batched forward pass on this worker: cut gradients are batched in that
+   * order, so that a backward pass takes that forward pass's kept values whole instead of copying them.
+   */
+  forwardRank: number;
   /** The device's link this round. */
   link: LinkState;
   admittedCount: number;
@@ -130,7 +135,11 @@ function runBatched(shards: readonly ShardWork[]): Array<[ShardState, Map<number
   const sessions: Array<Record<string, Session>> = shards.map((w) => ({ ...w.state.sessions }));
   const effects = shards.map(() => new Map<number, Effect[]>());
   type Item<M> = { shard: number; index: number; m: M };
-  const backward: Item<GradientMessage>[] = shards.flatMap((w, shard) => w.backward.map(([index, m]) => ({ shard, index, m })));
+  // In the order of the forward pass they answer (the order changes no value: models/compute.ts).
+  const rank = ({ shard, m }: Item<GradientMessage>): number => (sessions[shard]![m.from] as Session).forwardRank;
+  const backward: Item<GradientMessage>[] = shards
+    .flatMap((w, shard) => w.backward.map(([index, m]) => ({ shard, index, m })))
+    .sort((x, y) => rank(x) - rank(y));
   const forward: Item<ActivationsMessage>[] = shards.flatMap((w, shard) => w.forward.map(([index, m]) => ({ shard, index, m })));
   for (const group of groups(backward, batchDevices)) {
     const items = group.map(({ shard, m }) => {
@@ -160,6 +169,7 @@ function runBatched(shards: readonly ShardWork[]): Array<[ShardState, Map<number
       }
     });
   }
+  let forwardRank = 0;
   for (const group of groups(forward, batchDevices)) {
     const items = group.map(({ shard, m }) => ({ lora: (sessions[shard]![m.from] as Session).lora, activations: m.body.cut }));
     // A forward pass follows as many backward passes (Adam steps) as came before it: the step count numbers it.
@@ -173,7 +183,7 @@ function runBatched(shards: readonly ShardWork[]): Array<[ShardState, Map<number
       const p = shards[shard]!.state.params;
       const session = own[m.from] as Session;
       const { features, cache } = out[k] as (typeof out)[number];
-      own[m.from] = { ...session, cache };
+      own[m.from] = { ...session, cache, forwardRank: forwardRank++ };
       // t^srv per iteration (the server shared equally), then s_f down on the device's link. MODEL.md §4.
       const serverS = serverComputeS(p.costs.serverFlopsPerIteration, session.admittedCount, p.serverFlops);
       const charge = completeTransfer(
@@ -234,6 +244,7 @@ export const shardHandlers: HandlerTable<ShardState, ShardMessages> = {
       lora: m.lora,
       loraOptimizer: initOptimizerState(m.lora),
       cache: null,
+      forwardRank: 0,
       link: m.link,
       admittedCount: m.admittedCount,
       dataSize: m.dataSize,

@@ -22,6 +22,7 @@ import { linkStateOf, completeTransfer, transferCost, type LinkState } from '../
 import { deviceCompute, serverComputeS } from '../scheduler/costs';
 import { updateQueue } from '../scheduler/queues';
 import { initHead, initLora } from '../models';
+import type { ServerCompute } from '../models/compute';
 
 const quick = loadScenario(join(__dirname, '..', 'scenarios', 'quick.json'));
 const plan = planRun({ ...quick, training: { ...quick.training, localIterations: 1 } });
@@ -205,6 +206,95 @@ describe('shard', () => {
     expect([sent!.to, sent!.type]).toEqual(['d0', 'features']);
     expect(sent!.delayS).toBe(serverComputeS(costs.serverFlopsPerIteration, 4, shardParams.serverFlops) + down.airtimeS);
     expect((sent!.body as { charge: { airtimeS: number; energyJ: number } }).charge).toMatchObject({ airtimeS: down.airtimeS, energyJ: 0 });
+  });
+});
+
+describe('shards of one worker (transitionMailGroup)', () => {
+  it("batch their devices in one pass each way, cut gradients in the forward pass's order, with what each shard alone gives", () => {
+    // Prepare: d0 and d1 on shard0, d2 on shard1; a compute that notes each pass's devices (by cache key).
+    const passes: string[] = [];
+    const inner = resources.compute;
+    const compute: ServerCompute = {
+      backend: inner.backend,
+      forward: (items, options) => (passes.push(`forward ${(options?.keys ?? []).join(' ')}`), inner.forward(items, options)),
+      gradients: (items) => (passes.push(`backward ${items.map((it) => it.cache.key).join(' ')}`), inner.gradients(items)),
+      release: (prefix) => inner.release(prefix),
+      evaluate: (lora, head, data, max) => inner.evaluate(lora, head, data, max),
+    };
+    const spied = { ...resources, compute };
+    const ctx = (self: string, t: number): ActorContext => ({ ...ctxOf(self, t), resources: { simulation: spied } });
+    const ids = ['d0', 'd1', 'd2'];
+    const shardOf = (d: string) => (d === 'd2' ? 'shard1' : 'shard0');
+    const cut = (k: number) => {
+      const rows = resources.train.features.subarray(16 * k * resources.train.featureSize, 16 * (k + 1) * resources.train.featureSize);
+      const { embed } = jest.requireActual<typeof import('../models')>('../models');
+      return embed(resources.foundation, new Float32Array(rows), 16);
+    };
+    const open = (shard: string) => {
+      let state = shardKind.initialState({ ...shardParams, batchDevices: 8 }, ctxOf(shard, 0));
+      for (const [k, d] of ids.entries())
+        if (shardOf(d) === shard) {
+          const body: GlobalLora = {
+            slot: 3,
+            device: d,
+            dataSize: 100,
+            lora: initLora(resources.foundation, RandomStream.fromSeed(k)),
+            link,
+            admittedCount: 3,
+          };
+          state = shardKind.transition(state, envelope('server', shard, 'global-lora', body, 10), ctx(shard, 10))[0];
+        }
+      return state;
+    };
+    // shard0 gets d1's activations before d0's, then their cut gradients the other way round.
+    const forwardMail = {
+      shard0: [
+        envelope('d1', 'shard0', 'activations', { slot: 3, cut: cut(1) }, 11),
+        envelope('d0', 'shard0', 'activations', { slot: 3, cut: cut(0) }, 11.5),
+      ],
+      shard1: [envelope('d2', 'shard1', 'activations', { slot: 3, cut: cut(2) }, 11)],
+    };
+    const gradientOf = (d: string, t: number) => {
+      const k = ids.indexOf(d);
+      const g = cut(k + 3);
+      return envelope(d, shardOf(d), 'cut-gradient', { slot: 3, cut: { ...g, data: g.data.map((v) => v * 1e-3) }, last: false }, t);
+    };
+    const backwardMail = { shard0: [gradientOf('d0', 12), gradientOf('d1', 12.5)], shard1: [gradientOf('d2', 12)] };
+    const run = (grouped: boolean) => {
+      passes.length = 0;
+      const states = { shard0: open('shard0'), shard1: open('shard1') };
+      const out: unknown[] = [];
+      for (const mail of [forwardMail, backwardMail]) {
+        const shards = ['shard0', 'shard1'] as const;
+        const results = grouped
+          ? shardKind.transitionMailGroup!(shards.map((id) => ({ state: states[id], mail: mail[id], ctx: ctx(id, mail[id][0]!.t) })))
+          : shards.map((id) =>
+              mail[id].length > 1
+                ? shardKind.transitionMail!(states[id], mail[id], ctx(id, mail[id][0]!.t))
+                : (([next, effects]) => [next, [effects]] as const)(
+                    shardKind.transition(states[id], mail[id][0]!, ctx(id, mail[id][0]!.t)),
+                  ),
+            );
+        shards.forEach((id, i) => {
+          states[id] = results[i]![0];
+          out.push(results[i]![1]);
+        });
+      }
+      const sessions = Object.fromEntries(ids.map((d) => [d, states[shardOf(d)].sessions[d]!.lora]));
+      return { out, sessions, passes: [...passes] };
+    };
+    // Execute
+    const alone = run(false);
+    const together = run(true);
+    // Assert: one forward and one backward pass over the three devices, the backward in the forward
+    // pass's order (so that it takes the kept values whole); the same features and adapters as alone.
+    expect(alone.passes).toHaveLength(4);
+    expect(together.passes).toEqual([
+      'forward shard0/3/d1/0 shard0/3/d0/0 shard1/3/d2/0',
+      'backward shard0/3/d1/0 shard0/3/d0/0 shard1/3/d2/0',
+    ]);
+    expect(together.out).toEqual(alone.out);
+    expect(together.sessions).toEqual(alone.sessions);
   });
 });
 
