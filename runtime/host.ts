@@ -199,10 +199,10 @@ export class ActorHost {
       work.push([id, h.envelopes, h.answers]);
     }
     const grouped = this.handleGroups(work, batch.slot);
-    mailFallbacks += grouped.fallbacks;
+    const mailGroups = this.handleMailGroups(work, batch.slot);
+    mailFallbacks += grouped.fallbacks + mailGroups.fallbacks;
     for (const [id, envelopes, answers] of work) {
-      const a = this.actors.get(id);
-      if (!a) throw new Error(`host ${this.index} has no actor '${id}'`);
+      const a = this.hosted(id);
       this.dirty.add(id);
       let idx = 0;
       let stateBuffers: Set<ArrayBufferLike> | undefined;
@@ -247,7 +247,7 @@ export class ActorHost {
         continue;
       }
       const whole =
-        grouped.mails.get(id) ??
+        mailGroups.results.get(id) ??
         (envelopes.length > 1 && a.kind.transitionMail && answers.size === 0 ? this.handleMail(a, id, envelopes, batch.slot) : null);
       if (whole) {
         a.state = whole.state;
@@ -386,20 +386,16 @@ export class ActorHost {
    * returns something malformed, and the caller then handles the mail message by message (counted
    * in the runtime's `mailFallbacks`: a kind that falls back often has a bug or mail it cannot batch).
    */
-  private handleMail(
-    a: Hosted,
-    id: string,
-    mail: readonly Envelope[],
-    slot: number,
-  ): { state: unknown; effects: ReadonlyArray<readonly Effect[]> } | null {
+  private handleMail(a: Hosted, id: string, mail: readonly Envelope[], slot: number): MailResult | null {
     const before = a.random.state();
     try {
-      const r = a.kind.transitionMail!(a.state, mail, this.context(id, slot, (mail[0] as Envelope).t, a.random));
-      if (!Array.isArray(r) || r.length !== 2 || !Array.isArray(r[1]) || r[1].length !== mail.length)
-        throw new TypeError(`transitionMail of kind '${a.kind.kind}' must return [state, one effect list per message]`);
-      const effects = r[1].map((out) => checkResult([r[0], out], a.kind.kind)[1]);
-      if (effects.some((out) => out.some((e) => e.kind === 'ask'))) throw new TypeError('an ask is handled message by message'); // falls back
-      return { state: r[0], effects };
+      // An ask falls back too: it is handled message by message.
+      return checkMailResult(
+        a.kind.transitionMail!(a.state, mail, this.context(id, slot, (mail[0] as Envelope).t, a.random)),
+        mail,
+        a.kind.kind,
+        'transitionMail',
+      );
     } catch {
       a.random = RandomStream.fromState(a.random.seed, a.random.name, before);
       return null;
@@ -415,45 +411,29 @@ export class ActorHost {
   private handleGroups(
     work: ReadonlyArray<readonly [string, readonly Envelope[], ReadonlyMap<number, unknown>]>,
     slot: number,
-  ): {
-    results: Map<string, readonly [unknown, readonly Effect[]]>;
-    mails: Map<string, { state: unknown; effects: ReadonlyArray<readonly Effect[]> }>;
-    fallbacks: number;
-  } {
+  ): { results: Map<string, readonly [unknown, readonly Effect[]]>; fallbacks: number } {
     const results = new Map<string, readonly [unknown, readonly Effect[]]>();
-    const mails = this.handleMailGroups(work, slot);
-    let fallbacks = mails.fallbacks;
-    const byKind = new Map<ActorKind, Array<readonly [string, Envelope]>>();
-    for (const [id, envelopes, answers] of work) {
-      const kind = this.actors.get(id)?.kind;
-      if (!kind?.transitionGroup || kind.transitionMailGroup || envelopes.length !== 1 || answers.size > 0) continue;
-      const group = byKind.get(kind);
-      if (group) group.push([id, envelopes[0] as Envelope]);
-      else byKind.set(kind, [[id, envelopes[0] as Envelope]]);
-    }
-    for (const [kind, group] of byKind) {
-      if (group.length < 2) continue;
-      const actors = group.map(([id]) => this.actors.get(id) as Hosted);
-      const before = actors.map((a) => a.random.state());
-      try {
-        const items = group.map(([id, message], i) => {
-          const a = actors[i] as Hosted;
-          return { state: a.state, message, ctx: this.context(id, slot, message.t, a.random) };
+    let fallbacks = 0;
+    const groups = this.byKind(work, (kind, mail) => kind.transitionGroup !== undefined && !kind.transitionMailGroup && mail.length === 1);
+    for (const [kind, group] of groups) {
+      const ran = this.forgettingDraws(group, () => {
+        const items = group.map(([id, [message]]) => {
+          const a = this.hosted(id);
+          const env = message as Envelope;
+          return { state: a.state, message: env, ctx: this.context(id, slot, env.t, a.random) };
         });
         const out = kind.transitionGroup!(items);
-        if (out === null) continue; // declined: one by one, not a fallback
+        if (out === null) return; // declined: one by one, not a fallback
         if (!Array.isArray(out) || out.length !== items.length)
           throw new TypeError(`transitionGroup of kind '${kind.kind}' must return one [state, effects] per item`);
         const checked = out.map((r) => checkResult(r, kind.kind));
         if (checked.some(([, effects]) => effects.some((e) => e.kind === 'ask')))
           throw new TypeError('an ask is handled message by message');
-        checked.forEach((r, i) => results.set((group[i] as readonly [string, Envelope])[0], r));
-      } catch {
-        actors.forEach((a, i) => (a.random = RandomStream.fromState(a.random.seed, a.random.name, before[i] as RandomState)));
-        fallbacks++;
-      }
+        checked.forEach((r, i) => results.set((group[i] as readonly [string, readonly Envelope[]])[0], r));
+      });
+      if (!ran) fallbacks++;
     }
-    return { results, mails: mails.results, fallbacks };
+    return { results, fallbacks };
   }
 
   /**
@@ -465,44 +445,62 @@ export class ActorHost {
   private handleMailGroups(
     work: ReadonlyArray<readonly [string, readonly Envelope[], ReadonlyMap<number, unknown>]>,
     slot: number,
-  ): { results: Map<string, { state: unknown; effects: ReadonlyArray<readonly Effect[]> }>; fallbacks: number } {
-    const results = new Map<string, { state: unknown; effects: ReadonlyArray<readonly Effect[]> }>();
+  ): { results: Map<string, MailResult>; fallbacks: number } {
+    const results = new Map<string, MailResult>();
     let fallbacks = 0;
-    const byKind = new Map<ActorKind, Array<readonly [string, readonly Envelope[]]>>();
-    for (const [id, envelopes, answers] of work) {
-      const kind = this.actors.get(id)?.kind;
-      if (!kind?.transitionMailGroup || envelopes.length === 0 || answers.size > 0) continue;
-      const group = byKind.get(kind);
-      if (group) group.push([id, envelopes]);
-      else byKind.set(kind, [[id, envelopes]]);
-    }
-    for (const [kind, group] of byKind) {
-      if (group.length < 2) continue;
-      const actors = group.map(([id]) => this.actors.get(id) as Hosted);
-      const before = actors.map((a) => a.random.state());
-      try {
-        const items = group.map(([id, mail], i) => {
-          const a = actors[i] as Hosted;
+    for (const [kind, group] of this.byKind(work, (k) => k.transitionMailGroup !== undefined)) {
+      const ran = this.forgettingDraws(group, () => {
+        const items = group.map(([id, mail]) => {
+          const a = this.hosted(id);
           return { state: a.state, mail, ctx: this.context(id, slot, (mail[0] as Envelope).t, a.random) };
         });
         const out = kind.transitionMailGroup!(items);
         if (!Array.isArray(out) || out.length !== items.length)
           throw new TypeError(`transitionMailGroup of kind '${kind.kind}' must return one [state, effect lists] per item`);
-        const checked = out.map((r, i) => {
-          const mail = (group[i] as readonly [string, readonly Envelope[]])[1];
-          if (!Array.isArray(r) || r.length !== 2 || !Array.isArray(r[1]) || r[1].length !== mail.length)
-            throw new TypeError(`transitionMailGroup of kind '${kind.kind}' must return [state, one effect list per message] per item`);
-          const effects = r[1].map((list) => checkResult([r[0], list], kind.kind)[1]);
-          if (effects.some((list) => list.some((e) => e.kind === 'ask'))) throw new TypeError('an ask is handled message by message');
-          return { state: r[0], effects };
-        });
+        const checked = out.map((r, i) =>
+          checkMailResult(r, (group[i] as readonly [string, readonly Envelope[]])[1], kind.kind, 'transitionMailGroup'),
+        );
         checked.forEach((r, i) => results.set((group[i] as readonly [string, readonly Envelope[]])[0], r));
-      } catch {
-        actors.forEach((a, i) => (a.random = RandomStream.fromState(a.random.seed, a.random.name, before[i] as RandomState)));
-        fallbacks++;
-      }
+      });
+      if (!ran) fallbacks++;
     }
     return { results, fallbacks };
+  }
+
+  /** The step's actors with mail (and no answer pending) whose kind `accepts` it, by kind, where at least two of a kind are. */
+  private byKind(
+    work: ReadonlyArray<readonly [string, readonly Envelope[], ReadonlyMap<number, unknown>]>,
+    accepts: (kind: ActorKind, mail: readonly Envelope[]) => boolean,
+  ): Map<ActorKind, Array<readonly [string, readonly Envelope[]]>> {
+    const byKind = new Map<ActorKind, Array<readonly [string, readonly Envelope[]]>>();
+    for (const [id, mail, answers] of work) {
+      const kind = this.actors.get(id)?.kind;
+      if (!kind || mail.length === 0 || answers.size > 0 || !accepts(kind, mail)) continue;
+      const group = byKind.get(kind);
+      if (group) group.push([id, mail]);
+      else byKind.set(kind, [[id, mail]]);
+    }
+    for (const [kind, group] of byKind) if (group.length < 2) byKind.delete(kind);
+    return byKind;
+  }
+
+  /** Runs `fn` for the actors of `group`; if it throws, their draws are forgotten and the answer is false. */
+  private forgettingDraws(group: ReadonlyArray<readonly [string, unknown]>, fn: () => void): boolean {
+    const actors = group.map(([id]) => this.hosted(id));
+    const before = actors.map((a) => a.random.state());
+    try {
+      fn();
+      return true;
+    } catch {
+      actors.forEach((a, i) => (a.random = RandomStream.fromState(a.random.seed, a.random.name, before[i] as RandomState)));
+      return false;
+    }
+  }
+
+  private hosted(id: string): Hosted {
+    const a = this.actors.get(id);
+    if (!a) throw new Error(`host ${this.index} has no actor '${id}'`);
+    return a;
   }
 
   private take(ref: number): unknown {
@@ -545,16 +543,14 @@ export class ActorHost {
   snapshot(ids?: readonly string[]): Array<[string, ActorSnapshot]> {
     const list = ids ?? [...this.actors.keys()].sort();
     return list.map((id) => {
-      const a = this.actors.get(id);
-      if (!a) throw new Error(`host ${this.index} has no actor '${id}'`);
+      const a = this.hosted(id);
       return [id, { state: a.state, random: a.random.state() }];
     });
   }
 
   restore(snapshots: ReadonlyArray<readonly [string, ActorSnapshot]>): void {
     for (const [id, s] of snapshots) {
-      const a = this.actors.get(id);
-      if (!a) throw new Error(`host ${this.index} has no actor '${id}'`);
+      const a = this.hosted(id);
       a.state = s.state;
       a.random = RandomStream.fromState(a.random.seed, a.random.name, s.random);
       a.committed = { state: s.state, random: s.random };
@@ -563,6 +559,21 @@ export class ActorHost {
 }
 
 /** A transition's `[state, effects]`, checked (TypeError or RangeError naming what is wrong). */
+/** An actor's whole mail handled at once: its new state and each message's effects. */
+interface MailResult {
+  readonly state: unknown;
+  readonly effects: ReadonlyArray<readonly Effect[]>;
+}
+
+/** What `transitionMail` (or an item of `transitionMailGroup`, `fn`) returned for `mail`, checked: asks are handled message by message. */
+function checkMailResult(r: unknown, mail: readonly Envelope[], kind: string, fn: string): MailResult {
+  if (!Array.isArray(r) || r.length !== 2 || !Array.isArray(r[1]) || r[1].length !== mail.length)
+    throw new TypeError(`${fn} of kind '${kind}' must return [state, one effect list per message]`);
+  const effects = (r[1] as unknown[]).map((out) => checkResult([r[0], out], kind)[1]);
+  if (effects.some((out) => out.some((e) => e.kind === 'ask'))) throw new TypeError('an ask is handled message by message');
+  return { state: r[0], effects };
+}
+
 function checkResult(r: unknown, kind: string): readonly [unknown, readonly Effect[]] {
   if (!Array.isArray(r) || r.length !== 2 || !Array.isArray(r[1]))
     throw new TypeError(`transition of kind '${kind}' must return [state, effects]`);

@@ -415,8 +415,8 @@ class ActorRuntime implements Runtime {
     const later = then ? sortedSends(then.sends.map((m) => this.driverMessage('runSlot.then', m.to, m.type, m.body, m.t ?? then.t))) : [];
     this.busy = true;
     try {
-      // The last slot's commit, whose failure is this call's error (the driver's messages stay queued); it rides on a settled pass.
-      if (!(this.commitOwed && this.canSettle())) await this.sendOwedCommit();
+      // The last slot's commit, whose failure is this call's error (the driver's messages stay queued), unless it rides on this pass.
+      if (!this.commitOwed) await this.committing;
       const injected = this.injected;
       this.injected = [];
       let recoveries = 0;

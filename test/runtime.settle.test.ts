@@ -122,6 +122,17 @@ async function runRelays(
   }
 }
 
+/** Two askers (a0, a1) that the driver answers with `answer`, the log's lines kept. */
+function askers(transport: Transport, answer: NonNullable<Parameters<typeof createRuntime>[0]['answer']>): Promise<Runtime> {
+  return createRuntime({
+    seed: 5,
+    topology: [0, 1].map((i) => ({ id: `a${i}`, kind: 'settle-asker' })),
+    transport,
+    log: { keepLines: true },
+    answer,
+  });
+}
+
 /** Three slots, each then a further pass of it (no ticks: the driver's message only). */
 function run(transport: Transport, prepare?: (rt: Runtime) => void) {
   return runRelays(
@@ -315,18 +326,12 @@ describe('the commit of a slot settled by its one host', () => {
     const commitsOfRun = commits;
     const failing = async (transport: Transport) => {
       let fail = true;
-      const rt = await createRuntime({
-        seed: 5,
-        topology: [0, 1].map((i) => ({ id: `a${i}`, kind: 'settle-asker' })),
-        transport,
-        log: { keepLines: true },
-        answer: async (q) => {
-          if (q.slot === 1 && fail) {
-            fail = false;
-            throw new Error('no answer this time');
-          }
-          return 1 + (q.slot % 2);
-        },
+      const rt = await askers(transport, async (q) => {
+        if (q.slot === 1 && fail) {
+          fail = false;
+          throw new Error('no answer this time');
+        }
+        return 1 + (q.slot % 2);
       });
       try {
         await rt.runSlot(0);
@@ -374,15 +379,9 @@ describe('a pass settled by its one host', () => {
   it('answers asks in the middle of a settled pass and settles on: the step-by-step log, mail and counters', async () => {
     const runAsks = async (transport: Transport) => {
       const asked: string[] = [];
-      const rt = await createRuntime({
-        seed: 5,
-        topology: [0, 1].map((i) => ({ id: `a${i}`, kind: 'settle-asker' })),
-        transport,
-        log: { keepLines: true },
-        answer: async (q) => {
-          asked.push(`${q.slot} ${q.actor}`);
-          return 1 + (q.slot % 2);
-        },
+      const rt = await askers(transport, async (q) => {
+        asked.push(`${q.slot} ${q.actor}`);
+        return 1 + (q.slot % 2);
       });
       try {
         const mail: string[] = [];

@@ -227,49 +227,40 @@ describe('worker faults on quick.json', () => {
 });
 
 describe('multi-adapter batching on quick.json', () => {
-  it('a shard batching its devices gives the same events as one pass per device (bit for bit)', async () => {
-    // Prepare: one shard, so the 3-4 admitted devices of a round share it.
-    const withShards = (batchDevices: number) => ({ ...quick, runtime: { ...quick.runtime, shards: 1, batchDevices } });
+  /** quick.json with `shards` shards on one worker, one pass per device and then batched: the model calls and every event of each (hashes aside). */
+  const perDeviceAndBatched = async (shards: number) => {
+    const withShards = (batchDevices: number) => ({ ...quick, runtime: { ...quick.runtime, shards, batchDevices } });
     const contents = (dir: string) => readEventLog(join(dir, 'events.jsonl')).events.map((e) => JSON.stringify({ ...e, hash: undefined }));
-    // Execute
     enableModelTiming(); // counts model calls in the workers started from now on
-    const perDevice = fresh('per-device');
-    const batched = fresh('batched');
-    resetModelTiming();
-    await runToFolder(withShards(1), { outDir: perDevice, workers: 1 });
-    const perDeviceCalls = modelTiming().calls;
-    resetModelTiming();
-    await runToFolder(withShards(8), { outDir: batched, workers: 1 });
-    const batchedCalls = modelTiming().calls;
+    const runs = [];
+    for (const batchDevices of [1, 8]) {
+      const dir = fresh(`shards${shards}-batch${batchDevices}`);
+      resetModelTiming();
+      await runToFolder(withShards(batchDevices), { outDir: dir, workers: 1 });
+      runs.push({ calls: modelTiming().calls, events: contents(dir) });
+    }
+    const [perDevice, batched] = runs as [(typeof runs)[number], (typeof runs)[number]];
+    return { perDevice, batched };
+  };
+
+  it('a shard batching its devices gives the same events as one pass per device (bit for bit)', async () => {
+    // Prepare / Execute: one shard, so the 3-4 admitted devices of a round share it.
+    const { perDevice, batched } = await perDeviceAndBatched(1);
     // Assert: the shard did batch (fewer model calls for the same work), and every event (tensor
     // digests included) is the same; only the header (batchDevices) and so the hash chain differ.
-    expect(batchedCalls).toBeLessThan(perDeviceCalls * 0.9);
-    const a = contents(perDevice);
-    expect(a.some((e) => e.includes('"features"'))).toBe(true);
-    expect(contents(batched)).toEqual(a);
+    expect(batched.calls).toBeLessThan(perDevice.calls * 0.9);
+    expect(perDevice.events.some((e) => e.includes('"features"'))).toBe(true);
+    expect(batched.events).toEqual(perDevice.events);
   }, 300_000);
 
   it('the shards of one worker batching their devices together give the same events as one pass per device', async () => {
-    // Prepare: four shards on one worker, so that the 3-4 admitted devices of a round are each alone on their shard.
-    const withShards = (batchDevices: number) => ({ ...quick, runtime: { ...quick.runtime, shards: 4, batchDevices } });
-    const contents = (dir: string) => readEventLog(join(dir, 'events.jsonl')).events.map((e) => JSON.stringify({ ...e, hash: undefined }));
-    // Execute
-    enableModelTiming();
-    const perDevice = fresh('shards-per-device');
-    const batched = fresh('shards-batched');
-    resetModelTiming();
-    await runToFolder(withShards(1), { outDir: perDevice, workers: 1 });
-    const perDeviceCalls = modelTiming().calls;
-    resetModelTiming();
-    await runToFolder(withShards(8), { outDir: batched, workers: 1 });
-    const batchedCalls = modelTiming().calls;
+    // Prepare / Execute: four shards on one worker, so that the 3-4 admitted devices of a round are each alone on their shard.
+    const { perDevice, batched } = await perDeviceAndBatched(4);
     // Assert: the shards' passes were batched across shards (transitionMailGroup: fewer model calls),
     // and every event is the same; only the header (batchDevices) and so the hash chain differ.
-    expect(batchedCalls).toBeLessThan(perDeviceCalls * 0.9);
-    const a = contents(perDevice);
-    expect(
-      new Set(a.filter((e) => e.includes('"type":"features"')).map((e) => (JSON.parse(e) as { from: string }).from)).size,
-    ).toBeGreaterThan(1);
-    expect(contents(batched)).toEqual(a);
+    expect(batched.calls).toBeLessThan(perDevice.calls * 0.9);
+    const features = perDevice.events.filter((e) => e.includes('"type":"features"'));
+    expect(new Set(features.map((e) => (JSON.parse(e) as { from: string }).from)).size).toBeGreaterThan(1);
+    expect(batched.events).toEqual(perDevice.events);
   }, 300_000);
 });
